@@ -1,0 +1,54 @@
+#pragma once
+// A batch of token pieces padded with [PAD] to the longest, with its attention mask; the
+// arrays are exposed to callers as xtensor views without copies.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include <xtensor/xadapt.hpp>
+
+#include "dnabert/core/vocabulary.hpp"
+#include "dnabert/tokenizer/kmer_tokenizer.hpp"
+
+namespace dnabert {
+
+/// Row-major [rows, length] token ids and attention mask (1 = real token, 0 = padding).
+struct token_batch {
+  std::size_t rows = 0;
+  std::size_t length = 0;
+  std::vector<token_id> input_ids;
+  std::vector<std::int32_t> attention_mask;
+  std::vector<piece_origin> origins;
+
+  /// The ids as an xtensor view [rows, length] over this batch's storage.
+  [[nodiscard]] auto ids_view() const {
+    return xt::adapt(input_ids.data(), input_ids.size(), xt::no_ownership(), std::vector<std::size_t>{rows, length});
+  }
+  /// The attention mask as an xtensor view [rows, length] over this batch's storage.
+  [[nodiscard]] auto mask_view() const {
+    return xt::adapt(attention_mask.data(), attention_mask.size(), xt::no_ownership(),
+                     std::vector<std::size_t>{rows, length});
+  }
+};
+
+/// Pads `pieces` with [PAD] to the longest piece and builds the attention mask.
+inline token_batch make_batch(std::span<const token_piece> pieces) {
+  token_batch batch;
+  batch.rows = pieces.size();
+  for (const auto& piece : pieces) batch.length = std::max(batch.length, piece.ids.size());
+  batch.input_ids.assign(batch.rows * batch.length, special::pad);
+  batch.attention_mask.assign(batch.rows * batch.length, 0);
+  batch.origins.reserve(batch.rows);
+  for (std::size_t r = 0; r < batch.rows; ++r) {
+    const auto& ids = pieces[r].ids;
+    std::copy(ids.begin(), ids.end(), batch.input_ids.begin() + static_cast<std::ptrdiff_t>(r * batch.length));
+    std::fill_n(batch.attention_mask.begin() + static_cast<std::ptrdiff_t>(r * batch.length), ids.size(), 1);
+    batch.origins.push_back(pieces[r].origin);
+  }
+  return batch;
+}
+
+}  // namespace dnabert
