@@ -1,0 +1,254 @@
+#pragma once
+// Differentiable ops. Each function runs its forward on the backend and, side by side,
+// records the backward that adds into its inputs' gradients. Backend ops are found by
+// argument-dependent lookup on the backend type, so this file never names a device.
+
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dnabert/autograd/tape.hpp"
+#include "dnabert/backend/attention_shape.hpp"
+#include "dnabert/backend/tensor.hpp"
+
+namespace dnabert::autograd {
+
+/// Token ids on the backend ([rows] int32), shared by the ops that need them.
+template <class B>
+using id_tensor = tensor<B, std::int32_t>;
+
+/// y = x W^T + b for x [rows, in], W [out, in], b [out] (torch.nn.Linear).
+template <class B>
+var<B> linear(tape<B>& t, const var<B>& x, const var<B>& weight, const var<B>& bias) {
+  B& be = t.backend();
+  const std::int64_t rows = x.value().rows();
+  const std::int64_t in = x.value().dim(-1);
+  const std::int64_t out = weight.value().dim(0);
+  if (weight.value().dim(1) != in) throw shape_error("linear weight", {out, in}, weight.shape());
+  shape_type y_shape = x.shape();
+  y_shape.back() = out;
+  tensor<B> y(be, y_shape);
+  using T = typename B::value_type;
+  gemm(be, false, true, rows, out, in, T(1), x.value().data(), weight.value().data(), T(0), y.data());
+  add_bias(be, y.data(), bias.value().data(), rows, out);
+  var<B> result = t.make(y, x.requires_grad() || weight.requires_grad() || bias.requires_grad());
+  if (result.requires_grad())
+    t.on_backward([&be, x, weight, bias, result, rows, in, out] {
+      const T* dy = result.grad(be).data();
+      if (x.requires_grad()) gemm(be, false, false, rows, in, out, T(1), dy, weight.value().data(), T(1), x.grad(be).data());
+      if (weight.requires_grad())
+        gemm(be, true, false, out, in, rows, T(1), dy, x.value().data(), T(1), weight.grad(be).data());
+      if (bias.requires_grad()) add_bias_grad(be, dy, rows, out, bias.grad(be).data());
+    });
+  return result;
+}
+
+/// Exact (erf) GELU.
+template <class B>
+var<B> gelu(tape<B>& t, const var<B>& x) {
+  B& be = t.backend();
+  tensor<B> y(be, x.shape());
+  gelu_forward(be, x.value().data(), y.data(), y.numel());
+  var<B> result = t.make(y, x.requires_grad());
+  if (result.requires_grad())
+    t.on_backward([&be, x, result] {
+      gelu_backward(be, x.value().data(), result.grad(be).data(), x.grad(be).data(), x.value().numel());
+    });
+  return result;
+}
+
+/// tanh.
+template <class B>
+var<B> tanh(tape<B>& t, const var<B>& x) {
+  B& be = t.backend();
+  tensor<B> y(be, x.shape());
+  tanh_forward(be, x.value().data(), y.data(), y.numel());
+  var<B> result = t.make(y, x.requires_grad());
+  if (result.requires_grad())
+    t.on_backward([&be, x, result] {
+      tanh_backward(be, result.value().data(), result.grad(be).data(), x.grad(be).data(), x.value().numel());
+    });
+  return result;
+}
+
+/// a + b (same shapes).
+template <class B>
+var<B> add(tape<B>& t, const var<B>& a, const var<B>& b) {
+  B& be = t.backend();
+  if (a.shape() != b.shape()) throw shape_error("add", a.shape(), b.shape());
+  tensor<B> y(be, a.shape());
+  add(be, a.value().data(), b.value().data(), y.data(), y.numel());
+  var<B> result = t.make(y, a.requires_grad() || b.requires_grad());
+  if (result.requires_grad())
+    t.on_backward([&be, a, b, result] {
+      const auto n = result.value().numel();
+      if (a.requires_grad()) accumulate(be, a.grad(be).data(), result.grad(be).data(), n);
+      if (b.requires_grad()) accumulate(be, b.grad(be).data(), result.grad(be).data(), n);
+    });
+  return result;
+}
+
+/// LayerNorm over the last dimension with affine gamma, beta.
+template <class B>
+var<B> layer_norm(tape<B>& t, const var<B>& x, const var<B>& gamma, const var<B>& beta, double eps) {
+  B& be = t.backend();
+  const std::int64_t rows = x.value().rows();
+  const std::int64_t n = x.value().dim(-1);
+  tensor<B> y(be, x.shape());
+  const bool needs_grad = t.recording() && (x.requires_grad() || gamma.requires_grad() || beta.requires_grad());
+  tensor<B> mean = needs_grad ? tensor<B>(be, {rows}) : tensor<B>();
+  tensor<B> rstd = needs_grad ? tensor<B>(be, {rows}) : tensor<B>();
+  layer_norm_forward(be, x.value().data(), gamma.value().data(), beta.value().data(), rows, n, eps, y.data(),
+                     mean.data(), rstd.data());
+  var<B> result = t.make(y, needs_grad);
+  if (result.requires_grad())
+    t.on_backward([&be, x, gamma, beta, result, mean, rstd, rows, n] {
+      const tensor<B> dx_scratch = x.requires_grad() ? x.grad(be) : tensor<B>(be, x.shape());
+      const tensor<B> dgamma = gamma.requires_grad() ? gamma.grad(be) : tensor<B>(be, gamma.shape());
+      const tensor<B> dbeta = beta.requires_grad() ? beta.grad(be) : tensor<B>(be, beta.shape());
+      if (!gamma.requires_grad()) fill(be, dgamma.data(), typename B::value_type(0), dgamma.numel());
+      if (!beta.requires_grad()) fill(be, dbeta.data(), typename B::value_type(0), dbeta.numel());
+      if (!x.requires_grad()) fill(be, dx_scratch.data(), typename B::value_type(0), dx_scratch.numel());
+      layer_norm_backward(be, result.grad(be).data(), x.value().data(), gamma.value().data(), mean.data(), rstd.data(),
+                          rows, n, dx_scratch.data(), dgamma.data(), dbeta.data());
+    });
+  return result;
+}
+
+/// Inverted dropout with probability p, mask drawn from (seed, offset); identity when p == 0
+/// or when not training (tape not recording).
+template <class B>
+var<B> dropout(tape<B>& t, const var<B>& x, double p, std::uint64_t seed, std::uint64_t offset) {
+  if (p <= 0 || !t.recording()) return x;
+  B& be = t.backend();
+  tensor<B> y(be, x.shape());
+  tensor<B, std::uint8_t> keep(be, x.shape());
+  dropout_forward(be, x.value().data(), y.data(), keep.data(), y.numel(), p, seed, offset);
+  var<B> result = t.make(y, x.requires_grad());
+  if (result.requires_grad())
+    t.on_backward([&be, x, result, keep, p] {
+      dropout_backward(be, result.grad(be).data(), keep.data(), x.grad(be).data(), x.value().numel(), p);
+    });
+  return result;
+}
+
+/// table[ids] for ids [n] → [n, width] (torch.nn.Embedding).
+template <class B>
+var<B> embedding(tape<B>& t, const id_tensor<B>& ids, const var<B>& table) {
+  B& be = t.backend();
+  const std::int64_t n = ids.numel();
+  const std::int64_t width = table.value().dim(1);
+  tensor<B> y(be, {n, width});
+  embedding_forward(be, ids.data(), n, table.value().data(), width, y.data(), false);
+  var<B> result = t.make(y, table.requires_grad());
+  if (result.requires_grad())
+    t.on_backward([&be, ids, table, result, n, width] {
+      embedding_backward(be, ids.data(), n, result.grad(be).data(), width, table.grad(be).data());
+    });
+  return result;
+}
+
+/// Rows 0, stride, 2*stride, ... of x [count * stride, width] → [count, width] (the [CLS] rows).
+template <class B>
+var<B> strided_rows(tape<B>& t, const var<B>& x, std::int64_t count, std::int64_t stride) {
+  B& be = t.backend();
+  const std::int64_t width = x.value().dim(-1);
+  tensor<B> y(be, {count, width});
+  gather_strided_rows(be, x.value().data(), count, stride, width, y.data());
+  var<B> result = t.make(y, x.requires_grad());
+  if (result.requires_grad())
+    t.on_backward([&be, x, result, count, stride, width] {
+      scatter_strided_rows_add(be, result.grad(be).data(), count, stride, width, x.grad(be).data());
+    });
+  return result;
+}
+
+/// Options of one self-attention call.
+struct attention_options {
+  double dropout = 0;            ///< attention-probability dropout (training only)
+  std::uint64_t seed = 0;        ///< dropout stream
+  std::uint64_t offset = 0;      ///< dropout counter offset
+  bool keep_probabilities = false;  ///< save the probabilities for the caller (attention maps)
+};
+
+/// Result of self_attention: the context and, when asked for, the probabilities [B, h, S, S].
+template <class B>
+struct attention_result {
+  var<B> context;
+  tensor<B> probabilities;
+};
+
+/// softmax(Q K^T / sqrt(d) + key_bias) V per head; q, k, v and the result are [B*S, H].
+template <class B>
+attention_result<B> self_attention(tape<B>& t, const var<B>& q, const var<B>& k, const var<B>& v,
+                                   const tensor<B>& key_bias, const backend::attention_shape& s,
+                                   const attention_options& options) {
+  using T = typename B::value_type;
+  B& be = t.backend();
+  const T scale = T(1) / static_cast<T>(std::sqrt(static_cast<double>(s.head_dim)));
+  const bool needs_grad = t.recording() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
+  const double p = t.recording() ? options.dropout : 0.0;
+  tensor<B> probs = (needs_grad || options.keep_probabilities) ? tensor<B>(be, {s.batch, s.heads, s.seq, s.seq})
+                                                               : tensor<B>();
+  tensor<B, std::uint8_t> keep = p > 0 ? tensor<B, std::uint8_t>(be, {s.batch, s.heads, s.seq, s.seq})
+                                       : tensor<B, std::uint8_t>();
+  tensor<B> context(be, q.shape());
+  attention_forward(be, s, q.value().data(), k.value().data(), v.value().data(),
+                    key_bias.numel() ? key_bias.data() : nullptr, scale, probs.data(), context.data(), p, keep.data(),
+                    options.seed, options.offset);
+  var<B> result = t.make(context, needs_grad);
+  if (result.requires_grad())
+    t.on_backward([&be, q, k, v, probs, keep, result, s, scale, p] {
+      // All three inputs come from linear layers that need their gradients in practice.
+      attention_backward(be, s, q.value().data(), k.value().data(), v.value().data(), probs.data(),
+                         result.grad(be).data(), scale, p, keep.data(), q.grad(be).data(), k.grad(be).data(),
+                         v.grad(be).data());
+    });
+  return {result, options.keep_probabilities ? probs : tensor<B>()};
+}
+
+/// Mean cross-entropy of logits [rows, classes] against labels [rows] (-100 = ignored) → scalar.
+template <class B>
+var<B> cross_entropy(tape<B>& t, const var<B>& logits, const id_tensor<B>& labels) {
+  using T = typename B::value_type;
+  B& be = t.backend();
+  const std::int64_t rows = logits.value().rows();
+  const std::int64_t classes = logits.value().dim(-1);
+  tensor<B> probs(be, logits.shape());
+  const auto [loss, used] = cross_entropy_forward(be, logits.value().data(), labels.data(), rows, classes, probs.data());
+  tensor<B> value(be, {});
+  const T loss_value = static_cast<T>(loss);
+  upload(be, &loss_value, value.data(), 1);
+  var<B> result = t.make(value, logits.requires_grad());
+  if (result.requires_grad())
+    t.on_backward([&be, logits, labels, probs, result, rows, classes, used = used] {
+      T dloss = 0;
+      download(be, result.grad(be).data(), &dloss, 1);
+      cross_entropy_backward(be, probs.data(), labels.data(), rows, classes, used, dloss, logits.grad(be).data());
+    });
+  return result;
+}
+
+/// Mean squared error of predictions against targets (same number of elements) → scalar.
+template <class B>
+var<B> mse(tape<B>& t, const var<B>& predictions, const tensor<B>& targets) {
+  using T = typename B::value_type;
+  B& be = t.backend();
+  const std::int64_t n = predictions.value().numel();
+  if (targets.numel() != n) throw shape_error("mse targets", predictions.shape(), targets.shape());
+  tensor<B> value(be, {});
+  const T loss_value = static_cast<T>(mse_forward(be, predictions.value().data(), targets.data(), n));
+  upload(be, &loss_value, value.data(), 1);
+  var<B> result = t.make(value, predictions.requires_grad());
+  if (result.requires_grad())
+    t.on_backward([&be, predictions, targets, result, n] {
+      T dloss = 0;
+      download(be, result.grad(be).data(), &dloss, 1);
+      mse_backward(be, predictions.value().data(), targets.data(), n, dloss, predictions.grad(be).data());
+    });
+  return result;
+}
+
+}  // namespace dnabert::autograd

@@ -1,0 +1,435 @@
+#pragma once
+// Every op the layers need, for the CPU backend. Each op has the same name and arguments on
+// every backend (found by argument-dependent lookup on the backend type), takes raw row-major
+// buffers plus sizes, and backward ops ADD into their gradient outputs.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "dnabert/backend/attention_shape.hpp"
+#include "dnabert/backend/cpu.hpp"
+#include "dnabert/backend/random.hpp"
+
+namespace dnabert::backend {
+
+namespace detail {
+
+template <class T>
+using row_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class T>
+using matrix_view = Eigen::Map<row_matrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+template <class T>
+using const_matrix_view = Eigen::Map<const row_matrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+
+/// A rows × cols row-major view whose rows are `stride` elements apart.
+template <class T>
+const_matrix_view<T> view(const T* data, std::int64_t rows, std::int64_t cols, std::int64_t stride) {
+  return const_matrix_view<T>(data, rows, cols, Eigen::OuterStride<>(stride));
+}
+template <class T>
+matrix_view<T> view(T* data, std::int64_t rows, std::int64_t cols, std::int64_t stride) {
+  return matrix_view<T>(data, rows, cols, Eigen::OuterStride<>(stride));
+}
+
+/// C = alpha * op(A) * op(B) + beta * C on strided views (beta 0 ignores C's old contents).
+template <class T, class A, class B, class C>
+void gemm_views(bool trans_a, bool trans_b, T alpha, const A& a, const B& b, T beta, C&& c) {
+  if (beta == T(0)) {
+    if (!trans_a && !trans_b) c.noalias() = alpha * (a * b);
+    if (!trans_a && trans_b) c.noalias() = alpha * (a * b.transpose());
+    if (trans_a && !trans_b) c.noalias() = alpha * (a.transpose() * b);
+    if (trans_a && trans_b) c.noalias() = alpha * (a.transpose() * b.transpose());
+    return;
+  }
+  if (beta != T(1)) c *= beta;
+  if (!trans_a && !trans_b) c.noalias() += alpha * (a * b);
+  if (!trans_a && trans_b) c.noalias() += alpha * (a * b.transpose());
+  if (trans_a && !trans_b) c.noalias() += alpha * (a.transpose() * b);
+  if (trans_a && trans_b) c.noalias() += alpha * (a.transpose() * b.transpose());
+}
+
+/// Exact GELU: x * Phi(x), Phi the standard normal CDF (torch.nn.functional.gelu default).
+template <class T>
+T gelu(T x) {
+  return T(0.5) * x * (T(1) + std::erf(x * T(0.70710678118654752440)));
+}
+
+/// d gelu / dx = Phi(x) + x * phi(x).
+template <class T>
+T gelu_derivative(T x) {
+  const T cdf = T(0.5) * (T(1) + std::erf(x * T(0.70710678118654752440)));
+  const T pdf = T(0.39894228040143267794) * std::exp(T(-0.5) * x * x);
+  return cdf + x * pdf;
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------
+// GEMM
+
+/// C[m,n] = alpha * op(A) * op(B) + beta * C, row-major contiguous; A is [m,k] ([k,m] if
+/// trans_a), B is [k,n] ([n,k] if trans_b). Multithreaded inside Eigen.
+template <class T>
+void gemm(cpu_t<T>&, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+          const T* b, T beta, T* c) {
+  const auto av = trans_a ? detail::view(a, k, m, m) : detail::view(a, m, k, k);
+  const auto bv = trans_b ? detail::view(b, n, k, k) : detail::view(b, k, n, n);
+  detail::gemm_views(trans_a, trans_b, alpha, av, bv, beta, detail::view(c, m, n, n));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Element-wise and row-wise ops
+
+/// y[r, :] += bias for each of `rows` rows of width n.
+template <class T>
+void add_bias(cpu_t<T>&, T* y, const T* bias, std::int64_t rows, std::int64_t n) {
+#pragma omp parallel for schedule(static)
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t j = 0; j < n; ++j) y[r * n + j] += bias[j];
+}
+
+/// dbias += column sums of dy [rows, n].
+template <class T>
+void add_bias_grad(cpu_t<T>&, const T* dy, std::int64_t rows, std::int64_t n, T* dbias) {
+  for (std::int64_t r = 0; r < rows; ++r)
+    for (std::int64_t j = 0; j < n; ++j) dbias[j] += dy[r * n + j];
+}
+
+/// out = a + b (n elements); out may alias a or b.
+template <class T>
+void add(cpu_t<T>&, const T* a, const T* b, T* out, std::int64_t n) {
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
+}
+
+/// dst += src (n elements).
+template <class T>
+void accumulate(cpu_t<T>&, T* dst, const T* src, std::int64_t n) {
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
+/// dst = value (n elements).
+template <class T>
+void fill(cpu_t<T>&, T* dst, T value, std::int64_t n) {
+  std::fill(dst, dst + n, value);
+}
+
+/// dst = src (n elements, both on this backend).
+template <class T>
+void copy(cpu_t<T>&, const T* src, T* dst, std::int64_t n) {
+  if (n > 0) std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(T));
+}
+
+/// dst (device) = src (host), n elements.
+template <class T>
+void upload(cpu_t<T>& be, const T* host, T* device, std::int64_t n) {
+  copy(be, host, device, n);
+}
+
+/// dst (host) = src (device), n elements.
+template <class T>
+void download(cpu_t<T>& be, const T* device, T* host, std::int64_t n) {
+  copy(be, device, host, n);
+}
+
+/// y = gelu(x) (exact erf form).
+template <class T>
+void gelu_forward(cpu_t<T>&, const T* x, T* y, std::int64_t n) {
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) y[i] = detail::gelu(x[i]);
+}
+
+/// dx += dy * gelu'(x).
+template <class T>
+void gelu_backward(cpu_t<T>&, const T* x, const T* dy, T* dx, std::int64_t n) {
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) dx[i] += dy[i] * detail::gelu_derivative(x[i]);
+}
+
+/// y = tanh(x).
+template <class T>
+void tanh_forward(cpu_t<T>&, const T* x, T* y, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+}
+
+/// dx += dy * (1 - y^2), with y = tanh(x).
+template <class T>
+void tanh_backward(cpu_t<T>&, const T* y, const T* dy, T* dx, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) dx[i] += dy[i] * (T(1) - y[i] * y[i]);
+}
+
+/// LayerNorm over rows of width n: y = (x - mean) * rstd * gamma + beta; saves mean and rstd.
+template <class T>
+void layer_norm_forward(cpu_t<T>&, const T* x, const T* gamma, const T* beta, std::int64_t rows, std::int64_t n,
+                        double eps, T* y, T* mean, T* rstd) {
+#pragma omp parallel for schedule(static)
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * n;
+    T sum = 0;
+    for (std::int64_t j = 0; j < n; ++j) sum += xr[j];
+    const T mu = sum / static_cast<T>(n);
+    T squares = 0;
+    for (std::int64_t j = 0; j < n; ++j) squares += (xr[j] - mu) * (xr[j] - mu);
+    const T inv = T(1) / std::sqrt(squares / static_cast<T>(n) + static_cast<T>(eps));
+    T* yr = y + r * n;
+    for (std::int64_t j = 0; j < n; ++j) yr[j] = (xr[j] - mu) * inv * gamma[j] + beta[j];
+    if (mean != nullptr) mean[r] = mu;
+    if (rstd != nullptr) rstd[r] = inv;
+  }
+}
+
+/// LayerNorm backward: dx += ..., dgamma += sum(dy * xhat), dbeta += sum(dy).
+template <class T>
+void layer_norm_backward(cpu_t<T>&, const T* dy, const T* x, const T* gamma, const T* mean, const T* rstd,
+                         std::int64_t rows, std::int64_t n, T* dx, T* dgamma, T* dbeta) {
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * n;
+    const T* dyr = dy + r * n;
+    T mean_dxhat = 0;
+    T mean_dxhat_xhat = 0;
+    for (std::int64_t j = 0; j < n; ++j) {
+      const T xhat = (xr[j] - mean[r]) * rstd[r];
+      const T dxhat = dyr[j] * gamma[j];
+      mean_dxhat += dxhat;
+      mean_dxhat_xhat += dxhat * xhat;
+      dgamma[j] += dyr[j] * xhat;
+      dbeta[j] += dyr[j];
+    }
+    mean_dxhat /= static_cast<T>(n);
+    mean_dxhat_xhat /= static_cast<T>(n);
+    T* dxr = dx + r * n;
+    for (std::int64_t j = 0; j < n; ++j) {
+      const T xhat = (xr[j] - mean[r]) * rstd[r];
+      dxr[j] += rstd[r] * (dyr[j] * gamma[j] - mean_dxhat - xhat * mean_dxhat_xhat);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embeddings
+
+/// out[i, :] (+)= table[ids[i], :] for n ids of width `width`; `accumulate` adds instead of sets.
+template <class T>
+void embedding_forward(cpu_t<T>&, const std::int32_t* ids, std::int64_t n, const T* table, std::int64_t width,
+                       T* out, bool accumulate) {
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T* row = table + static_cast<std::int64_t>(ids[i]) * width;
+    T* o = out + i * width;
+    if (accumulate)
+      for (std::int64_t j = 0; j < width; ++j) o[j] += row[j];
+    else
+      std::copy(row, row + width, o);
+  }
+}
+
+/// dtable[ids[i], :] += dout[i, :].
+template <class T>
+void embedding_backward(cpu_t<T>&, const std::int32_t* ids, std::int64_t n, const T* dout, std::int64_t width,
+                        T* dtable) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    T* row = dtable + static_cast<std::int64_t>(ids[i]) * width;
+    const T* d = dout + i * width;
+    for (std::int64_t j = 0; j < width; ++j) row[j] += d[j];
+  }
+}
+
+/// out[i, :] = src[i * stride_rows, :] — picks every stride-th row (the [CLS] rows of a batch).
+template <class T>
+void gather_strided_rows(cpu_t<T>&, const T* src, std::int64_t count, std::int64_t stride_rows, std::int64_t width,
+                         T* out) {
+  for (std::int64_t i = 0; i < count; ++i) std::copy_n(src + i * stride_rows * width, width, out + i * width);
+}
+
+/// dsrc[i * stride_rows, :] += dout[i, :].
+template <class T>
+void scatter_strided_rows_add(cpu_t<T>&, const T* dout, std::int64_t count, std::int64_t stride_rows,
+                              std::int64_t width, T* dsrc) {
+  for (std::int64_t i = 0; i < count; ++i) {
+    T* row = dsrc + i * stride_rows * width;
+    for (std::int64_t j = 0; j < width; ++j) row[j] += dout[i * width + j];
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dropout (counter-based, so every backend draws the same mask from the same seed and offset)
+
+/// y = x * keep / (1 - p), keep[i] = hash(seed, offset + i) >= p; writes keep as 0/1 bytes.
+template <class T>
+void dropout_forward(cpu_t<T>&, const T* x, T* y, std::uint8_t* keep, std::int64_t n, double p, std::uint64_t seed,
+                     std::uint64_t offset) {
+  const T scale = static_cast<T>(1.0 / (1.0 - p));
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) {
+    const bool kept = uniform_from_counter(seed, offset + static_cast<std::uint64_t>(i)) >= p;
+    keep[i] = kept ? 1 : 0;
+    y[i] = kept ? x[i] * scale : T(0);
+  }
+}
+
+/// dx += dy * keep / (1 - p).
+template <class T>
+void dropout_backward(cpu_t<T>&, const T* dy, const std::uint8_t* keep, T* dx, std::int64_t n, double p) {
+  const T scale = static_cast<T>(1.0 / (1.0 - p));
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i)
+    if (keep[i]) dx[i] += dy[i] * scale;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Multi-head self-attention core (parallel over batch x heads)
+
+/// probs[b,h] = softmax(Q K^T * scale + key_bias[b]); context[b,:,h] = dropout(probs) V.
+/// key_bias is [batch, seq] (0 for real tokens, -10000 for padding, as Hugging Face), may be
+/// null. probs [batch, heads, seq, seq] may be null when not needed (inference). With
+/// dropout_p > 0, keep [batch, heads, seq, seq] receives the mask drawn from (seed, offset).
+template <class T>
+void attention_forward(cpu_t<T>&, const attention_shape& s, const T* q, const T* k, const T* v, const T* key_bias,
+                       T scale, T* probs, T* context, double dropout_p, std::uint8_t* keep, std::uint64_t seed,
+                       std::uint64_t offset) {
+  const std::int64_t S = s.seq;
+  const std::int64_t d = s.head_dim;
+  const std::int64_t ld = s.row_stride;
+  const T keep_scale = static_cast<T>(1.0 / (1.0 - dropout_p));
+#pragma omp parallel
+  {
+    detail::row_matrix<T> scores(S, S);
+#pragma omp for schedule(static)
+    for (std::int64_t bh = 0; bh < s.batch * s.heads; ++bh) {
+      const std::int64_t b = bh / s.heads;
+      const std::int64_t h = bh % s.heads;
+      const std::int64_t base = b * S * ld + h * d;
+      const auto qv = detail::view(q + base, S, d, ld);
+      const auto kv = detail::view(k + base, S, d, ld);
+      const auto vv = detail::view(v + base, S, d, ld);
+      scores.noalias() = scale * (qv * kv.transpose());
+      for (std::int64_t i = 0; i < S; ++i) {
+        T* row = scores.data() + i * S;
+        if (key_bias != nullptr)
+          for (std::int64_t j = 0; j < S; ++j) row[j] += key_bias[b * S + j];
+        const T top = *std::max_element(row, row + S);
+        T sum = 0;
+        for (std::int64_t j = 0; j < S; ++j) sum += (row[j] = std::exp(row[j] - top));
+        const T inv = T(1) / sum;
+        for (std::int64_t j = 0; j < S; ++j) row[j] *= inv;
+      }
+      if (probs != nullptr) std::copy_n(scores.data(), S * S, probs + bh * S * S);
+      if (dropout_p > 0) {
+        std::uint8_t* mask = keep + bh * S * S;
+        const std::uint64_t first = offset + static_cast<std::uint64_t>(bh * S * S);
+        for (std::int64_t i = 0; i < S * S; ++i) {
+          const bool kept = uniform_from_counter(seed, first + static_cast<std::uint64_t>(i)) >= dropout_p;
+          mask[i] = kept ? 1 : 0;
+          scores.data()[i] = kept ? scores.data()[i] * keep_scale : T(0);
+        }
+      }
+      detail::view(context + base, S, d, ld).noalias() = scores * vv;
+    }
+  }
+}
+
+/// Backward of attention_forward: dq, dk, dv (same layout as q, k, v) += gradients, given
+/// dcontext, the saved probs (before dropout) and keep mask.
+template <class T>
+void attention_backward(cpu_t<T>&, const attention_shape& s, const T* q, const T* k, const T* v, const T* probs,
+                        const T* dcontext, T scale, double dropout_p, const std::uint8_t* keep, T* dq, T* dk, T* dv) {
+  const std::int64_t S = s.seq;
+  const std::int64_t d = s.head_dim;
+  const std::int64_t ld = s.row_stride;
+  const T keep_scale = static_cast<T>(1.0 / (1.0 - dropout_p));
+#pragma omp parallel
+  {
+    detail::row_matrix<T> dropped(S, S);
+    detail::row_matrix<T> dprobs(S, S);
+#pragma omp for schedule(static)
+    for (std::int64_t bh = 0; bh < s.batch * s.heads; ++bh) {
+      const std::int64_t b = bh / s.heads;
+      const std::int64_t h = bh % s.heads;
+      const std::int64_t base = b * S * ld + h * d;
+      const auto p = detail::view(probs + bh * S * S, S, S, S);
+      const auto dctx = detail::view(dcontext + base, S, d, ld);
+      dropped = p;
+      if (dropout_p > 0)
+        for (std::int64_t i = 0; i < S * S; ++i) dropped.data()[i] *= keep[bh * S * S + i] ? keep_scale : T(0);
+      detail::view(dv + base, S, d, ld).noalias() += dropped.transpose() * dctx;
+      dprobs.noalias() = dctx * detail::view(v + base, S, d, ld).transpose();
+      if (dropout_p > 0)
+        for (std::int64_t i = 0; i < S * S; ++i) dprobs.data()[i] *= keep[bh * S * S + i] ? keep_scale : T(0);
+      // softmax backward, then the 1/sqrt(d) scale: dscores = P * (dP - rowsum(dP * P)) * scale
+      for (std::int64_t i = 0; i < S; ++i) {
+        T dot = 0;
+        for (std::int64_t j = 0; j < S; ++j) dot += dprobs(i, j) * p(i, j);
+        for (std::int64_t j = 0; j < S; ++j) dprobs(i, j) = p(i, j) * (dprobs(i, j) - dot) * scale;
+      }
+      detail::view(dq + base, S, d, ld).noalias() += dprobs * detail::view(k + base, S, d, ld);
+      detail::view(dk + base, S, d, ld).noalias() += dprobs.transpose() * detail::view(q + base, S, d, ld);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Losses
+
+/// Mean cross-entropy over rows whose label is not ignore_label (-100, as PyTorch); writes
+/// softmax probabilities [rows, classes]; returns the loss and the count of rows used.
+template <class T>
+std::pair<double, std::int64_t> cross_entropy_forward(cpu_t<T>&, const T* logits, const std::int32_t* labels,
+                                                      std::int64_t rows, std::int64_t classes, T* probs,
+                                                      std::int32_t ignore_label = -100) {
+  double total = 0;
+  std::int64_t used = 0;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const T* z = logits + r * classes;
+    T* p = probs + r * classes;
+    const T top = *std::max_element(z, z + classes);
+    T sum = 0;
+    for (std::int64_t c = 0; c < classes; ++c) sum += (p[c] = std::exp(z[c] - top));
+    for (std::int64_t c = 0; c < classes; ++c) p[c] /= sum;
+    if (labels[r] == ignore_label) continue;
+    total += -(static_cast<double>(z[labels[r]] - top) - std::log(static_cast<double>(sum)));
+    ++used;
+  }
+  return {used == 0 ? 0.0 : total / static_cast<double>(used), used};
+}
+
+/// dlogits += dloss * (probs - onehot(label)) / used, skipping ignored rows.
+template <class T>
+void cross_entropy_backward(cpu_t<T>&, const T* probs, const std::int32_t* labels, std::int64_t rows,
+                            std::int64_t classes, std::int64_t used, T dloss, T* dlogits,
+                            std::int32_t ignore_label = -100) {
+  if (used == 0) return;
+  const T factor = dloss / static_cast<T>(used);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    if (labels[r] == ignore_label) continue;
+    for (std::int64_t c = 0; c < classes; ++c)
+      dlogits[r * classes + c] += factor * (probs[r * classes + c] - (c == labels[r] ? T(1) : T(0)));
+  }
+}
+
+/// Mean squared error between predictions and targets (n values).
+template <class T>
+double mse_forward(cpu_t<T>&, const T* predictions, const T* targets, std::int64_t n) {
+  double total = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double diff = static_cast<double>(predictions[i]) - static_cast<double>(targets[i]);
+    total += diff * diff;
+  }
+  return n == 0 ? 0.0 : total / static_cast<double>(n);
+}
+
+/// dpredictions += dloss * 2 (p - t) / n.
+template <class T>
+void mse_backward(cpu_t<T>&, const T* predictions, const T* targets, std::int64_t n, T dloss, T* dpredictions) {
+  for (std::int64_t i = 0; i < n; ++i)
+    dpredictions[i] += dloss * T(2) * (predictions[i] - targets[i]) / static_cast<T>(n);
+}
+
+}  // namespace dnabert::backend
