@@ -1,2 +1,32 @@
+// The dnabert command-line program: each subcommand is a thin layer over library calls.
+#include <CLI/CLI.hpp>
+
+#include <csignal>
 #include <iostream>
-int main() { std::cout << "dnabert\n"; }
+
+#include "command_inspect.hpp"
+#include "command_predict.hpp"
+#include "command_tokenize.hpp"
+#include "command_vocab.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"dnabert: DNABERT in C++ — tokenize, inspect models, predict, embed"};
+  app.require_subcommand(1);
+  dnabert::cli::add_tokenize_command(app);
+  dnabert::cli::add_vocab_command(app);
+  dnabert::cli::add_inspect_command(app);
+  dnabert::cli::add_predict_command(app);
+  dnabert::cli::add_embed_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const dnabert::error& e) {
+    std::cerr << "dnabert: error: " << e.what() << '\n';
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "dnabert: internal error: " << e.what() << '\n';
+    return 2;
+  }
+  return 0;
+}

@@ -122,21 +122,21 @@ void fill(cpu_t<T>&, T* dst, T value, std::int64_t n) {
   std::fill(dst, dst + n, value);
 }
 
-/// dst = src (n elements, both on this backend).
-template <class T>
-void copy(cpu_t<T>&, const T* src, T* dst, std::int64_t n) {
-  if (n > 0) std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(T));
+/// dst = src (n elements of any type, both on this backend).
+template <class T, class E>
+void copy(cpu_t<T>&, const E* src, E* dst, std::int64_t n) {
+  if (n > 0) std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(E));
 }
 
-/// dst (device) = src (host), n elements.
-template <class T>
-void upload(cpu_t<T>& be, const T* host, T* device, std::int64_t n) {
+/// device = host, n elements of any type.
+template <class T, class E>
+void upload(cpu_t<T>& be, const E* host, E* device, std::int64_t n) {
   copy(be, host, device, n);
 }
 
-/// dst (host) = src (device), n elements.
-template <class T>
-void download(cpu_t<T>& be, const T* device, T* host, std::int64_t n) {
+/// host = device, n elements of any type.
+template <class T, class E>
+void download(cpu_t<T>& be, const E* device, E* host, std::int64_t n) {
   copy(be, device, host, n);
 }
 

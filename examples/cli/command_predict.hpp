@@ -1,0 +1,102 @@
+#pragma once
+// `dnabert predict` and `dnabert embed`: inference with a fine-tuned model folder.
+
+#include <CLI/CLI.hpp>
+
+#include <iomanip>
+#include <limits>
+
+#include "common.hpp"
+
+namespace dnabert::cli {
+
+/// Options predict and embed share.
+struct inference_cli_options {
+  std::string model, input, output, long_rule = "mean", pooling_name = "cls";
+  std::size_t batch_size = 32;
+  int threads = 0;
+};
+
+/// Adds --model/--input/--output/--batch-size/--threads to `cmd`.
+inline void add_inference_options(CLI::App* cmd, inference_cli_options& o) {
+  cmd->add_option("-m,--model", o.model, "model folder (config.json, vocab.txt, weights)")->required();
+  cmd->add_option("-i,--input", o.input, "FASTA (.gz), DNABERT TSV or DNABERT-2 CSV")->required();
+  cmd->add_option("-o,--output", o.output, "output file")->required();
+  cmd->add_option("-b,--batch-size", o.batch_size, "pieces per forward pass")->check(CLI::Range(1, 65536));
+  cmd->add_option("-t,--threads", o.threads, "CPU threads (default: all)")->check(CLI::Range(0, 1024));
+}
+
+/// The sequences and ids of an input file.
+inline std::pair<std::vector<std::string>, std::vector<std::string>> sequences_and_ids(const std::string& path) {
+  std::vector<std::string> sequences, ids;
+  for (auto& entry : read_input(path)) {
+    sequences.push_back(std::move(entry.sequence));
+    ids.push_back(std::move(entry.id));
+  }
+  return {std::move(sequences), std::move(ids)};
+}
+
+/// Registers `predict`.
+inline void add_predict_command(CLI::App& app) {
+  auto o = std::make_shared<inference_cli_options>();
+  auto* cmd = app.add_subcommand("predict", "Classify sequences (or score them, for a regression model)");
+  add_inference_options(cmd, *o);
+  cmd->add_option("--long", o->long_rule, "combine the 510-k-mer pieces of long sequences: mean or max of logits")
+      ->check(CLI::IsMember({"mean", "max"}));
+  cmd->callback([o] {
+    const auto model = load_classifier(o->model, o->threads);
+    const auto [sequences, ids] = sequences_and_ids(o->input);
+    progress_line progress("predict");
+    inference_options options;
+    options.batch_size = o->batch_size;
+    options.long_sequences = o->long_rule == "max" ? piece_rule::max : piece_rule::mean;
+    options.progress = std::ref(progress);
+    const auto result = model.predict(sequences, options, ids);
+    std::ostringstream out;
+    out << std::setprecision(std::numeric_limits<float>::max_digits10);
+    const auto labels = static_cast<std::size_t>(model.num_labels());
+    if (result.regression) {
+      out << "id\tscore\n";
+      for (std::size_t s = 0; s < ids.size(); ++s) out << ids[s] << '\t' << result.logits(s, 0) << '\n';
+    } else {
+      out << "id\tpredicted";
+      for (std::size_t c = 0; c < labels; ++c) out << "\tprob_" << c;
+      for (std::size_t c = 0; c < labels; ++c) out << "\tlogit_" << c;
+      out << '\n';
+      for (std::size_t s = 0; s < ids.size(); ++s) {
+        out << ids[s] << '\t' << result.predicted[s];
+        for (std::size_t c = 0; c < labels; ++c) out << '\t' << result.probabilities(s, c);
+        for (std::size_t c = 0; c < labels; ++c) out << '\t' << result.logits(s, c);
+        out << '\n';
+      }
+    }
+    write_output(o->output, out.str());
+  });
+}
+
+/// Registers `embed`.
+inline void add_embed_command(CLI::App& app) {
+  auto o = std::make_shared<inference_cli_options>();
+  auto* cmd = app.add_subcommand("embed", "Embed sequences as float32 .npy [N, hidden] (ids in OUT.ids.txt)");
+  add_inference_options(cmd, *o);
+  cmd->add_option("-p,--pooling", o->pooling_name, "cls, mean (all non-pad tokens) or pooler")
+      ->check(CLI::IsMember({"cls", "mean", "pooler"}));
+  cmd->callback([o] {
+    const auto model = load_classifier(o->model, o->threads);
+    const auto [sequences, ids] = sequences_and_ids(o->input);
+    progress_line progress("embed");
+    inference_options options;
+    options.batch_size = o->batch_size;
+    options.progress = std::ref(progress);
+    const pooling how = o->pooling_name == "mean" ? pooling::mean : o->pooling_name == "pooler" ? pooling::pooler : pooling::cls;
+    const auto vectors = model.embed(sequences, how, options, ids);
+    io::write_npy(o->output, {vectors.shape()[0], vectors.shape()[1]}, std::span<const float>(vectors.data(), vectors.size()));
+    std::string id_text;
+    for (const auto& id : ids) id_text += id + '\n';
+    std::string ids_path = o->output;
+    if (ids_path.size() > 4 && ids_path.ends_with(".npy")) ids_path.resize(ids_path.size() - 4);
+    io::write_file_atomically(ids_path + ".ids.txt", id_text);
+  });
+}
+
+}  // namespace dnabert::cli

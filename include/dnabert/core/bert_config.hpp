@@ -1,0 +1,225 @@
+#pragma once
+// The BERT hyper-parameters DNABERT uses (Hugging Face BertConfig fields) and the schema of
+// parameter names and shapes: the single source of truth for loaders, savers and the model.
+
+#include <cmath>
+#include <cstdint>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dnabert/core/error.hpp"
+#include "dnabert/core/vocabulary.hpp"
+
+namespace dnabert {
+
+/// Sanity bounds on sizes: far above any BERT, low enough that shape products cannot overflow.
+namespace config_limits {
+inline constexpr std::int64_t max_width = std::int64_t{1} << 20;  // hidden, intermediate, positions, labels
+inline constexpr std::int64_t max_layers = 1024;
+inline constexpr std::int64_t max_token_types = std::int64_t{1} << 16;
+}  // namespace config_limits
+
+/// BertConfig as DNABERT uses it; the defaults are DNABERT-6 base (spec §2.1).
+struct bert_config {
+  std::int64_t vocab_size = 4101;
+  std::int64_t hidden_size = 768;
+  std::int64_t num_hidden_layers = 12;
+  std::int64_t num_attention_heads = 12;
+  std::int64_t intermediate_size = 3072;
+  /// Only "gelu" (the exact erf GELU) is supported.
+  std::string hidden_act = "gelu";
+  double hidden_dropout_prob = 0.1;
+  double attention_probs_dropout_prob = 0.1;
+  std::int64_t max_position_embeddings = 512;
+  std::int64_t type_vocab_size = 2;
+  double initializer_range = 0.02;
+  double layer_norm_eps = 1e-12;
+  std::int64_t pad_token_id = 0;
+  /// Classes of the sequence-classification head (Hugging Face's default is 2).
+  std::int64_t num_labels = 2;
+  /// Class names by id, from id2label; empty when the config gives none (then "LABEL_i").
+  std::vector<std::string> label_names;
+  std::vector<std::string> architectures = {"BertForMaskedLM"};
+  std::string model_type = "bert";
+
+  /// The k-mer size whose vocabulary has vocab_size tokens; throws config_error if none.
+  [[nodiscard]] int k() const {
+    const auto k = k_for_vocab_size(vocab_size);
+    if (!k) throw config_error(describe_bad_vocab_size(vocab_size));
+    return *k;
+  }
+
+  /// Hidden units per attention head.
+  [[nodiscard]] std::int64_t head_size() const { return hidden_size / num_attention_heads; }
+
+  /// Throws config_error with a plain-words reason when the configuration is unusable.
+  void validate() const {
+    check_size("vocab_size", vocab_size, vocab_size_for_k(max_k));
+    if (!k_for_vocab_size(vocab_size)) throw config_error(describe_bad_vocab_size(vocab_size));
+    check_size("hidden_size", hidden_size, config_limits::max_width);
+    check_size("num_hidden_layers", num_hidden_layers, config_limits::max_layers);
+    check_size("num_attention_heads", num_attention_heads, config_limits::max_width);
+    if (hidden_size % num_attention_heads != 0)
+      throw config_error("hidden size " + std::to_string(hidden_size) + " is not a multiple of the " +
+                         std::to_string(num_attention_heads) + " attention heads");
+    check_size("intermediate_size", intermediate_size, config_limits::max_width);
+    check_size("max_position_embeddings", max_position_embeddings, config_limits::max_width);
+    check_size("type_vocab_size", type_vocab_size, config_limits::max_token_types);
+    check_size("num_labels", num_labels, config_limits::max_width);
+    if (hidden_act != "gelu")
+      throw config_error("hidden_act '" + hidden_act +
+                         "' is not supported; supported: 'gelu' (the exact erf GELU that DNABERT uses)");
+    check_probability("hidden_dropout_prob", hidden_dropout_prob);
+    check_probability("attention_probs_dropout_prob", attention_probs_dropout_prob);
+    if (!(initializer_range >= 0 && std::isfinite(initializer_range)))
+      throw config_error("initializer_range must be a finite number >= 0, found " + number_text(initializer_range));
+    if (!(layer_norm_eps > 0 && std::isfinite(layer_norm_eps)))
+      throw config_error("layer_norm_eps must be a finite number > 0, found " + number_text(layer_norm_eps));
+    if (pad_token_id < 0 || pad_token_id >= vocab_size)
+      throw config_error("pad_token_id " + std::to_string(pad_token_id) + " is outside the vocabulary of " +
+                         std::to_string(vocab_size) + " tokens");
+    if (!label_names.empty() && std::ssize(label_names) != num_labels)
+      throw config_error(std::to_string(label_names.size()) + " label names given for " + std::to_string(num_labels) +
+                         " labels");
+    if (!model_type.empty() && model_type != "bert")
+      throw config_error("model_type '" + model_type + "' is not supported; expected 'bert'");
+  }
+
+ private:
+  static std::string describe_bad_vocab_size(std::int64_t size) {
+    return "vocab_size " + std::to_string(size) +
+           " is not a DNABERT vocabulary size 4^k+5 (69, 261, 1029, 4101 for k=3..6)";
+  }
+
+  static void check_size(std::string_view name, std::int64_t value, std::int64_t limit) {
+    if (value <= 0) throw config_error(std::string(name) + " must be positive, found " + std::to_string(value));
+    if (value > limit)
+      throw config_error(std::string(name) + " " + std::to_string(value) + " exceeds the limit of " +
+                         std::to_string(limit));
+  }
+
+  static void check_probability(std::string_view name, double value) {
+    if (!(value >= 0 && value < 1))
+      throw config_error(std::string(name) + " must be in [0, 1), found " + number_text(value));
+  }
+
+  static std::string number_text(double value) {
+    std::ostringstream text;
+    text << value;
+    return text.str();
+  }
+};
+
+/// Which task head sits on the encoder.
+enum class bert_head {
+  none,                     ///< bare encoder (BertModel, with pooler)
+  masked_lm,                ///< BertForMaskedLM (pre-training)
+  sequence_classification,  ///< BertForSequenceClassification (fine-tuning)
+};
+
+/// The Hugging Face class name of a head ("BertForMaskedLM", ...), as in config.json's architectures.
+constexpr std::string_view architecture_name(bert_head head) {
+  switch (head) {
+    case bert_head::masked_lm: return "BertForMaskedLM";
+    case bert_head::sequence_classification: return "BertForSequenceClassification";
+    case bert_head::none: break;
+  }
+  return "BertModel";
+}
+
+/// The head named by a config's architectures (the first one dnabert knows); an empty list means
+/// the bare encoder. Throws config_error when no listed architecture is supported.
+inline bert_head head_for_architectures(const std::vector<std::string>& architectures) {
+  if (architectures.empty()) return bert_head::none;
+  for (const std::string& name : architectures)
+    for (const bert_head head : {bert_head::none, bert_head::masked_lm, bert_head::sequence_classification})
+      if (name == architecture_name(head)) return head;
+  throw config_error("architecture '" + architectures.front() +
+                     "' is not supported; supported: BertModel, BertForMaskedLM, BertForSequenceClassification");
+}
+
+/// What a loader does when a parameter is absent from a checkpoint.
+enum class parameter_presence {
+  required,     ///< must be in the checkpoint
+  tied,         ///< shares its values with `tied_to`; filled from it when absent
+  initialised,  ///< may be absent (a head saved for another task, or transformers >= 4 dropping
+                ///< BertForMaskedLM's unused pooler); then freshly initialised
+};
+
+/// One named parameter exactly as PyTorch's state_dict names it, with its shape.
+struct parameter_spec {
+  std::string name;
+  std::vector<std::int64_t> shape;
+  parameter_presence presence = parameter_presence::required;
+  /// For tied parameters: the name whose values this one shares.
+  std::string tied_to;
+};
+
+namespace detail {
+
+/// Appends "PREFIX.weight" [rows, columns] and "PREFIX.bias" [rows] (a torch.nn.Linear: [out, in]).
+inline void add_linear(std::vector<parameter_spec>& out, const std::string& prefix, std::int64_t rows,
+                       std::int64_t columns, parameter_presence presence = parameter_presence::required) {
+  out.push_back({prefix + ".weight", {rows, columns}, presence, {}});
+  out.push_back({prefix + ".bias", {rows}, presence, {}});
+}
+
+/// Appends "PREFIX.weight" and "PREFIX.bias", both [width] (a torch.nn.LayerNorm).
+inline void add_layer_norm(std::vector<parameter_spec>& out, const std::string& prefix, std::int64_t width) {
+  out.push_back({prefix + ".weight", {width}, parameter_presence::required, {}});
+  out.push_back({prefix + ".bias", {width}, parameter_presence::required, {}});
+}
+
+}  // namespace detail
+
+/// Every parameter of the model with `head`, in state_dict order, named as Hugging Face names them.
+/// Tied parameters (the MLM decoder) are listed with `tied_to`; the pooler and the classifier are
+/// `initialised`, since checkpoints saved for another head (or by transformers >= 4 for MLM) lack them.
+inline std::vector<parameter_spec> bert_parameters(const bert_config& config, bert_head head) {
+  config.validate();
+  const std::int64_t hidden = config.hidden_size;
+  const std::int64_t vocab = config.vocab_size;
+  std::vector<parameter_spec> out;
+  out.push_back({"bert.embeddings.word_embeddings.weight", {vocab, hidden}, parameter_presence::required, {}});
+  out.push_back({"bert.embeddings.position_embeddings.weight",
+                 {config.max_position_embeddings, hidden},
+                 parameter_presence::required,
+                 {}});
+  out.push_back(
+      {"bert.embeddings.token_type_embeddings.weight", {config.type_vocab_size, hidden}, parameter_presence::required, {}});
+  detail::add_layer_norm(out, "bert.embeddings.LayerNorm", hidden);
+  for (std::int64_t layer = 0; layer < config.num_hidden_layers; ++layer) {
+    const std::string prefix = "bert.encoder.layer." + std::to_string(layer) + ".";
+    detail::add_linear(out, prefix + "attention.self.query", hidden, hidden);
+    detail::add_linear(out, prefix + "attention.self.key", hidden, hidden);
+    detail::add_linear(out, prefix + "attention.self.value", hidden, hidden);
+    detail::add_linear(out, prefix + "attention.output.dense", hidden, hidden);
+    detail::add_layer_norm(out, prefix + "attention.output.LayerNorm", hidden);
+    detail::add_linear(out, prefix + "intermediate.dense", config.intermediate_size, hidden);
+    detail::add_linear(out, prefix + "output.dense", hidden, config.intermediate_size);
+    detail::add_layer_norm(out, prefix + "output.LayerNorm", hidden);
+  }
+  detail::add_linear(out, "bert.pooler.dense", hidden, hidden, parameter_presence::initialised);
+  switch (head) {
+    case bert_head::masked_lm:
+      out.push_back({"cls.predictions.bias", {vocab}, parameter_presence::required, {}});
+      detail::add_linear(out, "cls.predictions.transform.dense", hidden, hidden);
+      detail::add_layer_norm(out, "cls.predictions.transform.LayerNorm", hidden);
+      out.push_back({"cls.predictions.decoder.weight",
+                     {vocab, hidden},
+                     parameter_presence::tied,
+                     "bert.embeddings.word_embeddings.weight"});
+      out.push_back({"cls.predictions.decoder.bias", {vocab}, parameter_presence::tied, "cls.predictions.bias"});
+      break;
+    case bert_head::sequence_classification:
+      detail::add_linear(out, "classifier", config.num_labels, hidden, parameter_presence::initialised);
+      break;
+    case bert_head::none: break;
+  }
+  return out;
+}
+
+}  // namespace dnabert

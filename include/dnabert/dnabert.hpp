@@ -1,0 +1,39 @@
+#pragma once
+// dnabert: DNABERT (Ji et al., Bioinformatics 2021) in header-only C++20.
+//
+//   #include <dnabert/dnabert.hpp>
+//
+//   // Tokenize exactly as DNABERT: overlapping k-mers, [CLS]/[SEP], 510-k-mer pieces.
+//   const dnabert::KmerTokenizer<6> tokenizer;
+//   auto pieces = tokenizer.encode("ACGTACGTTAGC", "read1");
+//   auto batch = dnabert::make_batch(pieces);           // padded, with attention mask
+//
+//   // Read any input safely: FASTA (.gz), DNABERT TSV, DNABERT-2 CSV.
+//   auto sequences = dnabert::io::read_sequences("reads.fa.gz");
+//
+//   // Run a fine-tuned Hugging Face folder (model.safetensors or pytorch_model.bin).
+//   auto model = dnabert::load_classifier("DIR");
+//   auto result = model.predict(seqs);                   // logits, probabilities, classes
+//   auto vectors = model.embed(seqs, dnabert::pooling::mean);
+//
+// Layers (each header includes only lower ones): core ← backend ← autograd ← nn ← model,
+// with tokenizer and io resting on core. See docs/architecture.md.
+
+#include "dnabert/core/bert_config.hpp"
+#include "dnabert/core/error.hpp"
+#include "dnabert/core/vocabulary.hpp"
+#include "dnabert/io/atomic_file.hpp"
+#include "dnabert/io/config_json.hpp"
+#include "dnabert/io/fasta.hpp"
+#include "dnabert/io/kmer_sentence.hpp"
+#include "dnabert/io/labelled_table.hpp"
+#include "dnabert/io/model_folder.hpp"
+#include "dnabert/io/npy.hpp"
+#include "dnabert/io/safetensors.hpp"
+#include "dnabert/io/sequence_input.hpp"
+#include "dnabert/io/torch_checkpoint.hpp"
+#include "dnabert/io/vocab_file.hpp"
+#include "dnabert/model/bert.hpp"
+#include "dnabert/model/classifier.hpp"
+#include "dnabert/tokenizer/kmer_tokenizer.hpp"
+#include "dnabert/tokenizer/token_batch.hpp"

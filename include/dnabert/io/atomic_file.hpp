@@ -1,0 +1,139 @@
+#pragma once
+// Writes files atomically (temporary file, fsync, rename, fsync of the directory), so a crash or
+// an error never leaves a half-written config.json, vocab.txt, checkpoint or plot behind.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <concepts>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "dnabert/core/error.hpp"
+
+namespace dnabert::io {
+
+/// Builds a file next to its target and puts it in place only on commit(); readers see the old
+/// content or the complete new one. Destroying it uncommitted removes the temporary file.
+class atomic_file_writer {
+ public:
+  /// Creates a uniquely named temporary file in the target's directory; throws dnabert::error.
+  explicit atomic_file_writer(std::string path) : path_(std::move(path)) {
+    const std::filesystem::path target(path_);
+    const std::string stem = "." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-";
+    std::random_device entropy;
+    // O_EXCL makes a clash with another writer fail instead of sharing the file; a few fresh
+    // random names make a clash that persists vanishingly unlikely.
+    constexpr int attempts = 16;
+    std::string candidate;
+    for (int attempt = 0; attempt < attempts && fd_ < 0; ++attempt) {
+      candidate = (target.parent_path() / (stem + std::to_string(entropy()))).string();
+      fd_ = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      if (fd_ < 0 && errno != EEXIST) break;
+    }
+    if (fd_ < 0) fail("cannot create temporary file " + candidate);
+    temp_path_ = std::move(candidate);
+  }
+
+  atomic_file_writer(const atomic_file_writer&) = delete;
+  atomic_file_writer& operator=(const atomic_file_writer&) = delete;
+
+  ~atomic_file_writer() { discard(); }
+
+  /// Appends bytes, retrying short writes and interrupted calls.
+  void write(std::span<const std::byte> bytes) {
+    require_open();
+    // Linux moves at most about 2 GiB per call; larger chunks only become short writes.
+    constexpr std::size_t max_chunk = std::size_t{1} << 30;
+    while (!bytes.empty()) {
+      const ::ssize_t written = ::write(fd_, bytes.data(), std::min(bytes.size(), max_chunk));
+      if (written < 0 && errno == EINTR) continue;
+      if (written <= 0) {
+        if (written == 0) errno = EIO;  // a regular file that accepts nothing will never progress
+        fail("cannot write to " + temp_path_);
+      }
+      bytes = bytes.subspan(static_cast<std::size_t>(written));
+    }
+  }
+
+  /// Appends text as raw bytes.
+  void write(std::string_view text) { write(std::as_bytes(std::span<const char>(text.data(), text.size()))); }
+
+  /// Flushes the data to disk and renames it over the target; the writer is finished afterwards.
+  void commit() {
+    require_open();
+    if (::fsync(fd_) != 0) fail("cannot flush " + temp_path_ + " to disk");
+    const int closed = ::close(fd_);
+    fd_ = -1;
+    if (closed != 0) fail("cannot close " + temp_path_);
+    if (std::rename(temp_path_.c_str(), path_.c_str()) != 0) fail("cannot rename " + temp_path_ + " over it");
+    committed_ = true;
+    // Only a synced directory makes the rename itself survive a power cut.
+    const std::string directory = directory_of_target();
+    const int directory_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (directory_fd < 0) fail("cannot open directory " + directory + " to sync it");
+    const int synced = ::fsync(directory_fd);
+    const int saved_errno = errno;
+    ::close(directory_fd);
+    errno = saved_errno;
+    if (synced != 0) fail("cannot sync directory " + directory);
+  }
+
+  /// The file this writer replaces on commit.
+  [[nodiscard]] const std::string& path() const noexcept { return path_; }
+
+ private:
+  void require_open() const {
+    if (committed_ || fd_ < 0) throw error("cannot write " + path_ + ": the writer was already committed or discarded");
+  }
+
+  // Removes the temporary file (if any) and throws with the current errno.
+  [[noreturn]] void fail(const std::string& what) {
+    const int saved_errno = errno;
+    discard();
+    throw error("cannot write " + path_ + ": " + what + ": " + std::strerror(saved_errno));
+  }
+
+  void discard() noexcept {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    if (!committed_ && !temp_path_.empty()) ::unlink(temp_path_.c_str());
+    temp_path_.clear();
+  }
+
+  [[nodiscard]] std::string directory_of_target() const {
+    const auto parent = std::filesystem::path(path_).parent_path();
+    return parent.empty() ? std::string(".") : parent.string();
+  }
+
+  std::string path_;
+  std::string temp_path_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+/// Replaces `path` with `contents` atomically.
+inline void write_file_atomically(const std::string& path, std::string_view contents) {
+  atomic_file_writer writer(path);
+  writer.write(contents);
+  writer.commit();
+}
+
+/// Replaces `path` with what `fill(writer)` writes; if `fill` throws, `path` stays untouched.
+template <std::invocable<atomic_file_writer&> Fill>
+void write_file_atomically(const std::string& path, Fill&& fill) {
+  atomic_file_writer writer(path);
+  std::forward<Fill>(fill)(writer);
+  writer.commit();
+}
+
+}  // namespace dnabert::io

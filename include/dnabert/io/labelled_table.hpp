@@ -1,0 +1,162 @@
+#pragma once
+// Labelled sequence tables: DNABERT's fine-tuning TSV (k-mer sentences, header row skipped) and
+// DNABERT-2's CSV (sequence,label). Sequences come back as raw nucleotides, labels as numbers.
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "dnabert/core/error.hpp"
+#include "dnabert/io/byte_source.hpp"
+#include "dnabert/io/kmer_sentence.hpp"
+#include "dnabert/io/line_reader.hpp"
+
+namespace dnabert::io {
+
+/// The two table layouts DNABERT and DNABERT-2 train from.
+enum class table_format {
+  dnabert_tsv,   ///< header row, then sequence<TAB>label[<TAB>ignored...]
+  dnabert2_csv,  ///< header "sequence,label", then exactly two comma-separated columns
+};
+
+/// One data row: the sequence as nucleotides (k-mer sentences joined back), its label and line.
+struct labelled_row {
+  std::string sequence;
+  double label = 0.0;
+  std::uint64_t line = 0;
+};
+
+/// A whole table and the layout it was read as.
+struct labelled_table {
+  table_format format = table_format::dnabert_tsv;
+  std::vector<labelled_row> rows;
+};
+
+/// Longest table line accepted by default (sequences in tables are short; 64 MiB is plenty).
+inline constexpr std::size_t default_max_table_line_length = std::size_t{64} << 20;
+
+namespace detail {
+
+/// The column separator of each table format.
+inline char separator_of(table_format format) { return format == table_format::dnabert_tsv ? '\t' : ','; }
+
+/// The first two columns of a row and how many columns it has (no allocation, whatever the count).
+struct leading_columns {
+  std::string_view sequence;
+  std::string_view label;
+  std::size_t count = 1;
+};
+
+/// Splits off the sequence and label columns of `line` and counts its columns.
+inline leading_columns split_leading_columns(std::string_view line, char separator) {
+  leading_columns columns;
+  columns.count += static_cast<std::size_t>(std::count(line.begin(), line.end(), separator));
+  const std::size_t first_end = std::min(line.find(separator), line.size());
+  columns.sequence = line.substr(0, first_end);
+  if (first_end < line.size()) {
+    const std::string_view rest = line.substr(first_end + 1);
+    columns.label = rest.substr(0, rest.find(separator));
+  }
+  return columns;
+}
+
+/// Parses a label: a finite decimal number, surrounding spaces allowed.
+inline double parse_label(std::string_view text, std::string_view file, std::uint64_t line) {
+  const std::size_t first = text.find_first_not_of(' ');
+  if (first == std::string_view::npos) throw format_error::at_line(file, line, "empty label (expected a number)");
+  text = text.substr(first, text.find_last_not_of(' ') - first + 1);
+  double value = 0.0;
+  const auto [end, status] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (status != std::errc() || end != text.data() + text.size())
+    throw format_error::at_line(file, line, "label " + quote_excerpt(text) + " is not a number");
+  if (!std::isfinite(value))
+    throw format_error::at_line(file, line, "label " + quote_excerpt(text) + " is not a finite number");
+  return value;
+}
+
+/// Turns a sequence column into nucleotides; a column with spaces is a k-mer sentence.
+inline std::string parse_sequence_column(std::string_view text, std::string_view file, std::uint64_t line) {
+  if (is_blank(text)) throw format_error::at_line(file, line, "empty sequence");
+  const bool sentence = text.find(' ') != std::string_view::npos;
+  for (std::size_t position = 0; position < text.size(); ++position) {
+    const char c = text[position];
+    const bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    if (!letter && !(sentence && c == ' '))
+      throw format_error::at_line(file, line,
+                                  "sequence character " + std::to_string(position + 1) + " is " + describe_byte(c) +
+                                      ", expected a letter" + (sentence ? " or a space between k-mers" : ""));
+  }
+  return sentence ? kmer_sentence_to_sequence(text, file, line) : std::string(text);
+}
+
+}  // namespace detail
+
+/// Tells the table format from its header line: a tab means DNABERT TSV, else a comma DNABERT-2 CSV.
+inline std::optional<table_format> table_format_of_header(std::string_view header) {
+  if (header.find('\t') != std::string_view::npos) return table_format::dnabert_tsv;
+  if (header.find(',') != std::string_view::npos) return table_format::dnabert2_csv;
+  return std::nullopt;
+}
+
+/// Reads a DNABERT TSV or DNABERT-2 CSV table; blank lines are skipped, the first other line is the header.
+inline labelled_table read_labelled_table(std::unique_ptr<byte_source> source,
+                                          std::size_t max_line_length = default_max_table_line_length) {
+  line_reader lines(std::move(source), max_line_length);
+  const std::string& file = lines.name();
+  std::string line;
+  if (!detail::next_non_blank_line(lines, line))
+    throw format_error(file, "empty table: expected a header line ('sequence<TAB>label' or 'sequence,label')");
+  const std::optional<table_format> format = table_format_of_header(line);
+  if (!format)
+    throw format_error::at_line(file, lines.line_number(),
+                                "expected a table header with a tab ('sequence<TAB>label') or a comma "
+                                "('sequence,label'), found " +
+                                    detail::quote_excerpt(line));
+  const char separator = detail::separator_of(*format);
+  const bool tsv = *format == table_format::dnabert_tsv;
+  const std::size_t header_columns = detail::split_leading_columns(line, separator).count;
+  if (!tsv && header_columns != 2)
+    throw format_error::at_line(file, lines.line_number(),
+                                "expected a CSV header with 2 columns ('sequence,label'), found " +
+                                    std::to_string(header_columns) + " columns");
+
+  labelled_table table{*format, {}};
+  while (detail::next_non_blank_line(lines, line)) {
+    const std::uint64_t number = lines.line_number();
+    const detail::leading_columns columns = detail::split_leading_columns(line, separator);
+    if (tsv && columns.count < 2)
+      throw format_error::at_line(file, number, "missing label column: expected 'sequence<TAB>label', found 1 column");
+    if (!tsv && columns.count != 2)
+      throw format_error::at_line(file, number,
+                                  "expected 2 comma-separated columns (sequence,label) as in the header, found " +
+                                      std::to_string(columns.count));
+    table.rows.push_back(labelled_row{detail::parse_sequence_column(columns.sequence, file, number),
+                                      detail::parse_label(columns.label, file, number), number});
+  }
+  if (table.rows.empty()) throw format_error(file, "the table has a header but no rows");
+  return table;
+}
+
+/// Reads a table file, plain or gzip-compressed.
+inline labelled_table read_labelled_table(const std::string& path,
+                                          std::size_t max_line_length = default_max_table_line_length) {
+  return read_labelled_table(open_input(path), max_line_length);
+}
+
+/// Reads table bytes in memory (plain or gzip); `name` appears in messages.
+inline labelled_table read_labelled_table(std::span<const std::byte> bytes, std::string name,
+                                          std::size_t max_line_length = default_max_table_line_length) {
+  return read_labelled_table(open_input(bytes, std::move(name)), max_line_length);
+}
+
+}  // namespace dnabert::io

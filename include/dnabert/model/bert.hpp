@@ -1,0 +1,222 @@
+#pragma once
+// Bert<Spec, Backend>: Hugging Face's BertModel with DNABERT's heads, composed from the nn
+// blocks, with parameters named exactly as PyTorch names them. Loads and saves model folders.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "dnabert/backend/cpu.hpp"
+#include "dnabert/backend/cpu_ops.hpp"
+#include "dnabert/core/bert_config.hpp"
+#include "dnabert/io/model_folder.hpp"
+#include "dnabert/model/bert_spec.hpp"
+#include "dnabert/nn/embeddings.hpp"
+#include "dnabert/nn/encoder_layer.hpp"
+#include "dnabert/nn/heads.hpp"
+#include "dnabert/nn/self_attention.hpp"
+#include "dnabert/tokenizer/token_batch.hpp"
+
+namespace dnabert {
+
+/// Extra outputs a forward pass can return (off by default so inference stays lean).
+struct forward_options {
+  bool hidden_states = false;  ///< embeddings output and every layer's output
+  bool attentions = false;     ///< every layer's attention probabilities
+  bool pooled = true;          ///< run the pooler (needed by classification and pooled embeddings)
+};
+
+/// What a forward pass produced. Tensors are [rows, width] with rows = batch * seq unless noted.
+template <class B>
+struct bert_output {
+  std::int64_t batch = 0;
+  std::int64_t seq = 0;
+  autograd::var<B> sequence_output;            ///< last layer [batch*seq, hidden]
+  autograd::var<B> pooled;                     ///< pooler output [batch, hidden] (empty if not run)
+  autograd::var<B> logits;                     ///< MLM [batch*seq, vocab] or classifier [batch, labels]
+  std::vector<tensor<B>> hidden_states;        ///< num_layers + 1 tensors [batch*seq, hidden]
+  std::vector<tensor<B>> attentions;           ///< num_layers tensors [batch, heads, seq, seq]
+};
+
+/// A BERT encoder with a head, shaped by Spec (sizes fixed or dynamic), running on backend B.
+template <class Spec = dynamic_bert, class B = backend::cpu>
+class Bert {
+ public:
+  using backend_type = B;
+  using spec = Spec;
+
+  /// A freshly initialised model (N(0, initializer_range) weights, as Hugging Face).
+  Bert(B& backend, bert_config config, bert_head head, std::uint64_t seed = 42)
+      : backend_(&backend), config_(std::move(config)), head_(head) {
+    Spec::check(config_);
+    build();
+    params_.initialise(backend, config_.initializer_range, seed);
+  }
+
+  /// Loads a Hugging Face model folder for `head`; parameters the folder lacks for that head
+  /// (a fresh classifier on a pre-trained checkpoint) are initialised from `seed` and listed in
+  /// `new_parameters()`.
+  static Bert load(B& backend, const std::string& dir, bert_head head, std::uint64_t seed = 42) {
+    io::model_folder folder = io::read_model_folder(dir, head);
+    Bert model(backend, folder.config, head, parameters_unset{});
+    model.assign(folder.tensors);
+    model.params_.initialise(backend, model.config_.initializer_range, seed, &folder.initialised);
+    model.new_parameters_ = std::move(folder.initialised);
+    model.warnings_ = std::move(folder.warnings);
+    return model;
+  }
+
+  /// Runs the model on a tokenized batch.
+  bert_output<B> forward(nn::forward_context<B>& ctx, const token_batch& batch, const forward_options& options = {}) const {
+    const auto rows = static_cast<std::int64_t>(batch.rows);
+    const auto seq = static_cast<std::int64_t>(batch.length);
+    if (seq > config_.max_position_embeddings)
+      throw input_error("batch of " + std::to_string(seq) + " tokens exceeds max_position_embeddings " +
+                        std::to_string(config_.max_position_embeddings));
+    for (const token_id id : batch.input_ids)
+      if (id < 0 || id >= config_.vocab_size)
+        throw input_error("token id " + std::to_string(id) + " is outside the vocabulary of " +
+                          std::to_string(config_.vocab_size) + " tokens");
+
+    nn::batch_ids<B> ids{upload_ids(batch.input_ids), position_ids(rows, seq), zero_ids(rows * seq)};
+    nn::attention_input<B> in;
+    in.shape = {rows, seq, config_.num_attention_heads, config_.head_size(), config_.hidden_size};
+    in.key_bias = key_bias(batch);
+
+    bert_output<B> out;
+    out.batch = rows;
+    out.seq = seq;
+    autograd::var<B> h = embeddings_(ctx, ids);
+    if (options.hidden_states) out.hidden_states.push_back(h.value());
+    for (const auto& layer : layers_) {
+      tensor<B> probabilities;
+      h = layer(ctx, h, in, options.attentions ? &probabilities : nullptr);
+      if (options.hidden_states) out.hidden_states.push_back(h.value());
+      if (options.attentions) out.attentions.push_back(probabilities);
+    }
+    out.sequence_output = h;
+    const bool need_pooled = options.pooled || head_ == bert_head::sequence_classification;
+    if (need_pooled) out.pooled = pooler_(ctx, h, rows, seq);
+    if (head_ == bert_head::masked_lm) out.logits = mlm_(ctx, h);
+    if (head_ == bert_head::sequence_classification) out.logits = classifier_(ctx, out.pooled);
+    return out;
+  }
+
+  /// The configuration (as config.json).
+  [[nodiscard]] const bert_config& config() const noexcept { return config_; }
+  /// The head on the encoder.
+  [[nodiscard]] bert_head head() const noexcept { return head_; }
+  /// The k-mer size.
+  [[nodiscard]] int k() const { return config_.k(); }
+  /// Every parameter by Hugging Face name, tied ones listed under both names.
+  [[nodiscard]] const nn::parameter_list<B>& parameters() const noexcept { return params_; }
+  /// Parameters that were initialised because the loaded folder lacked them.
+  [[nodiscard]] const std::vector<std::string>& new_parameters() const noexcept { return new_parameters_; }
+  /// Warnings from loading (unused tensors, missing vocab.txt, ...).
+  [[nodiscard]] const std::vector<std::string>& warnings() const noexcept { return warnings_; }
+  /// The backend the model runs on.
+  [[nodiscard]] B& backend() const noexcept { return *backend_; }
+
+  /// Host copies of every parameter by name (tied ones under both names).
+  [[nodiscard]] io::tensor_map state_dict() const {
+    io::tensor_map out;
+    for (const auto& item : params_.items()) {
+      const auto& value = item.value.value();
+      std::vector<float> host(static_cast<std::size_t>(value.numel()));
+      if constexpr (std::is_same_v<typename B::value_type, float>) {
+        download(*backend_, value.data(), host.data(), value.numel());
+      } else {
+        std::vector<typename B::value_type> raw(host.size());
+        download(*backend_, value.data(), raw.data(), value.numel());
+        std::copy(raw.begin(), raw.end(), host.begin());
+      }
+      out.emplace(item.name, io::make_owned_tensor(value.shape(), std::move(host)));
+    }
+    return out;
+  }
+
+  /// Writes config.json, vocab.txt and model.safetensors into `dir`, each atomically.
+  void save(const std::string& dir) const {
+    bert_config config = config_;
+    config.architectures = {std::string(architecture_name(head_))};
+    io::write_model_folder(dir, config, state_dict());
+  }
+
+  /// Sets parameters from host tensors by name (shapes must match); tied aliases follow.
+  void assign(const io::tensor_map& tensors) {
+    for (const auto& item : params_.items()) {
+      if (item.alias) continue;
+      const auto found = tensors.find(item.name);
+      if (found == tensors.end()) continue;
+      const auto& source = found->second;
+      const auto& target = item.value.value();
+      if (source.shape != target.shape()) throw shape_error(item.name, target.shape(), source.shape);
+      if constexpr (std::is_same_v<typename B::value_type, float>) {
+        upload(*backend_, source.values.data(), target.data(), target.numel());
+      } else {
+        std::vector<typename B::value_type> converted(source.values.begin(), source.values.end());
+        upload(*backend_, converted.data(), target.data(), target.numel());
+      }
+    }
+  }
+
+ private:
+  struct parameters_unset {};
+
+  // A model with allocated but unset parameters (load() fills them).
+  Bert(B& backend, bert_config config, bert_head head, parameters_unset) : backend_(&backend), config_(std::move(config)), head_(head) {
+    Spec::check(config_);
+    build();
+  }
+
+  void build() {
+    B& be = *backend_;
+    embeddings_ = nn::embeddings<B>(be, params_, config_);
+    for (std::int64_t i = 0; i < config_.num_hidden_layers; ++i) layers_.emplace_back(be, params_, i, config_);
+    pooler_ = nn::pooler<B>(be, params_, config_);
+    if (head_ == bert_head::masked_lm) mlm_ = nn::masked_lm_head<B>(be, params_, config_, embeddings_.word);
+    if (head_ == bert_head::sequence_classification) classifier_ = nn::classification_head<B>(be, params_, config_);
+  }
+
+  autograd::id_tensor<B> upload_ids(const std::vector<token_id>& host) const {
+    autograd::id_tensor<B> ids(*backend_, {static_cast<std::int64_t>(host.size())});
+    upload(*backend_, host.data(), ids.data(), ids.numel());
+    return ids;
+  }
+
+  autograd::id_tensor<B> position_ids(std::int64_t rows, std::int64_t seq) const {
+    std::vector<std::int32_t> host(static_cast<std::size_t>(rows * seq));
+    for (std::size_t i = 0; i < host.size(); ++i) host[i] = static_cast<std::int32_t>(static_cast<std::int64_t>(i) % seq);
+    return upload_ids(host);
+  }
+
+  autograd::id_tensor<B> zero_ids(std::int64_t count) const {
+    return upload_ids(std::vector<std::int32_t>(static_cast<std::size_t>(count), 0));
+  }
+
+  // Hugging Face's extended attention mask: (1 - mask) * -10000 added to every query's scores.
+  tensor<B> key_bias(const token_batch& batch) const {
+    std::vector<typename B::value_type> host(batch.attention_mask.size());
+    for (std::size_t i = 0; i < host.size(); ++i) host[i] = batch.attention_mask[i] ? 0 : -10000;
+    tensor<B> bias(*backend_, {static_cast<std::int64_t>(batch.rows), static_cast<std::int64_t>(batch.length)});
+    upload(*backend_, host.data(), bias.data(), bias.numel());
+    return bias;
+  }
+
+  B* backend_;
+  bert_config config_;
+  bert_head head_;
+  nn::parameter_list<B> params_;
+  nn::embeddings<B> embeddings_;
+  std::vector<nn::encoder_layer<B>> layers_;
+  nn::pooler<B> pooler_;
+  nn::masked_lm_head<B> mlm_;
+  nn::classification_head<B> classifier_;
+  std::vector<std::string> new_parameters_;
+  std::vector<std::string> warnings_;
+};
+
+}  // namespace dnabert

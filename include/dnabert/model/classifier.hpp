@@ -1,0 +1,194 @@
+#pragma once
+// What a user runs: load a fine-tuned folder, predict classes (or a regression score) and
+// compute embeddings for raw DNA sequences of any length. Long sequences are cut into
+// 510-k-mer pieces; a sequence's result combines its pieces.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <numeric>
+#include <span>
+#include <string>
+#include <vector>
+
+#include <xtensor/xtensor.hpp>
+
+#include "dnabert/model/bert.hpp"
+#include "dnabert/tokenizer/kmer_tokenizer.hpp"
+#include "dnabert/tokenizer/token_batch.hpp"
+
+namespace dnabert {
+
+/// How the pieces of a sequence longer than 510 k-mers are combined.
+enum class piece_rule {
+  mean,  ///< mean of the pieces' logits (the default)
+  max,   ///< per class, the largest logit of any piece
+};
+
+/// How a sequence becomes one embedding vector.
+enum class pooling {
+  cls,     ///< last hidden state of [CLS]
+  mean,    ///< mean of the last hidden states of every non-pad token, [CLS] and [SEP] included
+  pooler,  ///< BERT's pooler output, tanh(W h_[CLS] + b)
+};
+
+/// Options shared by predict and embed.
+struct inference_options {
+  std::size_t batch_size = 32;  ///< pieces per forward pass
+  piece_rule long_sequences = piece_rule::mean;
+  /// Called after each batch with (pieces done, pieces in all); for progress displays.
+  std::function<void(std::size_t, std::size_t)> progress;
+};
+
+/// Per-sequence predictions: logits and softmax probabilities [N, C] (regression: C = 1,
+/// probabilities hold the score), and the argmax class.
+struct prediction {
+  xt::xtensor<float, 2> logits;
+  xt::xtensor<float, 2> probabilities;
+  std::vector<std::int64_t> predicted;
+  /// True for a regression model (num_labels 1): `logits` is the score.
+  bool regression = false;
+};
+
+/// A sequence-classification model with its tokenizer, ready for inference.
+template <class Spec = dynamic_bert, class B = backend::cpu>
+class classifier {
+ public:
+  /// Loads a fine-tuned folder (BertForSequenceClassification) onto a backend with `threads`.
+  explicit classifier(const std::string& dir, int threads = 0)
+      : backend_(std::make_unique<B>(threads)),
+        model_(Bert<Spec, B>::load(*backend_, dir, bert_head::sequence_classification)),
+        tokenizer_(model_.k()) {}
+
+  /// The underlying model.
+  [[nodiscard]] const Bert<Spec, B>& model() const noexcept { return model_; }
+  /// Classes (1 for regression).
+  [[nodiscard]] std::int64_t num_labels() const { return model_.config().num_labels; }
+
+  /// Predicts every sequence (raw nucleotides, any length >= k); ids name them in errors.
+  prediction predict(std::span<const std::string> sequences, const inference_options& options = {},
+                     std::span<const std::string> ids = {}) const {
+    const auto labels = num_labels();
+    prediction out;
+    out.regression = labels == 1;
+    out.logits = xt::xtensor<float, 2>::from_shape({sequences.size(), static_cast<std::size_t>(labels)});
+    out.probabilities = out.logits;
+    std::vector<std::size_t> piece_counts(sequences.size(), 0);
+    const bool take_max = options.long_sequences == piece_rule::max;
+    std::fill(out.logits.begin(), out.logits.end(), take_max ? -INFINITY : 0.0f);
+    run_pieces(sequences, ids, options, forward_options{false, false, true},
+               [&](const token_batch& batch, const bert_output<B>& result) {
+                 const auto logits = result.logits.value().span();
+                 for (std::size_t r = 0; r < batch.rows; ++r) {
+                   const std::size_t s = batch.origins[r].sequence;
+                   ++piece_counts[s];
+                   for (std::int64_t c = 0; c < labels; ++c) {
+                     const float value = logits[r * static_cast<std::size_t>(labels) + static_cast<std::size_t>(c)];
+                     float& slot = out.logits(s, static_cast<std::size_t>(c));
+                     slot = take_max ? std::max(slot, value) : slot + value;
+                   }
+                 }
+               });
+    out.predicted.resize(sequences.size());
+    for (std::size_t s = 0; s < sequences.size(); ++s) {
+      if (!take_max)
+        for (std::int64_t c = 0; c < labels; ++c)
+          out.logits(s, static_cast<std::size_t>(c)) /= static_cast<float>(piece_counts[s]);
+      softmax_row(out, s, labels);
+    }
+    return out;
+  }
+
+  /// One embedding per sequence [N, hidden]; a long sequence averages its pieces (for `mean`,
+  /// over all its tokens).
+  xt::xtensor<float, 2> embed(std::span<const std::string> sequences, pooling how, const inference_options& options = {},
+                              std::span<const std::string> ids = {}) const {
+    const auto hidden = static_cast<std::size_t>(model_.config().hidden_size);
+    xt::xtensor<float, 2> out = xt::zeros<float>({sequences.size(), hidden});
+    std::vector<double> weight(sequences.size(), 0.0);
+    run_pieces(sequences, ids, options, forward_options{false, false, how == pooling::pooler},
+               [&](const token_batch& batch, const bert_output<B>& result) {
+                 const auto states = result.sequence_output.value().span();
+                 for (std::size_t r = 0; r < batch.rows; ++r) {
+                   const std::size_t s = batch.origins[r].sequence;
+                   const int* mask = batch.attention_mask.data() + r * batch.length;
+                   if (how == pooling::mean) {
+                     for (std::size_t t = 0; t < batch.length; ++t) {
+                       if (!mask[t]) continue;
+                       const float* row = states.data() + (r * batch.length + t) * hidden;
+                       for (std::size_t j = 0; j < hidden; ++j) out(s, j) += row[j];
+                       weight[s] += 1;
+                     }
+                     continue;
+                   }
+                   const float* row = how == pooling::cls ? states.data() + r * batch.length * hidden
+                                                          : result.pooled.value().data() + r * hidden;
+                   for (std::size_t j = 0; j < hidden; ++j) out(s, j) += row[j];
+                   weight[s] += 1;
+                 }
+               });
+    for (std::size_t s = 0; s < sequences.size(); ++s)
+      for (std::size_t j = 0; j < hidden; ++j) out(s, j) = static_cast<float>(out(s, j) / weight[s]);
+    return out;
+  }
+
+ private:
+  // Tokenizes every sequence, runs the pieces in batches of similar length (less padding),
+  // and hands each batch's result to `consume`.
+  template <class Consume>
+  void run_pieces(std::span<const std::string> sequences, std::span<const std::string> ids,
+                  const inference_options& options, const forward_options& outputs, Consume&& consume) const {
+    if (options.batch_size == 0) throw input_error("batch size must be at least 1");
+    std::vector<token_piece> pieces;
+    for (std::size_t s = 0; s < sequences.size(); ++s) {
+      const std::string id = s < ids.size() ? ids[s] : std::to_string(s);
+      auto encoded = tokenizer_.encode(sequences[s], id, s);
+      pieces.insert(pieces.end(), std::make_move_iterator(encoded.begin()), std::make_move_iterator(encoded.end()));
+    }
+    std::vector<std::size_t> order(pieces.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return pieces[a].ids.size() < pieces[b].ids.size(); });
+    autograd::tape<B> tape(*backend_);
+    std::vector<token_piece> chunk;
+    for (std::size_t start = 0; start < order.size(); start += options.batch_size) {
+      const std::size_t end = std::min(order.size(), start + options.batch_size);
+      chunk.clear();
+      for (std::size_t i = start; i < end; ++i) chunk.push_back(pieces[order[i]]);
+      const token_batch batch = make_batch(chunk);
+      nn::forward_context<B> ctx{tape};
+      consume(batch, model_.forward(ctx, batch, outputs));
+      if (options.progress) options.progress(end, order.size());
+    }
+  }
+
+  static void softmax_row(prediction& out, std::size_t s, std::int64_t labels) {
+    if (labels == 1) {
+      out.probabilities(s, 0) = out.logits(s, 0);
+      out.predicted[s] = 0;
+      return;
+    }
+    float top = -INFINITY;
+    for (std::int64_t c = 0; c < labels; ++c) top = std::max(top, out.logits(s, static_cast<std::size_t>(c)));
+    double sum = 0;
+    for (std::int64_t c = 0; c < labels; ++c) sum += std::exp(out.logits(s, static_cast<std::size_t>(c)) - top);
+    std::int64_t best = 0;
+    for (std::int64_t c = 0; c < labels; ++c) {
+      const auto cc = static_cast<std::size_t>(c);
+      out.probabilities(s, cc) = static_cast<float>(std::exp(out.logits(s, cc) - top) / sum);
+      if (out.logits(s, cc) > out.logits(s, static_cast<std::size_t>(best))) best = c;
+    }
+    out.predicted[s] = best;
+  }
+
+  std::unique_ptr<B> backend_;
+  Bert<Spec, B> model_;
+  kmer_tokenizer tokenizer_;
+};
+
+/// Loads a fine-tuned DNABERT folder for CPU inference: `load_classifier("DIR").predict(seqs)`.
+inline classifier<> load_classifier(const std::string& dir, int threads = 0) { return classifier<>(dir, threads); }
+
+}  // namespace dnabert

@@ -1,0 +1,30 @@
+#pragma once
+// One post-LN BERT encoder layer: self-attention block, then feed-forward block.
+
+#include <string>
+
+#include "dnabert/nn/feed_forward.hpp"
+#include "dnabert/nn/self_attention.hpp"
+
+namespace dnabert::nn {
+
+/// One post-LN encoder layer: self-attention then feed-forward.
+template <class B>
+struct encoder_layer {
+  self_attention<B> attention;
+  feed_forward<B> ffn;
+
+  encoder_layer() = default;
+  /// Registers bert.encoder.layer.INDEX.*
+  encoder_layer(B& backend, parameter_list<B>& params, std::int64_t index, const bert_config& config)
+      : attention(backend, params, "bert.encoder.layer." + std::to_string(index) + ".", config),
+        ffn(backend, params, "bert.encoder.layer." + std::to_string(index) + ".", config) {}
+
+  /// Runs the layer on x [B*S, hidden].
+  autograd::var<B> operator()(forward_context<B>& ctx, const autograd::var<B>& x, const attention_input<B>& in,
+                              tensor<B>* probabilities) const {
+    return ffn(ctx, attention(ctx, x, in, probabilities));
+  }
+};
+
+}  // namespace dnabert::nn

@@ -1,0 +1,189 @@
+// dnabert against Hugging Face transformers: tiny random models made by
+// tests/reference/make_parity_goldens.py, with logits, hidden states, attention probabilities and
+// parameter gradients stored by PyTorch in golden.safetensors.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "dnabert/io/safetensors.hpp"
+#include "dnabert/model/bert.hpp"
+#include "test_paths.hpp"
+
+namespace {
+
+using B = dnabert::backend::cpu;
+
+struct golden_case {
+  std::string dir;
+  nlohmann::json inputs;
+  dnabert::io::tensor_map golden;
+  dnabert::bert_head head;
+};
+
+golden_case load_case(const std::string& name) {
+  golden_case c;
+  c.dir = dnabert::test::data_path("parity/" + name);
+  std::ifstream in(c.dir + "/inputs.json");
+  REQUIRE(in.good());
+  c.inputs = nlohmann::json::parse(in);
+  c.golden = dnabert::io::read_safetensors(c.dir + "/golden.safetensors").tensors;
+  c.head = c.inputs["architecture"] == "BertForMaskedLM" ? dnabert::bert_head::masked_lm
+                                                          : dnabert::bert_head::sequence_classification;
+  return c;
+}
+
+const dnabert::io::loaded_tensor& golden(const golden_case& c, const std::string& name) {
+  const auto found = c.golden.find(name);
+  REQUIRE_MESSAGE(found != c.golden.end(), "golden.safetensors lacks " << name);
+  return found->second;
+}
+
+// Largest |a - b| over the elements; sizes must agree.
+double max_abs_diff(std::span<const float> a, std::span<const float> b) {
+  REQUIRE(a.size() == b.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]));
+  return worst;
+}
+
+double max_abs(std::span<const float> a) {
+  double top = 0;
+  for (const float x : a) top = std::max(top, std::abs(static_cast<double>(x)));
+  return top;
+}
+
+dnabert::token_batch batch_from_golden(const golden_case& c, const std::string& ids_name) {
+  const auto& ids = golden(c, ids_name);
+  const auto& mask = golden(c, "attention_mask");
+  dnabert::token_batch batch;
+  batch.rows = static_cast<std::size_t>(ids.shape[0]);
+  batch.length = static_cast<std::size_t>(ids.shape[1]);
+  for (const float v : ids.values) batch.input_ids.push_back(static_cast<dnabert::token_id>(v));
+  for (const float v : mask.values) batch.attention_mask.push_back(static_cast<std::int32_t>(v));
+  batch.origins.resize(batch.rows);
+  return batch;
+}
+
+dnabert::token_batch batch_from_tokenizer(const golden_case& c) {
+  const dnabert::kmer_tokenizer tokenizer(c.inputs["k"].get<int>());
+  std::vector<dnabert::token_piece> pieces;
+  for (const auto& sequence : c.inputs["sequences"]) {
+    auto encoded = tokenizer.encode(sequence.get<std::string>(), "golden", pieces.size());
+    pieces.insert(pieces.end(), encoded.begin(), encoded.end());
+  }
+  return dnabert::make_batch(pieces);
+}
+
+void check_forward(const golden_case& c, const dnabert::Bert<dnabert::dynamic_bert, B>& model) {
+  B& cpu = model.backend();
+  dnabert::autograd::tape<B> tape(cpu);
+  dnabert::nn::forward_context<B> ctx{tape};
+  const auto batch = batch_from_tokenizer(c);
+  REQUIRE(batch.input_ids.size() == golden(c, "input_ids").values.size());
+  const auto expected_ids = golden(c, "input_ids").values;
+  for (std::size_t i = 0; i < batch.input_ids.size(); ++i)
+    REQUIRE_MESSAGE(batch.input_ids[i] == static_cast<int>(expected_ids[i]), "token " << i);
+
+  const auto out = model.forward(ctx, batch, {true, true, true});
+  CHECK(max_abs_diff(out.logits.value().span(), golden(c, "logits").values) <= 1e-4);
+  const auto layers = static_cast<std::size_t>(model.config().num_hidden_layers);
+  REQUIRE(out.hidden_states.size() == layers + 1);
+  for (std::size_t i = 0; i <= layers; ++i)
+    CHECK_MESSAGE(max_abs_diff(out.hidden_states[i].span(), golden(c, "hidden_states." + std::to_string(i)).values) <= 1e-4,
+                  "hidden state " << i);
+  for (std::size_t i = 0; i < layers; ++i)
+    CHECK_MESSAGE(max_abs_diff(out.attentions[i].span(), golden(c, "attentions." + std::to_string(i)).values) <= 1e-5,
+                  "attention " << i);
+  if (c.golden.contains("pooled")) CHECK(max_abs_diff(out.pooled.value().span(), golden(c, "pooled").values) <= 1e-4);
+}
+
+void check_gradients(const golden_case& c, const dnabert::Bert<dnabert::dynamic_bert, B>& model) {
+  B& cpu = model.backend();
+  for (const auto& p : model.parameters().items()) p.value.clear_grad();
+  dnabert::autograd::tape<B> tape(cpu, true);
+  dnabert::nn::forward_context<B> ctx{tape};
+  ctx.dropout_enabled = false;  // model.eval() on the reference side
+  const bool mlm = c.head == dnabert::bert_head::masked_lm;
+  const auto batch = batch_from_golden(c, mlm ? "mlm_input_ids" : "input_ids");
+  const auto out = model.forward(ctx, batch);
+  const auto& labels = golden(c, mlm ? "mlm_labels" : "labels");
+  dnabert::autograd::var<B> loss;
+  if (model.config().num_labels == 1 && !mlm) {
+    dnabert::tensor<B> targets(cpu, {static_cast<std::int64_t>(labels.values.size()), 1});
+    std::copy(labels.values.begin(), labels.values.end(), targets.data());
+    loss = dnabert::autograd::mse(tape, out.logits, targets);
+  } else {
+    dnabert::autograd::id_tensor<B> ids(cpu, {static_cast<std::int64_t>(labels.values.size())});
+    std::transform(labels.values.begin(), labels.values.end(), ids.data(), [](float v) { return static_cast<std::int32_t>(v); });
+    loss = dnabert::autograd::cross_entropy(tape, out.logits, ids);
+  }
+  CHECK(loss.value().data()[0] == doctest::Approx(golden(c, "loss").values[0]).epsilon(1e-5));
+  tape.backward(loss);
+  int compared = 0;
+  for (const auto& p : model.parameters().items()) {
+    if (p.alias) continue;
+    if (!c.golden.contains("grad." + p.name)) {
+      // transformers' BertForMaskedLM has no pooler; DNABERT's has one, which MLM never reaches.
+      CHECK_MESSAGE(max_abs(p.value.grad(cpu).span()) == 0, "unexpected gradient for " << p.name);
+      continue;
+    }
+    const auto& expected = golden(c, "grad." + p.name).values;
+    // Relative to the tensor's largest gradient, with a floor: some gradients (key biases) are 0
+    // in exact arithmetic and only rounding noise in both implementations.
+    const double scale = std::max(1e-3, max_abs(expected));
+    CHECK_MESSAGE(max_abs_diff(p.value.grad(cpu).span(), expected) <= 1e-4 * scale, "gradient of " << p.name);
+    ++compared;
+  }
+  CHECK(compared >= 20);
+}
+
+}  // namespace
+
+TEST_CASE("parity with Hugging Face: logits, hidden states, attentions, gradients") {
+  for (const char* name : {"mlm_k3", "cls_k6", "cls3_k3", "reg_k6"}) {
+    CAPTURE(name);
+    const auto c = load_case(name);
+    B cpu(1);
+    const auto model = dnabert::Bert<dnabert::dynamic_bert, B>::load(cpu, c.dir, c.head);
+    check_forward(c, model);
+    check_gradients(c, model);
+  }
+}
+
+TEST_CASE("parity with Hugging Face: pytorch_model.bin gives the same model as model.safetensors") {
+  for (const char* name : {"mlm_k3", "cls_k6"}) {
+    CAPTURE(name);
+    const auto c = load_case(name);
+    const auto dir = dnabert::test::scratch_dir(std::string("bin-only-") + name);
+    for (const char* file : {"config.json", "vocab.txt", "pytorch_model.bin"})
+      std::filesystem::copy_file(c.dir + "/" + file, dir / file);
+    B cpu(1);
+    const auto from_bin = dnabert::Bert<dnabert::dynamic_bert, B>::load(cpu, dir.string(), c.head);
+    check_forward(c, from_bin);
+  }
+}
+
+TEST_CASE("parity with Hugging Face: save then load round-trips bit-exact") {
+  const auto c = load_case("mlm_k3");
+  B cpu(1);
+  const auto model = dnabert::Bert<dnabert::dynamic_bert, B>::load(cpu, c.dir, c.head);
+  const auto dir = dnabert::test::scratch_dir("roundtrip");
+  model.save(dir.string());
+  const auto again = dnabert::Bert<dnabert::dynamic_bert, B>::load(cpu, dir.string(), c.head);
+  const auto before = model.state_dict();
+  const auto after = again.state_dict();
+  REQUIRE(before.size() == after.size());
+  for (const auto& [name, tensor] : before) {
+    const auto& other = after.at(name);
+    CHECK(tensor.shape == other.shape);
+    CHECK_MESSAGE(std::memcmp(tensor.values.data(), other.values.data(), tensor.values.size_bytes()) == 0, name);
+  }
+  check_forward(c, again);
+}
