@@ -36,7 +36,7 @@ inline void write_output(const std::string& path, const std::string& text) {
 }
 
 /// A progress line on stderr ("predict: 1200/4000 pieces, 310 pieces/s, ETA 9 s"), redrawn at
-/// most every half second and only when stderr is a terminal or the work is long.
+/// most every half second, once the job has run for a second.
 class progress_line {
  public:
   /// Starts the clock for a job called `label`.
@@ -48,7 +48,8 @@ class progress_line {
     if (done < total && now - last_ < std::chrono::milliseconds(500)) return;
     last_ = now;
     const double seconds = std::chrono::duration<double>(now - start_).count();
-    if (done < total && seconds < 1.0) return;
+    if (!shown_ && seconds < 1.0) return;  // short jobs stay quiet
+    shown_ = true;
     const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0.0;
     const double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0.0;
     std::fprintf(stderr, "\r%s: %zu/%zu pieces, %.1f pieces/s, ETA %.0f s   ", label_.c_str(), done, total, rate, eta);
@@ -60,6 +61,7 @@ class progress_line {
   std::string label_;
   clock::time_point start_;
   clock::time_point last_;
+  bool shown_ = false;
 };
 
 }  // namespace dnabert::cli

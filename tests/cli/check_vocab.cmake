@@ -1,3 +1,4 @@
+cmake_minimum_required(VERSION 3.24)
 # Runs `dnabert vocab --k K --output OUT` and compares the file's SHA-256 with DNABERT's.
 execute_process(COMMAND ${CLI} vocab --k ${K} --output ${OUT} RESULT_VARIABLE status)
 if(NOT status EQUAL 0)

@@ -128,7 +128,8 @@ def save_safetensors_folder(folder, model, k):
 
 def save_torch_folder(folder, model, k, legacy):
     """pytorch_model.bin via torch.save of the full state_dict (tied tensors share storage); the
-    zip variant also carries the position_ids buffer that transformers 4.0-4.30 saved."""
+    zip variant also carries the position_ids buffer that transformers 4.0-4.30 saved. The legacy
+    format keys storages by id(), so its bytes (never its tensors) differ between runs."""
     folder.mkdir(parents=True, exist_ok=True)
     state = model.state_dict()
     if legacy:

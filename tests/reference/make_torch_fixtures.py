@@ -140,6 +140,7 @@ def main():
     write_zip("hostile_size_past_storage.bin", one_tensor_archive(six_floats((3, 3), (3, 1))))
     write_zip("hostile_stride_past_storage.bin", one_tensor_archive(six_floats((2, 3), (4, 1))))
     write_zip("hostile_offset_past_storage.bin", one_tensor_archive(six_floats((2, 3), (3, 1), offset=1)))
+    write_zip("hostile_expanded_view.bin", one_tensor_archive(six_floats((2**31, 2**31, 2), (0, 0, 0))))
     write_zip("hostile_two_data_pkl.bin", {**one_tensor_archive(good), "other/data.pkl": good})
     pickles = {"hostile_os_system.pkl": OS_SYSTEM_PICKLE,
                "values_protocol2.pkl": pickle.dumps(plain_values(with_bytes=False), protocol=2),

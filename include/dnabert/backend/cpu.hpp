@@ -14,6 +14,9 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#ifdef DNABERT_USE_OPENBLAS
+#include <cblas.h>
+#endif
 
 namespace dnabert::backend {
 
@@ -28,6 +31,12 @@ class cpu_t {
   /// Uses `threads` threads for GEMM and parallel loops (0: one per hardware thread).
   explicit cpu_t(int threads = 0) : threads_(threads > 0 ? threads : default_threads()) {
     Eigen::setNbThreads(threads_);
+#ifdef _OPENMP
+    omp_set_num_threads(threads_);
+#endif
+#ifdef DNABERT_USE_OPENBLAS
+    openblas_set_num_threads(threads_);
+#endif
   }
 
   /// Fresh uninitialised storage of `size` bytes, 64-byte aligned.

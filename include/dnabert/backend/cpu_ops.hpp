@@ -9,9 +9,14 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
+
+#ifdef DNABERT_USE_OPENBLAS
+#include <cblas.h>
+#endif
 
 #include "dnabert/backend/attention_shape.hpp"
 #include "dnabert/backend/cpu.hpp"
@@ -75,10 +80,20 @@ T gelu_derivative(T x) {
 // GEMM
 
 /// C[m,n] = alpha * op(A) * op(B) + beta * C, row-major contiguous; A is [m,k] ([k,m] if
-/// trans_a), B is [k,n] ([n,k] if trans_b). Multithreaded inside Eigen.
+/// trans_a), B is [k,n] ([n,k] if trans_b). float goes to OpenBLAS when built with it (about 1.3x
+/// Eigen's own GEMM on BERT shapes, see docs/benchmarks.md); otherwise Eigen, multithreaded.
 template <class T>
 void gemm(cpu_t<T>&, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
           const T* b, T beta, T* c) {
+#ifdef DNABERT_USE_OPENBLAS
+  if constexpr (std::is_same_v<T, float>) {
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
+                static_cast<blasint>(trans_a ? m : k), b, static_cast<blasint>(trans_b ? k : n), beta, c,
+                static_cast<blasint>(n));
+    return;
+  }
+#endif
   const auto av = trans_a ? detail::view(a, k, m, m) : detail::view(a, m, k, k);
   const auto bv = trans_b ? detail::view(b, n, k, k) : detail::view(b, k, n, n);
   detail::gemm_views(trans_a, trans_b, alpha, av, bv, beta, detail::view(c, m, n, n));

@@ -188,8 +188,10 @@ inline std::vector<parameter_spec> bert_parameters(const bert_config& config, be
                  {config.max_position_embeddings, hidden},
                  parameter_presence::required,
                  {}});
-  out.push_back(
-      {"bert.embeddings.token_type_embeddings.weight", {config.type_vocab_size, hidden}, parameter_presence::required, {}});
+  out.push_back({"bert.embeddings.token_type_embeddings.weight",
+                 {config.type_vocab_size, hidden},
+                 parameter_presence::required,
+                 {}});
   detail::add_layer_norm(out, "bert.embeddings.LayerNorm", hidden);
   for (std::int64_t layer = 0; layer < config.num_hidden_layers; ++layer) {
     const std::string prefix = "bert.encoder.layer." + std::to_string(layer) + ".";

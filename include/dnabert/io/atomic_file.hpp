@@ -29,7 +29,12 @@ class atomic_file_writer {
   /// Creates a uniquely named temporary file in the target's directory; throws dnabert::error.
   explicit atomic_file_writer(std::string path) : path_(std::move(path)) {
     const std::filesystem::path target(path_);
-    const std::string stem = "." + target.filename().string() + ".tmp-" + std::to_string(::getpid()) + "-";
+    // Appended piece by piece: g++ 12 warns falsely (-Wrestrict) on "literal" + std::string&&.
+    std::string stem(1, '.');
+    stem += target.filename().string();
+    stem += ".tmp-";
+    stem += std::to_string(::getpid());
+    stem += '-';
     std::random_device entropy;
     // O_EXCL makes a clash with another writer fail instead of sharing the file; a few fresh
     // random names make a clash that persists vanishingly unlikely.

@@ -2,16 +2,17 @@
 // Reads and writes a Hugging Face BertConfig config.json, accepting the fields every
 // transformers version has written (DNABERT's 2.5.0 fork included) and rejecting the rest loudly.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "dnabert/core/bert_config.hpp"
 #include "dnabert/core/error.hpp"
@@ -44,10 +45,12 @@ inline format_error json_syntax_error(std::string_view name, std::span<const cha
     }
   const std::string_view message = failure.what();
   const auto column_mark = message.find(", column ");
-  const auto reason_start = column_mark == std::string_view::npos ? std::string_view::npos : message.find(": ", column_mark);
+  const auto reason_start =
+      column_mark == std::string_view::npos ? std::string_view::npos : message.find(": ", column_mark);
   const std::string_view reason = reason_start == std::string_view::npos ? message : message.substr(reason_start + 2);
   const std::size_t column = end > line_start ? end - line_start : 1;
-  return format_error::at_line(name, line, "column " + std::to_string(column) + ": invalid JSON: " + std::string(reason));
+  return format_error::at_line(name, line,
+                               "column " + std::to_string(column) + ": invalid JSON: " + std::string(reason));
 }
 
 /// Reads config.json's members with type checks; `null` counts as absent, as transformers treats it.
@@ -171,6 +174,12 @@ inline json parse_json_object(std::span<const std::byte> bytes, std::string_view
     document = json::parse(text.data(), text.data() + text.size(), limit_depth);
   } catch (const json::parse_error& failure) {
     throw json_syntax_error(name, text, failure);
+  } catch (const json::exception& failure) {  // e.g. out_of_range: a number too large for a double
+    const std::string_view message = failure.what();
+    const auto prefix_end = message.find("] ");
+    throw format_error(
+        name, "invalid JSON: " +
+                  std::string(prefix_end == std::string_view::npos ? message : message.substr(prefix_end + 2)));
   }
   if (!document.is_object())
     throw format_error(name, std::string("expected a JSON object at the top level, found ") + document.type_name());
@@ -246,8 +255,8 @@ inline std::string config_json_text(const bert_config& config) {
   detail::json id2label = detail::json::object();
   detail::json label2id = detail::json::object();
   for (std::int64_t id = 0; id < config.num_labels; ++id) {
-    const std::string label = config.label_names.empty() ? "LABEL_" + std::to_string(id)
-                                                         : config.label_names[static_cast<std::size_t>(id)];
+    const std::string label =
+        config.label_names.empty() ? "LABEL_" + std::to_string(id) : config.label_names[static_cast<std::size_t>(id)];
     id2label[std::to_string(id)] = label;
     label2id[label] = id;
   }

@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <map>
 #include <set>
-#include <system_error>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -52,6 +52,18 @@ struct model_folder {
 
 namespace detail {
 
+/// True for a regular file; an unreadable entry counts as absent (no std::filesystem_error).
+inline bool is_file(const std::filesystem::path& path) {
+  std::error_code ignored;
+  return std::filesystem::is_regular_file(path, ignored);
+}
+
+/// True when anything exists at `path`; an unreadable entry counts as absent.
+inline bool is_present(const std::filesystem::path& path) {
+  std::error_code ignored;
+  return std::filesystem::exists(path, ignored);
+}
+
 /// Integer buffers that checkpoints carry next to the weights and that the model recomputes.
 inline bool is_known_buffer(std::string_view name) {
   return name == "bert.embeddings.position_ids" || name == "bert.embeddings.token_type_ids" ||
@@ -61,9 +73,9 @@ inline bool is_known_buffer(std::string_view name) {
 /// The weight file of `dir`: model.safetensors, else pytorch_model.bin; sharded ones are refused.
 inline std::string choose_weight_file(const std::filesystem::path& dir) {
   for (const std::string_view name : {model_files::safetensors, model_files::torch})
-    if (std::filesystem::is_regular_file(dir / name)) return (dir / name).string();
+    if (is_file(dir / name)) return (dir / name).string();
   for (const std::string_view index : {model_files::safetensors_index, model_files::torch_index})
-    if (std::filesystem::exists(dir / index))
+    if (is_present(dir / index))
       throw format_error((dir / index).string(),
                          "sharded checkpoints are not supported yet; merge the shards into one model.safetensors "
                          "(e.g. save_pretrained with a larger max_shard_size)");
@@ -91,8 +103,8 @@ inline weight_file_contents read_weight_file(const std::string& path) {
 /// A checkpoint of a bare BertModel names "embeddings.*" where the task models name
 /// "bert.embeddings.*"; transformers adds the prefix when loading, and so do we.
 inline void add_base_model_prefix(tensor_map& tensors) {
-  const bool has_prefix = std::any_of(tensors.begin(), tensors.end(),
-                                      [](const auto& entry) { return entry.first.starts_with("bert."); });
+  const bool has_prefix =
+      std::any_of(tensors.begin(), tensors.end(), [](const auto& entry) { return entry.first.starts_with("bert."); });
   if (has_prefix) return;
   tensor_map renamed;
   for (auto& [name, tensor] : tensors) {
@@ -121,7 +133,8 @@ inline std::string name_list(const std::vector<std::string>& names) {
 
 /// True when two tensors hold the same values (or are the same storage).
 inline bool same_values(const loaded_tensor& a, const loaded_tensor& b) {
-  return a.values.data() == b.values.data() || std::equal(a.values.begin(), a.values.end(), b.values.begin(), b.values.end());
+  return a.values.data() == b.values.data() ||
+         std::equal(a.values.begin(), a.values.end(), b.values.begin(), b.values.end());
 }
 
 }  // namespace detail
@@ -131,12 +144,14 @@ inline bool same_values(const loaded_tensor& a, const loaded_tensor& b) {
 /// and missing tensors (all named at once), shape_error for a tensor of the wrong shape.
 inline model_folder read_model_folder(const std::string& dir, bert_head head) {
   const std::filesystem::path folder(dir);
-  if (!std::filesystem::is_directory(folder)) throw format_error(dir, "is not a directory (expected a model folder)");
+  std::error_code unreadable;
+  if (!std::filesystem::is_directory(folder, unreadable))
+    throw format_error(dir, "is not a directory (expected a model folder)");
   model_folder result;
   result.config = read_config_json((folder / model_files::config).string());
   result.k = result.config.k();
   const auto vocab_path = folder / model_files::vocab;
-  if (std::filesystem::exists(vocab_path))
+  if (detail::is_present(vocab_path))
     check_vocab_file(vocab_path.string(), result.k);
   else
     result.warnings.push_back(dir + ": no vocab.txt; using DNABERT's k=" + std::to_string(result.k) + " vocabulary");
@@ -160,14 +175,16 @@ inline model_folder read_model_folder(const std::string& dir, bert_head head) {
       if (spec.presence == parameter_presence::tied) tied.push_back(&spec);
       continue;
     }
-    if (found->second.shape != spec.shape) throw shape_error(spec.name + " in " + file, spec.shape, found->second.shape);
+    if (found->second.shape != spec.shape)
+      throw shape_error(spec.name + " in " + file, spec.shape, found->second.shape);
     detail::check_finite(file, spec.name, found->second);
     if (spec.presence == parameter_presence::tied) tied.push_back(&spec);
     result.tensors.insert(tensors.extract(found));
   }
   if (!missing.empty())
-    throw format_error(file, "missing " + std::to_string(missing.size()) + " tensor" + (missing.size() == 1 ? "" : "s") +
-                                 " that " + model_name + " needs: " + detail::name_list(missing));
+    throw format_error(file, "missing " + std::to_string(missing.size()) + " tensor" +
+                                 (missing.size() == 1 ? "" : "s") + " that " + model_name +
+                                 " needs: " + detail::name_list(missing));
   // Like transformers' tie_weights: the tied parameter takes the values of the one it is tied to.
   for (const parameter_spec* spec : tied) {
     const loaded_tensor& source = result.tensors.at(spec->tied_to);
@@ -178,8 +195,8 @@ inline model_folder read_model_folder(const std::string& dir, bert_head head) {
     result.tensors.insert_or_assign(spec->name, source);
   }
   for (const auto& [name, tensor] : tensors)
-    result.warnings.push_back(file + ": unused tensor " + name + " " + shape_to_string(tensor.shape) + " (not part of " +
-                              model_name + ")");
+    result.warnings.push_back(file + ": unused tensor " + name + " " + shape_to_string(tensor.shape) +
+                              " (not part of " + model_name + ")");
   return result;
 }
 

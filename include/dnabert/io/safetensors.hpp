@@ -102,7 +102,14 @@ struct safetensors_header {
 };
 
 /// Quotes a name for messages.
-inline std::string quote_name(std::string_view text) { return "\"" + std::string(text) + "\""; }
+inline std::string quote_name(std::string_view text) {
+  std::string quoted;  // built piece by piece: g++ 12 warns falsely (-Wrestrict) on "literal" + std::string&&
+  quoted.reserve(text.size() + 2);
+  quoted += '"';
+  quoted += text;
+  quoted += '"';
+  return quoted;
+}
 
 /// Joins JSON fragments with commas.
 inline std::string join(const std::vector<std::string>& parts) {

@@ -76,6 +76,7 @@ struct torch_state_plan {
   std::map<std::string, torch_storage_plan, std::less<>> storages;
 };
 
+/// Largest uint64, the ceiling of every overflow check here.
 inline constexpr std::uint64_t torch_uint64_max = std::numeric_limits<std::uint64_t>::max();
 
 /// Sets `product` to the product of the (non-negative) `sizes`; false when it overflows.
@@ -89,11 +90,13 @@ inline bool checked_product(const std::vector<std::int64_t>& sizes, std::uint64_
   return true;
 }
 
+/// Turns a state dict pickle into a plan: names, storages and views, checked for consistency.
 class torch_state_reader {
  public:
+  /// Reads from `document`; errors name `file`.
   torch_state_reader(const pickle::document& document, const std::string& file) : document_(document), file_(file) {}
 
-  // Walks the dict of name -> tensor and decodes each tensor's persistent id.
+  /// Walks the dict of name -> tensor and decodes each tensor's persistent id.
   torch_state_plan plan(std::uint64_t pickle_offset) {
     if (document_.root.type != pickle::kind::dict)
       throw format_error::at_byte(file_, pickle_offset,
@@ -240,11 +243,12 @@ class torch_materialiser {
     return element_count;
   }
 
+  // Unsigned: the sizes' product is known to fit a uint64, not an int64.
   [[nodiscard]] static bool row_major(const pickle::tensor_reference& reference) {
-    std::int64_t expected = 1;
+    std::uint64_t expected = 1;
     for (std::size_t d = reference.sizes.size(); d-- > 0;) {
-      if (reference.sizes[d] != 1 && reference.strides[d] != expected) return false;
-      expected *= reference.sizes[d];
+      if (reference.sizes[d] != 1 && static_cast<std::uint64_t>(reference.strides[d]) != expected) return false;
+      expected *= static_cast<std::uint64_t>(reference.sizes[d]);
     }
     return true;
   }
@@ -253,28 +257,39 @@ class torch_materialiser {
   loaded_tensor view_in_place(const torch_tensor_plan& tensor, std::span<const std::byte> window,
                               std::uint64_t element_count) const {
     const pickle::tensor_reference& reference = *tensor.reference;
-    const std::byte* first = window.data() + reference.storage_offset * 4;
     if (owner_ == nullptr || std::endian::native != std::endian::little ||
-        tensor.type->convert != torch_storage_type::conversion::f32 || !row_major(reference) ||
-        reinterpret_cast<std::uintptr_t>(first) % alignof(float) != 0)
+        tensor.type->convert != torch_storage_type::conversion::f32 || !row_major(reference))
       return {};
+    const std::byte* first = window.data() + reference.storage_offset * 4;  // in the window: bounds were checked
+    if (reinterpret_cast<std::uintptr_t>(first) % alignof(float) != 0) return {};
     return loaded_tensor{reference.sizes,
                          std::span<const float>(reinterpret_cast<const float*>(first), static_cast<std::size_t>(element_count)),
                          owner_};
   }
 
-  static float convert(const std::byte* element, torch_storage_type::conversion how) {
-    switch (how) {
-      case torch_storage_type::conversion::f16:
-        return dnabert::half_to_float(static_cast<std::uint16_t>(torch_little_endian(element, 2)));
-      case torch_storage_type::conversion::bf16:
-        return dnabert::bfloat16_to_float(static_cast<std::uint16_t>(torch_little_endian(element, 2)));
-      default:
-        return std::bit_cast<float>(static_cast<std::uint32_t>(torch_little_endian(element, 4)));
+  // Walks the strided view: an odometer over the outer dimensions, a tight loop over the
+  // innermost one, with the element conversion chosen once per tensor.
+  template <class Convert>
+  static void gather(const pickle::tensor_reference& reference, const std::byte* storage, std::size_t element_size,
+                     std::span<float> out, Convert convert) {
+    if (out.empty()) return;
+    const std::size_t rank = reference.sizes.size();
+    const auto inner_size = static_cast<std::size_t>(rank == 0 ? 1 : reference.sizes.back());
+    const auto inner_stride = static_cast<std::size_t>(rank == 0 ? 0 : reference.strides.back()) * element_size;
+    std::vector<std::int64_t> index(rank == 0 ? 0 : rank - 1, 0);
+    auto position = static_cast<std::uint64_t>(reference.storage_offset);
+    for (std::size_t done = 0; done < out.size(); done += inner_size) {
+      const std::byte* element = storage + position * element_size;
+      for (std::size_t i = 0; i < inner_size; ++i, element += inner_stride) out[done + i] = convert(element);
+      for (std::size_t d = index.size(); d-- > 0;) {
+        position += static_cast<std::uint64_t>(reference.strides[d]);
+        if (++index[d] < reference.sizes[d]) break;
+        position -= static_cast<std::uint64_t>(reference.strides[d]) * static_cast<std::uint64_t>(reference.sizes[d]);
+        index[d] = 0;
+      }
     }
   }
 
-  // Walks the strided view with an odometer over the dimensions, innermost fastest.
   loaded_tensor copy(const torch_tensor_plan& tensor, std::span<const std::byte> window, std::uint64_t element_count) {
     const pickle::tensor_reference& reference = *tensor.reference;
     if (element_count > copy_budget_)
@@ -283,18 +298,18 @@ class torch_materialiser {
                        " (overlapping or expanded views)");
     copy_budget_ -= element_count;
     std::vector<float> values(static_cast<std::size_t>(element_count));
-    const std::size_t rank = reference.sizes.size();
-    const std::size_t element_size = tensor.type->element_size;
-    std::vector<std::int64_t> index(rank, 0);
-    auto position = static_cast<std::uint64_t>(reference.storage_offset);
-    for (float& out : values) {
-      out = convert(window.data() + position * element_size, tensor.type->convert);
-      for (std::size_t d = rank; d-- > 0;) {
-        position += static_cast<std::uint64_t>(reference.strides[d]);
-        if (++index[d] < reference.sizes[d]) break;
-        position -= static_cast<std::uint64_t>(reference.strides[d]) * static_cast<std::uint64_t>(reference.sizes[d]);
-        index[d] = 0;
-      }
+    const auto load16 = [](const std::byte* element) { return static_cast<std::uint16_t>(torch_little_endian(element, 2)); };
+    switch (tensor.type->convert) {
+      case torch_storage_type::conversion::f16:
+        gather(reference, window.data(), 2, values, [&](const std::byte* e) { return dnabert::half_to_float(load16(e)); });
+        break;
+      case torch_storage_type::conversion::bf16:
+        gather(reference, window.data(), 2, values, [&](const std::byte* e) { return dnabert::bfloat16_to_float(load16(e)); });
+        break;
+      default:
+        gather(reference, window.data(), 4, values, [](const std::byte* e) {
+          return std::bit_cast<float>(static_cast<std::uint32_t>(torch_little_endian(e, 4)));
+        });
     }
     return make_owned_tensor(reference.sizes, std::move(values));
   }

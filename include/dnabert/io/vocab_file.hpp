@@ -52,7 +52,8 @@ inline int parse_vocab_file(std::span<const std::byte> bytes, std::string_view n
   if (bytes.size() > max_vocab_file_bytes)
     throw format_error(name, "is " + std::to_string(bytes.size()) + " bytes, more than the " +
                                  std::to_string(max_vocab_file_bytes) + " accepted for a vocab.txt");
-  if (bytes.empty()) throw format_error(name, "is empty, expected DNABERT's vocabulary ([PAD], [UNK], ... then k-mers)");
+  if (bytes.empty())
+    throw format_error(name, "is empty, expected DNABERT's vocabulary ([PAD], [UNK], ... then k-mers)");
   const auto k = detail::claimed_k(bytes, name);
   const std::int64_t expected_count = k ? vocab_size_for_k(*k) : 0;
   line_reader lines = detail::vocab_lines(bytes, name);
@@ -64,9 +65,9 @@ inline int parse_vocab_file(std::span<const std::byte> bytes, std::string_view n
     if (id < special::count) {
       const std::string_view special_token = special_token_names[static_cast<std::size_t>(id)];
       if (line != special_token)
-        throw format_error::at_line(name, line_number,
-                                    "expected special token '" + std::string(special_token) + "', found " +
-                                        detail::quote_excerpt(line));
+        throw format_error::at_line(
+            name, line_number,
+            "expected special token '" + std::string(special_token) + "', found " + detail::quote_excerpt(line));
       continue;
     }
     if (!k) break;

@@ -141,10 +141,13 @@ class classifier {
   void run_pieces(std::span<const std::string> sequences, std::span<const std::string> ids,
                   const inference_options& options, const forward_options& outputs, Consume&& consume) const {
     if (options.batch_size == 0) throw input_error("batch size must be at least 1");
+    // 510 k-mers per piece, fewer when the model has fewer than 512 positions.
+    const auto piece_kmers = static_cast<std::size_t>(
+        std::min<std::int64_t>(static_cast<std::int64_t>(max_kmers_per_piece), model_.config().max_position_embeddings - 2));
     std::vector<token_piece> pieces;
     for (std::size_t s = 0; s < sequences.size(); ++s) {
       const std::string id = s < ids.size() ? ids[s] : std::to_string(s);
-      auto encoded = tokenizer_.encode(sequences[s], id, s);
+      auto encoded = tokenizer_.encode(sequences[s], id, s, piece_kmers);
       pieces.insert(pieces.end(), std::make_move_iterator(encoded.begin()), std::make_move_iterator(encoded.end()));
     }
     std::vector<std::size_t> order(pieces.size());

@@ -1,12 +1,12 @@
 // bert_config: DNABERT-6 defaults, validation wording, and the parameter schema checked against
 // the state_dict keys transformers prints and against DNABERT's published parameter counts.
+#include "dnabert/core/bert_config.hpp"
+
 #include <doctest/doctest.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include "dnabert/core/bert_config.hpp"
 
 namespace {
 

@@ -1,12 +1,13 @@
 // config.json: the forms transformers 2.5 (DNABERT), 4.x and 5.x wrote, the round trip through
 // write_config_json, and hostile files with their messages.
+#include "dnabert/io/config_json.hpp"
+
 #include <doctest/doctest.h>
 
 #include <filesystem>
 #include <span>
 #include <string>
 
-#include "dnabert/io/config_json.hpp"
 #include "test_paths.hpp"
 
 namespace {
@@ -19,7 +20,9 @@ dnabert::bert_config parse(const std::string& text) {
 const std::string tiny_sizes =
     R"("vocab_size": 69, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 64)";
 
-std::string with_sizes(const std::string& extra) { return "{" + tiny_sizes + (extra.empty() ? "" : ", " + extra) + "}"; }
+std::string with_sizes(const std::string& extra) {
+  return "{" + tiny_sizes + (extra.empty() ? "" : ", " + extra) + "}";
+}
 
 }  // namespace
 
@@ -40,7 +43,8 @@ TEST_CASE("config_json reads DNABERT's 2020 config.json form (no layer_norm_eps,
 }
 
 TEST_CASE("config_json reads DNABERT's shipped bert-config-6 when the shared sample is present") {
-  const std::string path = dnabert::test::shared_path("data/dnabert-sample/src/transformers/dnabert-config/bert-config-6/config.json");
+  const std::string path =
+      dnabert::test::shared_path("data/dnabert-sample/src/transformers/dnabert-config/bert-config-6/config.json");
   if (!std::filesystem::exists(path)) {
     MESSAGE("DNABERT sample not present; skipped " << path);
     return;
@@ -136,16 +140,15 @@ TEST_CASE("config_json hostile: wrong JSON types") {
   CHECK_THROWS_WITH_AS(parse(R"({"vocab_size": 69, "hidden_size": "32"})"),
                        "config.json: hidden_size must be an integer, found string", dnabert::format_error);
   CHECK_THROWS_WITH_AS(parse(R"({"vocab_size": 69.5})"),
-                       "config.json: vocab_size must be an integer, found number 69.5",
-                       dnabert::format_error);
+                       "config.json: vocab_size must be an integer, found number 69.5", dnabert::format_error);
   CHECK_THROWS_WITH_AS(parse(R"({"vocab_size": true})"), "config.json: vocab_size must be an integer, found boolean",
                        dnabert::format_error);
   CHECK_THROWS_WITH_AS(parse(with_sizes(R"("hidden_dropout_prob": "0.1")")),
                        "config.json: hidden_dropout_prob must be a number, found string", dnabert::format_error);
   CHECK_THROWS_WITH_AS(parse(with_sizes(R"("architectures": "BertForMaskedLM")")),
                        "config.json: architectures must be an array of strings, found string", dnabert::format_error);
-  CHECK_THROWS_WITH_AS(parse(with_sizes(R"("hidden_act": 1)")), "config.json: hidden_act must be a string, found number 1",
-                       dnabert::format_error);
+  CHECK_THROWS_WITH_AS(parse(with_sizes(R"("hidden_act": 1)")),
+                       "config.json: hidden_act must be a string, found number 1", dnabert::format_error);
   CHECK_THROWS_WITH_AS(parse(R"({"vocab_size": 18446744073709551615})"),
                        "config.json: vocab_size 18446744073709551615 is too large", dnabert::format_error);
 }
@@ -164,7 +167,8 @@ TEST_CASE("config_json hostile: invalid values caught by validate") {
                        "config.json: layer_norm_eps must be a finite number > 0, found -1e-12", dnabert::format_error);
   CHECK_THROWS_WITH_AS(parse(R"({"vocab_size": 4096, "hidden_size": 768, "num_hidden_layers": 12,
                                  "num_attention_heads": 12, "intermediate_size": 3072})"),
-                       doctest::Contains("vocab_size 4096 is not a DNABERT vocabulary size 4^k+5"), dnabert::format_error);
+                       doctest::Contains("vocab_size 4096 is not a DNABERT vocabulary size 4^k+5"),
+                       dnabert::format_error);
   CHECK_THROWS_WITH_AS(parse(with_sizes(R"("num_labels": 0)")), "config.json: num_labels must be positive, found 0",
                        dnabert::format_error);
   CHECK_THROWS_WITH_AS(parse(with_sizes(R"("model_type": "roberta")")),
@@ -188,6 +192,8 @@ TEST_CASE("config_json hostile: syntax errors give line and column") {
   CHECK_THROWS_WITH_AS(parse("{\"vocab_size\": 69,"), doctest::Contains("config.json:1: column 18: invalid JSON"),
                        dnabert::format_error);
   CHECK_THROWS_WITH_AS(parse("{\"hidden_act\": \"g\xff\"}"), doctest::Contains("invalid JSON"), dnabert::format_error);
+  CHECK_THROWS_WITH_AS(parse(R"({"vocab_size": 4e0555})"),
+                       "config.json: invalid JSON: number overflow parsing '4e0555'", dnabert::format_error);
 }
 
 TEST_CASE("config_json hostile: not an object, too deep, too large") {

@@ -1,6 +1,8 @@
 // Model folders written by transformers (tests/reference/make_model_folders.py): both weight
 // formats against reference.json and against each other, head switching, the write round trip,
 // and hostile folders with their messages.
+#include "dnabert/io/model_folder.hpp"
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -13,7 +15,6 @@
 #include <string>
 #include <vector>
 
-#include "dnabert/io/model_folder.hpp"
 #include "dnabert/io/safetensors.hpp"
 #include "test_paths.hpp"
 
@@ -132,8 +133,9 @@ TEST_CASE("model_folder puts a classifier on a pre-trained MLM checkpoint") {
   CHECK(folder.initialised == std::vector<std::string>{"bert.pooler.dense.weight", "bert.pooler.dense.bias",
                                                        "classifier.weight", "classifier.bias"});
   REQUIRE(folder.warnings.size() == 5);
-  CHECK(folder.warnings[0] == fixture("mlm-k3") + "/model.safetensors: unused tensor cls.predictions.bias [69] "
-                                                  "(not part of BertForSequenceClassification)");
+  CHECK(folder.warnings[0] == fixture("mlm-k3") +
+                                  "/model.safetensors: unused tensor cls.predictions.bias [69] "
+                                  "(not part of BertForSequenceClassification)");
   CHECK(folder.tensors.size() == 5 + 2 * 16);
   CHECK_FALSE(folder.tensors.contains("cls.predictions.bias"));
 }
@@ -188,8 +190,9 @@ TEST_CASE("model_folder warns when a tied decoder differs from the embeddings an
   dnabert::io::write_safetensors((dir / "model.safetensors").string(), tensors, {{"format", "pt"}});
   const auto folder = read_model_folder(dir.string(), bert_head::masked_lm);
   REQUIRE(folder.warnings.size() == 1);
-  CHECK(folder.warnings[0].ends_with("cls.predictions.decoder.weight differs from bert.embeddings.word_embeddings.weight, "
-                                     "to which it is tied; using bert.embeddings.word_embeddings.weight"));
+  CHECK(folder.warnings[0].ends_with(
+      "cls.predictions.decoder.weight differs from bert.embeddings.word_embeddings.weight, "
+      "to which it is tied; using bert.embeddings.word_embeddings.weight"));
   CHECK(bit_identical(folder.tensors.at("cls.predictions.decoder.weight"),
                       folder.tensors.at("bert.embeddings.word_embeddings.weight")));
 }
@@ -218,7 +221,8 @@ TEST_CASE("model_folder hostile: no weight file, sharded weights, not a folder")
                        doctest::Contains("model.safetensors.index.json: sharded checkpoints are not supported yet"),
                        dnabert::format_error);
   CHECK_THROWS_WITH_AS(read_model_folder((dir / "vocab.txt").string(), bert_head::masked_lm),
-                       doctest::Contains("vocab.txt: is not a directory (expected a model folder)"), dnabert::format_error);
+                       doctest::Contains("vocab.txt: is not a directory (expected a model folder)"),
+                       dnabert::format_error);
 }
 
 TEST_CASE("model_folder hostile: config says k=6, weights hold k=3") {
@@ -241,8 +245,8 @@ TEST_CASE("model_folder hostile: a layer tensor of the wrong shape") {
                            dnabert::io::make_owned_tensor({32, 64}, std::vector<float>(32 * 64, 0.0F)));
   dnabert::io::write_safetensors((dir / "model.safetensors").string(), tensors, {{"format", "pt"}});
   CHECK_THROWS_WITH_AS(read_model_folder(dir.string(), bert_head::masked_lm),
-                       ("tensor bert.encoder.layer.1.intermediate.dense.weight in " + (dir / "model.safetensors").string() +
-                        ": expected shape [64, 32] but found [32, 64]")
+                       ("tensor bert.encoder.layer.1.intermediate.dense.weight in " +
+                        (dir / "model.safetensors").string() + ": expected shape [64, 32] but found [32, 64]")
                            .c_str(),
                        dnabert::shape_error);
 }
@@ -250,16 +254,16 @@ TEST_CASE("model_folder hostile: a layer tensor of the wrong shape") {
 TEST_CASE("model_folder hostile: vocab.txt of the wrong k or with a wrong line") {
   const auto dir = copy_of("mlm-k3", "model-folder-wrong-vocab");
   dnabert::io::write_vocab_file((dir / "vocab.txt").string(), 6);
-  CHECK_THROWS_WITH_AS(read_model_folder(dir.string(), bert_head::masked_lm),
-                       ((dir / "vocab.txt").string() +
-                        ": holds the k=6 vocabulary (4101 tokens) but the model is built for k=3 (69)")
-                           .c_str(),
-                       dnabert::format_error);
+  CHECK_THROWS_WITH_AS(
+      read_model_folder(dir.string(), bert_head::masked_lm),
+      ((dir / "vocab.txt").string() + ": holds the k=6 vocabulary (4101 tokens) but the model is built for k=3 (69)")
+          .c_str(),
+      dnabert::format_error);
   write_text(dir / "vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nAAA\nAAA\n");
-  CHECK_THROWS_WITH_AS(read_model_folder(dir.string(), bert_head::masked_lm),
-                       ((dir / "vocab.txt").string() + ":7: duplicate token 'AAA' (already on line 6), expected 'AAT'")
-                           .c_str(),
-                       dnabert::format_error);
+  CHECK_THROWS_WITH_AS(
+      read_model_folder(dir.string(), bert_head::masked_lm),
+      ((dir / "vocab.txt").string() + ":7: duplicate token 'AAA' (already on line 6), expected 'AAT'").c_str(),
+      dnabert::format_error);
 }
 
 TEST_CASE("model_folder hostile: missing tensors are all named in one error") {
@@ -300,10 +304,10 @@ TEST_CASE("model_folder hostile: a bad config.json stops loading before the weig
   const auto dir = copy_of("mlm-k3", "model-folder-bad-config");
   write_text(dir / "config.json", R"({"vocab_size": 69, "hidden_size": 32, "num_hidden_layers": 2,
     "num_attention_heads": 5, "intermediate_size": 64})");
-  CHECK_THROWS_WITH_AS(read_model_folder(dir.string(), bert_head::masked_lm),
-                       ((dir / "config.json").string() + ": hidden size 32 is not a multiple of the 5 attention heads")
-                           .c_str(),
-                       dnabert::format_error);
+  CHECK_THROWS_WITH_AS(
+      read_model_folder(dir.string(), bert_head::masked_lm),
+      ((dir / "config.json").string() + ": hidden size 32 is not a multiple of the 5 attention heads").c_str(),
+      dnabert::format_error);
   fs::remove(dir / "config.json");
   CHECK_THROWS_WITH_AS(read_model_folder(dir.string(), bert_head::masked_lm),
                        doctest::Contains("config.json: cannot open"), dnabert::format_error);
@@ -314,15 +318,16 @@ TEST_CASE("model_folder hostile: write refuses incomplete or foreign tensors") {
   const auto dir = dnabert::test::scratch_dir("model-folder-write-bad");
   auto tensors = original.tensors;
   tensors.erase("cls.predictions.bias");
-  CHECK_THROWS_WITH_AS(dnabert::io::write_model_folder(dir.string(), original.config, tensors),
-                       ("cannot save BertForMaskedLM to " + dir.string() + ": missing tensors cls.predictions.bias").c_str(),
-                       dnabert::input_error);
+  CHECK_THROWS_WITH_AS(
+      dnabert::io::write_model_folder(dir.string(), original.config, tensors),
+      ("cannot save BertForMaskedLM to " + dir.string() + ": missing tensors cls.predictions.bias").c_str(),
+      dnabert::input_error);
   tensors = original.tensors;
   tensors.emplace("classifier.weight", dnabert::io::make_owned_tensor({2, 32}, std::vector<float>(64, 0.0F)));
-  CHECK_THROWS_WITH_AS(dnabert::io::write_model_folder(dir.string(), original.config, tensors),
-                       ("cannot save BertForMaskedLM to " + dir.string() +
-                        ": tensor classifier.weight is not one of its parameters")
-                           .c_str(),
-                       dnabert::input_error);
+  CHECK_THROWS_WITH_AS(
+      dnabert::io::write_model_folder(dir.string(), original.config, tensors),
+      ("cannot save BertForMaskedLM to " + dir.string() + ": tensor classifier.weight is not one of its parameters")
+          .c_str(),
+      dnabert::input_error);
   CHECK(fs::is_empty(dir));
 }

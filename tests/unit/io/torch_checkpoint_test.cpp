@@ -116,6 +116,9 @@ TEST_CASE("torch_checkpoint: hostile files made by the reference script") {
           "byte 210: tensor 'w' with offset 0, size [2, 3] and stride [4, 1] reaches past its storage of 6 elements");
   refuses("hostile_offset_past_storage.bin",
           "byte 210: tensor 'w' with offset 1, size [2, 3] and stride [3, 1] reaches past its storage of 6 elements");
+  refuses("hostile_expanded_view.bin",
+          "byte 224: tensor 'w' needs 9223372036854775808 elements copied, more than the 1048588 left of twice what the file's "
+          "storages hold (overlapping or expanded views)");
   refuses("hostile_two_data_pkl.bin", "archive holds both 'archive/data.pkl' and 'other/data.pkl'; expected one data.pkl");
 }
 

@@ -1,5 +1,7 @@
 // vocab.txt: written files are byte-identical to DNABERT's (published SHA-256), reading accepts
 // their exact forms and names the first wrong line of anything else.
+#include "dnabert/io/vocab_file.hpp"
+
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -8,7 +10,6 @@
 #include <span>
 #include <string>
 
-#include "dnabert/io/vocab_file.hpp"
 #include "sha256.hpp"
 #include "test_paths.hpp"
 
@@ -92,10 +93,12 @@ TEST_CASE("vocab_file check_vocab_file compares with the model's k") {
 }
 
 TEST_CASE("vocab_file hostile: a wrong line is named with what was expected") {
-  CHECK_THROWS_WITH_AS(parse(k3_with_line(7, "AAA")), "vocab.txt:7: duplicate token 'AAA' (already on line 6), expected 'AAT'",
+  CHECK_THROWS_WITH_AS(parse(k3_with_line(7, "AAA")),
+                       "vocab.txt:7: duplicate token 'AAA' (already on line 6), expected 'AAT'", dnabert::format_error);
+  CHECK_THROWS_WITH_AS(parse(k3_with_line(8, "ACA")), "vocab.txt:8: expected 'AAC', found 'ACA'",
                        dnabert::format_error);
-  CHECK_THROWS_WITH_AS(parse(k3_with_line(8, "ACA")), "vocab.txt:8: expected 'AAC', found 'ACA'", dnabert::format_error);
-  CHECK_THROWS_WITH_AS(parse(k3_with_line(8, "aac")), "vocab.txt:8: expected 'AAC', found 'aac'", dnabert::format_error);
+  CHECK_THROWS_WITH_AS(parse(k3_with_line(8, "aac")), "vocab.txt:8: expected 'AAC', found 'aac'",
+                       dnabert::format_error);
   CHECK_THROWS_WITH_AS(parse(k3_with_line(69, "GGGG")), "vocab.txt:69: expected 'GGG', found 'GGGG'",
                        dnabert::format_error);
   CHECK_THROWS_WITH_AS(parse(k3_with_line(10, "AT\tA")), "vocab.txt:10: expected 'ATA', found 'AT?A'",
@@ -105,7 +108,8 @@ TEST_CASE("vocab_file hostile: a wrong line is named with what was expected") {
 TEST_CASE("vocab_file hostile: missing or misplaced special tokens") {
   CHECK_THROWS_WITH_AS(parse(k3_with_line(3, "[SEP]")), "vocab.txt:3: expected special token '[CLS]', found '[SEP]'",
                        dnabert::format_error);
-  const std::string no_specials = dnabert::io::vocab_file_text(3).substr(std::string("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n").size());
+  const std::string no_specials =
+      dnabert::io::vocab_file_text(3).substr(std::string("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n").size());
   CHECK_THROWS_WITH_AS(parse(no_specials), "vocab.txt:1: expected special token '[PAD]', found 'AAA'",
                        dnabert::format_error);
   CHECK_THROWS_WITH_AS(parse("\xEF\xBB\xBF[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n[MASK]"),
@@ -122,13 +126,14 @@ TEST_CASE("vocab_file hostile: wrong number of tokens") {
   CHECK_THROWS_WITH_AS(parse(k3 + "\n\n"),
                        "vocab.txt:70: expected the end of the k=3 vocabulary (69 tokens), found more lines",
                        dnabert::format_error);
-  CHECK_THROWS_WITH_AS(parse("[PAD]\n[UNK]\n[CLS]"), doctest::Contains("vocab.txt: holds 3 tokens"), dnabert::format_error);
+  CHECK_THROWS_WITH_AS(parse("[PAD]\n[UNK]\n[CLS]"), doctest::Contains("vocab.txt: holds 3 tokens"),
+                       dnabert::format_error);
   CHECK_THROWS_WITH_AS(parse(""), doctest::Contains("vocab.txt: is empty"), dnabert::format_error);
 }
 
 TEST_CASE("vocab_file hostile: binary junk and overlong lines") {
-  CHECK_THROWS_WITH_AS(parse(std::string("\x00\x01\x02", 3)), "vocab.txt:1: expected special token '[PAD]', found '\?\?\?'",
-                       dnabert::format_error);
+  CHECK_THROWS_WITH_AS(parse(std::string("\x00\x01\x02", 3)),
+                       "vocab.txt:1: expected special token '[PAD]', found '\?\?\?'", dnabert::format_error);
   CHECK_THROWS_WITH_AS(parse(std::string(1000, 'A')), doctest::Contains("vocab.txt:1: line is longer than the limit"),
                        dnabert::format_error);
 }

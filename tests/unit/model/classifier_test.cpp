@@ -1,0 +1,105 @@
+// The user-facing inference API on a classifier folder written by PyTorch (tests/data/parity).
+#include "dnabert/model/classifier.hpp"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "dnabert/io/safetensors.hpp"
+#include "test_paths.hpp"
+
+namespace {
+
+std::vector<std::string> golden_sequences(const std::string& name) {
+  std::ifstream in(dnabert::test::data_path("parity/" + name + "/inputs.json"));
+  return nlohmann::json::parse(in)["sequences"].get<std::vector<std::string>>();
+}
+
+}  // namespace
+
+TEST_CASE("classifier: predict gives Hugging Face's logits and softmax, whatever the batch size") {
+  const auto dir = dnabert::test::data_path("parity/cls_k6");
+  const auto model = dnabert::load_classifier(dir, 1);
+  const auto sequences = golden_sequences("cls_k6");
+  const auto golden = dnabert::io::read_safetensors(dir + "/golden.safetensors").tensors.at("logits");
+  for (const std::size_t batch_size : {1U, 2U, 32U}) {
+    dnabert::inference_options options;
+    options.batch_size = batch_size;
+    std::size_t progress_calls = 0;
+    options.progress = [&](std::size_t done, std::size_t total) {
+      ++progress_calls;
+      CHECK(done <= total);
+    };
+    const auto result = model.predict(sequences, options);
+    REQUIRE(result.logits.shape()[0] == 3);
+    for (std::size_t s = 0; s < 3; ++s) {
+      double sum = 0;
+      for (std::size_t c = 0; c < 2; ++c) {
+        CHECK(result.logits(s, c) == doctest::Approx(golden.values[s * 2 + c]).epsilon(1e-4));
+        sum += result.probabilities(s, c);
+      }
+      CHECK(sum == doctest::Approx(1.0));
+      CHECK(result.predicted[s] == (result.logits(s, 1) > result.logits(s, 0) ? 1 : 0));
+    }
+    CHECK(progress_calls == (3 + batch_size - 1) / batch_size);
+  }
+}
+
+TEST_CASE("classifier: a sequence longer than one piece averages (or maxes) its pieces' logits") {
+  const auto dir = dnabert::test::data_path("parity/cls_k6");
+  const auto model = dnabert::load_classifier(dir, 1);  // 64 positions: 62 k-mers per piece
+  std::string long_sequence;
+  for (int i = 0; long_sequence.size() < 62 + 62 + 10 + 5; ++i) long_sequence += "ACGTTGCAAGGCTTA"[i % 15];
+  // Pieces: k-mers [0, 62), [62, 124), [124, 134) → nucleotide windows of 62 + 5 nt each.
+  const std::vector<std::string> parts = {long_sequence.substr(0, 67), long_sequence.substr(62, 67),
+                                          long_sequence.substr(124)};
+  const auto whole = model.predict(std::vector<std::string>{long_sequence});
+  const auto each = model.predict(parts);
+  for (std::size_t c = 0; c < 2; ++c) {
+    const double mean = (each.logits(0, c) + each.logits(1, c) + each.logits(2, c)) / 3.0;
+    CHECK(whole.logits(0, c) == doctest::Approx(mean).epsilon(1e-5));
+  }
+  dnabert::inference_options max_rule;
+  max_rule.long_sequences = dnabert::piece_rule::max;
+  const auto maxed = model.predict(std::vector<std::string>{long_sequence}, max_rule);
+  for (std::size_t c = 0; c < 2; ++c)
+    CHECK(maxed.logits(0, c) == std::max({each.logits(0, c), each.logits(1, c), each.logits(2, c)}));
+}
+
+TEST_CASE("classifier: embeddings by [CLS], mean over tokens, and pooler") {
+  const auto dir = dnabert::test::data_path("parity/cls_k6");
+  const auto model = dnabert::load_classifier(dir, 1);
+  const auto sequences = golden_sequences("cls_k6");
+  const auto golden = dnabert::io::read_safetensors(dir + "/golden.safetensors").tensors;
+  const auto& last = golden.at("hidden_states.3");  // [B, S, H]
+  const auto& mask = golden.at("attention_mask");
+  const auto& pooled = golden.at("pooled");
+  const auto seq = static_cast<std::size_t>(last.shape[1]);
+  const auto hidden = static_cast<std::size_t>(last.shape[2]);
+  const auto cls = model.embed(sequences, dnabert::pooling::cls);
+  const auto mean = model.embed(sequences, dnabert::pooling::mean);
+  const auto pool = model.embed(sequences, dnabert::pooling::pooler);
+  REQUIRE(cls.shape()[1] == hidden);
+  for (std::size_t s = 0; s < 3; ++s) {
+    for (std::size_t j = 0; j < hidden; ++j) {
+      double sum = 0, count = 0;
+      for (std::size_t t = 0; t < seq; ++t)
+        if (mask.values[s * seq + t] > 0) {
+          sum += last.values[(s * seq + t) * hidden + j];
+          count += 1;
+        }
+      CHECK(cls(s, j) == doctest::Approx(last.values[s * seq * hidden + j]).epsilon(1e-4));
+      CHECK(mean(s, j) == doctest::Approx(sum / count).epsilon(1e-4));
+      CHECK(pool(s, j) == doctest::Approx(pooled.values[s * hidden + j]).epsilon(1e-4));
+    }
+  }
+}
+
+TEST_CASE("classifier: a sequence shorter than k is named in the error") {
+  const auto model = dnabert::load_classifier(dnabert::test::data_path("parity/cls_k6"), 1);
+  const std::vector<std::string> sequences = {"ACGTACGT", "ACG"};
+  const std::vector<std::string> ids = {"fine", "too_short"};
+  CHECK_THROWS_WITH_AS(model.predict(sequences, {}, ids), "sequence 'too_short' is 3 nt long, shorter than k = 6",
+                       dnabert::input_error);
+}
