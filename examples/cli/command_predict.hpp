@@ -36,6 +36,15 @@ inline std::pair<std::vector<std::string>, std::vector<std::string>> sequences_a
   return {std::move(sequences), std::move(ids)};
 }
 
+/// Library options from the command line, reporting progress through `progress`.
+inline inference_options to_inference_options(const inference_cli_options& o, progress_line& progress) {
+  inference_options options;
+  options.batch_size = o.batch_size;
+  options.long_sequences = o.long_rule == "max" ? piece_rule::max : piece_rule::mean;
+  options.progress = std::ref(progress);
+  return options;
+}
+
 /// Registers `predict`.
 inline void add_predict_command(CLI::App& app) {
   auto o = std::make_shared<inference_cli_options>();
@@ -47,11 +56,7 @@ inline void add_predict_command(CLI::App& app) {
     const auto model = load_classifier(o->model, o->threads);
     const auto [sequences, ids] = sequences_and_ids(o->input);
     progress_line progress("predict");
-    inference_options options;
-    options.batch_size = o->batch_size;
-    options.long_sequences = o->long_rule == "max" ? piece_rule::max : piece_rule::mean;
-    options.progress = std::ref(progress);
-    const auto result = model.predict(sequences, options, ids);
+    const auto result = model.predict(sequences, to_inference_options(*o, progress), ids);
     std::ostringstream out;
     out << std::setprecision(std::numeric_limits<float>::max_digits10);
     const auto labels = static_cast<std::size_t>(model.num_labels());
@@ -85,11 +90,8 @@ inline void add_embed_command(CLI::App& app) {
     const auto model = load_classifier(o->model, o->threads);
     const auto [sequences, ids] = sequences_and_ids(o->input);
     progress_line progress("embed");
-    inference_options options;
-    options.batch_size = o->batch_size;
-    options.progress = std::ref(progress);
     const pooling how = o->pooling_name == "mean" ? pooling::mean : o->pooling_name == "pooler" ? pooling::pooler : pooling::cls;
-    const auto vectors = model.embed(sequences, how, options, ids);
+    const auto vectors = model.embed(sequences, how, to_inference_options(*o, progress), ids);
     io::write_npy(o->output, {vectors.shape()[0], vectors.shape()[1]}, std::span<const float>(vectors.data(), vectors.size()));
     std::string id_text;
     for (const auto& id : ids) id_text += id + '\n';

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <Eigen/Core>
+#include <unsupported/Eigen/SpecialFunctions>  // vectorised erf
 
 #ifdef DNABERT_USE_OPENBLAS
 #include <cblas.h>
@@ -60,18 +61,47 @@ void gemm_views(bool trans_a, bool trans_b, T alpha, const A& a, const B& b, T b
   if (trans_a && trans_b) c.noalias() += alpha * (a.transpose() * b.transpose());
 }
 
-/// Exact GELU: x * Phi(x), Phi the standard normal CDF (torch.nn.functional.gelu default).
 template <class T>
-T gelu(T x) {
-  return T(0.5) * x * (T(1) + std::erf(x * T(0.70710678118654752440)));
+using array_view = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using const_array_view = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+
+/// Splits [0, n) into one contiguous chunk per OpenMP thread and runs body(begin, count) on
+/// each, so element-wise ops run as vectorised Eigen array expressions on every core.
+template <class Body>
+void parallel_chunks(std::int64_t n, Body&& body) {
+#pragma omp parallel
+  {
+#ifdef _OPENMP
+    const std::int64_t parts = omp_get_num_threads();
+    const std::int64_t part = omp_get_thread_num();
+#else
+    const std::int64_t parts = 1;
+    const std::int64_t part = 0;
+#endif
+    const std::int64_t begin = n * part / parts;
+    const std::int64_t end = n * (part + 1) / parts;
+    if (end > begin) body(begin, end - begin);
+  }
 }
 
-/// d gelu / dx = Phi(x) + x * phi(x).
+/// y[i] = keep[i] ? x[i] / (1 - p) : 0 with keep[i] = (uniform(seed, offset + i) >= p); y may be x.
 template <class T>
-T gelu_derivative(T x) {
-  const T cdf = T(0.5) * (T(1) + std::erf(x * T(0.70710678118654752440)));
-  const T pdf = T(0.39894228040143267794) * std::exp(T(-0.5) * x * x);
-  return cdf + x * pdf;
+void draw_dropout(const T* x, T* y, std::uint8_t* keep, std::int64_t n, double p, std::uint64_t seed,
+                  std::uint64_t offset) {
+  const T scale = static_cast<T>(1.0 / (1.0 - p));
+  for (std::int64_t i = 0; i < n; ++i) {
+    const bool kept = uniform_from_counter(seed, offset + static_cast<std::uint64_t>(i)) >= p;
+    keep[i] = kept ? 1 : 0;
+    y[i] = kept ? x[i] * scale : T(0);
+  }
+}
+
+/// x[i] *= keep[i] / (1 - p): a drawn dropout mask applied again (backward).
+template <class T>
+void apply_dropout(T* x, const std::uint8_t* keep, std::int64_t n, double p) {
+  const T scale = static_cast<T>(1.0 / (1.0 - p));
+  for (std::int64_t i = 0; i < n; ++i) x[i] *= keep[i] ? scale : T(0);
 }
 
 }  // namespace detail
@@ -155,18 +185,24 @@ void download(cpu_t<T>& be, const E* device, E* host, std::int64_t n) {
   copy(be, device, host, n);
 }
 
-/// y = gelu(x) (exact erf form).
+/// y = gelu(x) (exact erf form; Eigen's vectorised erf).
 template <class T>
 void gelu_forward(cpu_t<T>&, const T* x, T* y, std::int64_t n) {
-#pragma omp parallel for schedule(static)
-  for (std::int64_t i = 0; i < n; ++i) y[i] = detail::gelu(x[i]);
+  detail::parallel_chunks(n, [&](std::int64_t begin, std::int64_t count) {
+    const detail::const_array_view<T> xs(x + begin, count);
+    detail::array_view<T>(y + begin, count) = T(0.5) * xs * (T(1) + (xs * T(0.70710678118654752440)).erf());
+  });
 }
 
-/// dx += dy * gelu'(x).
+/// dx += dy * gelu'(x), gelu'(x) = Phi(x) + x * phi(x).
 template <class T>
 void gelu_backward(cpu_t<T>&, const T* x, const T* dy, T* dx, std::int64_t n) {
-#pragma omp parallel for schedule(static)
-  for (std::int64_t i = 0; i < n; ++i) dx[i] += dy[i] * detail::gelu_derivative(x[i]);
+  detail::parallel_chunks(n, [&](std::int64_t begin, std::int64_t count) {
+    const detail::const_array_view<T> xs(x + begin, count);
+    const auto cdf = T(0.5) * (T(1) + (xs * T(0.70710678118654752440)).erf());
+    const auto pdf = T(0.39894228040143267794) * (T(-0.5) * xs.square()).exp();
+    detail::array_view<T>(dx + begin, count) += detail::const_array_view<T>(dy + begin, count) * (cdf + xs * pdf);
+  });
 }
 
 /// y = tanh(x).
@@ -185,17 +221,14 @@ void tanh_backward(cpu_t<T>&, const T* y, const T* dy, T* dx, std::int64_t n) {
 template <class T>
 void layer_norm_forward(cpu_t<T>&, const T* x, const T* gamma, const T* beta, std::int64_t rows, std::int64_t n,
                         double eps, T* y, T* mean, T* rstd) {
+  const detail::const_array_view<T> g(gamma, n);
+  const detail::const_array_view<T> b(beta, n);
 #pragma omp parallel for schedule(static)
   for (std::int64_t r = 0; r < rows; ++r) {
-    const T* xr = x + r * n;
-    T sum = 0;
-    for (std::int64_t j = 0; j < n; ++j) sum += xr[j];
-    const T mu = sum / static_cast<T>(n);
-    T squares = 0;
-    for (std::int64_t j = 0; j < n; ++j) squares += (xr[j] - mu) * (xr[j] - mu);
-    const T inv = T(1) / std::sqrt(squares / static_cast<T>(n) + static_cast<T>(eps));
-    T* yr = y + r * n;
-    for (std::int64_t j = 0; j < n; ++j) yr[j] = (xr[j] - mu) * inv * gamma[j] + beta[j];
+    const detail::const_array_view<T> xr(x + r * n, n);
+    const T mu = xr.mean();
+    const T inv = T(1) / std::sqrt((xr - mu).square().mean() + static_cast<T>(eps));
+    detail::array_view<T>(y + r * n, n) = (xr - mu) * inv * g + b;
     if (mean != nullptr) mean[r] = mu;
     if (rstd != nullptr) rstd[r] = inv;
   }
@@ -281,13 +314,9 @@ void scatter_strided_rows_add(cpu_t<T>&, const T* dout, std::int64_t count, std:
 template <class T>
 void dropout_forward(cpu_t<T>&, const T* x, T* y, std::uint8_t* keep, std::int64_t n, double p, std::uint64_t seed,
                      std::uint64_t offset) {
-  const T scale = static_cast<T>(1.0 / (1.0 - p));
-#pragma omp parallel for schedule(static)
-  for (std::int64_t i = 0; i < n; ++i) {
-    const bool kept = uniform_from_counter(seed, offset + static_cast<std::uint64_t>(i)) >= p;
-    keep[i] = kept ? 1 : 0;
-    y[i] = kept ? x[i] * scale : T(0);
-  }
+  detail::parallel_chunks(n, [&](std::int64_t begin, std::int64_t count) {
+    detail::draw_dropout(x + begin, y + begin, keep + begin, count, p, seed, offset + static_cast<std::uint64_t>(begin));
+  });
 }
 
 /// dx += dy * keep / (1 - p).
@@ -313,7 +342,6 @@ void attention_forward(cpu_t<T>&, const attention_shape& s, const T* q, const T*
   const std::int64_t S = s.seq;
   const std::int64_t d = s.head_dim;
   const std::int64_t ld = s.row_stride;
-  const T keep_scale = static_cast<T>(1.0 / (1.0 - dropout_p));
 #pragma omp parallel
   {
     detail::row_matrix<T> scores(S, S);
@@ -327,25 +355,15 @@ void attention_forward(cpu_t<T>&, const attention_shape& s, const T* q, const T*
       const auto vv = detail::view(v + base, S, d, ld);
       scores.noalias() = scale * (qv * kv.transpose());
       for (std::int64_t i = 0; i < S; ++i) {
-        T* row = scores.data() + i * S;
-        if (key_bias != nullptr)
-          for (std::int64_t j = 0; j < S; ++j) row[j] += key_bias[b * S + j];
-        const T top = *std::max_element(row, row + S);
-        T sum = 0;
-        for (std::int64_t j = 0; j < S; ++j) sum += (row[j] = std::exp(row[j] - top));
-        const T inv = T(1) / sum;
-        for (std::int64_t j = 0; j < S; ++j) row[j] *= inv;
+        detail::array_view<T> row(scores.data() + i * S, S);
+        if (key_bias != nullptr) row += detail::const_array_view<T>(key_bias + b * S, S);
+        row = (row - row.maxCoeff()).exp();
+        row /= row.sum();
       }
       if (probs != nullptr) std::copy_n(scores.data(), S * S, probs + bh * S * S);
-      if (dropout_p > 0) {
-        std::uint8_t* mask = keep + bh * S * S;
-        const std::uint64_t first = offset + static_cast<std::uint64_t>(bh * S * S);
-        for (std::int64_t i = 0; i < S * S; ++i) {
-          const bool kept = uniform_from_counter(seed, first + static_cast<std::uint64_t>(i)) >= dropout_p;
-          mask[i] = kept ? 1 : 0;
-          scores.data()[i] = kept ? scores.data()[i] * keep_scale : T(0);
-        }
-      }
+      if (dropout_p > 0)
+        detail::draw_dropout(scores.data(), scores.data(), keep + bh * S * S, S * S, dropout_p, seed,
+                             offset + static_cast<std::uint64_t>(bh * S * S));
       detail::view(context + base, S, d, ld).noalias() = scores * vv;
     }
   }
@@ -359,7 +377,6 @@ void attention_backward(cpu_t<T>&, const attention_shape& s, const T* q, const T
   const std::int64_t S = s.seq;
   const std::int64_t d = s.head_dim;
   const std::int64_t ld = s.row_stride;
-  const T keep_scale = static_cast<T>(1.0 / (1.0 - dropout_p));
 #pragma omp parallel
   {
     detail::row_matrix<T> dropped(S, S);
@@ -372,12 +389,10 @@ void attention_backward(cpu_t<T>&, const attention_shape& s, const T* q, const T
       const auto p = detail::view(probs + bh * S * S, S, S, S);
       const auto dctx = detail::view(dcontext + base, S, d, ld);
       dropped = p;
-      if (dropout_p > 0)
-        for (std::int64_t i = 0; i < S * S; ++i) dropped.data()[i] *= keep[bh * S * S + i] ? keep_scale : T(0);
+      if (dropout_p > 0) detail::apply_dropout(dropped.data(), keep + bh * S * S, S * S, dropout_p);
       detail::view(dv + base, S, d, ld).noalias() += dropped.transpose() * dctx;
       dprobs.noalias() = dctx * detail::view(v + base, S, d, ld).transpose();
-      if (dropout_p > 0)
-        for (std::int64_t i = 0; i < S * S; ++i) dprobs.data()[i] *= keep[bh * S * S + i] ? keep_scale : T(0);
+      if (dropout_p > 0) detail::apply_dropout(dprobs.data(), keep + bh * S * S, S * S, dropout_p);
       // softmax backward, then the 1/sqrt(d) scale: dscores = P * (dP - rowsum(dP * P)) * scale
       for (std::int64_t i = 0; i < S; ++i) {
         T dot = 0;

@@ -135,10 +135,10 @@ void check_gradients(const golden_case& c, const dnabert::Bert<dnabert::dynamic_
       continue;
     }
     const auto& expected = golden(c, "grad." + p.name).values;
-    // Relative to the tensor's largest gradient, with a floor: some gradients (key biases) are 0
-    // in exact arithmetic and only rounding noise in both implementations.
-    const double scale = std::max(1e-3, max_abs(expected));
-    CHECK_MESSAGE(max_abs_diff(p.value.grad(cpu).span(), expected) <= 1e-4 * scale, "gradient of " << p.name);
+    // Relative to the tensor's largest gradient, plus an absolute 1e-6: some gradients (the key
+    // biases) are 0 in exact arithmetic, so both sides hold only float32 rounding noise there.
+    CHECK_MESSAGE(max_abs_diff(p.value.grad(cpu).span(), expected) <= 1e-4 * max_abs(expected) + 1e-6,
+                  "gradient of " << p.name);
     ++compared;
   }
   CHECK(compared >= 20);
