@@ -46,6 +46,12 @@ class var {
   }
   /// Whether a gradient has been allocated.
   [[nodiscard]] bool has_grad() const { return node_ && node_->grad.data() != nullptr; }
+  /// Replaces the value (same shape) for every holder of this node, e.g. with a view of
+  /// memory-mapped weights.
+  void rebind(tensor<B> value) const {
+    if (value.shape() != node_->value.shape()) throw shape_error("rebind", node_->value.shape(), value.shape());
+    node_->value = std::move(value);
+  }
   /// Drops the gradient (the next grad() starts from zero).
   void clear_grad() const { node_->grad = tensor<B>(); }
   /// Shape of the value.

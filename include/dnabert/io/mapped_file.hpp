@@ -1,6 +1,8 @@
 #pragma once
-// Read-only memory map of a whole file (POSIX). Weight readers view tensors inside it
-// without copying; the map lives as long as any tensor that shares ownership of it.
+// Private memory map of a whole file (POSIX). Weight readers view tensors inside it without
+// copying; the map lives as long as any tensor that shares ownership of it. Pages are
+// copy-on-write: a model that trains parameters viewed here changes its own copy of those
+// pages, never the file.
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -18,7 +20,7 @@
 
 namespace dnabert::io {
 
-/// A file mapped read-only into memory; an empty file maps to an empty span.
+/// A file mapped privately (copy-on-write) into memory; an empty file maps to an empty span.
 class mapped_file {
  public:
   /// Maps `path`; throws format_error naming the file when it cannot be opened or mapped.
@@ -32,7 +34,7 @@ class mapped_file {
     }
     size_ = static_cast<std::size_t>(info.st_size);
     if (size_ > 0) {
-      void* address = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      void* address = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
       if (address == MAP_FAILED) {
         const int saved = errno;
         ::close(fd);

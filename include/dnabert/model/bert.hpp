@@ -145,7 +145,8 @@ class Bert {
     io::write_model_folder(dir, config, state_dict());
   }
 
-  /// Sets parameters from host tensors by name (shapes must match); tied aliases follow.
+  /// Sets parameters from host tensors by name (shapes must match); tied aliases follow. On a
+  /// host backend float tensors are viewed in place (a memory-mapped checkpoint stays mapped).
   void assign(const io::tensor_map& tensors) {
     for (const auto& item : params_.items()) {
       if (item.alias) continue;
@@ -154,7 +155,15 @@ class Bert {
       const auto& source = found->second;
       const auto& target = item.value.value();
       if (source.shape != target.shape()) throw shape_error(item.name, target.shape(), source.shape);
-      if constexpr (std::is_same_v<typename B::value_type, float>) {
+      if constexpr (B::host_memory && std::is_same_v<typename B::value_type, float>) {
+        // Zero copy: view the checkpoint's memory map (copy-on-write, so training may modify it).
+        if (source.storage != nullptr) {
+          item.value.rebind(tensor<B>::view(const_cast<float*>(source.values.data()), target.shape(),
+                                            std::const_pointer_cast<void>(source.storage)));
+          continue;
+        }
+        upload(*backend_, source.values.data(), target.data(), target.numel());
+      } else if constexpr (std::is_same_v<typename B::value_type, float>) {
         upload(*backend_, source.values.data(), target.data(), target.numel());
       } else {
         std::vector<typename B::value_type> converted(source.values.begin(), source.values.end());
