@@ -17,9 +17,8 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-#ifdef DNABERT_USE_OPENBLAS
-#include <cblas.h>
-#endif
+
+#include "dnabert/backend/cpu_blas.hpp"
 
 namespace dnabert::backend {
 
@@ -37,9 +36,7 @@ class cpu_t {
 #ifdef _OPENMP
     omp_set_num_threads(threads_);
 #endif
-#ifdef DNABERT_USE_OPENBLAS
-    openblas_set_num_threads(threads_);
-#endif
+    detail::set_blas_threads(threads_);
   }
 
   /// Uninitialised storage of `size` bytes, 64-byte aligned, from a cache of freed blocks: a

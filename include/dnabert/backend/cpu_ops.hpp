@@ -15,11 +15,9 @@
 #include <Eigen/Core>
 #include <unsupported/Eigen/SpecialFunctions>  // vectorised erf
 
-#ifdef DNABERT_USE_OPENBLAS
-#include <cblas.h>
-#endif
 
 #include "dnabert/backend/attention_shape.hpp"
+#include "dnabert/backend/cpu_blas.hpp"
 #include "dnabert/backend/cpu.hpp"
 #include "dnabert/backend/random.hpp"
 
@@ -110,17 +108,18 @@ void apply_dropout(T* x, const std::uint8_t* keep, std::int64_t n, double p) {
 // GEMM
 
 /// C[m,n] = alpha * op(A) * op(B) + beta * C, row-major contiguous; A is [m,k] ([k,m] if
-/// trans_a), B is [k,n] ([n,k] if trans_b). float goes to OpenBLAS when built with it (about 1.3x
-/// Eigen's own GEMM on BERT shapes, see docs/benchmarks.md); otherwise Eigen, multithreaded.
+/// trans_a), B is [k,n] ([n,k] if trans_b). float goes to the BLAS when built with one (BLIS or
+/// OpenBLAS: about 1.3x Eigen's own GEMM on BERT shapes); otherwise Eigen, multithreaded.
 template <class T>
 void gemm(cpu_t<T>&, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
           const T* b, T beta, T* c) {
-#ifdef DNABERT_USE_OPENBLAS
+#ifdef DNABERT_HAS_CBLAS
   if constexpr (std::is_same_v<T, float>) {
+    using detail::cblas_int;
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
-                static_cast<blasint>(trans_a ? m : k), b, static_cast<blasint>(trans_b ? k : n), beta, c,
-                static_cast<blasint>(n));
+                static_cast<cblas_int>(m), static_cast<cblas_int>(n), static_cast<cblas_int>(k), alpha, a,
+                static_cast<cblas_int>(trans_a ? m : k), b, static_cast<cblas_int>(trans_b ? k : n), beta, c,
+                static_cast<cblas_int>(n));
     return;
   }
 #endif
