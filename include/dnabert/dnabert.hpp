@@ -19,6 +19,7 @@
 // Layers (each header includes only lower ones): core ← backend ← autograd ← nn ← model,
 // with tokenizer and io resting on core. See docs/architecture.md.
 
+#include "dnabert/backend/xtensor_view.hpp"
 #include "dnabert/core/bert_config.hpp"
 #include "dnabert/core/error.hpp"
 #include "dnabert/core/vocabulary.hpp"

@@ -25,8 +25,8 @@ inline std::int64_t element_count(const shape_type& shape) {
   return std::accumulate(shape.begin(), shape.end(), std::int64_t{1}, std::multiplies<>());
 }
 
-/// Dense row-major tensor of E (default: the backend's scalar) on backend B; copies share
-/// storage (like torch.Tensor).
+/// Dense row-major tensor of E (default: the backend's scalar; a bf16 type later) on backend B,
+/// whose type is the device tag; copies share storage (like torch.Tensor), owned or viewed.
 template <class B, class E = typename B::value_type>
 class tensor {
  public:
@@ -65,6 +65,14 @@ class tensor {
   [[nodiscard]] std::int64_t numel() const { return element_count(shape_); }
   /// Elements as a span (host backends only make sense to read this).
   [[nodiscard]] std::span<value_type> span() const { return {data_, static_cast<std::size_t>(numel())}; }
+  /// Row-major strides in elements. Tensors are always contiguous: views only reshape or take
+  /// a range of rows, so the strides follow from the shape.
+  [[nodiscard]] shape_type strides() const {
+    shape_type out(shape_.size(), 1);
+    for (int i = rank() - 2; i >= 0; --i)
+      out[static_cast<std::size_t>(i)] = out[static_cast<std::size_t>(i) + 1] * shape_[static_cast<std::size_t>(i) + 1];
+    return out;
+  }
   /// Rows of the flattened [numel / last, last] view.
   [[nodiscard]] std::int64_t rows() const { return shape_.empty() || dim(-1) == 0 ? 0 : numel() / dim(-1); }
 
