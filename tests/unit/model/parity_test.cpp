@@ -180,10 +180,11 @@ TEST_CASE("parity with Hugging Face: save then load round-trips bit-exact") {
   const auto before = model.state_dict();
   const auto after = again.state_dict();
   REQUIRE(before.size() == after.size());
-  for (const auto& [name, tensor] : before) {
-    const auto& other = after.at(name);
+  for (const auto& entry : before) {  // no structured binding: clang 14 cannot capture one in CHECK_MESSAGE
+    const auto& tensor = entry.second;
+    const auto& other = after.at(entry.first);
     CHECK(tensor.shape == other.shape);
-    CHECK_MESSAGE(std::memcmp(tensor.values.data(), other.values.data(), tensor.values.size_bytes()) == 0, name);
+    CHECK_MESSAGE(std::memcmp(tensor.values.data(), other.values.data(), tensor.values.size_bytes()) == 0, entry.first);
   }
   check_forward(c, again);
 }
