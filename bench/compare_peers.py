@@ -277,8 +277,7 @@ def run_worker(role: str, args: argparse.Namespace, onnx_dir: str) -> dict:
     print(f"[compare_peers] running {role} ...", file=sys.stderr, flush=True)
     try:
         done = subprocess.run(
-            command, env=engine_environment(args.threads, "ACTIVE"), stdout=subprocess.PIPE, text=True,
-                timeout=args.timeout
+            command, env=engine_environment(args.threads), stdout=subprocess.PIPE, text=True, timeout=args.timeout
         )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {args.timeout} s"}
@@ -304,7 +303,7 @@ def run_dnabert(args: argparse.Namespace) -> dict:
         try:
             done = subprocess.run(
                 command, env=engine_environment(args.threads, "ACTIVE"), stdout=subprocess.PIPE, text=True,
-                timeout=args.timeout
+                timeout=args.timeout,
             )
         except subprocess.TimeoutExpired:
             return {"error": f"timed out after {args.timeout} s"}
