@@ -1,0 +1,117 @@
+#pragma once
+// Labelled sequences for fine-tuning and evaluation: tokenized once, served in batches in an
+// order that is a pure function of (seed, epoch), so a resumed run sees the same batches.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <numeric>
+#include <sstream>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dnabert/backend/random.hpp"
+#include "dnabert/core/error.hpp"
+#include "dnabert/io/sequence_input.hpp"
+#include "dnabert/tokenizer/kmer_tokenizer.hpp"
+#include "dnabert/tokenizer/token_batch.hpp"
+
+namespace dnabert::train {
+
+/// One training example: its model input (the first piece of the sequence) and its label.
+struct labelled_example {
+  std::string id;
+  token_piece input;
+  double label = 0;
+};
+
+/// A batch of examples: padded token ids with attention mask, and the labels in row order.
+struct labelled_batch {
+  token_batch tokens;
+  std::vector<double> labels;
+};
+
+/// Tokenized labelled examples. Sequences longer than one piece are cut to their first piece,
+/// as DNABERT's max_seq_length does; how many were cut is reported by truncated().
+class labelled_dataset {
+ public:
+  /// Tokenizes `entries` (every one must carry a label) with k-mer size `k`, at most
+  /// `max_kmers` k-mers per example (the model's max_position_embeddings - 2, up to 510).
+  labelled_dataset(const std::vector<io::sequence_entry>& entries, int k, std::size_t max_kmers = max_kmers_per_piece) {
+    const kmer_tokenizer tokenizer(k);
+    examples_.reserve(entries.size());
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+      const auto& entry = entries[i];
+      if (!entry.label)
+        throw input_error("sequence '" + entry.id + "' has no label; training needs a DNABERT TSV, a DNABERT-2 CSV "
+                          "or labels for every FASTA record");
+      auto pieces = tokenizer.encode(entry.sequence, entry.id, i, max_kmers);
+      if (pieces.size() > 1) ++truncated_;
+      examples_.push_back({entry.id, std::move(pieces.front()), *entry.label});
+    }
+  }
+
+  /// Number of examples.
+  [[nodiscard]] std::size_t size() const noexcept { return examples_.size(); }
+  /// Examples longer than one piece, cut to their first piece.
+  [[nodiscard]] std::size_t truncated() const noexcept { return truncated_; }
+  /// Example `i` in input order.
+  [[nodiscard]] const labelled_example& operator[](std::size_t i) const { return examples_.at(i); }
+
+  /// Class labels as integers 0..classes-1; throws input_error naming the first example whose
+  /// label is not such an integer.
+  [[nodiscard]] std::vector<std::int32_t> class_labels(std::int64_t classes) const {
+    std::vector<std::int32_t> out;
+    out.reserve(examples_.size());
+    for (const auto& example : examples_) {
+      const double label = example.label;
+      if (label != std::floor(label) || label < 0 || label >= static_cast<double>(classes))
+        throw input_error("sequence '" + example.id + "' has label " + label_text(label) + ", not a class id in 0.." +
+                          std::to_string(classes - 1));
+      out.push_back(static_cast<std::int32_t>(label));
+    }
+    return out;
+  }
+
+  /// The batch of the examples at `indices` (in that order).
+  [[nodiscard]] labelled_batch batch(std::span<const std::size_t> indices) const {
+    std::vector<token_piece> pieces;
+    labelled_batch out;
+    pieces.reserve(indices.size());
+    out.labels.reserve(indices.size());
+    for (const std::size_t i : indices) {
+      pieces.push_back(examples_.at(i).input);
+      out.labels.push_back(examples_[i].label);
+    }
+    out.tokens = make_batch(pieces);
+    return out;
+  }
+
+ private:
+  static std::string label_text(double label) {
+    std::ostringstream text;
+    text << label;
+    return text.str();
+  }
+
+  std::vector<labelled_example> examples_;
+  std::size_t truncated_ = 0;
+};
+
+/// A permutation of 0..n-1 that depends only on (seed, epoch): Fisher-Yates driven by the
+/// counter-based generator, so resuming at any epoch reproduces the order.
+inline std::vector<std::size_t> epoch_order(std::size_t n, std::uint64_t seed, std::uint64_t epoch) {
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  const std::uint64_t stream = backend::mix64(seed ^ backend::mix64(epoch + 0x5bd1e995ULL));
+  for (std::size_t i = n; i > 1; --i) {
+    const double u = backend::uniform_from_counter(stream, i);
+    const auto j = std::min(static_cast<std::size_t>(u * static_cast<double>(i)), i - 1);
+    std::swap(order[i - 1], order[j]);
+  }
+  return order;
+}
+
+}  // namespace dnabert::train

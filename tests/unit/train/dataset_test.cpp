@@ -1,0 +1,50 @@
+// Labelled datasets and the per-epoch order.
+#include "dnabert/train/dataset.hpp"
+
+#include <doctest/doctest.h>
+
+#include <set>
+
+namespace {
+
+std::vector<dnabert::io::sequence_entry> entries() {
+  return {{"a", "ACGTACGTAC", 1.0}, {"b", "TTGCA", 0.0}, {"c", std::string(40, 'G'), 2.0}, {"d", "ACGTTT", 1.0}};
+}
+
+}  // namespace
+
+TEST_CASE("dataset: examples keep their labels, long ones are cut to the first piece") {
+  const dnabert::train::labelled_dataset data(entries(), 3, 20);
+  REQUIRE(data.size() == 4);
+  CHECK(data.truncated() == 1);                   // 38 k-mers > 20
+  CHECK(data[2].input.ids.size() == 22);          // [CLS] + 20 + [SEP]
+  CHECK(data[1].input.ids.size() == 5);           // TTGCA: 3 k-mers
+  CHECK(data.class_labels(3) == std::vector<std::int32_t>{1, 0, 2, 1});
+  CHECK_THROWS_WITH_AS(data.class_labels(2), "sequence 'c' has label 2, not a class id in 0..1",
+                       dnabert::input_error);
+  const std::vector<std::size_t> pick = {3, 1};
+  const auto batch = data.batch(pick);
+  CHECK(batch.tokens.rows == 2);
+  CHECK(batch.tokens.length == 6);
+  CHECK(batch.labels == std::vector<double>{1.0, 0.0});
+  CHECK(batch.tokens.attention_mask[6 + 5] == 0);  // TTGCA is padded
+}
+
+TEST_CASE("dataset: an entry without a label is refused by name") {
+  std::vector<dnabert::io::sequence_entry> unlabelled = {{"x", "ACGTAC", std::nullopt}};
+  CHECK_THROWS_WITH_AS(dnabert::train::labelled_dataset(unlabelled, 3),
+                       doctest::Contains("sequence 'x' has no label"), dnabert::input_error);
+}
+
+TEST_CASE("dataset: epoch order is a permutation fixed by (seed, epoch)") {
+  const auto first = dnabert::train::epoch_order(1000, 42, 0);
+  CHECK(std::set<std::size_t>(first.begin(), first.end()).size() == 1000);
+  CHECK(first == dnabert::train::epoch_order(1000, 42, 0));
+  CHECK(first != dnabert::train::epoch_order(1000, 42, 1));
+  CHECK(first != dnabert::train::epoch_order(1000, 43, 0));
+  // Roughly uniform: the first slot takes each of 10 values about equally often over epochs.
+  std::vector<int> counts(10, 0);
+  for (std::uint64_t epoch = 0; epoch < 2000; ++epoch) ++counts[dnabert::train::epoch_order(10, 7, epoch)[0]];
+  for (const int c : counts) CHECK(c == doctest::Approx(200).epsilon(0.3));
+  CHECK(dnabert::train::epoch_order(0, 1, 1).empty());
+}
