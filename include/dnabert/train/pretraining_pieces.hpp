@@ -1,0 +1,146 @@
+#pragma once
+// DNABERT's pre-training pieces (`cut_no_overlap`, spec §3.1): each genome sequence cut into
+// consecutive non-overlapping pieces, re-drawn every epoch, streamed one FASTA record at a time.
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "dnabert/backend/random.hpp"
+#include "dnabert/core/vocabulary.hpp"
+#include "dnabert/io/fasta.hpp"
+
+namespace dnabert::train {
+
+/// What happens to runs of N (either case) inside a sequence.
+enum class n_run_handling {
+  drop,  ///< default: N runs are removed and the stretches between them are cut independently
+  keep,  ///< DNABERT's code as written: N stays inside pieces (the tokenizer turns it into [UNK])
+};
+
+/// How pieces are cut.
+struct piece_options {
+  int k = 6;                                     ///< the model's k-mer size (1..15)
+  std::uint64_t seed = 42;                       ///< with the epoch, fixes every cut
+  n_run_handling n_runs = n_run_handling::drop;  ///< see n_run_handling
+  bool keep_short_pieces = false;                ///< keep pieces shorter than k (they hold no k-mer)
+};
+
+/// A full piece: 509 + k nt, i.e. exactly 510 k-mers (DNABERT's template makes L - k = 509 of
+/// them, an off-by-one; dnabert's tokenizer makes L - k + 1), so [CLS] + 510 + [SEP] fills 512.
+constexpr std::size_t full_piece_length(int k) { return 509 + static_cast<std::size_t>(k); }
+
+/// Shortest random piece, as in DNABERT's max(int(U·(509+k)), 5).
+inline constexpr std::size_t min_random_piece_length = 5;
+
+/// One piece: a view into the sequence being cut, and where it came from.
+struct pretraining_piece {
+  std::string_view sequence;      ///< the nucleotides; valid until the next record is read
+  std::string_view record_id;     ///< FASTA id of the source record (empty for bare sequences)
+  std::uint64_t record_index = 0; ///< 0-based record number in the input
+  std::uint64_t offset = 0;       ///< 0-based offset of the piece's first nucleotide in the record
+};
+
+namespace detail {
+
+/// True for the letters an N run is made of.
+constexpr bool is_n(char c) { return c == 'N' || c == 'n'; }
+
+}  // namespace detail
+
+/// Cuts one sequence as DNABERT's cut_no_overlap: while more than 509+k nt remain, a piece is
+/// 509+k nt with probability 0.5, otherwise max(int(U·(509+k)), 5) nt; the rest is the last piece.
+/// Draws are uniform_from_counter(key, 2·cut + {0: full or random, 1: length}) with
+/// key = mix64(mix64(seed + mix64(epoch)) + mix64(sequence_index)), so every (seed, epoch,
+/// sequence) has its own cuts, independent of the other sequences.
+class sequence_cutter {
+ public:
+  /// Prepares to cut `sequence` (viewed, not copied) for `epoch`; `sequence_index` picks its stream.
+  sequence_cutter(std::string_view sequence, const piece_options& options, std::uint64_t epoch,
+                  std::uint64_t sequence_index)
+      : sequence_(sequence),
+        options_(options),
+        key_(backend::mix64(backend::mix64(options.seed + backend::mix64(epoch)) + backend::mix64(sequence_index))) {
+    check_k(options.k);
+  }
+
+  /// Sets `piece` to the next piece and `offset` to its start; false after the last.
+  bool next(std::string_view& piece, std::uint64_t& offset) {
+    for (;;) {
+      if (stretch_end_ == position_ && !start_next_stretch()) return false;
+      const std::size_t length = next_cut_length(stretch_end_ - position_);
+      offset = position_;
+      piece = sequence_.substr(position_, length);
+      position_ += length;
+      if (options_.keep_short_pieces || length >= static_cast<std::size_t>(options_.k)) return true;
+    }
+  }
+
+ private:
+  /// Moves to the next stretch to cut (past an N run when dropping them); false at the end.
+  bool start_next_stretch() {
+    if (options_.n_runs == n_run_handling::drop)
+      while (position_ < sequence_.size() && detail::is_n(sequence_[position_])) ++position_;
+    if (position_ == sequence_.size()) return false;
+    stretch_end_ = sequence_.size();
+    if (options_.n_runs == n_run_handling::drop)
+      stretch_end_ = static_cast<std::size_t>(
+          std::find_if(sequence_.begin() + static_cast<std::ptrdiff_t>(position_), sequence_.end(), detail::is_n) -
+          sequence_.begin());
+    return true;
+  }
+
+  /// Length of the next piece when `remaining` nt are left in the stretch.
+  std::size_t next_cut_length(std::size_t remaining) {
+    const std::size_t full = full_piece_length(options_.k);
+    if (remaining <= full) return remaining;
+    const std::uint64_t counter = 2 * cuts_++;
+    if (backend::uniform_from_counter(key_, counter) < 0.5) return full;
+    const double u = backend::uniform_from_counter(key_, counter + 1);
+    return std::max(static_cast<std::size_t>(u * static_cast<double>(full)), min_random_piece_length);
+  }
+
+  std::string_view sequence_;
+  piece_options options_;
+  std::uint64_t key_;
+  std::uint64_t cuts_ = 0;
+  std::size_t position_ = 0;
+  std::size_t stretch_end_ = 0;
+};
+
+/// Streams the pieces of every record of a FASTA input for one epoch, holding one record at a
+/// time: pieces are views into that record, never copies.
+class fasta_piece_stream {
+ public:
+  /// Cuts the records `reader` yields, with the cuts of (options.seed, epoch).
+  fasta_piece_stream(io::fasta_reader reader, const piece_options& options, std::uint64_t epoch)
+      : reader_(std::move(reader)), options_(options), epoch_(epoch), cutter_({}, options, epoch, 0) {}
+
+  /// Sets `piece` to the next piece, reading records as needed; false after the last record.
+  bool next(pretraining_piece& piece) {
+    std::string_view text;
+    std::uint64_t offset = 0;
+    while (!cutter_.next(text, offset)) {
+      if (!reader_.next(record_)) return false;
+      cutter_ = sequence_cutter(record_.sequence, options_, epoch_, records_read_++);
+    }
+    piece = {text, record_.id, records_read_ - 1, offset};
+    return true;
+  }
+
+  /// The record the latest pieces view.
+  [[nodiscard]] const io::fasta_record& current_record() const noexcept { return record_; }
+
+ private:
+  io::fasta_reader reader_;
+  piece_options options_;
+  std::uint64_t epoch_;
+  io::fasta_record record_;
+  std::uint64_t records_read_ = 0;
+  sequence_cutter cutter_;
+};
+
+}  // namespace dnabert::train

@@ -1,0 +1,53 @@
+#pragma once
+// The learning-rate schedule DNABERT trains with: linear warmup from 0, then linear decay to 0,
+// exactly transformers' get_linear_schedule_with_warmup.
+
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
+#include "dnabert/core/error.hpp"
+
+namespace dnabert::train {
+
+/// Linear warmup over `warmup_steps`, then linear decay reaching 0 at `total_steps`.
+class linear_schedule {
+ public:
+  /// A schedule peaking at `peak_lr`; throws config_error on negative steps or a negative rate.
+  linear_schedule(double peak_lr, std::int64_t warmup_steps, std::int64_t total_steps)
+      : peak_lr_(peak_lr), warmup_steps_(warmup_steps), total_steps_(total_steps) {
+    if (!(peak_lr >= 0)) throw config_error("learning rate must be >= 0, found " + std::to_string(peak_lr));
+    if (warmup_steps < 0 || total_steps < 0)
+      throw config_error("warmup and total steps must be >= 0, found warmup " + std::to_string(warmup_steps) +
+                         " and total " + std::to_string(total_steps));
+  }
+
+  /// The rate for the update after `completed_steps` optimizer steps (the first update uses
+  /// lr(0), which is 0 during warmup, as in transformers).
+  [[nodiscard]] double lr(std::int64_t completed_steps) const {
+    const auto step = static_cast<double>(completed_steps);
+    if (completed_steps < warmup_steps_) return peak_lr_ * step / static_cast<double>(std::max<std::int64_t>(1, warmup_steps_));
+    const double remaining = static_cast<double>(total_steps_) - step;
+    return peak_lr_ * std::max(0.0, remaining / static_cast<double>(std::max<std::int64_t>(1, total_steps_ - warmup_steps_)));
+  }
+
+  /// The peak rate.
+  [[nodiscard]] double peak_lr() const noexcept { return peak_lr_; }
+  /// Steps of warmup.
+  [[nodiscard]] std::int64_t warmup_steps() const noexcept { return warmup_steps_; }
+  /// Step at which the rate reaches 0.
+  [[nodiscard]] std::int64_t total_steps() const noexcept { return total_steps_; }
+
+ private:
+  double peak_lr_;
+  std::int64_t warmup_steps_;
+  std::int64_t total_steps_;
+};
+
+/// Warmup steps as DNABERT's fine-tuning computes them from a fraction: int(fraction * total).
+inline std::int64_t warmup_from_fraction(double fraction, std::int64_t total_steps) {
+  if (!(fraction >= 0 && fraction <= 1)) throw config_error("warmup fraction must be in [0, 1], found " + std::to_string(fraction));
+  return static_cast<std::int64_t>(fraction * static_cast<double>(total_steps));
+}
+
+}  // namespace dnabert::train
