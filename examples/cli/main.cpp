@@ -4,19 +4,21 @@
 #include <csignal>
 #include <iostream>
 
+#include "command_evaluate.hpp"
 #include "command_inspect.hpp"
 #include "command_predict.hpp"
 #include "command_tokenize.hpp"
 #include "command_vocab.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"dnabert: DNABERT in C++ — tokenize, inspect models, predict, embed"};
+  CLI::App app{"dnabert: DNABERT in C++ — tokenize, inspect models, predict, embed, evaluate"};
   app.require_subcommand(1);
   dnabert::cli::add_tokenize_command(app);
   dnabert::cli::add_vocab_command(app);
   dnabert::cli::add_inspect_command(app);
   dnabert::cli::add_predict_command(app);
   dnabert::cli::add_embed_command(app);
+  dnabert::cli::add_evaluate_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

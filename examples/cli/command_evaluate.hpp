@@ -1,0 +1,46 @@
+#pragma once
+// `dnabert evaluate`: predict a labelled file and report DNABERT's metrics (printed, and as JSON).
+
+#include <CLI/CLI.hpp>
+
+#include <cmath>
+
+#include "command_predict.hpp"
+
+namespace dnabert::cli {
+
+/// Registers `evaluate`.
+inline void add_evaluate_command(CLI::App& app) {
+  auto o = std::make_shared<inference_cli_options>();
+  auto* cmd = app.add_subcommand("evaluate", "Predict a labelled file and report accuracy, F1, MCC, AUROC, AUPRC");
+  cmd->add_option("-m,--model", o->model, "fine-tuned classifier folder")->required();
+  cmd->add_option("-i,--input", o->input, "DNABERT TSV, DNABERT-2 CSV (labels required)")->required();
+  cmd->add_option("-o,--output", o->output, "metrics JSON (default: MODEL/eval_results.json)");
+  cmd->add_option("-b,--batch-size", o->batch_size, "pieces per forward pass")->check(CLI::Range(1, 65536));
+  cmd->add_option("-t,--threads", o->threads, "CPU threads (default: all)")->check(CLI::Range(0, 1024));
+  cmd->callback([o] {
+    const auto model = load_classifier(o->model, o->threads);
+    const auto classes = static_cast<int>(model.num_labels());
+    if (classes < 2) throw input_error("evaluate needs a classifier; " + o->model + " is a regression model");
+    std::vector<std::string> sequences, ids;
+    std::vector<int> labels;
+    for (auto& entry : read_input(o->input)) {
+      if (!entry.label || *entry.label != std::floor(*entry.label) || *entry.label < 0 || *entry.label >= classes)
+        throw input_error(o->input + ": sequence '" + entry.id + "' needs a class label in 0.." +
+                          std::to_string(classes - 1));
+      labels.push_back(static_cast<int>(*entry.label));
+      sequences.push_back(std::move(entry.sequence));
+      ids.push_back(std::move(entry.id));
+    }
+    progress_line progress("evaluate");
+    const auto result = model.predict(sequences, to_inference_options(*o, progress), ids);
+    const std::vector<int> predicted(result.predicted.begin(), result.predicted.end());
+    const std::vector<double> probabilities(result.probabilities.begin(), result.probabilities.end());
+    const auto report = train::compute_metrics(labels, predicted, probabilities, classes);
+    const auto text = report.to_json().dump(2) + "\n";
+    std::cout << text;
+    write_output(o->output.empty() ? o->model + "/eval_results.json" : o->output, text);
+  });
+}
+
+}  // namespace dnabert::cli
