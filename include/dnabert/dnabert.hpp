@@ -40,6 +40,7 @@
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
 #include "dnabert/train/dataset.hpp"
+#include "dnabert/train/finetune.hpp"
 #include "dnabert/train/masking.hpp"
 #include "dnabert/train/metrics.hpp"
 #include "dnabert/train/optimizer.hpp"
