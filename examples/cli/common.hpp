@@ -39,8 +39,9 @@ inline void write_output(const std::string& path, const std::string& text) {
 /// most every half second, once the job has run for a second.
 class progress_line {
  public:
-  /// Starts the clock for a job called `label`.
-  explicit progress_line(std::string label) : label_(std::move(label)), start_(clock::now()), last_(start_) {}
+  /// Starts the clock for a job called `label` counting `unit`s.
+  explicit progress_line(std::string label, std::string unit = "pieces")
+      : label_(std::move(label)), unit_(std::move(unit)), start_(clock::now()), last_(start_) {}
 
   /// Reports `done` of `total` units.
   void operator()(std::size_t done, std::size_t total) {
@@ -52,13 +53,15 @@ class progress_line {
     shown_ = true;
     const double rate = seconds > 0 ? static_cast<double>(done) / seconds : 0.0;
     const double eta = rate > 0 ? static_cast<double>(total - done) / rate : 0.0;
-    std::fprintf(stderr, "\r%s: %zu/%zu pieces, %.1f pieces/s, ETA %.0f s   ", label_.c_str(), done, total, rate, eta);
+    std::fprintf(stderr, "\r%s: %zu/%zu %s, %.1f %s/s, ETA %.0f s   ", label_.c_str(), done, total, unit_.c_str(), rate,
+                 unit_.c_str(), eta);
     if (done == total) std::fputc('\n', stderr);
   }
 
  private:
   using clock = std::chrono::steady_clock;
   std::string label_;
+  std::string unit_;
   clock::time_point start_;
   clock::time_point last_;
   bool shown_ = false;

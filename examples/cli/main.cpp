@@ -5,13 +5,14 @@
 #include <iostream>
 
 #include "command_evaluate.hpp"
+#include "command_finetune.hpp"
 #include "command_inspect.hpp"
 #include "command_predict.hpp"
 #include "command_tokenize.hpp"
 #include "command_vocab.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"dnabert: DNABERT in C++ — tokenize, inspect models, predict, embed, evaluate"};
+  CLI::App app{"dnabert: DNABERT in C++ — tokenize, inspect models, predict, embed, evaluate, finetune"};
   app.require_subcommand(1);
   dnabert::cli::add_tokenize_command(app);
   dnabert::cli::add_vocab_command(app);
@@ -19,6 +20,7 @@ int main(int argc, char** argv) {
   dnabert::cli::add_predict_command(app);
   dnabert::cli::add_embed_command(app);
   dnabert::cli::add_evaluate_command(app);
+  dnabert::cli::add_finetune_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

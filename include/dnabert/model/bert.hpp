@@ -59,8 +59,18 @@ class Bert {
   /// Loads a Hugging Face model folder for `head`; parameters the folder lacks for that head
   /// (a fresh classifier on a pre-trained checkpoint) are initialised from `seed` and listed in
   /// `new_parameters()`.
-  static Bert load(B& backend, const std::string& dir, bert_head head, std::uint64_t seed = 42) {
+  /// With `num_labels` > 0 the classifier gets that many classes; a folder that already holds
+  /// a classifier of another size is refused.
+  static Bert load(B& backend, const std::string& dir, bert_head head, std::uint64_t seed = 42,
+                   std::int64_t num_labels = 0) {
     io::model_folder folder = io::read_model_folder(dir, head);
+    if (num_labels > 0 && num_labels != folder.config.num_labels) {
+      if (folder.tensors.contains("classifier.weight"))
+        throw config_error(dir + " holds a classifier for " + std::to_string(folder.config.num_labels) +
+                           " labels, not " + std::to_string(num_labels));
+      folder.config.num_labels = num_labels;
+      folder.config.label_names.clear();
+    }
     Bert model(backend, folder.config, head, parameters_unset{});
     model.assign(folder.tensors);
     model.params_.initialise(backend, model.config_.initializer_range, seed, &folder.initialised);
