@@ -35,8 +35,7 @@ inline void add_finetune_command(CLI::App& app) {
     backend::cpu cpu(o->threads);
     auto model = Bert<>::load(cpu, o->model, bert_head::sequence_classification, o->run.seed, o->num_labels);
     for (const auto& name : model.new_parameters()) std::cerr << "new (initialised): " << name << '\n';
-    const auto max_kmers = static_cast<std::size_t>(
-        std::min<std::int64_t>(static_cast<std::int64_t>(max_kmers_per_piece), model.config().max_position_embeddings - 2));
+    const auto max_kmers = model.max_kmers();
     const train::labelled_dataset train_set(read_input(o->train), model.k(), max_kmers);
     const train::labelled_dataset dev_set(read_input(o->dev), model.k(), max_kmers);
     for (const auto* set : {&train_set, &dev_set})

@@ -2,6 +2,7 @@
 // Bert<Spec, Backend>: Hugging Face's BertModel with DNABERT's heads, composed from the nn
 // blocks, with parameters named exactly as PyTorch names them. Loads and saves model folders.
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -121,6 +122,11 @@ class Bert {
   [[nodiscard]] bert_head head() const noexcept { return head_; }
   /// The k-mer size.
   [[nodiscard]] int k() const { return config_.k(); }
+  /// K-mers one input may hold: 510, fewer when the model has fewer than 512 positions.
+  [[nodiscard]] std::size_t max_kmers() const {
+    return static_cast<std::size_t>(
+        std::min<std::int64_t>(static_cast<std::int64_t>(max_kmers_per_piece), config_.max_position_embeddings - 2));
+  }
   /// Every parameter by Hugging Face name, tied ones listed under both names.
   [[nodiscard]] const nn::parameter_list<B>& parameters() const noexcept { return params_; }
   /// Parameters that were initialised because the loaded folder lacked them.

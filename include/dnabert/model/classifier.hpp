@@ -8,13 +8,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <numeric>
 #include <span>
 #include <string>
 #include <vector>
 
 #include <xtensor/xtensor.hpp>
 
+#include "dnabert/core/softmax.hpp"
 #include "dnabert/model/bert.hpp"
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
@@ -96,7 +96,7 @@ class classifier {
       if (!take_max)
         for (std::int64_t c = 0; c < labels; ++c)
           out.logits(s, static_cast<std::size_t>(c)) /= static_cast<float>(piece_counts[s]);
-      softmax_row(out, s, labels);
+      finish_row(out, s, labels);
     }
     return out;
   }
@@ -141,49 +141,36 @@ class classifier {
   void run_pieces(std::span<const std::string> sequences, std::span<const std::string> ids,
                   const inference_options& options, const forward_options& outputs, Consume&& consume) const {
     if (options.batch_size == 0) throw input_error("batch size must be at least 1");
-    // 510 k-mers per piece, fewer when the model has fewer than 512 positions.
-    const auto piece_kmers = static_cast<std::size_t>(
-        std::min<std::int64_t>(static_cast<std::int64_t>(max_kmers_per_piece), model_.config().max_position_embeddings - 2));
     std::vector<token_piece> pieces;
     for (std::size_t s = 0; s < sequences.size(); ++s) {
       const std::string id = s < ids.size() ? ids[s] : std::to_string(s);
-      auto encoded = tokenizer_.encode(sequences[s], id, s, piece_kmers);
+      auto encoded = tokenizer_.encode(sequences[s], id, s, model_.max_kmers());
       pieces.insert(pieces.end(), std::make_move_iterator(encoded.begin()), std::make_move_iterator(encoded.end()));
     }
-    std::vector<std::size_t> order(pieces.size());
-    std::iota(order.begin(), order.end(), std::size_t{0});
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t a, std::size_t b) { return pieces[a].ids.size() < pieces[b].ids.size(); });
+    // Each piece carries its origin, so sorting them by length (less padding) loses nothing and
+    // lets every batch be a contiguous span, no copies.
+    std::stable_sort(pieces.begin(), pieces.end(),
+                     [](const token_piece& a, const token_piece& b) { return a.ids.size() < b.ids.size(); });
     autograd::tape<B> tape(*backend_);
-    std::vector<token_piece> chunk;
-    for (std::size_t start = 0; start < order.size(); start += options.batch_size) {
-      const std::size_t end = std::min(order.size(), start + options.batch_size);
-      chunk.clear();
-      for (std::size_t i = start; i < end; ++i) chunk.push_back(pieces[order[i]]);
-      const token_batch batch = make_batch(chunk);
+    for (std::size_t start = 0; start < pieces.size(); start += options.batch_size) {
+      const std::size_t end = std::min(pieces.size(), start + options.batch_size);
+      const token_batch batch = make_batch(std::span<const token_piece>(pieces).subspan(start, end - start));
       nn::forward_context<B> ctx{tape};
       consume(batch, model_.forward(ctx, batch, outputs));
-      if (options.progress) options.progress(end, order.size());
+      if (options.progress) options.progress(end, pieces.size());
     }
   }
 
-  static void softmax_row(prediction& out, std::size_t s, std::int64_t labels) {
+  // Probabilities and the predicted class of sequence s (regression: the score itself).
+  static void finish_row(prediction& out, std::size_t s, std::int64_t labels) {
     if (labels == 1) {
       out.probabilities(s, 0) = out.logits(s, 0);
       out.predicted[s] = 0;
       return;
     }
-    float top = -INFINITY;
-    for (std::int64_t c = 0; c < labels; ++c) top = std::max(top, out.logits(s, static_cast<std::size_t>(c)));
-    double sum = 0;
-    for (std::int64_t c = 0; c < labels; ++c) sum += std::exp(out.logits(s, static_cast<std::size_t>(c)) - top);
-    std::int64_t best = 0;
-    for (std::int64_t c = 0; c < labels; ++c) {
-      const auto cc = static_cast<std::size_t>(c);
-      out.probabilities(s, cc) = static_cast<float>(std::exp(out.logits(s, cc) - top) / sum);
-      if (out.logits(s, cc) > out.logits(s, static_cast<std::size_t>(best))) best = c;
-    }
-    out.predicted[s] = best;
+    const auto n = static_cast<std::size_t>(labels);
+    const auto summary = softmax_row(std::span<const float>(&out.logits(s, 0), n), std::span<float>(&out.probabilities(s, 0), n));
+    out.predicted[s] = static_cast<std::int64_t>(summary.argmax);
   }
 
   std::unique_ptr<B> backend_;

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "dnabert/backend/random.hpp"
+#include "dnabert/core/softmax.hpp"
 #include "dnabert/io/atomic_file.hpp"
 #include "dnabert/io/svg_chart.hpp"
 #include "dnabert/model/bert.hpp"
@@ -84,18 +85,12 @@ evaluation evaluate_model(const Bert<Spec, B>& model, const labelled_dataset& da
         continue;
       }
       const auto row = logits.subspan(r * static_cast<std::size_t>(classes), static_cast<std::size_t>(classes));
-      double top = -std::numeric_limits<double>::infinity();
-      for (const float z : row) top = std::max(top, static_cast<double>(z));
-      double sum = 0;
-      for (const float z : row) sum += std::exp(z - top);
-      int best = 0;
-      for (std::size_t c = 0; c < row.size(); ++c) {
-        probabilities.push_back(std::exp(row[c] - top) / sum);
-        if (row[c] > row[static_cast<std::size_t>(best)]) best = static_cast<int>(c);
-      }
-      loss_sum += -(row[static_cast<std::size_t>(label)] - top - std::log(sum));
+      const std::size_t first = probabilities.size();
+      probabilities.resize(first + row.size());
+      const auto summary = softmax_row<float, double>(row, std::span<double>(probabilities).subspan(first));
+      loss_sum += summary.log_sum_exp - row[static_cast<std::size_t>(label)];
+      predicted.push_back(static_cast<int>(summary.argmax));
       labels.push_back(static_cast<int>(label));
-      predicted.push_back(best);
     }
   }
   evaluation result;

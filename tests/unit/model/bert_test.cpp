@@ -8,20 +8,13 @@
 #include <random>
 
 #include "test_paths.hpp"
+#include "tiny_config.hpp"
 
 namespace {
 
 dnabert::bert_config tiny_config(dnabert::bert_head head, std::int64_t labels = 2) {
-  dnabert::bert_config config;
-  config.vocab_size = 69;  // k = 3
-  config.hidden_size = 8;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 2;
-  config.intermediate_size = 12;
-  config.max_position_embeddings = 16;
-  config.num_labels = labels;
-  config.initializer_range = 0.5;
-  config.architectures = {std::string(dnabert::architecture_name(head))};
+  auto config = dnabert::test::tiny_config(head, 8, 2, 2, 12, 16, labels);
+  config.initializer_range = 0.5;  // large weights, so wiring mistakes show in the outputs
   return config;
 }
 

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "test_paths.hpp"
+#include "tiny_config.hpp"
 
 namespace {
 
@@ -28,16 +29,7 @@ std::vector<dnabert::io::sequence_entry> planted_motif_set(std::size_t n, unsign
 }
 
 dnabert::bert_config tiny_classifier() {
-  dnabert::bert_config config;
-  config.vocab_size = 69;  // k = 3
-  config.hidden_size = 16;
-  config.num_hidden_layers = 1;
-  config.num_attention_heads = 2;
-  config.intermediate_size = 32;
-  config.max_position_embeddings = 48;
-  config.num_labels = 2;
-  config.architectures = {"BertForSequenceClassification"};
-  return config;
+  return dnabert::test::tiny_config(dnabert::bert_head::sequence_classification, 16, 1, 2, 32, 48);
 }
 
 dnabert::train::finetune_result run_once(const std::string& dir, std::unique_ptr<dnabert::Bert<>>& model, B& cpu) {

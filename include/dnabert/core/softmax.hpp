@@ -1,0 +1,32 @@
+#pragma once
+// The softmax of one row of logits on the host, shared by inference (probabilities, argmax)
+// and evaluation (cross-entropy needs the log-sum-exp).
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <span>
+
+namespace dnabert {
+
+/// What softmax_row computed besides the probabilities.
+struct softmax_summary {
+  std::size_t argmax = 0;   ///< first index of the largest logit
+  double log_sum_exp = 0;   ///< log(sum(exp(logits))); cross-entropy of class c is log_sum_exp - logits[c]
+};
+
+/// probabilities = softmax(logits), computed stably in double; logits must not be empty.
+template <class T, class P>
+softmax_summary softmax_row(std::span<const T> logits, std::span<P> probabilities) {
+  softmax_summary out;
+  out.argmax = static_cast<std::size_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  const double top = static_cast<double>(logits[out.argmax]);
+  double sum = 0;
+  for (const T z : logits) sum += std::exp(static_cast<double>(z) - top);
+  for (std::size_t c = 0; c < logits.size(); ++c)
+    probabilities[c] = static_cast<P>(std::exp(static_cast<double>(logits[c]) - top) / sum);
+  out.log_sum_exp = top + std::log(sum);
+  return out;
+}
+
+}  // namespace dnabert
