@@ -43,8 +43,8 @@ inline void add_finetune_command(CLI::App& app) {
         std::cerr << "note: " << set->truncated() << " sequences longer than " << max_kmers
                   << " k-mers were cut to their first piece, as DNABERT's max_seq_length does\n";
     auto line = std::make_shared<progress_line>("finetune", "steps");
-    o->run.progress = [line](std::int64_t step, std::int64_t total, double, double) {
-      (*line)(static_cast<std::size_t>(step), static_cast<std::size_t>(total));
+    o->run.progress = [line](const train::step_report& r) {
+      (*line)(static_cast<std::size_t>(r.step), static_cast<std::size_t>(r.total_steps));
     };
     const auto result = train::finetune(model, train_set, dev_set, o->run, o->output);
     std::cout << "best at step " << result.best->step << ": " << o->run.best_metric << " " << result.best->score

@@ -6,7 +6,9 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "dnabert/autograd/tape.hpp"
@@ -209,24 +211,50 @@ attention_result<B> self_attention(tape<B>& t, const var<B>& q, const var<B>& k,
   return {result, options.keep_probabilities ? probs : tensor<B>()};
 }
 
-/// Mean cross-entropy of logits [rows, classes] against labels [rows] (-100 = ignored) → scalar.
+namespace detail {
+
+/// Throws unless `weights` holds one finite, non-negative weight per class.
 template <class B>
-var<B> cross_entropy(tape<B>& t, const var<B>& logits, const id_tensor<B>& labels) {
+void check_class_weights(B& be, const tensor<B>& weights, std::int64_t classes) {
+  expect_shape(weights, {classes}, "cross_entropy class weights");
+  std::vector<typename B::value_type> host(static_cast<std::size_t>(classes));
+  download(be, weights.data(), host.data(), classes);
+  for (std::size_t c = 0; c < host.size(); ++c)
+    if (!std::isfinite(host[c]) || host[c] < 0) {
+      std::ostringstream message;
+      message << "cross-entropy class weight " << c << " is " << host[c] << "; class weights must be finite and >= 0";
+      throw config_error(message.str());
+    }
+}
+
+}  // namespace detail
+
+/// Mean cross-entropy of logits [rows, classes] against labels [rows] (-100 = ignored) → scalar;
+/// with class_weights [classes], the weighted mean of torch's cross_entropy(weight=...). A batch
+/// whose used rows weigh 0 in total (e.g. all ignored) gives loss 0 and no gradient.
+template <class B>
+var<B> cross_entropy(tape<B>& t, const var<B>& logits, const id_tensor<B>& labels,
+                     const std::type_identity_t<tensor<B>>* class_weights = nullptr) {  // not deduced: nullptr works
   using T = typename B::value_type;
   B& be = t.backend();
   const std::int64_t rows = logits.value().rows();
   const std::int64_t classes = logits.value().dim(-1);
+  if (labels.numel() != rows) throw shape_error("cross_entropy labels", {rows}, labels.shape());
+  if (class_weights != nullptr) detail::check_class_weights(be, *class_weights, classes);
+  const tensor<B> weights = class_weights != nullptr ? *class_weights : tensor<B>();
   tensor<B> probs(be, logits.shape());
-  const auto [loss, used] = cross_entropy_forward(be, logits.value().data(), labels.data(), rows, classes, probs.data());
+  const auto [loss, total_weight] = cross_entropy_forward(be, logits.value().data(), labels.data(), weights.data(),
+                                                          rows, classes, probs.data());
   tensor<B> value(be, {});
   const T loss_value = static_cast<T>(loss);
   upload(be, &loss_value, value.data(), 1);
   var<B> result = t.make(value, logits.requires_grad());
   if (result.requires_grad())
-    t.on_backward([&be, logits, labels, probs, result, rows, classes, used = used] {
+    t.on_backward([&be, logits, labels, weights, probs, result, rows, classes, total_weight = total_weight] {
       T dloss = 0;
       download(be, result.grad(be).data(), &dloss, 1);
-      cross_entropy_backward(be, probs.data(), labels.data(), rows, classes, used, dloss, logits.grad(be).data());
+      cross_entropy_backward(be, probs.data(), labels.data(), weights.data(), rows, classes, total_weight, dloss,
+                             logits.grad(be).data());
     });
   return result;
 }

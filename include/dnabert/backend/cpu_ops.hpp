@@ -407,14 +407,15 @@ void attention_backward(cpu_t<T>&, const attention_shape& s, const T* q, const T
 // ---------------------------------------------------------------------------------------------
 // Losses
 
-/// Mean cross-entropy over rows whose label is not ignore_label (-100, as PyTorch); writes
-/// softmax probabilities [rows, classes]; returns the loss and the count of rows used.
+/// Weighted mean cross-entropy over rows whose label is not ignore_label (-100, as PyTorch):
+/// sum_r w[y_r] nll_r / sum_r w[y_r], with w = class_weights (nullptr: all 1, the plain mean).
+/// Writes softmax probabilities [rows, classes]; returns the loss and the total weight (0 if none).
 template <class T>
-std::pair<double, std::int64_t> cross_entropy_forward(cpu_t<T>&, const T* logits, const std::int32_t* labels,
-                                                      std::int64_t rows, std::int64_t classes, T* probs,
-                                                      std::int32_t ignore_label = -100) {
+std::pair<double, double> cross_entropy_forward(cpu_t<T>&, const T* logits, const std::int32_t* labels,
+                                                const T* class_weights, std::int64_t rows, std::int64_t classes,
+                                                T* probs, std::int32_t ignore_label = -100) {
   double total = 0;
-  std::int64_t used = 0;
+  double total_weight = 0;
   for (std::int64_t r = 0; r < rows; ++r) {
     const T* z = logits + r * classes;
     T* p = probs + r * classes;
@@ -422,24 +423,29 @@ std::pair<double, std::int64_t> cross_entropy_forward(cpu_t<T>&, const T* logits
     T sum = 0;
     for (std::int64_t c = 0; c < classes; ++c) sum += (p[c] = std::exp(z[c] - top));
     for (std::int64_t c = 0; c < classes; ++c) p[c] /= sum;
-    if (labels[r] == ignore_label) continue;
-    total += -(static_cast<double>(z[labels[r]] - top) - std::log(static_cast<double>(sum)));
-    ++used;
+    const std::int32_t label = labels[r];
+    if (label == ignore_label) continue;
+    const double weight = class_weights == nullptr ? 1.0 : static_cast<double>(class_weights[label]);
+    total += weight * -(static_cast<double>(z[label] - top) - std::log(static_cast<double>(sum)));
+    total_weight += weight;
   }
-  return {used == 0 ? 0.0 : total / static_cast<double>(used), used};
+  return {total_weight == 0 ? 0.0 : total / total_weight, total_weight};
 }
 
-/// dlogits += dloss * (probs - onehot(label)) / used, skipping ignored rows.
+/// dlogits += dloss * w[label] (probs - onehot(label)) / total_weight, skipping ignored rows;
+/// class_weights and total_weight as given to and returned by cross_entropy_forward.
 template <class T>
-void cross_entropy_backward(cpu_t<T>&, const T* probs, const std::int32_t* labels, std::int64_t rows,
-                            std::int64_t classes, std::int64_t used, T dloss, T* dlogits,
+void cross_entropy_backward(cpu_t<T>&, const T* probs, const std::int32_t* labels, const T* class_weights,
+                            std::int64_t rows, std::int64_t classes, double total_weight, T dloss, T* dlogits,
                             std::int32_t ignore_label = -100) {
-  if (used == 0) return;
-  const T factor = dloss / static_cast<T>(used);
+  if (total_weight == 0) return;
+  const T factor = static_cast<T>(static_cast<double>(dloss) / total_weight);
   for (std::int64_t r = 0; r < rows; ++r) {
-    if (labels[r] == ignore_label) continue;
+    const std::int32_t label = labels[r];
+    if (label == ignore_label) continue;
+    const T row_factor = class_weights == nullptr ? factor : factor * class_weights[label];
     for (std::int64_t c = 0; c < classes; ++c)
-      dlogits[r * classes + c] += factor * (probs[r * classes + c] - (c == labels[r] ? T(1) : T(0)));
+      dlogits[r * classes + c] += row_factor * (probs[r * classes + c] - (c == label ? T(1) : T(0)));
   }
 }
 

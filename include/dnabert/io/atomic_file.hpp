@@ -22,6 +22,17 @@
 
 namespace dnabert::io {
 
+/// Flushes `directory`'s entries to disk: only a synced directory makes a rename in it survive a
+/// power cut. Throws dnabert::error.
+inline void sync_directory(const std::string& directory) {
+  const int directory_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (directory_fd < 0) throw error("cannot open directory " + directory + " to sync it: " + std::strerror(errno));
+  const int synced = ::fsync(directory_fd);
+  const int saved_errno = errno;
+  ::close(directory_fd);
+  if (synced != 0) throw error("cannot sync directory " + directory + ": " + std::strerror(saved_errno));
+}
+
 /// Builds a file next to its target and puts it in place only on commit(); readers see the old
 /// content or the complete new one. Destroying it uncommitted removes the temporary file.
 class atomic_file_writer {
@@ -82,15 +93,7 @@ class atomic_file_writer {
     if (closed != 0) fail("cannot close " + temp_path_);
     if (std::rename(temp_path_.c_str(), path_.c_str()) != 0) fail("cannot rename " + temp_path_ + " over it");
     committed_ = true;
-    // Only a synced directory makes the rename itself survive a power cut.
-    const std::string directory = directory_of_target();
-    const int directory_fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (directory_fd < 0) fail("cannot open directory " + directory + " to sync it");
-    const int synced = ::fsync(directory_fd);
-    const int saved_errno = errno;
-    ::close(directory_fd);
-    errno = saved_errno;
-    if (synced != 0) fail("cannot sync directory " + directory);
+    sync_directory(directory_of_target());
   }
 
   /// The file this writer replaces on commit.

@@ -224,6 +224,12 @@ inline bert_config parse_config_json(std::span<const std::byte> bytes, std::stri
   return config;
 }
 
+/// Reads a small JSON file that must hold one object (size- and depth-limited, as config.json).
+inline nlohmann::json read_json_object(const std::string& path) {
+  const auto file = map_file(path);
+  return detail::parse_json_object(file->bytes(), path);
+}
+
 /// Reads and validates a config.json file.
 inline bert_config read_config_json(const std::string& path) {
   const auto file = map_file(path);

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -28,6 +29,10 @@ struct forward_options {
   bool hidden_states = false;  ///< embeddings output and every layer's output
   bool attentions = false;     ///< every layer's attention probabilities
   bool pooled = true;          ///< run the pooler (needed by classification and pooled embeddings)
+  /// MLM head only: the rows of [batch*seq] to predict (e.g. the masked positions); empty means
+  /// every row. Pre-training needs logits only where the loss looks, which spares most of the
+  /// vocabulary-sized GEMM; the loss and its gradients are the same as over all rows.
+  std::span<const std::int32_t> mlm_rows;
 };
 
 /// What a forward pass produced. Tensors are [rows, width] with rows = batch * seq unless noted.
@@ -37,7 +42,7 @@ struct bert_output {
   std::int64_t seq = 0;
   autograd::var<B> sequence_output;            ///< last layer [batch*seq, hidden]
   autograd::var<B> pooled;                     ///< pooler output [batch, hidden] (empty if not run)
-  autograd::var<B> logits;                     ///< MLM [batch*seq, vocab] or classifier [batch, labels]
+  autograd::var<B> logits;                     ///< MLM [batch*seq or mlm_rows, vocab] or classifier [batch, labels]
   std::vector<tensor<B>> hidden_states;        ///< num_layers + 1 tensors [batch*seq, hidden]
   std::vector<tensor<B>> attentions;           ///< num_layers tensors [batch, heads, seq, seq]
 };
@@ -111,7 +116,7 @@ class Bert {
     out.sequence_output = h;
     const bool need_pooled = options.pooled || head_ == bert_head::sequence_classification;
     if (need_pooled) out.pooled = pooler_(ctx, h, rows, seq);
-    if (head_ == bert_head::masked_lm) out.logits = mlm_(ctx, h);
+    if (head_ == bert_head::masked_lm) out.logits = mlm_(ctx, options.mlm_rows.empty() ? h : selected_rows(ctx, h, options.mlm_rows));
     if (head_ == bert_head::sequence_classification) out.logits = classifier_(ctx, out.pooled);
     return out;
   }
@@ -210,6 +215,17 @@ class Bert {
     autograd::id_tensor<B> ids(*backend_, {static_cast<std::int64_t>(host.size())});
     upload(*backend_, host.data(), ids.data(), ids.numel());
     return ids;
+  }
+
+  // Rows of h picked by index (a gather whose backward scatters back), after checking them.
+  autograd::var<B> selected_rows(nn::forward_context<B>& ctx, const autograd::var<B>& h,
+                                 std::span<const std::int32_t> rows) const {
+    const std::int64_t available = h.value().rows();
+    for (const std::int32_t r : rows)
+      if (r < 0 || r >= available)
+        throw input_error("MLM row " + std::to_string(r) + " is outside the batch of " + std::to_string(available) +
+                          " token rows");
+    return autograd::embedding(ctx.tape, upload_ids(std::vector<token_id>(rows.begin(), rows.end())), h);
   }
 
   autograd::id_tensor<B> position_ids(std::int64_t rows, std::int64_t seq) const {

@@ -78,7 +78,7 @@ class classifier {
     std::vector<std::size_t> piece_counts(sequences.size(), 0);
     const bool take_max = options.long_sequences == piece_rule::max;
     std::fill(out.logits.begin(), out.logits.end(), take_max ? -INFINITY : 0.0f);
-    run_pieces(sequences, ids, options, forward_options{false, false, true},
+    run_pieces(sequences, ids, options, forward_options{false, false, true, {}},
                [&](const token_batch& batch, const bert_output<B>& result) {
                  const auto logits = result.logits.value().span();
                  for (std::size_t r = 0; r < batch.rows; ++r) {
@@ -108,7 +108,7 @@ class classifier {
     const auto hidden = static_cast<std::size_t>(model_.config().hidden_size);
     xt::xtensor<float, 2> out = xt::zeros<float>({sequences.size(), hidden});
     std::vector<double> weight(sequences.size(), 0.0);
-    run_pieces(sequences, ids, options, forward_options{false, false, how == pooling::pooler},
+    run_pieces(sequences, ids, options, forward_options{false, false, how == pooling::pooler, {}},
                [&](const token_batch& batch, const bert_output<B>& result) {
                  const auto states = result.sequence_output.value().span();
                  for (std::size_t r = 0; r < batch.rows; ++r) {

@@ -27,11 +27,15 @@ struct piece_options {
   std::uint64_t seed = 42;                       ///< with the epoch, fixes every cut
   n_run_handling n_runs = n_run_handling::drop;  ///< see n_run_handling
   bool keep_short_pieces = false;                ///< keep pieces shorter than k (they hold no k-mer)
+  std::size_t max_kmers = 510;                   ///< k-mers in a full piece (the model's max_kmers())
 };
 
 /// A full piece: 509 + k nt, i.e. exactly 510 k-mers (DNABERT's template makes L - k = 509 of
 /// them, an off-by-one; dnabert's tokenizer makes L - k + 1), so [CLS] + 510 + [SEP] fills 512.
-constexpr std::size_t full_piece_length(int k) { return 509 + static_cast<std::size_t>(k); }
+/// A model with fewer positions gets max_kmers + k - 1 nt.
+constexpr std::size_t full_piece_length(int k, std::size_t max_kmers = 510) {
+  return max_kmers + static_cast<std::size_t>(k) - 1;
+}
 
 /// Shortest random piece, as in DNABERT's max(int(U·(509+k)), 5).
 inline constexpr std::size_t min_random_piece_length = 5;
@@ -51,8 +55,9 @@ constexpr bool is_n(char c) { return c == 'N' || c == 'n'; }
 
 }  // namespace detail
 
-/// Cuts one sequence as DNABERT's cut_no_overlap: while more than 509+k nt remain, a piece is
-/// 509+k nt with probability 0.5, otherwise max(int(U·(509+k)), 5) nt; the rest is the last piece.
+/// Cuts one sequence as DNABERT's cut_no_overlap: while more than F = 509+k nt remain (F =
+/// full_piece_length), a piece is F nt with probability 0.5, otherwise max(int(U·F), 5) nt; the
+/// rest is the last piece.
 /// Draws are uniform_from_counter(key, 2·cut + {0: full or random, 1: length}) with
 /// key = mix64(mix64(seed + mix64(epoch)) + mix64(sequence_index)), so every (seed, epoch,
 /// sequence) has its own cuts, independent of the other sequences.
@@ -65,6 +70,7 @@ class sequence_cutter {
         options_(options),
         key_(backend::mix64(backend::mix64(options.seed + backend::mix64(epoch)) + backend::mix64(sequence_index))) {
     check_k(options.k);
+    if (options.max_kmers == 0) throw config_error("pieces must hold at least one k-mer");
   }
 
   /// Sets `piece` to the next piece and `offset` to its start; false after the last.
@@ -95,7 +101,7 @@ class sequence_cutter {
 
   /// Length of the next piece when `remaining` nt are left in the stretch.
   std::size_t next_cut_length(std::size_t remaining) {
-    const std::size_t full = full_piece_length(options_.k);
+    const std::size_t full = full_piece_length(options_.k, options_.max_kmers);
     if (remaining <= full) return remaining;
     const std::uint64_t counter = 2 * cuts_++;
     if (backend::uniform_from_counter(key_, counter) < 0.5) return full;

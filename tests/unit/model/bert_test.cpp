@@ -37,7 +37,7 @@ TEST_CASE("bert: output shapes for each head and optional outputs") {
     const dnabert::Bert<> model(cpu, tiny_config(head, 3), head, 7);
     dnabert::autograd::tape<dnabert::backend::cpu> tape(cpu);
     dnabert::nn::forward_context<dnabert::backend::cpu> ctx{tape};
-    const auto out = model.forward(ctx, batch, {true, true, true});
+    const auto out = model.forward(ctx, batch, {true, true, true, {}});
     CHECK(out.sequence_output.shape() == dnabert::shape_type{2 * 10, 8});
     CHECK(out.hidden_states.size() == 3);
     REQUIRE(out.attentions.size() == 2);

@@ -91,7 +91,7 @@ void check_forward(const golden_case& c, const dnabert::Bert<dnabert::dynamic_be
   for (std::size_t i = 0; i < batch.input_ids.size(); ++i)
     REQUIRE_MESSAGE(batch.input_ids[i] == static_cast<int>(expected_ids[i]), "token " << i);
 
-  const auto out = model.forward(ctx, batch, {true, true, true});
+  const auto out = model.forward(ctx, batch, {true, true, true, {}});
   CHECK(max_abs_diff(out.logits.value().span(), golden(c, "logits").values) <= 1e-4);
   const auto layers = static_cast<std::size_t>(model.config().num_hidden_layers);
   REQUIRE(out.hidden_states.size() == layers + 1);

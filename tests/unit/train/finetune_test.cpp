@@ -32,7 +32,7 @@ dnabert::bert_config tiny_classifier() {
   return dnabert::test::tiny_config(dnabert::bert_head::sequence_classification, 16, 1, 2, 32, 48);
 }
 
-dnabert::train::finetune_result run_once(const std::string& dir, std::unique_ptr<dnabert::Bert<>>& model, B& cpu) {
+dnabert::train::training_summary run_once(const std::string& dir, std::unique_ptr<dnabert::Bert<>>& model, B& cpu) {
   model = std::make_unique<dnabert::Bert<>>(cpu, tiny_classifier(), dnabert::bert_head::sequence_classification, 3);
   const dnabert::train::labelled_dataset train(planted_motif_set(96, 1), 3);
   const dnabert::train::labelled_dataset dev(planted_motif_set(32, 2), 3);

@@ -1,0 +1,230 @@
+#pragma once
+// Masked-language-model pre-training as DNABERT's run_pretrain.py: pieces cut anew each epoch,
+// shuffled, masked in k-mer spans, the loss over masked positions only; checkpoints and resume.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dnabert/model/bert.hpp"
+#include "dnabert/tokenizer/kmer_tokenizer.hpp"
+#include "dnabert/train/dataset.hpp"
+#include "dnabert/train/masking.hpp"
+#include "dnabert/train/pretraining_corpus.hpp"
+#include "dnabert/train/training_loop.hpp"
+
+namespace dnabert::train {
+
+/// Pre-training settings; the defaults are DNABERT's (spec §3.3) except where noted.
+struct pretrain_options {
+  int epochs = 1;                                  ///< epochs when max_steps is 0
+  std::int64_t max_steps = 0;                      ///< > 0: optimizer steps to run (DNABERT: 200000)
+  std::int64_t batch_size = 10;                    ///< sequences per micro-batch (DNABERT: 10 per GPU)
+  std::int64_t gradient_accumulation_steps = 1;    ///< DNABERT: 25 (with 8 GPUs, 2000 sequences per step)
+  adamw_options optimizer = adamw_options::pretraining();
+  std::int64_t warmup_steps = -1;                  ///< -1: DNABERT's 10000, at most 5 % of the steps
+  double max_grad_norm = 1.0;
+  double mask_probability = 0;                     ///< span-centre probability p; 0: DNABERT's for k (spec §3.2)
+  n_run_handling n_runs = n_run_handling::drop;
+  std::int64_t logging_steps = 1;
+  std::int64_t eval_steps = 0;                     ///< with an evaluation corpus: every N steps (0: at the end)
+  std::int64_t save_steps = 500;                   ///< checkpoint-<step>/ every N steps (DNABERT: 500; 0: none)
+  std::size_t save_total_limit = 2;
+  bool skip_nonfinite = false;
+  std::uint64_t seed = 42;
+  std::string resume_from;                         ///< checkpoint folder to continue exactly (empty: fresh)
+  std::function<void(const step_report&)> progress;
+  std::function<void(const std::string&)> notice;
+};
+
+/// The masked batch of `pieces` (views of corpus text) for masking draw `draw`, and the rows of
+/// [batch*seq] whose tokens are predicted, with their labels.
+struct mlm_batch {
+  token_batch inputs;
+  std::vector<std::int32_t> rows;
+  std::vector<std::int32_t> labels;
+  std::int64_t tokens = 0;   ///< real tokens, [CLS]/[SEP] included
+  std::int64_t masked = 0;   ///< tokens predicted
+};
+
+namespace detail {
+
+/// Tokenizes `pieces` (each at most max_kmers k-mers), masks them with draw `draw`, and keeps
+/// only the predicted positions' rows and labels.
+inline mlm_batch make_mlm_batch(const pretraining_corpus& corpus, std::span<const corpus_piece> pieces,
+                                const kmer_tokenizer& tokenizer, std::size_t max_kmers,
+                                const masking_options& masking, std::uint64_t draw) {
+  std::vector<token_piece> tokens;
+  tokens.reserve(pieces.size());
+  mlm_batch out;
+  for (const auto& piece : pieces) {
+    auto encoded = tokenizer.encode(corpus.text(piece), "piece", 0, max_kmers);
+    out.tokens += static_cast<std::int64_t>(encoded.front().ids.size());
+    tokens.push_back(std::move(encoded.front()));
+  }
+  const token_batch plain = make_batch(tokens);
+  masked_batch masked = mask_tokens(plain, masking, draw);
+  out.inputs = plain;
+  out.inputs.input_ids = std::move(masked.input_ids);
+  for (std::size_t i = 0; i < masked.labels.size(); ++i)
+    if (masked.labels[i] != ignored_label) {
+      out.rows.push_back(static_cast<std::int32_t>(i));
+      out.labels.push_back(masked.labels[i]);
+    }
+  out.masked = static_cast<std::int64_t>(out.rows.size());
+  if (out.rows.empty()) {  // nothing drawn (short pieces): one ignored row keeps the shapes valid, loss 0
+    out.rows.push_back(0);
+    out.labels.push_back(ignored_label);
+  }
+  return out;
+}
+
+/// Masked-LM loss of `model` on `batch`: logits only at the predicted rows.
+template <class Spec, class B>
+autograd::var<B> mlm_loss(const Bert<Spec, B>& model, nn::forward_context<B>& ctx, const mlm_batch& batch) {
+  forward_options options;
+  options.pooled = false;
+  options.mlm_rows = batch.rows;
+  const auto out = model.forward(ctx, batch.inputs, options);
+  autograd::id_tensor<B> labels(model.backend(), {static_cast<std::int64_t>(batch.labels.size())});
+  upload(model.backend(), batch.labels.data(), labels.data(), labels.numel());
+  return autograd::cross_entropy(ctx.tape, out.logits, labels);
+}
+
+/// Which epoch and batch a micro-batch index falls in: epochs differ in their piece counts, so
+/// they are laid out one after the other from epoch 0 (cutting is cheap next to training).
+class epoch_plan {
+ public:
+  epoch_plan(const pretraining_corpus& corpus, const piece_options& pieces, std::int64_t batch_size)
+      : corpus_(&corpus), pieces_(pieces), batch_size_(batch_size) {
+    load(0);
+  }
+
+  /// The pieces of micro-batch `index`, and whether it ends its epoch; indices only grow.
+  std::span<const corpus_piece> batch(std::int64_t index, std::int64_t& epoch, bool& ends_epoch) {
+    while (index >= first_ + batches_) {
+      first_ += batches_;
+      load(epoch_ + 1);
+    }
+    const auto position = static_cast<std::size_t>(index - first_);
+    const auto begin = position * static_cast<std::size_t>(batch_size_);
+    const auto count = std::min(static_cast<std::size_t>(batch_size_), shuffled_.size() - begin);
+    epoch = epoch_;
+    ends_epoch = index == first_ + batches_ - 1;
+    return {shuffled_.data() + begin, count};
+  }
+
+  /// Micro-batches in each of the first `epochs` epochs, summed.
+  static std::int64_t micro_batches(const pretraining_corpus& corpus, const piece_options& pieces,
+                                    std::int64_t batch_size, int epochs) {
+    std::int64_t total = 0;
+    for (int e = 0; e < epochs; ++e) {
+      const auto n = static_cast<std::int64_t>(corpus.epoch_pieces(pieces, static_cast<std::uint64_t>(e)).size());
+      total += (n + batch_size - 1) / batch_size;
+    }
+    return total;
+  }
+
+ private:
+  void load(std::int64_t epoch) {
+    epoch_ = epoch;
+    const auto pieces = corpus_->epoch_pieces(pieces_, static_cast<std::uint64_t>(epoch));
+    if (pieces.empty()) throw input_error("the pre-training input has no sequence of at least k nucleotides");
+    const auto order = epoch_order(pieces.size(), pieces_.seed, static_cast<std::uint64_t>(epoch));
+    shuffled_.resize(pieces.size());
+    for (std::size_t i = 0; i < order.size(); ++i) shuffled_[i] = pieces[order[i]];
+    batches_ = static_cast<std::int64_t>((pieces.size() + static_cast<std::size_t>(batch_size_) - 1) /
+                                         static_cast<std::size_t>(batch_size_));
+  }
+
+  const pretraining_corpus* corpus_;
+  piece_options pieces_;
+  std::int64_t batch_size_;
+  std::int64_t epoch_ = 0;
+  std::int64_t first_ = 0;
+  std::int64_t batches_ = 0;
+  std::vector<corpus_piece> shuffled_;
+};
+
+/// Masking draws of evaluation batches: a stream no training step reaches.
+inline constexpr std::uint64_t evaluation_draws = std::uint64_t{1} << 62;
+
+}  // namespace detail
+
+/// Pre-trains `model` (a BertForMaskedLM) on `corpus`; with `eval_corpus` non-empty, scores the
+/// masked-LM loss on its epoch-0 pieces (fixed masking) every options.eval_steps. Writes
+/// checkpoint-<step>/ folders, log.jsonl, curves.svg and the final model into `output_dir`.
+template <class Spec, class B>
+training_summary pretrain(Bert<Spec, B>& model, const pretraining_corpus& corpus, const pretrain_options& options,
+                          const std::string& output_dir, const pretraining_corpus* eval_corpus = nullptr) {
+  if (model.head() != bert_head::masked_lm) throw config_error("pre-training needs a BertForMaskedLM model");
+  if (options.batch_size < 1) throw config_error("batch size must be at least 1");
+  const int k = model.k();
+  const auto max_kmers = model.max_kmers();
+  piece_options pieces{k, options.seed, options.n_runs, false, max_kmers};
+  masking_options masking = default_masking_options(k, options.seed);
+  masking.vocab_size = static_cast<token_id>(model.config().vocab_size);
+  if (options.mask_probability > 0) masking.centre_probability = options.mask_probability;
+  const kmer_tokenizer tokenizer(k);
+
+  training_options loop;
+  loop.kind = "pretrain";
+  loop.batch_size = options.batch_size;
+  loop.gradient_accumulation_steps = options.gradient_accumulation_steps;
+  loop.total_steps = options.max_steps > 0
+                         ? options.max_steps
+                         : (detail::epoch_plan::micro_batches(corpus, pieces, options.batch_size, options.epochs) +
+                            options.gradient_accumulation_steps - 1) / options.gradient_accumulation_steps;
+  loop.optimizer = options.optimizer;
+  loop.warmup_steps = options.warmup_steps >= 0 ? options.warmup_steps : std::min<std::int64_t>(10000, loop.total_steps / 20);
+  loop.max_grad_norm = options.max_grad_norm;
+  loop.logging_steps = options.logging_steps;
+  loop.eval_steps = options.eval_steps > 0 ? options.eval_steps : loop.total_steps;
+  loop.save_steps = options.save_steps;
+  loop.save_total_limit = options.save_total_limit;
+  loop.skip_nonfinite = options.skip_nonfinite;
+  loop.seed = options.seed;
+  loop.resume_from = options.resume_from;
+  loop.progress = options.progress;
+  loop.notice = options.notice;
+
+  detail::epoch_plan plan(corpus, pieces, options.batch_size);
+  auto micro_batch = [&](nn::forward_context<B>& ctx, std::int64_t index) {
+    micro_batch_loss<B> part;
+    const auto batch = detail::make_mlm_batch(corpus, plan.batch(index, part.epoch, part.ends_epoch), tokenizer,
+                                              max_kmers, masking, static_cast<std::uint64_t>(index));
+    part.tokens = batch.tokens;
+    part.loss = detail::mlm_loss(model, ctx, batch);
+    return part;
+  };
+
+  std::function<evaluation(std::int64_t)> evaluate;
+  std::vector<corpus_piece> held_out;
+  if (eval_corpus != nullptr) {
+    held_out = eval_corpus->epoch_pieces(pieces, 0);
+    evaluate = [&](std::int64_t step) {
+      double weighted = 0, predicted = 0;
+      const auto size = static_cast<std::size_t>(options.batch_size);
+      for (std::size_t start = 0; start < held_out.size(); start += size) {
+        const std::span<const corpus_piece> part(held_out.data() + start, std::min(size, held_out.size() - start));
+        const auto batch = detail::make_mlm_batch(*eval_corpus, part, tokenizer, max_kmers, masking,
+                                                  detail::evaluation_draws + start);
+        autograd::tape<B> tape(model.backend());
+        nn::forward_context<B> ctx{tape};
+        typename B::value_type loss{};
+        download(model.backend(), detail::mlm_loss(model, ctx, batch).value().data(), &loss, 1);
+        weighted += static_cast<double>(loss) * static_cast<double>(batch.masked);
+        predicted += static_cast<double>(batch.masked);
+      }
+      const double loss = predicted > 0 ? weighted / predicted : 0.0;
+      return evaluation{step, loss, {{"perplexity", std::exp(loss)}, {"masked_tokens", predicted}}, -loss};
+    };
+  }
+  return run_training(model, loop, output_dir, micro_batch, evaluate);
+}
+
+}  // namespace dnabert::train

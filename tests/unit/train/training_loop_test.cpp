@@ -1,0 +1,292 @@
+// The shared training loop: exact resume from a checkpoint, gradient accumulation, non-finite
+// steps, early stopping, checkpoint rotation and trainer_state.json checks.
+#include "dnabert/train/finetune.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <stdexcept>
+
+#include "dnabert/io/safetensors.hpp"
+#include "test_paths.hpp"
+#include "tiny_config.hpp"
+
+namespace {
+
+using B = dnabert::backend::cpu;
+namespace train = dnabert::train;
+
+// Random 30-nt sequences; label 1 when TATAAT is planted.
+std::vector<dnabert::io::sequence_entry> motif_set(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::vector<dnabert::io::sequence_entry> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string s(30, 'A');
+    for (char& c : s) c = "ACGT"[rng() % 4];
+    if (i % 2 == 0) s.replace(rng() % 24, 6, "TATAAT");
+    out.push_back({std::to_string(i), s, i % 2 == 0 ? 1.0 : 0.0});
+  }
+  return out;
+}
+
+dnabert::bert_config classifier_config(double dropout = 0.1) {
+  auto config = dnabert::test::tiny_config(dnabert::bert_head::sequence_classification, 16, 1, 2, 32, 40);
+  config.hidden_dropout_prob = dropout;
+  config.attention_probs_dropout_prob = dropout;
+  return config;
+}
+
+const train::labelled_dataset& train_set() {
+  static const train::labelled_dataset set(motif_set(40, 1), 3);
+  return set;
+}
+
+const train::labelled_dataset& dev_set() {
+  static const train::labelled_dataset set(motif_set(16, 2), 3);
+  return set;
+}
+
+dnabert::io::tensor_map weights_of(const std::string& dir) {
+  return dnabert::io::read_safetensors(dir + "/model.safetensors").tensors;
+}
+
+bool same_weights(const dnabert::io::tensor_map& a, const dnabert::io::tensor_map& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [name, tensor] : a) {
+    const auto other = b.find(name);
+    if (other == b.end() || other->second.values.size() != tensor.values.size()) return false;
+    if (!std::equal(tensor.values.begin(), tensor.values.end(), other->second.values.begin())) return false;
+  }
+  return true;
+}
+
+std::vector<std::string> log_lines(const std::string& dir) {
+  std::ifstream in(dir + "/log.jsonl");
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+train::finetune_options resumable_options() {
+  train::finetune_options options;
+  options.max_steps = 12;
+  options.batch_size = 8;
+  options.optimizer.lr = 1e-3;
+  options.eval_steps = 4;
+  options.save_steps = 5;
+  options.save_total_limit = 0;
+  return options;
+}
+
+struct simulated_crash : std::runtime_error {
+  simulated_crash() : std::runtime_error("crash") {}
+};
+
+}  // namespace
+
+TEST_CASE("training loop: a run stopped after a checkpoint and resumed ends bit-identical to a straight run") {
+  B cpu(1);
+  const auto straight_dir = dnabert::test::scratch_dir("loop-straight").string();
+  dnabert::Bert<> straight(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
+  const auto reference = train::finetune(straight, train_set(), dev_set(), resumable_options(), straight_dir);
+  REQUIRE(reference.steps == 12);
+
+  // The interrupted run dies at step 8, three steps after checkpoint-5.
+  const auto dir = dnabert::test::scratch_dir("loop-resumed").string();
+  {
+    dnabert::Bert<> model(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
+    auto options = resumable_options();
+    options.progress = [](const train::step_report& r) {
+      if (r.step == 8) throw simulated_crash();
+    };
+    CHECK_THROWS_AS(train::finetune(model, train_set(), dev_set(), options, dir), simulated_crash);
+  }
+  REQUIRE(train::latest_checkpoint(dir) == dir + "/checkpoint-5");
+  const auto state = train::read_trainer_state(dir + "/checkpoint-5");
+  CHECK(state.step == 5);
+  CHECK(state.kind == "finetune");
+  CHECK(state.best_step == 4);
+
+  auto resumed = dnabert::Bert<>::load(cpu, dir + "/checkpoint-5", dnabert::bert_head::sequence_classification);
+  auto options = resumable_options();
+  options.resume_from = dir + "/checkpoint-5";
+  std::vector<std::string> notices;
+  options.notice = [&](const std::string& text) { notices.push_back(text); };
+  const auto continued = train::finetune(resumed, train_set(), dev_set(), options, dir);
+  CHECK(continued.steps == 12);
+  REQUIRE(!notices.empty());
+  CHECK(notices.front().find("resuming") != std::string::npos);
+
+  CHECK(log_lines(dir) == log_lines(straight_dir));  // the same losses, learning rates and evaluations
+  CHECK(continued.train_loss == reference.train_loss);
+  CHECK(same_weights(weights_of(dir), weights_of(straight_dir)));  // the best model
+  CHECK(same_weights(weights_of(dir + "/checkpoint-10"), weights_of(straight_dir + "/checkpoint-10")));
+  CHECK(same_weights(train::read_optimizer_state(dir + "/checkpoint-10"),
+                     train::read_optimizer_state(straight_dir + "/checkpoint-10")));
+}
+
+TEST_CASE("training loop: resuming with another seed or batch size is refused") {
+  B cpu(1);
+  const auto dir = dnabert::test::scratch_dir("loop-mismatch").string();
+  dnabert::Bert<> model(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
+  auto options = resumable_options();
+  options.max_steps = 5;
+  (void)train::finetune(model, train_set(), dev_set(), options, dir);
+  auto other = resumable_options();
+  other.resume_from = dir + "/checkpoint-5";
+  other.batch_size = 4;
+  CHECK_THROWS_WITH_AS(train::finetune(model, train_set(), dev_set(), other, dir),
+                       doctest::Contains("trained with batch size 8, this run has 4"), dnabert::config_error);
+  other.batch_size = 8;
+  other.seed = 7;
+  CHECK_THROWS_WITH_AS(train::finetune(model, train_set(), dev_set(), other, dir),
+                       doctest::Contains("trained with seed 42, this run has 7"), dnabert::config_error);
+}
+
+TEST_CASE("training loop: two accumulated micro-batches make the same step as one batch of both") {
+  B cpu(1);
+  const auto run = [&](std::size_t batch, std::int64_t accumulation, const std::string& name) {
+    dnabert::Bert<> model(cpu, classifier_config(0.0), dnabert::bert_head::sequence_classification, 7);
+    train::finetune_options options;
+    options.max_steps = 3;
+    options.batch_size = batch;
+    options.gradient_accumulation_steps = accumulation;
+    options.optimizer.lr = 1e-3;
+    // Adam's first steps are lr·sign(g) wherever |g| >> eps, so gradients that are zero in exact
+    // arithmetic (key biases, rare embedding rows) would turn rounding noise into ±lr; a large eps
+    // makes the update proportional to the gradient, which is what this test compares.
+    options.optimizer.eps = 1.0;
+    const auto dir = dnabert::test::scratch_dir(name).string();
+    const auto summary = train::finetune(model, train_set(), dev_set(), options, dir);
+    return std::make_pair(summary, model.state_dict());
+  };
+  const auto whole = run(16, 1, "loop-whole");
+  const auto halves = run(8, 2, "loop-halves");
+  REQUIRE(whole.first.train_loss.size() == 3);
+  REQUIRE(halves.first.train_loss.size() == 3);
+  for (std::size_t i = 0; i < 3; ++i)
+    CHECK(halves.first.train_loss[i].second == doctest::Approx(whole.first.train_loss[i].second).epsilon(1e-5));
+  double largest = 0;
+  for (const auto& [name, tensor] : whole.second) {
+    const auto& other = halves.second.at(name);
+    for (std::size_t i = 0; i < tensor.values.size(); ++i)
+      largest = std::max(largest, static_cast<double>(std::abs(tensor.values[i] - other.values[i])));
+  }
+  CHECK(largest < 1e-7);  // lr·|Δg| with gradients equal to float rounding
+}
+
+TEST_CASE("training loop: a non-finite loss stops the run naming the step, or is skipped and counted") {
+  B cpu(1);
+  dnabert::Bert<> model(cpu, dnabert::test::tiny_config(dnabert::bert_head::sequence_classification, 16, 1, 2, 32, 40, 1),
+                        dnabert::bert_head::sequence_classification, 7);
+  std::vector<dnabert::io::sequence_entry> entries = motif_set(16, 3);
+  entries[5].label = std::numeric_limits<double>::quiet_NaN();  // a NaN regression target poisons one batch
+  const train::labelled_dataset data(entries, 3);
+  const train::labelled_dataset no_dev({}, 3);
+  train::finetune_options options;
+  options.max_steps = 6;
+  options.batch_size = 4;
+  options.save_steps = 1;
+  const auto dir = dnabert::test::scratch_dir("loop-nan").string();
+  const auto order = train::epoch_order(16, options.seed, 0);
+  const auto poisoned = static_cast<std::int64_t>(std::find(order.begin(), order.end(), 5) - order.begin()) / 4 + 1;
+  CHECK_THROWS_WITH_AS(train::finetune(model, data, no_dev, options, dir),
+                       doctest::Contains(("non-finite loss at step " + std::to_string(poisoned)).c_str()), dnabert::error);
+  if (poisoned > 1) CHECK(train::latest_checkpoint(dir) == dir + "/checkpoint-" + std::to_string(poisoned - 1));
+
+  options.skip_nonfinite = true;
+  options.save_steps = 0;
+  const auto skipped_dir = dnabert::test::scratch_dir("loop-nan-skip").string();
+  const auto summary = train::finetune(model, data, no_dev, options, skipped_dir);
+  CHECK(summary.steps == 6);
+  CHECK(summary.skipped_steps == 2);  // the sample is seen in both epochs of this 6-step run
+  int skipped_lines = 0;
+  for (const auto& line : log_lines(skipped_dir)) skipped_lines += line.find("\"skipped\"") != std::string::npos;
+  CHECK(skipped_lines == 2);
+}
+
+TEST_CASE("training loop: early stopping after N evaluations without improvement") {
+  B cpu(1);
+  dnabert::Bert<> model(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
+  train::training_options options;
+  options.total_steps = 20;
+  options.eval_steps = 2;
+  options.early_stopping_patience = 2;
+  const std::vector<double> scores = {0.5, 0.7, 0.6, 0.65, 0.9};  // best at step 4, then two worse ones
+  int calls = 0;
+  std::vector<std::string> notices;
+  options.notice = [&](const std::string& text) { notices.push_back(text); };
+  const auto batch = train_set().batch(std::vector<std::size_t>{0, 1, 2, 3});
+  const auto summary = train::run_training(
+      model, options, dnabert::test::scratch_dir("loop-early").string(),
+      [&](dnabert::nn::forward_context<B>& ctx, std::int64_t) {
+        train::micro_batch_loss<B> part;
+        const auto out = model.forward(ctx, batch.tokens);
+        dnabert::autograd::id_tensor<B> labels(cpu, {4});
+        const std::vector<std::int32_t> host = {1, 0, 1, 0};
+        upload(cpu, host.data(), labels.data(), 4);
+        part.loss = dnabert::autograd::cross_entropy(ctx.tape, out.logits, labels);
+        return part;
+      },
+      [&](std::int64_t step) { return train::evaluation{step, 0.0, {}, scores.at(static_cast<std::size_t>(calls++))}; });
+  CHECK(summary.stopped_early);
+  CHECK(summary.steps == 8);
+  REQUIRE(summary.best.has_value());
+  CHECK(summary.best->step == 4);
+  REQUIRE(!notices.empty());
+  CHECK(notices.back().find("early stopping at step 8") != std::string::npos);
+}
+
+TEST_CASE("checkpoints: rotation keeps the newest, folders are complete and marked as training state") {
+  B cpu(1);
+  dnabert::Bert<> model(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
+  auto options = resumable_options();
+  options.max_steps = 7;
+  options.save_steps = 2;
+  options.save_total_limit = 2;
+  const auto dir = dnabert::test::scratch_dir("loop-rotation").string();
+  (void)train::finetune(model, train_set(), dev_set(), options, dir);
+  const auto found = train::list_checkpoints(dir);
+  REQUIRE(found.size() == 2);
+  CHECK(found[0].first == 4);
+  CHECK(found[1].first == 6);
+  for (const char* file : {"config.json", "vocab.txt", "model.safetensors", "optimizer.safetensors", "trainer_state.json"})
+    CHECK(std::filesystem::exists(found[1].second / file));
+  CHECK(train::holds_training_state(found[1].second.string()));
+  CHECK_FALSE(train::holds_training_state(dir));  // the output folder itself is a plain model
+  CHECK(train::checkpoint_step("checkpoint-12") == 12);
+  CHECK_FALSE(train::checkpoint_step("checkpoint-12.partial").has_value());
+  CHECK_FALSE(train::checkpoint_step("checkpoint-").has_value());
+  CHECK_THROWS_WITH_AS((void)train::latest_checkpoint(dnabert::test::scratch_dir("loop-empty").string()),
+                       doctest::Contains("holds no complete checkpoint"), dnabert::input_error);
+}
+
+TEST_CASE("checkpoints: a broken trainer_state.json is refused with the file and the field") {
+  const auto dir = dnabert::test::scratch_dir("loop-state");
+  const auto write = [&](const std::string& text) {
+    std::ofstream(dir / "trainer_state.json") << text;
+    return dir.string();
+  };
+  const auto path = (dir / "trainer_state.json").string();
+  CHECK_THROWS_WITH_AS((void)train::read_trainer_state(write("{\"step\": 3}")),
+                       doctest::Contains("not a dnabert trainer state"), dnabert::format_error);
+  CHECK_THROWS_WITH_AS((void)train::read_trainer_state(write("[1, 2")), doctest::Contains(path.c_str()), dnabert::format_error);
+  auto good = train::trainer_state{};
+  good.kind = "pretrain";
+  good.step = 4;
+  good.batch_size = 2;
+  auto j = good.to_json();
+  CHECK(train::read_trainer_state(write(j.dump())).step == 4);
+  j["step"] = -1;
+  CHECK_THROWS_WITH_AS((void)train::read_trainer_state(write(j.dump())), doctest::Contains("\"step\" is -1, below 0"),
+                       dnabert::format_error);
+  j["step"] = "four";
+  CHECK_THROWS_WITH_AS((void)train::read_trainer_state(write(j.dump())), doctest::Contains("\"step\" must be an integer"),
+                       dnabert::format_error);
+  j["step"] = 4;
+  j["version"] = 2;
+  CHECK_THROWS_WITH_AS((void)train::read_trainer_state(write(j.dump())), doctest::Contains("version 2 is not supported"),
+                       dnabert::format_error);
+}
