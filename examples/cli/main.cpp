@@ -8,11 +8,13 @@
 #include "command_finetune.hpp"
 #include "command_inspect.hpp"
 #include "command_predict.hpp"
+#include "command_pretrain.hpp"
 #include "command_tokenize.hpp"
 #include "command_vocab.hpp"
+#include "options_file.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"dnabert: DNABERT in C++ — tokenize, inspect models, predict, embed, evaluate, finetune"};
+  CLI::App app{"dnabert: DNABERT in C++ — tokenize, inspect models, predict, embed, evaluate, pretrain, finetune"};
   app.require_subcommand(1);
   dnabert::cli::add_tokenize_command(app);
   dnabert::cli::add_vocab_command(app);
@@ -20,7 +22,9 @@ int main(int argc, char** argv) {
   dnabert::cli::add_predict_command(app);
   dnabert::cli::add_embed_command(app);
   dnabert::cli::add_evaluate_command(app);
+  dnabert::cli::add_pretrain_command(app);
   dnabert::cli::add_finetune_command(app);
+  dnabert::cli::add_options_file(app);  // after every command: each gets --options FILE.json
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,13 +1,16 @@
 #pragma once
-// One entry point for sequences to tokenize or predict on: FASTA, DNABERT TSV or DNABERT-2 CSV,
-// plain or gzip, told apart by content (never by file name).
+// One entry point for sequences to tokenize, predict or train on: FASTA, DNABERT TSV or DNABERT-2
+// CSV, plain or gzip, told apart by content (never by file name); FASTA may take labels from a side file.
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -79,6 +82,112 @@ std::vector<sequence_entry> read_sequences_from(OpenInput open) {
   return entries;
 }
 
+/// The fields of one labels-file line, split on tabs, commas or runs of whitespace.
+class label_columns {
+ public:
+  /// Picks the separator of a whole file from its first line: a tab, else a comma, else whitespace.
+  explicit label_columns(std::string_view first_line)
+      : separator_(first_line.find('\t') != std::string_view::npos ? '\t'
+                   : first_line.find(',') != std::string_view::npos ? ','
+                                                                     : ' ') {}
+
+  /// The first two fields of a line, without surrounding spaces or tabs, and how many it has.
+  struct fields {
+    std::string_view first;
+    std::string_view second;
+    std::size_t count = 0;
+  };
+
+  /// Splits `line` without allocating, whatever its number of fields (a hostile line may have millions).
+  [[nodiscard]] fields split(std::string_view line) const {
+    fields found;
+    std::size_t start = 0;
+    for (;;) {
+      const std::size_t end = separator_ == ' ' ? line.find_first_of(" \t", start) : line.find(separator_, start);
+      const std::string_view field = trim(line.substr(start, end == std::string_view::npos ? end : end - start));
+      if (separator_ != ' ' || !field.empty()) {
+        if (found.count == 0) found.first = field;
+        if (found.count == 1) found.second = field;
+        ++found.count;
+      }
+      if (end == std::string_view::npos) return found;
+      start = end + 1;
+    }
+  }
+
+  /// How the separator is called in messages ("id<TAB>label").
+  [[nodiscard]] std::string_view two_column_layout() const {
+    return separator_ == '\t' ? "'id<TAB>label'" : separator_ == ',' ? "'id,label'" : "'id label'";
+  }
+
+ private:
+  static std::string_view trim(std::string_view text) {
+    const std::size_t first = text.find_first_not_of(" \t");
+    if (first == std::string_view::npos) return {};
+    return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+  }
+
+  char separator_;
+};
+
+/// Labels by record id (`id<sep>label` lines, after an optional `id<sep>label` header): every
+/// record gets exactly one, and every id names a record.
+inline void attach_labels_by_id(std::vector<sequence_entry>& entries, line_reader& lines, std::string& line,
+                                const label_columns& columns, std::string_view sequences_name) {
+  const std::string& file = lines.name();
+  std::unordered_map<std::string_view, std::size_t> record_of_id;
+  for (std::size_t record = 0; record < entries.size(); ++record) record_of_id.emplace(entries[record].id, record);
+  std::vector<std::uint64_t> label_line(entries.size(), 0);
+  const std::uint64_t first_line = lines.line_number();
+  do {
+    const std::uint64_t number = lines.line_number();
+    const label_columns::fields fields = columns.split(line);
+    if (fields.count != 2)
+      throw format_error::at_line(file, number,
+                                  "expected 2 columns " + std::string(columns.two_column_layout()) + " as on line " +
+                                      std::to_string(first_line) + ", found " + std::to_string(fields.count));
+    if (number == first_line && fields.first == "id" && fields.second == "label") continue;
+    const auto record = record_of_id.find(fields.first);
+    if (record == record_of_id.end())
+      throw format_error::at_line(file, number,
+                                  "unknown id " + quote_excerpt(fields.first) + ": no record of " +
+                                      std::string(sequences_name) + " has it");
+    if (const std::uint64_t earlier = label_line[record->second]; earlier != 0)
+      throw format_error::at_line(file, number,
+                                  "duplicate label for " + quote_excerpt(fields.first) + " (first given on line " +
+                                      std::to_string(earlier) + ")");
+    entries[record->second].label = parse_label(fields.second, file, number);
+    label_line[record->second] = number;
+  } while (next_non_blank_line(lines, line));
+  const auto unlabelled = std::find(label_line.begin(), label_line.end(), std::uint64_t{0});
+  if (unlabelled != label_line.end())
+    throw format_error(file, "no label for record " +
+                                 quote_excerpt(entries[static_cast<std::size_t>(unlabelled - label_line.begin())].id) +
+                                 " of " + std::string(sequences_name) + " (" +
+                                 std::to_string(std::count(unlabelled, label_line.end(), std::uint64_t{0})) + " of " +
+                                 std::to_string(entries.size()) + " records have none)");
+}
+
+/// Labels in record order, one per line: as many labels as records.
+inline void attach_labels_in_order(std::vector<sequence_entry>& entries, line_reader& lines, std::string& line,
+                                   const label_columns& columns, std::string_view sequences_name) {
+  const std::string& file = lines.name();
+  std::vector<double> labels;
+  do {
+    const std::uint64_t number = lines.line_number();
+    const label_columns::fields fields = columns.split(line);
+    if (fields.count != 1)
+      throw format_error::at_line(file, number,
+                                  "expected one label per line, as on the first line, found " +
+                                      std::to_string(fields.count) + " columns");
+    labels.push_back(parse_label(fields.first, file, number));
+  } while (next_non_blank_line(lines, line));
+  if (labels.size() != entries.size())
+    throw format_error(file, "has " + std::to_string(labels.size()) + " labels (one per line) but " +
+                                 std::string(sequences_name) + " has " + std::to_string(entries.size()) + " records");
+  for (std::size_t record = 0; record < entries.size(); ++record) entries[record].label = labels[record];
+}
+
 }  // namespace detail
 
 /// Reads every sequence of a FASTA, DNABERT TSV or DNABERT-2 CSV file (plain or gzip).
@@ -89,6 +198,33 @@ inline std::vector<sequence_entry> read_sequences(const std::string& path) {
 /// Reads every sequence of such bytes in memory; `name` appears in messages.
 inline std::vector<sequence_entry> read_sequences(std::span<const std::byte> bytes, const std::string& name) {
   return detail::read_sequences_from([&] { return open_input(bytes, name); });
+}
+
+/// Gives unlabelled entries (read from `sequences_name`) the labels of a labels file: either
+/// `id<sep>label` lines (tab, comma or whitespace; optional `id<sep>label` header) or one label per line.
+inline void attach_labels(std::vector<sequence_entry>& entries, std::unique_ptr<byte_source> labels,
+                          std::string_view sequences_name) {
+  line_reader lines(std::move(labels), default_max_table_line_length);
+  if (std::any_of(entries.begin(), entries.end(), [](const sequence_entry& entry) { return entry.label.has_value(); }))
+    throw format_error(sequences_name, "has labels of its own (a table with a label column); labels from " +
+                                           lines.name() + " as well would be two sources of labels: give one");
+  std::string line;
+  if (!detail::next_non_blank_line(lines, line))
+    throw format_error(lines.name(), "no labels: the file is empty or blank");
+  const detail::label_columns columns(line);
+  const std::size_t first_columns = columns.split(line).count;
+  if (first_columns == 2) return detail::attach_labels_by_id(entries, lines, line, columns, sequences_name);
+  if (first_columns == 1) return detail::attach_labels_in_order(entries, lines, line, columns, sequences_name);
+  throw format_error::at_line(lines.name(), lines.line_number(),
+                              "expected " + std::string(columns.two_column_layout()) +
+                                  " or one label per line, found " + std::to_string(first_columns) + " columns");
+}
+
+/// Reads the sequences of `path` (FASTA, plain or gzip) and their labels from `labels_path`.
+inline std::vector<sequence_entry> read_sequences(const std::string& path, const std::string& labels_path) {
+  std::vector<sequence_entry> entries = read_sequences(path);
+  attach_labels(entries, open_input(labels_path), path);
+  return entries;
 }
 
 }  // namespace dnabert::io

@@ -1,0 +1,68 @@
+#pragma once
+// `dnabert pretrain`: masked-LM pre-training from a FASTA genome or DNABERT's k-mer text files,
+// from scratch (--config), from a model folder (--model) or continuing a checkpoint (--resume).
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "training_flags.hpp"
+
+namespace dnabert::cli {
+
+/// Registers `pretrain`.
+inline void add_pretrain_command(CLI::App& app) {
+  struct options {
+    std::string input, eval_input, output, config, model;
+    int threads = 0;
+    resume_request resume;
+    train::pretrain_options run;
+  };
+  auto o = std::make_shared<options>();
+  auto* cmd = app.add_subcommand("pretrain", "Pre-train DNABERT by masked language modelling (checkpoints, exact resume)");
+  cmd->add_option("-i,--input", o->input, "FASTA (.gz) genome, or a text file of one k-mer sentence / sequence per line")
+      ->required();
+  cmd->add_option("-o,--output", o->output, "folder for checkpoint-<step>/, log.jsonl, curves.svg and the final model")
+      ->required();
+  auto* config = cmd->add_option("-c,--config", o->config, "BertConfig (config.json) of a model trained from scratch");
+  auto* model = cmd->add_option("-m,--model", o->model, "model folder whose weights training starts from");
+  config->excludes(model);
+  cmd->add_option("--eval-input", o->eval_input, "held-out FASTA or text: masked-LM loss and perplexity at each evaluation");
+  cmd->add_option("--mask-probability", o->run.mask_probability,
+                  "span-centre probability (default: DNABERT's for k, 0.025 for k=6)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--warmup-steps", o->run.warmup_steps, "warmup steps (default: 10000, at most 5 % of the run)")
+      ->check(CLI::Range(0, 1 << 30));
+  cmd->add_option("--logging-steps", o->run.logging_steps, "a log.jsonl line every N steps")->check(CLI::Range(1, 1 << 30));
+  cmd->add_flag("--keep-n", [o](std::int64_t) { o->run.n_runs = train::n_run_handling::keep; },
+                "keep N runs inside pieces as DNABERT's code does (default: drop them)");
+  add_training_flags(cmd, o->run, o->resume, o->threads);
+  cmd->callback([o] {
+    backend::cpu cpu(o->threads);
+    o->run.resume_from = o->resume.checkpoint(o->output);
+    const std::string& start = !o->run.resume_from.empty() ? o->run.resume_from : o->model;
+    if (start.empty() && o->config.empty()) throw config_error("pretrain needs --config, --model or --resume");
+    if (!o->run.resume_from.empty() && !o->config.empty())
+      throw config_error("--resume continues a checkpoint; --config starts from scratch: give one of them");
+    if (o->run.resume_from.empty() && !start.empty()) warn_if_training_state(start);
+    auto model = start.empty() ? Bert<>(cpu, io::read_config_json(o->config), bert_head::masked_lm, o->run.seed)
+                               : Bert<>::load(cpu, start, bert_head::masked_lm, o->run.seed);
+    for (const auto& name : model.new_parameters()) print_notice("new (initialised): " + name);
+    const auto corpus = train::pretraining_corpus::read(o->input);
+    std::cerr << "pretrain: " << corpus.records() << (corpus.cut_each_epoch() ? " FASTA records, " : " lines, ")
+              << corpus.nucleotides() << " nt; k=" << model.k() << ", " << model.config().num_hidden_layers << " layers, hidden "
+              << model.config().hidden_size << '\n';
+    std::optional<train::pretraining_corpus> held_out;
+    if (!o->eval_input.empty()) held_out.emplace(train::pretraining_corpus::read(o->eval_input));
+    const auto first_step = o->run.resume_from.empty() ? 0 : train::read_trainer_state(o->run.resume_from).step;
+    const auto bar = attach_progress(o->run, "pretrain", first_step);
+    const auto result = train::pretrain(model, corpus, o->run, o->output, held_out ? &*held_out : nullptr);
+    bar->finish();
+    std::cout << "pre-trained " << result.steps << " steps";
+    if (!result.train_loss.empty()) std::cout << ", last masked-LM loss " << result.train_loss.back().second;
+    if (result.skipped_steps > 0) std::cout << ", " << result.skipped_steps << " skipped (non-finite)";
+    std::cout << "; model in " << o->output << '\n';
+  });
+}
+
+}  // namespace dnabert::cli

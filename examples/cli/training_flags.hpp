@@ -1,0 +1,77 @@
+#pragma once
+// What `pretrain` and `finetune` share on the command line: the run's flags, explicit resume,
+// the progress display and the user-facing notices.
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "common.hpp"
+
+namespace dnabert::cli {
+
+/// Where a run starts from: nothing to resume, or a checkpoint folder.
+struct resume_request {
+  const CLI::Option* flag = nullptr;  ///< --resume, once registered
+  std::string folder;                 ///< its value; empty: the newest checkpoint-<step>/ in the output folder
+
+  /// Whether --resume was given (with or without a folder).
+  [[nodiscard]] bool requested() const { return flag != nullptr && flag->count() > 0; }
+  /// The checkpoint folder to continue, or "" for a fresh start.
+  [[nodiscard]] std::string checkpoint(const std::string& output_dir) const {
+    if (!requested()) return {};
+    return folder.empty() ? train::latest_checkpoint(output_dir) : folder;
+  }
+};
+
+/// Adds the flags both trainers take to `cmd`, bound to the fields of `run` (pretrain_options or
+/// finetune_options) and `resume`.
+template <class RunOptions>
+void add_training_flags(CLI::App* cmd, RunOptions& run, resume_request& resume, int& threads) {
+  cmd->add_option("--max-steps", run.max_steps, "optimizer steps to run (overrides --epochs)")->check(CLI::Range(0, 1 << 30));
+  cmd->add_option("--epochs", run.epochs, "epochs when --max-steps is not given")->check(CLI::Range(1, 100000));
+  cmd->add_option("-b,--batch-size", run.batch_size, "sequences per micro-batch")->check(CLI::Range(1, 65536));
+  cmd->add_option("--gradient-accumulation", run.gradient_accumulation_steps, "micro-batches per optimizer step")
+      ->check(CLI::Range(1, 65536));
+  cmd->add_option("--lr", run.optimizer.lr, "peak learning rate")->check(CLI::PositiveNumber);
+  cmd->add_option("--weight-decay", run.optimizer.weight_decay, "AdamW weight decay")->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--max-grad-norm", run.max_grad_norm, "global-norm gradient clipping (0: none)")->check(CLI::Range(0.0, 1e9));
+  cmd->add_option("--eval-steps", run.eval_steps, "evaluate every N steps")->check(CLI::Range(0, 1 << 30));
+  cmd->add_option("--save-steps", run.save_steps, "write OUTPUT/checkpoint-<step>/ every N steps (0: none)")
+      ->check(CLI::Range(0, 1 << 30));
+  cmd->add_option("--save-total-limit", run.save_total_limit, "checkpoints kept, newest first (0: all)")
+      ->check(CLI::Range(0, 1 << 20));
+  cmd->add_flag("--skip-nonfinite", run.skip_nonfinite, "skip a step whose loss or gradient is not finite (counted in the log)");
+  cmd->add_option("--seed", run.seed, "seed for initialisation, data order, masking and dropout");
+  cmd->add_option("-t,--threads", threads, "CPU threads (default: all; a resumed run repeats bit for bit with the same count)")
+      ->check(CLI::Range(0, 1024));
+  resume.flag = cmd->add_option("--resume", resume.folder,
+                                 "continue a run exactly: from this checkpoint folder, or (no value) the newest in --output")
+                    ->expected(0, 1);
+}
+
+/// Prints a library notice on stderr.
+inline void print_notice(const std::string& text) { std::cerr << "note: " << text << '\n'; }
+
+/// Binds the progress display and notices of `run` to stderr; returns the display to finish().
+template <class RunOptions>
+std::shared_ptr<training_progress> attach_progress(RunOptions& run, const std::string& label, std::int64_t first_step) {
+  auto bar = std::make_shared<training_progress>(label, first_step);
+  run.progress = [bar, first_tokens = std::int64_t{-1}](const train::step_report& r) mutable {
+    if (first_tokens < 0) first_tokens = r.tokens_seen;  // a resumed run's rate counts its own tokens
+    (*bar)(r.step, r.total_steps, r.loss, r.learning_rate, r.tokens_seen - first_tokens);
+  };
+  run.notice = print_notice;
+  return bar;
+}
+
+/// Says so when `dir`, a folder training starts from, holds another run's optimizer state that
+/// this run does not continue (DNABERT's trap D#32: a fine-tune silently resumed its optimizer).
+inline void warn_if_training_state(const std::string& dir) {
+  if (train::holds_training_state(dir))
+    print_notice(dir + " holds optimizer state from another run; starting fresh (pass --resume to continue that run)");
+}
+
+}  // namespace dnabert::cli

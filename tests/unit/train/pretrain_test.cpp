@@ -1,0 +1,158 @@
+// Masked-LM pre-training: the corpus (FASTA cut per epoch, text lines as they are), logits at
+// masked rows only giving the full loss and gradients, and a run whose loss falls and resumes.
+#include "dnabert/train/pretrain.hpp"
+
+#include <doctest/doctest.h>
+
+#include <random>
+#include <string>
+
+#include "test_paths.hpp"
+#include "tiny_config.hpp"
+
+namespace {
+
+using B = dnabert::backend::cpu;
+namespace train = dnabert::train;
+
+std::span<const std::byte> bytes_of(const std::string& text) { return std::as_bytes(std::span(text.data(), text.size())); }
+
+// A genome that is learnable: random sequence with a repeated 12-mer every 40 nt.
+std::string repetitive_genome(std::size_t length, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::string s(length, 'A');
+  for (char& c : s) c = "ACGT"[rng() % 4];
+  for (std::size_t at = 0; at + 12 <= length; at += 40) s.replace(at, 12, "GATTACACATGC");
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("pretraining corpus: FASTA records are cut every epoch, text lines are examples as they stand") {
+  const std::string fasta = ">chr1 test\n" + std::string(300, 'A') + "\n>chr2\nACGTNNNNACGTACGT\n";
+  const auto corpus = train::pretraining_corpus::read(bytes_of(fasta), "g.fa");
+  CHECK(corpus.cut_each_epoch());
+  CHECK(corpus.records() == 2);
+  CHECK(corpus.nucleotides() == 316);
+  train::piece_options options{3, 42, train::n_run_handling::drop, false, 20};  // full pieces: 22 nt
+  const auto epoch0 = corpus.epoch_pieces(options, 0);
+  const auto epoch1 = corpus.epoch_pieces(options, 1);
+  std::uint64_t covered = 0;
+  for (const auto& piece : epoch0) {
+    CHECK(piece.length <= 22);
+    CHECK(corpus.text(piece).find('N') == std::string_view::npos);
+    covered += piece.length;
+  }
+  CHECK(covered == 300 + 4 + 8);  // every nucleotide but the N run, chr2's stretches are >= k
+  bool differs = epoch0.size() != epoch1.size();
+  for (std::size_t i = 0; !differs && i < epoch0.size(); ++i) differs = epoch0[i].length != epoch1[i].length;
+  CHECK(differs);  // cuts are re-drawn each epoch
+
+  const std::string text = "ACGTAC CGTACG\r\nTTTTTTTTTTTTTTTTTTTTTTTTTTTT\n\nAC\n";
+  const auto lines = train::pretraining_corpus::read(bytes_of(text), "6_3k.txt");
+  CHECK_FALSE(lines.cut_each_epoch());
+  CHECK(lines.records() == 3);
+  CHECK(lines.record(0) == "ACGTACG");  // a k-mer sentence becomes its nucleotides
+  const auto pieces = lines.epoch_pieces({6, 42, train::n_run_handling::drop, false, 10}, 0);
+  REQUIRE(pieces.size() == 2);          // "AC" is shorter than k
+  CHECK(pieces[1].length == 15);        // cut to 10 k-mers
+}
+
+TEST_CASE("pretraining corpus: bad input names the file and line") {
+  CHECK_THROWS_WITH_AS((void)train::pretraining_corpus::read(bytes_of("  \n\n"), "empty.txt"),
+                       doctest::Contains("empty.txt: no sequences to pre-train on"), dnabert::format_error);
+  CHECK_THROWS_WITH_AS((void)train::pretraining_corpus::read(bytes_of("ACGT\nAC-GT\n"), "bad.txt"),
+                       doctest::Contains("bad.txt:2: expected nucleotides or a k-mer sentence, found '-' at column 3"),
+                       dnabert::format_error);
+  CHECK_THROWS_WITH_AS((void)train::pretraining_corpus::read(bytes_of("ACGT CGTA\nACGT GGGG\n"), "kmers.txt"),
+                       doctest::Contains("kmers.txt:2"), dnabert::format_error);
+  CHECK_THROWS_AS((void)train::pretraining_corpus::read(bytes_of(">x\nAC GT\n>x\nACGT\n"), "dup.fa"), dnabert::format_error);
+}
+
+TEST_CASE("pretrain: logits at the masked rows only give the loss and gradients of the full MLM head") {
+  dnabert::backend::cpu_t<double> cpu(1);
+  using D = dnabert::backend::cpu_t<double>;
+  auto config = dnabert::test::tiny_config(dnabert::bert_head::masked_lm, 16, 1, 2, 32, 40);
+  config.hidden_dropout_prob = config.attention_probs_dropout_prob = 0;
+  dnabert::Bert<dnabert::dynamic_bert, D> model(cpu, config, dnabert::bert_head::masked_lm, 5);
+  const auto corpus = train::pretraining_corpus::read(bytes_of(">g\n" + repetitive_genome(200, 1) + "\n"), "g.fa");
+  const auto pieces = corpus.epoch_pieces({3, 42, train::n_run_handling::drop, false, 38}, 0);
+  auto masking = train::default_masking_options(3);
+  masking.centre_probability = 0.2;
+  const auto batch = train::detail::make_mlm_batch(corpus, std::span(pieces).first(3), dnabert::kmer_tokenizer(3), 38,
+                                                   masking, 0);
+  REQUIRE(batch.masked > 0);
+
+  const auto loss_and_gradient = [&](bool selected) {
+    dnabert::train::zero_grad(model.parameters());
+    dnabert::autograd::tape<D> tape(cpu, true);
+    dnabert::nn::forward_context<D> ctx{tape};
+    dnabert::autograd::var<D> loss;
+    if (selected) {
+      loss = train::detail::mlm_loss(model, ctx, batch);
+    } else {  // every row predicted, the unmasked ones ignored
+      const auto out = model.forward(ctx, batch.inputs);
+      std::vector<std::int32_t> labels(static_cast<std::size_t>(out.logits.value().rows()), train::ignored_label);
+      for (std::size_t i = 0; i < batch.rows.size(); ++i) labels[static_cast<std::size_t>(batch.rows[i])] = batch.labels[i];
+      dnabert::autograd::id_tensor<D> ids(cpu, {static_cast<std::int64_t>(labels.size())});
+      upload(cpu, labels.data(), ids.data(), ids.numel());
+      loss = dnabert::autograd::cross_entropy(tape, out.logits, ids);
+    }
+    double value = 0;
+    download(cpu, loss.value().data(), &value, 1);
+    tape.backward(loss);
+    return value;
+  };
+  const auto full = loss_and_gradient(false);
+  std::vector<std::vector<double>> full_grads;
+  for (const auto& item : model.parameters().items()) {
+    const auto& g = item.value.grad(cpu);
+    full_grads.emplace_back(g.data(), g.data() + g.numel());
+  }
+  const auto selected = loss_and_gradient(true);
+  CHECK(selected == doctest::Approx(full).epsilon(1e-12));
+  std::size_t p = 0;
+  for (const auto& item : model.parameters().items()) {
+    const auto& g = item.value.grad(cpu);
+    for (std::int64_t i = 0; i < g.numel(); ++i)
+      CHECK_MESSAGE(g.data()[i] == doctest::Approx(full_grads[p][static_cast<std::size_t>(i)]).epsilon(1e-9),
+                    item.name);
+    ++p;
+  }
+}
+
+TEST_CASE("pretrain: the masked-LM loss falls on a learnable genome, with checkpoints and a final model") {
+  B cpu(1);
+  auto config = dnabert::test::tiny_config(dnabert::bert_head::masked_lm, 32, 1, 2, 64, 66);
+  dnabert::Bert<> model(cpu, config, dnabert::bert_head::masked_lm, 5);
+  const auto corpus = train::pretraining_corpus::read(bytes_of(">g\n" + repetitive_genome(20000, 2) + "\n"), "g.fa");
+  const auto held_out = train::pretraining_corpus::read(bytes_of(">h\n" + repetitive_genome(2000, 3) + "\n"), "h.fa");
+  train::pretrain_options options;
+  options.max_steps = 400;
+  options.batch_size = 8;
+  options.optimizer.lr = 2e-3;
+  options.warmup_steps = 10;
+  options.mask_probability = 0.1;
+  options.save_steps = 150;
+  options.eval_steps = 200;
+  const auto dir = dnabert::test::scratch_dir("pretrain").string();
+  const auto run = train::pretrain(model, corpus, options, dir, &held_out);
+  REQUIRE(run.steps == 400);
+  double early = 0, late = 0;
+  for (std::size_t i = 0; i < 10; ++i) early += run.train_loss[i].second / 10;
+  for (std::size_t i = 390; i < 400; ++i) late += run.train_loss[i].second / 10;
+  MESSAGE("masked-LM loss " << early << " -> " << late);
+  CHECK(early > 3.5);          // about ln(64): guessing among the k-mers
+  CHECK(late < early - 0.25);  // PyTorch with the same recipe falls as far (tests/reference/mlm_learning_curve.py)
+  REQUIRE(run.evaluations.size() == 2);
+  CHECK(run.evaluations[1].loss < run.evaluations[0].loss + 0.1);
+  CHECK(run.evaluations[1].metrics["perplexity"].get<double>() == doctest::Approx(std::exp(run.evaluations[1].loss)));
+  const auto found = train::list_checkpoints(dir);
+  REQUIRE(found.size() == 2);
+  CHECK(found.back().first == 300);
+  CHECK(train::read_trainer_state(found.back().second.string()).kind == "pretrain");
+  const auto reloaded = dnabert::Bert<>::load(cpu, dir, dnabert::bert_head::masked_lm);
+  const auto saved = reloaded.state_dict().at("cls.predictions.bias").values;
+  const auto trained = model.state_dict().at("cls.predictions.bias").values;
+  CHECK(std::equal(saved.begin(), saved.end(), trained.begin(), trained.end()));
+}
