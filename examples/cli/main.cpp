@@ -4,6 +4,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "command_demo.hpp"
 #include "command_evaluate.hpp"
 #include "command_finetune.hpp"
 #include "command_inspect.hpp"
@@ -14,8 +15,9 @@
 #include "options_file.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"dnabert: DNABERT in C++ — tokenize, inspect models, predict, embed, evaluate, pretrain, finetune"};
+  CLI::App app{"dnabert: DNABERT in C++ — demo, tokenize, inspect models, predict, embed, evaluate, pretrain, finetune"};
   app.require_subcommand(1);
+  dnabert::cli::add_demo_command(app);
   dnabert::cli::add_tokenize_command(app);
   dnabert::cli::add_vocab_command(app);
   dnabert::cli::add_inspect_command(app);
