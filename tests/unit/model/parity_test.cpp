@@ -14,6 +14,7 @@
 
 #include "dnabert/io/safetensors.hpp"
 #include "dnabert/model/bert.hpp"
+#include "tensor_compare.hpp"
 #include "test_paths.hpp"
 
 namespace {
@@ -45,19 +46,8 @@ const dnabert::io::loaded_tensor& golden(const golden_case& c, const std::string
   return found->second;
 }
 
-// Largest |a - b| over the elements; sizes must agree.
-double max_abs_diff(std::span<const float> a, std::span<const float> b) {
-  REQUIRE(a.size() == b.size());
-  double worst = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]));
-  return worst;
-}
-
-double max_abs(std::span<const float> a) {
-  double top = 0;
-  for (const float x : a) top = std::max(top, std::abs(static_cast<double>(x)));
-  return top;
-}
+using dnabert::test::max_abs;
+using dnabert::test::max_abs_diff;
 
 dnabert::token_batch batch_from_golden(const golden_case& c, const std::string& ids_name) {
   const auto& ids = golden(c, ids_name);

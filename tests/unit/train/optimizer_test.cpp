@@ -10,6 +10,7 @@
 #include "dnabert/io/safetensors.hpp"
 #include "dnabert/train/optimizer.hpp"
 #include "dnabert/train/schedule.hpp"
+#include "tensor_compare.hpp"
 #include "test_paths.hpp"
 
 namespace {
@@ -77,12 +78,7 @@ void set_step_gradients(B& backend, const parameter_list<B>& params, std::size_t
   CHECK(accumulation.complete_micro_batch());
 }
 
-double max_abs_diff(std::span<const float> a, std::span<const float> b) {
-  REQUIRE(a.size() == b.size());
-  double worst = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::abs(static_cast<double>(a[i]) - b[i]));
-  return worst;
-}
+using dnabert::test::max_abs_diff;
 
 std::vector<float> host_values(B& backend, const dnabert::tensor<B>& t) {
   std::vector<float> out(static_cast<std::size_t>(t.numel()));
