@@ -21,26 +21,17 @@
 
 namespace dnabert::train {
 
-/// Fine-tuning settings; the defaults are DNABERT's README recipe (spec §4.3).
-struct finetune_options {
+/// Fine-tuning settings; the defaults are DNABERT's README recipe (spec §4.3). eval_steps 0
+/// evaluates at the end of each epoch.
+struct finetune_options : run_settings {
   int epochs = 5;
   std::int64_t max_steps = 0;  ///< > 0: stop after this many steps (overrides epochs)
   std::size_t batch_size = 32;
-  std::int64_t gradient_accumulation_steps = 1;
   adamw_options optimizer = adamw_options::finetuning();
   double warmup_fraction = 0.1;
-  double max_grad_norm = 1.0;
-  std::int64_t eval_steps = 0;  ///< evaluate every N steps (0: at the end of each epoch)
   std::string best_metric = "auc";  ///< DNABERT keeps the best AUC; regression uses the dev loss
   std::int64_t early_stopping_patience = 0;  ///< stop after N evaluations without improvement (0: never)
   std::vector<double> class_weights;  ///< per-class loss weights (empty: all 1), as torch's CrossEntropyLoss(weight)
-  std::int64_t save_steps = 0;        ///< checkpoint-<step>/ every N steps (0: none)
-  std::size_t save_total_limit = 2;
-  bool skip_nonfinite = false;
-  std::uint64_t seed = 42;
-  std::string resume_from;            ///< checkpoint folder to continue exactly (empty: fresh)
-  std::function<void(const step_report&)> progress;
-  std::function<void(const std::string&)> notice;
 };
 
 namespace detail {
@@ -103,7 +94,7 @@ training_summary finetune(Bert<Spec, B>& model, const labelled_dataset& train_se
     throw config_error("fine-tuning needs a BertForSequenceClassification model");
   if (train_set.size() == 0) throw input_error("the training set is empty");
   if (options.batch_size == 0) throw config_error("batch size must be at least 1");
-  if (options.gradient_accumulation_steps < 1) throw config_error("gradient accumulation needs at least 1 micro-batch");
+  options.check();
   B& be = model.backend();
   const auto classes = model.config().num_labels;
   if (classes > 1) {
@@ -112,25 +103,17 @@ training_summary finetune(Bert<Spec, B>& model, const labelled_dataset& train_se
   }
   const auto batches_per_epoch = static_cast<std::int64_t>((train_set.size() + options.batch_size - 1) / options.batch_size);
   training_options loop;
+  static_cast<run_settings&>(loop) = options;
   loop.kind = "finetune";
   loop.batch_size = static_cast<std::int64_t>(options.batch_size);
-  loop.gradient_accumulation_steps = options.gradient_accumulation_steps;
   loop.total_steps = options.max_steps > 0 ? options.max_steps
                                            : (batches_per_epoch * options.epochs + options.gradient_accumulation_steps - 1) /
                                                  options.gradient_accumulation_steps;
   loop.optimizer = options.optimizer;
   loop.warmup_steps = warmup_from_fraction(options.warmup_fraction, loop.total_steps);
-  loop.max_grad_norm = options.max_grad_norm;
-  loop.eval_steps = options.eval_steps;
-  loop.save_steps = options.save_steps;
-  loop.save_total_limit = options.save_total_limit;
   loop.early_stopping_patience = options.early_stopping_patience;
-  loop.skip_nonfinite = options.skip_nonfinite;
   loop.keep_best = dev_set.size() > 0;
-  loop.seed = options.seed;
-  loop.resume_from = options.resume_from;
-  loop.progress = options.progress;
-  loop.notice = options.notice;
+  if (classes > 1) loop.score_name = options.best_metric;  // regression is scored by the dev loss, drawn already
 
   std::optional<tensor<B>> weights;
   if (!options.class_weights.empty()) {

@@ -19,26 +19,18 @@
 
 namespace dnabert::train {
 
-/// Pre-training settings; the defaults are DNABERT's (spec §3.3) except where noted.
-struct pretrain_options {
+/// Pre-training settings; the defaults are DNABERT's (spec §3.3) except where noted. eval_steps 0
+/// evaluates (with an evaluation corpus) at the end only.
+struct pretrain_options : run_settings {
+  pretrain_options() { save_steps = 500; }  // DNABERT's --save_steps
   int epochs = 1;                                  ///< epochs when max_steps is 0
   std::int64_t max_steps = 0;                      ///< > 0: optimizer steps to run (DNABERT: 200000)
-  std::int64_t batch_size = 10;                    ///< sequences per micro-batch (DNABERT: 10 per GPU)
-  std::int64_t gradient_accumulation_steps = 1;    ///< DNABERT: 25 (with 8 GPUs, 2000 sequences per step)
+  std::int64_t batch_size = 10;                    ///< sequences per micro-batch (DNABERT: 10 per GPU, 25 accumulated, 8 GPUs)
   adamw_options optimizer = adamw_options::pretraining();
   std::int64_t warmup_steps = -1;                  ///< -1: DNABERT's 10000, at most 5 % of the steps
-  double max_grad_norm = 1.0;
   double mask_probability = 0;                     ///< span-centre probability p; 0: DNABERT's for k (spec §3.2)
   n_run_handling n_runs = n_run_handling::drop;
   std::int64_t logging_steps = 1;
-  std::int64_t eval_steps = 0;                     ///< with an evaluation corpus: every N steps (0: at the end)
-  std::int64_t save_steps = 500;                   ///< checkpoint-<step>/ every N steps (DNABERT: 500; 0: none)
-  std::size_t save_total_limit = 2;
-  bool skip_nonfinite = false;
-  std::uint64_t seed = 42;
-  std::string resume_from;                         ///< checkpoint folder to continue exactly (empty: fresh)
-  std::function<void(const step_report&)> progress;
-  std::function<void(const std::string&)> notice;
 };
 
 /// The masked batch of `pieces` (views of corpus text) for masking draw `draw`, and the rows of
@@ -163,6 +155,7 @@ training_summary pretrain(Bert<Spec, B>& model, const pretraining_corpus& corpus
                           const std::string& output_dir, const pretraining_corpus* eval_corpus = nullptr) {
   if (model.head() != bert_head::masked_lm) throw config_error("pre-training needs a BertForMaskedLM model");
   if (options.batch_size < 1) throw config_error("batch size must be at least 1");
+  options.check();
   const int k = model.k();
   const auto max_kmers = model.max_kmers();
   piece_options pieces{k, options.seed, options.n_runs, false, max_kmers};
@@ -172,25 +165,17 @@ training_summary pretrain(Bert<Spec, B>& model, const pretraining_corpus& corpus
   const kmer_tokenizer tokenizer(k);
 
   training_options loop;
+  static_cast<run_settings&>(loop) = options;
   loop.kind = "pretrain";
   loop.batch_size = options.batch_size;
-  loop.gradient_accumulation_steps = options.gradient_accumulation_steps;
   loop.total_steps = options.max_steps > 0
                          ? options.max_steps
                          : (detail::epoch_plan::micro_batches(corpus, pieces, options.batch_size, options.epochs) +
                             options.gradient_accumulation_steps - 1) / options.gradient_accumulation_steps;
   loop.optimizer = options.optimizer;
   loop.warmup_steps = options.warmup_steps >= 0 ? options.warmup_steps : std::min<std::int64_t>(10000, loop.total_steps / 20);
-  loop.max_grad_norm = options.max_grad_norm;
   loop.logging_steps = options.logging_steps;
-  loop.eval_steps = options.eval_steps > 0 ? options.eval_steps : loop.total_steps;
-  loop.save_steps = options.save_steps;
-  loop.save_total_limit = options.save_total_limit;
-  loop.skip_nonfinite = options.skip_nonfinite;
-  loop.seed = options.seed;
-  loop.resume_from = options.resume_from;
-  loop.progress = options.progress;
-  loop.notice = options.notice;
+  if (options.eval_steps <= 0) loop.eval_steps = loop.total_steps;
 
   detail::epoch_plan plan(corpus, pieces, options.batch_size);
   auto micro_batch = [&](nn::forward_context<B>& ctx, std::int64_t index) {

@@ -52,26 +52,39 @@ struct step_report {
   std::int64_t tokens_seen = 0;
 };
 
-/// How the loop runs; the trainers fill it from their own options.
-struct training_options {
+/// How a run is driven and kept, the same for every trainer: accumulation, clipping, evaluation
+/// and checkpoint cadence, the non-finite rule, the seed, resume and the callbacks. The trainers'
+/// options extend it, and hand it to the loop unchanged.
+struct run_settings {
+  std::int64_t gradient_accumulation_steps = 1;   ///< micro-batches per optimizer step
+  double max_grad_norm = 1.0;                     ///< global-norm clipping (<= 0: none)
+  std::int64_t eval_steps = 0;                    ///< evaluate every N steps (0: the trainer's default)
+  std::int64_t save_steps = 0;                    ///< checkpoint-<step>/ every N steps (0: none)
+  std::size_t save_total_limit = 2;               ///< checkpoints kept (0: all)
+  bool skip_nonfinite = false;                    ///< skip a step with a non-finite loss or gradient instead of stopping
+  std::uint64_t seed = 42;                        ///< with the micro-batch index, fixes data order, masking and dropout
+  std::string resume_from;                        ///< checkpoint folder to continue exactly (empty: fresh start)
+  std::function<void(const step_report&)> progress;
+  std::function<void(const std::string&)> notice;  ///< messages for the user (resume, skipped steps)
+
+  /// Throws config_error for settings no run can honour.
+  void check() const {
+    if (gradient_accumulation_steps < 1) throw config_error("gradient accumulation needs at least 1 micro-batch");
+    if (eval_steps < 0 || save_steps < 0) throw config_error("evaluation and checkpoint intervals must be >= 0");
+  }
+};
+
+/// How the loop runs: the shared settings plus what each trainer works out for it.
+struct training_options : run_settings {
   std::string kind = "finetune";                  ///< recorded in trainer_state.json
   std::int64_t total_steps = 0;                   ///< optimizer steps (the schedule's length)
   std::int64_t batch_size = 1;                    ///< sequences per micro-batch (recorded, checked on resume)
-  std::int64_t gradient_accumulation_steps = 1;   ///< micro-batches per optimizer step
   adamw_options optimizer = adamw_options::finetuning();
   std::int64_t warmup_steps = 0;
-  double max_grad_norm = 1.0;                     ///< global-norm clipping (<= 0: none)
   std::int64_t logging_steps = 1;                 ///< a log.jsonl line every N steps
-  std::int64_t eval_steps = 0;                    ///< evaluate every N steps (0: at each epoch's end)
-  std::int64_t save_steps = 0;                    ///< checkpoint-<step>/ every N steps (0: none)
-  std::size_t save_total_limit = 2;               ///< checkpoints kept (0: all)
   std::int64_t early_stopping_patience = 0;       ///< stop after N evaluations without improvement (0: never)
-  bool skip_nonfinite = false;                    ///< skip a step with a non-finite loss or gradient instead of stopping
   bool keep_best = false;                         ///< the output folder gets the best evaluated model, not the last
-  std::uint64_t seed = 42;                        ///< with the micro-batch index, fixes dropout
-  std::string resume_from;                        ///< checkpoint folder to continue from (empty: fresh start)
-  std::function<void(const step_report&)> progress;
-  std::function<void(const std::string&)> notice;  ///< messages for the user (resume, skipped steps)
+  std::string score_name;                         ///< what evaluation scores are, for curves.svg (empty: not drawn)
 };
 
 /// What a run produced.
@@ -198,7 +211,7 @@ template <class Spec, class B, class MicroBatch>
 training_summary run_training(Bert<Spec, B>& model, const training_options& options, const std::string& output_dir,
                               MicroBatch&& micro_batch, const std::function<evaluation(std::int64_t)>& evaluate = {}) {
   if (options.total_steps <= 0) throw config_error("training needs at least one step");
-  if (options.gradient_accumulation_steps < 1) throw config_error("gradient accumulation needs at least 1 micro-batch");
+  options.check();
   if (options.batch_size < 1) throw config_error("batch size must be at least 1");
   B& be = model.backend();
   const auto& params = model.parameters();
@@ -229,9 +242,8 @@ training_summary run_training(Bert<Spec, B>& model, const training_options& opti
   if (state.best_score)
     for (const auto& e : run.evaluations)
       if (e.step == state.best_step) run.best = e;
-  const std::string score_name = evaluate ? "score" : "";
   const auto draw_curves = [&] {
-    io::write_svg(output_dir + "/curves.svg", detail::training_curves(run, options.kind, score_name));
+    io::write_svg(output_dir + "/curves.svg", detail::training_curves(run, options.kind, options.score_name));
   };
   const auto last_checkpoint = [&] {
     const auto found = list_checkpoints(output_dir);

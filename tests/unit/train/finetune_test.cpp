@@ -4,9 +4,9 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
-#include <random>
 #include <sstream>
 
+#include "planted_motif.hpp"
 #include "test_paths.hpp"
 #include "tiny_config.hpp"
 
@@ -14,28 +14,14 @@ namespace {
 
 using B = dnabert::backend::cpu;
 
-// Random 40-nt sequences; label 1 when TATAAT is planted at a random place.
-std::vector<dnabert::io::sequence_entry> planted_motif_set(std::size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::vector<dnabert::io::sequence_entry> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::string s(40, 'A');
-    for (char& c : s) c = "ACGT"[rng() % 4];
-    const bool positive = i % 2 == 0;
-    if (positive) s.replace(rng() % 34, 6, "TATAAT");
-    out.push_back({std::to_string(i), s, positive ? 1.0 : 0.0});
-  }
-  return out;
-}
-
 dnabert::bert_config tiny_classifier() {
   return dnabert::test::tiny_config(dnabert::bert_head::sequence_classification, 16, 1, 2, 32, 48);
 }
 
 dnabert::train::training_summary run_once(const std::string& dir, std::unique_ptr<dnabert::Bert<>>& model, B& cpu) {
   model = std::make_unique<dnabert::Bert<>>(cpu, tiny_classifier(), dnabert::bert_head::sequence_classification, 3);
-  const dnabert::train::labelled_dataset train(planted_motif_set(96, 1), 3);
-  const dnabert::train::labelled_dataset dev(planted_motif_set(32, 2), 3);
+  const dnabert::train::labelled_dataset train(dnabert::test::planted_motif_set(96, 1), 3);
+  const dnabert::train::labelled_dataset dev(dnabert::test::planted_motif_set(32, 2), 3);
   dnabert::train::finetune_options options;
   options.epochs = 40;
   options.batch_size = 16;
@@ -68,7 +54,7 @@ TEST_CASE("finetune: loss falls, runs are reproducible, the best model is saved 
 
   // The saved best model gives the best evaluation's dev loss.
   const auto best = dnabert::Bert<>::load(cpu, dir, dnabert::bert_head::sequence_classification);
-  const dnabert::train::labelled_dataset dev(planted_motif_set(32, 2), 3);
+  const dnabert::train::labelled_dataset dev(dnabert::test::planted_motif_set(32, 2), 3);
   const auto check = dnabert::train::detail::evaluate_model(best, dev, 16, first.best->step, "auc");
   CHECK(check.loss == doctest::Approx(first.best->loss).epsilon(1e-5));
 

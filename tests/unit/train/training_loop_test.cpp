@@ -6,10 +6,10 @@
 
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <stdexcept>
 
 #include "dnabert/io/safetensors.hpp"
+#include "planted_motif.hpp"
 #include "test_paths.hpp"
 #include "tiny_config.hpp"
 
@@ -17,19 +17,6 @@ namespace {
 
 using B = dnabert::backend::cpu;
 namespace train = dnabert::train;
-
-// Random 30-nt sequences; label 1 when TATAAT is planted.
-std::vector<dnabert::io::sequence_entry> motif_set(std::size_t n, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::vector<dnabert::io::sequence_entry> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::string s(30, 'A');
-    for (char& c : s) c = "ACGT"[rng() % 4];
-    if (i % 2 == 0) s.replace(rng() % 24, 6, "TATAAT");
-    out.push_back({std::to_string(i), s, i % 2 == 0 ? 1.0 : 0.0});
-  }
-  return out;
-}
 
 dnabert::bert_config classifier_config(double dropout = 0.1) {
   auto config = dnabert::test::tiny_config(dnabert::bert_head::sequence_classification, 16, 1, 2, 32, 40);
@@ -39,12 +26,12 @@ dnabert::bert_config classifier_config(double dropout = 0.1) {
 }
 
 const train::labelled_dataset& train_set() {
-  static const train::labelled_dataset set(motif_set(40, 1), 3);
+  static const train::labelled_dataset set(dnabert::test::planted_motif_set(40, 1, 30), 3);
   return set;
 }
 
 const train::labelled_dataset& dev_set() {
-  static const train::labelled_dataset set(motif_set(16, 2), 3);
+  static const train::labelled_dataset set(dnabert::test::planted_motif_set(16, 2, 30), 3);
   return set;
 }
 
@@ -181,7 +168,7 @@ TEST_CASE("training loop: a non-finite loss stops the run naming the step, or is
   B cpu(1);
   dnabert::Bert<> model(cpu, dnabert::test::tiny_config(dnabert::bert_head::sequence_classification, 16, 1, 2, 32, 40, 1),
                         dnabert::bert_head::sequence_classification, 7);
-  std::vector<dnabert::io::sequence_entry> entries = motif_set(16, 3);
+  std::vector<dnabert::io::sequence_entry> entries = dnabert::test::planted_motif_set(16, 3, 30);
   entries[5].label = std::numeric_limits<double>::quiet_NaN();  // a NaN regression target poisons one batch
   const train::labelled_dataset data(entries, 3);
   const train::labelled_dataset no_dev({}, 3);
