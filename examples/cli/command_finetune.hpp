@@ -14,10 +14,21 @@ inline std::vector<io::sequence_entry> read_labelled(const std::string& path, co
   return labels.empty() ? read_input(path) : io::read_sequences(path, labels);
 }
 
+/// The BertConfig in `path` for a classifier of `num_labels` classes (0: as the file says).
+inline bert_config classifier_config(const std::string& path, std::int64_t num_labels) {
+  bert_config config = io::read_config_json(path);
+  if (num_labels > 0 && num_labels != config.num_labels) {
+    config.num_labels = num_labels;
+    config.label_names.clear();
+  }
+  config.architectures = {std::string(architecture_name(bert_head::sequence_classification))};
+  return config;
+}
+
 /// Registers `finetune`.
 inline void add_finetune_command(CLI::App& app) {
   struct options {
-    std::string model, train, dev, train_labels, dev_labels, output;
+    std::string model, config, train, dev, train_labels, dev_labels, output;
     std::int64_t num_labels = 0;
     int threads = 0;
     resume_request resume;
@@ -25,7 +36,8 @@ inline void add_finetune_command(CLI::App& app) {
   };
   auto o = std::make_shared<options>();
   auto* cmd = app.add_subcommand("finetune", "Fine-tune a DNABERT folder on labelled sequences (best model saved)");
-  cmd->add_option("-m,--model", o->model, "pre-trained (MLM) or fine-tuned folder (not needed with --resume)");
+  auto* model = cmd->add_option("-m,--model", o->model, "pre-trained (MLM) or fine-tuned folder (not needed with --resume)");
+  cmd->add_option("-c,--config", o->config, "BertConfig (config.json) of a classifier trained from scratch")->excludes(model);
   cmd->add_option("--train", o->train, "training set: DNABERT TSV, DNABERT-2 CSV, or FASTA with --train-labels")->required();
   cmd->add_option("--dev", o->dev, "dev set evaluated during training (same formats)")->required();
   cmd->add_option("--train-labels", o->train_labels, "labels of a FASTA --train: 'id<TAB>label' lines or one per record");
@@ -43,9 +55,12 @@ inline void add_finetune_command(CLI::App& app) {
     backend::cpu cpu(o->threads);
     o->run.resume_from = o->resume.checkpoint(o->output);
     const std::string& start = !o->run.resume_from.empty() ? o->run.resume_from : o->model;
-    if (start.empty()) throw config_error("finetune needs --model (or --resume)");
-    if (o->run.resume_from.empty()) warn_if_training_state(start);
-    auto model = Bert<>::load(cpu, start, bert_head::sequence_classification, o->run.seed, o->num_labels);
+    if (start.empty() && o->config.empty()) throw config_error("finetune needs --model, --config or --resume");
+    if (!o->run.resume_from.empty() && !o->config.empty())
+      throw config_error("--resume continues a checkpoint; --config starts from scratch: give one of them");
+    if (o->run.resume_from.empty() && !start.empty()) warn_if_training_state(start);
+    auto model = start.empty() ? Bert<>(cpu, classifier_config(o->config, o->num_labels), bert_head::sequence_classification, o->run.seed)
+                               : Bert<>::load(cpu, start, bert_head::sequence_classification, o->run.seed, o->num_labels);
     for (const auto& name : model.new_parameters()) print_notice("new (initialised): " + name);
     const auto max_kmers = model.max_kmers();
     const train::labelled_dataset train_set(read_labelled(o->train, o->train_labels), model.k(), max_kmers);

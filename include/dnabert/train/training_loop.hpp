@@ -332,6 +332,7 @@ training_summary run_training(Bert<Spec, B>& model, const training_options& opti
       save_checkpoint(output_dir + "/" + std::string(checkpoint_prefix) + std::to_string(state.step), model, optimizer,
                       state);
       rotate_checkpoints(output_dir, options.save_total_limit);
+      draw_curves();  // a long run without evaluations still shows its curve as it goes
     }
   }
   if (evaluate && (run.evaluations.empty() || run.evaluations.back().step != state.step)) evaluate_now(state.step);
