@@ -1,6 +1,6 @@
 cmake_minimum_required(VERSION 3.24)
 # Fails when a header includes a header of a higher layer (docs/architecture.md):
-# core ← backend ← autograd ← nn ← model ← train, with tokenizer and io resting on core.
+# core ← backend ← autograd ← nn ← model ← train | analysis, with tokenizer and io resting on core.
 set(allowed_core core)
 set(allowed_tokenizer core tokenizer)
 set(allowed_io core io)
@@ -9,6 +9,7 @@ set(allowed_autograd core backend autograd)
 set(allowed_nn core backend autograd nn)
 set(allowed_model core backend autograd nn tokenizer io model)
 set(allowed_train core backend autograd nn tokenizer io model train)
+set(allowed_analysis core backend autograd nn tokenizer io model analysis)
 
 file(GLOB_RECURSE headers RELATIVE ${INCLUDE_DIR}/dnabert ${INCLUDE_DIR}/dnabert/*/*.hpp)
 set(violations "")
