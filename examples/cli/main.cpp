@@ -4,6 +4,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "command_attention.hpp"
 #include "command_demo.hpp"
 #include "command_evaluate.hpp"
 #include "command_finetune.hpp"
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   dnabert::cli::add_inspect_command(app);
   dnabert::cli::add_predict_command(app);
   dnabert::cli::add_embed_command(app);
+  dnabert::cli::add_attention_command(app);
   dnabert::cli::add_evaluate_command(app);
   dnabert::cli::add_pretrain_command(app);
   dnabert::cli::add_finetune_command(app);

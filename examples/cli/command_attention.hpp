@@ -1,0 +1,80 @@
+#pragma once
+// `dnabert attention`: DNABERT-viz nucleotide attention scores of every input sequence, as
+// float32 .npy [N, L_max] (NaN tails, ids beside it), TSV or bedGraph.
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "command_predict.hpp"
+#include "common.hpp"
+#include "dnabert/analysis/attention_scores.hpp"
+#include "dnabert/io/config_json.hpp"
+
+namespace dnabert::cli {
+
+/// `--layer` text (an index, "last" or "all") as `attention_options::layer`.
+inline int parse_layer(const std::string& text) {
+  if (text == "last") return analysis::last_layer;
+  if (text == "all") return analysis::all_layers;
+  return std::stoi(text);
+}
+
+/// `--head` text (an index or "sum") as `attention_options::head`.
+inline int parse_head(const std::string& text) { return text == "sum" ? analysis::all_heads : std::stoi(text); }
+
+/// Accepts a 0-based index (a few digits) or one of `words`.
+inline CLI::Validator index_or_words(std::vector<std::string> words) {
+  std::string name = "INDEX", choices = "a 0-based index";
+  for (const auto& word : words) {
+    name += "|" + word;
+    choices += ", " + word;
+  }
+  return CLI::Validator(
+      [words, choices](const std::string& text) -> std::string {
+        const bool index = !text.empty() && text.size() < 6 && text.find_first_not_of("0123456789") == std::string::npos;
+        if (index || std::find(words.begin(), words.end(), text) != words.end()) return {};
+        return "expected " + choices + "; found '" + text + "'";
+      },
+      name);
+}
+
+/// Registers `attention`.
+inline void add_attention_command(CLI::App& app) {
+  auto o = std::make_shared<inference_cli_options>();
+  auto layer = std::make_shared<std::string>("last");
+  auto head = std::make_shared<std::string>("sum");
+  auto format = std::make_shared<std::string>("npy");
+  auto* cmd = app.add_subcommand(
+      "attention", "DNABERT-viz attention scores per nucleotide: .npy [N, L_max] with NaN tails (ids in OUT.ids.txt), TSV or bedGraph");
+  add_inference_options(cmd, *o);
+  cmd->add_option("--layer", *layer, "layer whose [CLS] attention is scored: 0-based index, last, or all (summed)")
+      ->check(index_or_words({"last", "all"}));
+  cmd->add_option("--head", *head, "head: 0-based index or sum (every head)")->check(index_or_words({"sum"}));
+  cmd->add_option("--format", *format, "npy (with OUT.ids.txt), tsv (id, position, score) or bedgraph (0-based)")
+      ->check(CLI::IsMember({"npy", "tsv", "bedgraph"}));
+  cmd->callback([o, layer, head, format] {
+    backend::cpu cpu(o->threads);
+    // Any folder as it was saved (pre-trained or fine-tuned): the head plays no part in attention.
+    const auto config = io::read_config_json(o->model + "/config.json");
+    const auto model = Bert<>::load(cpu, o->model, head_for_architectures(config.architectures));
+    const auto [sequences, ids] = sequences_and_ids(o->input);
+    progress_line progress("attention");
+    analysis::attention_options options;
+    options.layer = parse_layer(*layer);
+    options.head = parse_head(*head);
+    options.batch_size = o->batch_size;
+    options.progress = std::ref(progress);
+    const auto scores = analysis::attention_scores(model, sequences, options, ids);
+    if (*format == "npy") {
+      if (o->output == "-") throw input_error("--format npy needs a file for --output (use tsv or bedgraph for stdout)");
+      analysis::write_scores_npy(o->output, scores, ids);
+    } else {
+      write_output(o->output, *format == "tsv" ? analysis::scores_tsv(scores, ids) : analysis::scores_bedgraph(scores, ids));
+    }
+  });
+}
+
+}  // namespace dnabert::cli

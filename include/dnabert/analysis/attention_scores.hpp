@@ -1,0 +1,254 @@
+#pragma once
+// DNABERT-viz attention scores: how much the [CLS] token attends to each nucleotide, from a
+// model's attention probabilities, for sequences of any length; and their .npy/TSV/bedGraph files.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <iomanip>
+#include <limits>
+#include <span>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "dnabert/io/atomic_file.hpp"
+#include "dnabert/io/npy.hpp"
+#include "dnabert/model/bert.hpp"
+#include "dnabert/tokenizer/kmer_tokenizer.hpp"
+#include "dnabert/tokenizer/token_batch.hpp"
+
+namespace dnabert::analysis {
+
+/// `attention_options::layer` value: the last layer (DNABERT-viz's choice).
+inline constexpr int last_layer = -1;
+/// `attention_options::layer` value: every layer, summed (DNABERT's visualize.py with a layer range).
+inline constexpr int all_layers = -2;
+/// `attention_options::head` value: every head, summed (DNABERT-viz's choice).
+inline constexpr int all_heads = -1;
+
+/// Which attention probabilities become scores, and how the pieces are batched.
+struct attention_options {
+  int layer = last_layer;       ///< 0-based layer, `last_layer` or `all_layers`
+  int head = all_heads;         ///< 0-based head or `all_heads`
+  std::size_t batch_size = 32;  ///< at most this many pieces per forward pass
+  /// Cap on one batch's attention probabilities (every layer, float32); a batch of long pieces
+  /// gets fewer rows so that memory stays bounded whatever the batch size (at least one row).
+  std::size_t max_batch_attention_bytes = std::size_t{1} << 30;
+  /// Called after each batch with (pieces done, pieces in all); for progress displays.
+  std::function<void(std::size_t, std::size_t)> progress;
+};
+
+/// One score vector per sequence, one score per nucleotide, L2-normalised (ragged: each row as
+/// long as its sequence).
+using nucleotide_scores = std::vector<std::vector<float>>;
+
+namespace detail {
+
+// Per-sequence k-mer scores while batches arrive: every piece writes its k-mers at its offset.
+using kmer_scores = std::vector<std::vector<double>>;
+
+// Layers the options select, checked against the model.
+inline std::vector<std::size_t> chosen_layers(const attention_options& options, std::int64_t layers) {
+  if (options.layer == all_layers) {
+    std::vector<std::size_t> every(static_cast<std::size_t>(layers));
+    for (std::size_t l = 0; l < every.size(); ++l) every[l] = l;
+    return every;
+  }
+  if (options.layer == last_layer) return {static_cast<std::size_t>(layers - 1)};
+  if (options.layer < 0 || options.layer >= layers)
+    throw input_error("layer " + std::to_string(options.layer) + " does not exist: the model has " +
+                      std::to_string(layers) + " layers (0.." + std::to_string(layers - 1) + ")");
+  return {static_cast<std::size_t>(options.layer)};
+}
+
+// Rows of the next batch, starting at the sorted piece `start`: batch_size, fewer when the
+// attention probabilities of that many pieces of the batch's longest length would pass the cap.
+inline std::size_t rows_for_batch(std::span<const token_piece> sorted, std::size_t start, const attention_options& options,
+                                  std::size_t layers, std::size_t heads) {
+  std::size_t rows = std::min(options.batch_size, sorted.size() - start);
+  while (rows > 1) {
+    const std::size_t length = sorted[start + rows - 1].ids.size();  // sorted: the last is the longest
+    if (layers * heads * length * length * sizeof(float) * rows <= options.max_batch_attention_bytes) break;
+    rows = std::max<std::size_t>(1, rows / 2);
+  }
+  return rows;
+}
+
+// Adds the [CLS] query row of the chosen layers and heads, at every k-mer of each piece of
+// `batch`, to its sequence's k-mer scores.
+template <class B>
+void add_cls_rows(const token_batch& batch, const bert_output<B>& result, std::span<const std::size_t> layers, int head,
+                  std::size_t heads, kmer_scores& scores) {
+  const std::size_t length = batch.length;
+  for (const std::size_t layer : layers) {
+    const auto probabilities = result.attentions[layer].span();  // [rows, heads, length, length]
+    for (std::size_t r = 0; r < batch.rows; ++r) {
+      const piece_origin& origin = batch.origins[r];
+      const int* mask = batch.attention_mask.data() + r * length;
+      const auto real_tokens = static_cast<std::size_t>(std::count(mask, mask + length, 1));
+      double* out = scores[origin.sequence].data() + origin.first_kmer;
+      for (std::size_t h = 0; h < heads; ++h) {
+        if (head != all_heads && h != static_cast<std::size_t>(head)) continue;
+        // Row 0 (the [CLS] query) of head h; keys 1 .. real_tokens-2 are the k-mers ([SEP] is last).
+        const auto* cls_row = probabilities.data() + ((r * heads + h) * length) * length;
+        for (std::size_t t = 1; t + 1 < real_tokens; ++t) out[t - 1] += static_cast<double>(cls_row[t]);
+      }
+    }
+  }
+}
+
+// DNABERT-viz's k-mer → nucleotide step: each nucleotide the mean of the k-mers covering it
+// (k-mer j covers nucleotides j .. j+k-1), then the vector L2-normalised.
+inline std::vector<float> to_nucleotides(std::span<const double> kmer, std::size_t k) {
+  const std::size_t length = kmer.size() + k - 1;
+  std::vector<double> sum(length + 1, 0.0);  // prefix sums: a window mean in O(1)
+  for (std::size_t j = 0; j < kmer.size(); ++j) sum[j + 1] = sum[j] + kmer[j];
+  std::vector<double> mean(length);
+  double squares = 0;
+  for (std::size_t p = 0; p < length; ++p) {
+    const std::size_t first = p + 1 >= k ? p + 1 - k : 0;  // first k-mer covering p
+    const std::size_t last = std::min(p, kmer.size() - 1);  // last k-mer covering p
+    mean[p] = (sum[last + 1] - sum[first]) / static_cast<double>(last - first + 1);
+    squares += mean[p] * mean[p];
+  }
+  const double norm = std::sqrt(squares);
+  std::vector<float> out(length, 0.0f);
+  // A zero vector (a head that never looks at k-mers) stays zero instead of becoming NaN.
+  if (norm > 0)
+    for (std::size_t p = 0; p < length; ++p) out[p] = static_cast<float>(mean[p] / norm);
+  return out;
+}
+
+// Longest row of `scores`.
+inline std::size_t longest(const nucleotide_scores& scores) {
+  std::size_t length = 0;
+  for (const auto& row : scores) length = std::max(length, row.size());
+  return length;
+}
+
+// Every score as "<prefix(id, position)><score>\n", with enough digits to read the float back.
+template <class Prefix>
+std::string score_lines(const nucleotide_scores& scores, std::span<const std::string> ids, const std::string& header,
+                        Prefix&& prefix) {
+  if (ids.size() != scores.size())
+    throw input_error(std::to_string(scores.size()) + " score rows but " + std::to_string(ids.size()) + " ids");
+  std::ostringstream out;
+  out << std::setprecision(std::numeric_limits<float>::max_digits10) << header;
+  for (std::size_t s = 0; s < scores.size(); ++s)
+    for (std::size_t p = 0; p < scores[s].size(); ++p) {
+      prefix(out, ids[s], p);
+      out << scores[s][p] << '\n';
+    }
+  return out.str();
+}
+
+}  // namespace detail
+
+/// DNABERT-viz nucleotide scores of every sequence (raw nucleotides, any length >= k): the
+/// [CLS] query row of the chosen layer's attention probabilities, summed over heads, at every
+/// k-mer; each nucleotide the mean of the k-mers covering it; L2-normalised. Long sequences are
+/// scored piece by piece (each piece from its own [CLS]) and stitched; ids name them in errors.
+template <class Spec, class B>
+nucleotide_scores attention_scores(const Bert<Spec, B>& model, std::span<const std::string> sequences,
+                                   const attention_options& options = {}, std::span<const std::string> ids = {}) {
+  if (options.batch_size == 0) throw input_error("batch size must be at least 1");
+  const auto heads = static_cast<std::size_t>(model.config().num_attention_heads);
+  if (options.head != all_heads && (options.head < 0 || static_cast<std::size_t>(options.head) >= heads))
+    throw input_error("head " + std::to_string(options.head) + " does not exist: the model has " +
+                      std::to_string(heads) + " heads (0.." + std::to_string(heads - 1) + ")");
+  const auto layers = detail::chosen_layers(options, model.config().num_hidden_layers);
+
+  const kmer_tokenizer tokenizer(model.k());
+  std::vector<token_piece> pieces;
+  detail::kmer_scores kmer(sequences.size());
+  for (std::size_t s = 0; s < sequences.size(); ++s) {
+    const std::string id = s < ids.size() ? ids[s] : std::to_string(s);
+    auto encoded = tokenizer.encode(sequences[s], id, s, model.max_kmers());
+    kmer[s].assign(tokenizer.kmer_count(sequences[s].size()), 0.0);
+    pieces.insert(pieces.end(), std::make_move_iterator(encoded.begin()), std::make_move_iterator(encoded.end()));
+  }
+  // As the classifier: pieces sorted by length (each knows its origin) make batches with little
+  // padding; padded keys get exactly zero probability, so padding changes no score.
+  std::stable_sort(pieces.begin(), pieces.end(),
+                   [](const token_piece& a, const token_piece& b) { return a.ids.size() < b.ids.size(); });
+  const auto all = static_cast<std::size_t>(model.config().num_hidden_layers);
+  autograd::tape<B> tape(model.backend());
+  for (std::size_t start = 0; start < pieces.size();) {
+    const std::size_t rows = detail::rows_for_batch(pieces, start, options, all, heads);
+    const token_batch batch = make_batch(std::span<const token_piece>(pieces).subspan(start, rows));
+    nn::forward_context<B> ctx{tape};
+    const auto result = model.forward(ctx, batch, forward_options{false, true, false, {}});
+    detail::add_cls_rows(batch, result, layers, options.head, heads, kmer);
+    start += rows;
+    if (options.progress) options.progress(start, pieces.size());
+  }
+
+  nucleotide_scores out(sequences.size());
+  const auto k = static_cast<std::size_t>(model.k());
+  for (std::size_t s = 0; s < sequences.size(); ++s) out[s] = detail::to_nucleotides(kmer[s], k);
+  return out;
+}
+
+/// Several models' scores of the same sequences (e.g. k = 3..6) combined as DNABERT does: the
+/// normalised vectors summed, nucleotide by nucleotide.
+inline nucleotide_scores combine(std::span<const nucleotide_scores> per_model) {
+  if (per_model.empty()) return {};
+  nucleotide_scores out = per_model.front();
+  for (std::size_t m = 1; m < per_model.size(); ++m) {
+    if (per_model[m].size() != out.size())
+      throw input_error("cannot combine attention scores of " + std::to_string(out.size()) + " and " +
+                        std::to_string(per_model[m].size()) + " sequences");
+    for (std::size_t s = 0; s < out.size(); ++s) {
+      if (per_model[m][s].size() != out[s].size())
+        throw input_error("cannot combine attention scores of sequence " + std::to_string(s) + ": " +
+                          std::to_string(out[s].size()) + " and " + std::to_string(per_model[m][s].size()) + " nt");
+      for (std::size_t p = 0; p < out[s].size(); ++p) out[s][p] += per_model[m][s][p];
+    }
+  }
+  return out;
+}
+
+/// The scores as a row-major [N, L_max] matrix, NaN beyond each sequence's length.
+inline std::vector<float> padded_matrix(const nucleotide_scores& scores) {
+  const std::size_t width = detail::longest(scores);
+  std::vector<float> matrix(scores.size() * width, std::numeric_limits<float>::quiet_NaN());
+  for (std::size_t s = 0; s < scores.size(); ++s) std::copy(scores[s].begin(), scores[s].end(), matrix.begin() + s * width);
+  return matrix;
+}
+
+/// Where the ids of `npy_path` go: OUT.npy → OUT.ids.txt (as `dnabert embed`).
+inline std::string ids_file_path(const std::string& npy_path) {
+  std::string stem = npy_path;
+  if (stem.size() > 4 && stem.ends_with(".npy")) stem.resize(stem.size() - 4);
+  return stem + ".ids.txt";
+}
+
+/// Writes float32 .npy [N, L_max] (NaN beyond each sequence's length) and the ids, one a line,
+/// beside it in `ids_file_path(path)`; both atomically.
+inline void write_scores_npy(const std::string& path, const nucleotide_scores& scores, std::span<const std::string> ids) {
+  if (ids.size() != scores.size())
+    throw input_error(std::to_string(scores.size()) + " score rows but " + std::to_string(ids.size()) + " ids");
+  const auto matrix = padded_matrix(scores);
+  io::write_npy(path, {scores.size(), detail::longest(scores)}, matrix);
+  std::string id_text;
+  for (const auto& id : ids) id_text += id + '\n';
+  io::write_file_atomically(ids_file_path(path), id_text);
+}
+
+/// The scores as TSV: a header "id\tposition\tscore", then one line per nucleotide (0-based position).
+inline std::string scores_tsv(const nucleotide_scores& scores, std::span<const std::string> ids) {
+  return detail::score_lines(scores, ids, "id\tposition\tscore\n",
+                             [](std::ostream& out, const std::string& id, std::size_t p) { out << id << '\t' << p << '\t'; });
+}
+
+/// The scores as bedGraph: the id as chromosome, one 0-based half-open interval per nucleotide.
+inline std::string scores_bedgraph(const nucleotide_scores& scores, std::span<const std::string> ids) {
+  return detail::score_lines(scores, ids, "track type=bedGraph name=\"dnabert attention\"\n",
+                             [](std::ostream& out, const std::string& id, std::size_t p) {
+                               out << id << '\t' << p << '\t' << p + 1 << '\t';
+                             });
+}
+
+}  // namespace dnabert::analysis
