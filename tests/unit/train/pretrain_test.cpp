@@ -152,7 +152,9 @@ TEST_CASE("pretrain: the masked-LM loss falls on a learnable genome, with checkp
   CHECK(found.back().first == 300);
   CHECK(train::read_trainer_state(found.back().second.string()).kind == "pretrain");
   const auto reloaded = dnabert::Bert<>::load(cpu, dir, dnabert::bert_head::masked_lm);
-  const auto saved = reloaded.state_dict().at("cls.predictions.bias").values;
-  const auto trained = model.state_dict().at("cls.predictions.bias").values;
+  const auto reloaded_state = reloaded.state_dict();  // the spans below view these maps
+  const auto trained_state = model.state_dict();
+  const auto saved = reloaded_state.at("cls.predictions.bias").values;
+  const auto trained = trained_state.at("cls.predictions.bias").values;
   CHECK(std::equal(saved.begin(), saved.end(), trained.begin(), trained.end()));
 }
