@@ -13,7 +13,7 @@ rm -rf "$work" && mkdir -p "$work"
 
 "$dnabert" "${run[@]}" --config "$config" --output "$work/killed" > /dev/null 2>&1 &
 pid=$!
-for _ in $(seq 1 3000); do  # up to 30 s for the first checkpoint
+for _ in $(seq 1 30000); do  # up to 5 min for the first checkpoint (sanitizer builds are slow)
   [[ -f "$work/killed/checkpoint-$checkpoint_every/trainer_state.json" ]] && break
   sleep 0.01
 done
