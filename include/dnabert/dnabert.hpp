@@ -37,6 +37,7 @@
 #include "dnabert/io/vocab_file.hpp"
 #include "dnabert/model/bert.hpp"
 #include "dnabert/model/classifier.hpp"
+#include "dnabert/model/piece_batches.hpp"
 #include "dnabert/io/svg_chart.hpp"
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"

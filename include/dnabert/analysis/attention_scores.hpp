@@ -16,6 +16,7 @@
 #include "dnabert/io/atomic_file.hpp"
 #include "dnabert/io/npy.hpp"
 #include "dnabert/model/bert.hpp"
+#include "dnabert/model/piece_batches.hpp"
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
 
@@ -161,29 +162,18 @@ nucleotide_scores attention_scores(const Bert<Spec, B>& model, std::span<const s
   const auto layers = detail::chosen_layers(options, model.config().num_hidden_layers);
 
   const kmer_tokenizer tokenizer(model.k());
-  std::vector<token_piece> pieces;
+  const auto pieces = sorted_pieces(tokenizer, sequences, ids, model.max_kmers());
   detail::kmer_scores kmer(sequences.size());
-  for (std::size_t s = 0; s < sequences.size(); ++s) {
-    const std::string id = s < ids.size() ? ids[s] : std::to_string(s);
-    auto encoded = tokenizer.encode(sequences[s], id, s, model.max_kmers());
-    kmer[s].assign(tokenizer.kmer_count(sequences[s].size()), 0.0);
-    pieces.insert(pieces.end(), std::make_move_iterator(encoded.begin()), std::make_move_iterator(encoded.end()));
-  }
-  // As the classifier: pieces sorted by length (each knows its origin) make batches with little
-  // padding; padded keys get exactly zero probability, so padding changes no score.
-  std::stable_sort(pieces.begin(), pieces.end(),
-                   [](const token_piece& a, const token_piece& b) { return a.ids.size() < b.ids.size(); });
+  for (std::size_t s = 0; s < sequences.size(); ++s) kmer[s].assign(tokenizer.kmer_count(sequences[s].size()), 0.0);
+  // Padded keys get exactly zero probability, so batching pieces of different lengths changes no score.
   const auto all = static_cast<std::size_t>(model.config().num_hidden_layers);
-  autograd::tape<B> tape(model.backend());
-  for (std::size_t start = 0; start < pieces.size();) {
-    const std::size_t rows = detail::rows_for_batch(pieces, start, options, all, heads);
-    const token_batch batch = make_batch(std::span<const token_piece>(pieces).subspan(start, rows));
-    nn::forward_context<B> ctx{tape};
-    const auto result = model.forward(ctx, batch, forward_options{false, true, false, {}});
-    detail::add_cls_rows(batch, result, layers, options.head, heads, kmer);
-    start += rows;
-    if (options.progress) options.progress(start, pieces.size());
-  }
+  for_each_piece_batch(
+      model, std::span<const token_piece>(pieces), forward_options{false, true, false, {}},
+      [&](std::size_t start) { return detail::rows_for_batch(pieces, start, options, all, heads); },
+      [&](const token_batch& batch, const bert_output<B>& result) {
+        detail::add_cls_rows(batch, result, layers, options.head, heads, kmer);
+      },
+      options.progress);
 
   nucleotide_scores out(sequences.size());
   const auto k = static_cast<std::size_t>(model.k());

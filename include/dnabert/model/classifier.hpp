@@ -16,6 +16,7 @@
 
 #include "dnabert/core/softmax.hpp"
 #include "dnabert/model/bert.hpp"
+#include "dnabert/model/piece_batches.hpp"
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
 
@@ -135,30 +136,14 @@ class classifier {
   }
 
  private:
-  // Tokenizes every sequence, runs the pieces in batches of similar length (less padding),
-  // and hands each batch's result to `consume`.
+  // Runs every sequence's pieces in batches of similar length and hands each result to `consume`.
   template <class Consume>
   void run_pieces(std::span<const std::string> sequences, std::span<const std::string> ids,
                   const inference_options& options, const forward_options& outputs, Consume&& consume) const {
     if (options.batch_size == 0) throw input_error("batch size must be at least 1");
-    std::vector<token_piece> pieces;
-    for (std::size_t s = 0; s < sequences.size(); ++s) {
-      const std::string id = s < ids.size() ? ids[s] : std::to_string(s);
-      auto encoded = tokenizer_.encode(sequences[s], id, s, model_.max_kmers());
-      pieces.insert(pieces.end(), std::make_move_iterator(encoded.begin()), std::make_move_iterator(encoded.end()));
-    }
-    // Each piece carries its origin, so sorting them by length (less padding) loses nothing and
-    // lets every batch be a contiguous span, no copies.
-    std::stable_sort(pieces.begin(), pieces.end(),
-                     [](const token_piece& a, const token_piece& b) { return a.ids.size() < b.ids.size(); });
-    autograd::tape<B> tape(*backend_);
-    for (std::size_t start = 0; start < pieces.size(); start += options.batch_size) {
-      const std::size_t end = std::min(pieces.size(), start + options.batch_size);
-      const token_batch batch = make_batch(std::span<const token_piece>(pieces).subspan(start, end - start));
-      nn::forward_context<B> ctx{tape};
-      consume(batch, model_.forward(ctx, batch, outputs));
-      if (options.progress) options.progress(end, pieces.size());
-    }
+    const auto pieces = sorted_pieces(tokenizer_, sequences, ids, model_.max_kmers());
+    for_each_piece_batch(model_, std::span<const token_piece>(pieces), outputs,
+                         [&](std::size_t) { return options.batch_size; }, consume, options.progress);
   }
 
   // Probabilities and the predicted class of sequence s (regression: the score itself).

@@ -1,0 +1,52 @@
+#pragma once
+// Inference over sequences of any length: every sequence cut into model pieces, the pieces sorted
+// by length and run in batches, each batch's output handed to the caller (classifier, attention).
+
+#include <algorithm>
+#include <functional>
+#include <iterator>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dnabert/model/bert.hpp"
+#include "dnabert/tokenizer/kmer_tokenizer.hpp"
+#include "dnabert/tokenizer/token_batch.hpp"
+
+namespace dnabert {
+
+/// Every sequence's pieces of at most `max_kmers` k-mers, sorted by length: each piece carries
+/// its origin, so sorting loses nothing and batches of neighbours carry little padding. `ids`
+/// (optional) name sequences in errors.
+inline std::vector<token_piece> sorted_pieces(const kmer_tokenizer& tokenizer, std::span<const std::string> sequences,
+                                              std::span<const std::string> ids, std::size_t max_kmers) {
+  std::vector<token_piece> pieces;
+  for (std::size_t s = 0; s < sequences.size(); ++s) {
+    const std::string id = s < ids.size() ? ids[s] : std::to_string(s);
+    auto encoded = tokenizer.encode(sequences[s], id, s, max_kmers);
+    pieces.insert(pieces.end(), std::make_move_iterator(encoded.begin()), std::make_move_iterator(encoded.end()));
+  }
+  std::stable_sort(pieces.begin(), pieces.end(),
+                   [](const token_piece& a, const token_piece& b) { return a.ids.size() < b.ids.size(); });
+  return pieces;
+}
+
+/// Runs `model` (nothing recorded) over consecutive spans of `pieces`: the batch starting at
+/// `start` takes `rows_for(start)` (>= 1) pieces; `consume(batch, output)` gets each result and
+/// `progress(done, total)`, when set, the count so far.
+template <class Spec, class B, class RowsFor, class Consume>
+void for_each_piece_batch(const Bert<Spec, B>& model, std::span<const token_piece> pieces, const forward_options& outputs,
+                          RowsFor&& rows_for, Consume&& consume,
+                          const std::function<void(std::size_t, std::size_t)>& progress = {}) {
+  autograd::tape<B> tape(model.backend());
+  for (std::size_t start = 0; start < pieces.size();) {
+    const std::size_t rows = std::max<std::size_t>(1, std::min(rows_for(start), pieces.size() - start));
+    const token_batch batch = make_batch(pieces.subspan(start, rows));
+    nn::forward_context<B> ctx{tape};
+    consume(batch, model.forward(ctx, batch, outputs));
+    start += rows;
+    if (progress) progress(start, pieces.size());
+  }
+}
+
+}  // namespace dnabert
