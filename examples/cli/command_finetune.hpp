@@ -54,11 +54,7 @@ inline void add_finetune_command(CLI::App& app) {
   cmd->callback([o] {
     backend::cpu cpu(o->threads);
     o->run.resume_from = o->resume.checkpoint(o->output);
-    const std::string& start = !o->run.resume_from.empty() ? o->run.resume_from : o->model;
-    if (start.empty() && o->config.empty()) throw config_error("finetune needs --model, --config or --resume");
-    if (!o->run.resume_from.empty() && !o->config.empty())
-      throw config_error("--resume continues a checkpoint; --config starts from scratch: give one of them");
-    if (o->run.resume_from.empty() && !start.empty()) warn_if_training_state(start);
+    const std::string start = starting_folder("finetune", o->run.resume_from, o->model, o->config);
     auto model = start.empty() ? Bert<>(cpu, classifier_config(o->config, o->num_labels), bert_head::sequence_classification, o->run.seed)
                                : Bert<>::load(cpu, start, bert_head::sequence_classification, o->run.seed, o->num_labels);
     for (const auto& name : model.new_parameters()) print_notice("new (initialised): " + name);
@@ -69,8 +65,7 @@ inline void add_finetune_command(CLI::App& app) {
       if (set->truncated() > 0)
         print_notice(std::to_string(set->truncated()) + " sequences longer than " + std::to_string(max_kmers) +
                      " k-mers were cut to their first piece, as DNABERT's max_seq_length does");
-    const auto first_step = o->run.resume_from.empty() ? 0 : train::read_trainer_state(o->run.resume_from).step;
-    const auto bar = attach_progress(o->run, "finetune", first_step);
+    const auto bar = attach_progress(o->run, "finetune", first_step(o->run.resume_from));
     const auto result = train::finetune(model, train_set, dev_set, o->run, o->output);
     bar->finish();
     std::cout << "best at step " << result.best->step << ": " << o->run.best_metric << " " << result.best->score

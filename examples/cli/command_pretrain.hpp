@@ -40,11 +40,7 @@ inline void add_pretrain_command(CLI::App& app) {
   cmd->callback([o] {
     backend::cpu cpu(o->threads);
     o->run.resume_from = o->resume.checkpoint(o->output);
-    const std::string& start = !o->run.resume_from.empty() ? o->run.resume_from : o->model;
-    if (start.empty() && o->config.empty()) throw config_error("pretrain needs --config, --model or --resume");
-    if (!o->run.resume_from.empty() && !o->config.empty())
-      throw config_error("--resume continues a checkpoint; --config starts from scratch: give one of them");
-    if (o->run.resume_from.empty() && !start.empty()) warn_if_training_state(start);
+    const std::string start = starting_folder("pretrain", o->run.resume_from, o->model, o->config);
     auto model = start.empty() ? Bert<>(cpu, io::read_config_json(o->config), bert_head::masked_lm, o->run.seed)
                                : Bert<>::load(cpu, start, bert_head::masked_lm, o->run.seed);
     for (const auto& name : model.new_parameters()) print_notice("new (initialised): " + name);
@@ -54,8 +50,7 @@ inline void add_pretrain_command(CLI::App& app) {
               << model.config().hidden_size << '\n';
     std::optional<train::pretraining_corpus> held_out;
     if (!o->eval_input.empty()) held_out.emplace(train::pretraining_corpus::read(o->eval_input));
-    const auto first_step = o->run.resume_from.empty() ? 0 : train::read_trainer_state(o->run.resume_from).step;
-    const auto bar = attach_progress(o->run, "pretrain", first_step);
+    const auto bar = attach_progress(o->run, "pretrain", first_step(o->run.resume_from));
     const auto result = train::pretrain(model, corpus, o->run, o->output, held_out ? &*held_out : nullptr);
     bar->finish();
     std::cout << "pre-trained " << result.steps << " steps";

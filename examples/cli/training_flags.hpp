@@ -55,23 +55,35 @@ void add_training_flags(CLI::App* cmd, RunOptions& run, resume_request& resume, 
 /// Prints a library notice on stderr.
 inline void print_notice(const std::string& text) { std::cerr << "note: " << text << '\n'; }
 
+/// Where a run's weights come from, after the checks both trainers share: the checkpoint to
+/// resume, else `model`; empty when `config` starts from scratch. Warns when a folder started
+/// from (not resumed) holds another run's optimizer state.
+inline std::string starting_folder(const std::string& command, const std::string& resume_from, const std::string& model,
+                                   const std::string& config) {
+  const std::string start = !resume_from.empty() ? resume_from : model;
+  if (start.empty() && config.empty()) throw config_error(command + " needs --config, --model or --resume");
+  if (!resume_from.empty() && !config.empty())
+    throw config_error("--resume continues a checkpoint; --config starts from scratch: give one of them");
+  if (resume_from.empty() && !start.empty() && train::holds_training_state(start))
+    print_notice(start + " holds optimizer state from another run; starting fresh (pass --resume to continue that run)");
+  return start;
+}
+
+/// The step a run starts counting from: the resumed checkpoint's, or 0.
+inline std::int64_t first_step(const std::string& resume_from) {
+  return resume_from.empty() ? 0 : train::read_trainer_state(resume_from).step;
+}
+
 /// Binds the progress display and notices of `run` to stderr; returns the display to finish().
 template <class RunOptions>
-std::shared_ptr<training_progress> attach_progress(RunOptions& run, const std::string& label, std::int64_t first_step) {
-  auto bar = std::make_shared<training_progress>(label, first_step);
+std::shared_ptr<training_progress> attach_progress(RunOptions& run, const std::string& label, std::int64_t start_step) {
+  auto bar = std::make_shared<training_progress>(label, start_step);
   run.progress = [bar, first_tokens = std::int64_t{-1}](const train::step_report& r) mutable {
     if (first_tokens < 0) first_tokens = r.tokens_seen;  // a resumed run's rate counts its own tokens
     (*bar)(r.step, r.total_steps, r.loss, r.learning_rate, r.tokens_seen - first_tokens);
   };
   run.notice = print_notice;
   return bar;
-}
-
-/// Says so when `dir`, a folder training starts from, holds another run's optimizer state that
-/// this run does not continue (DNABERT's trap D#32: a fine-tune silently resumed its optimizer).
-inline void warn_if_training_state(const std::string& dir) {
-  if (train::holds_training_state(dir))
-    print_notice(dir + " holds optimizer state from another run; starting fresh (pass --resume to continue that run)");
 }
 
 }  // namespace dnabert::cli
