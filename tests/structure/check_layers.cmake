@@ -11,7 +11,8 @@ set(allowed_model core backend autograd nn tokenizer io model)
 set(allowed_train core backend autograd nn tokenizer io model train)
 set(allowed_analysis core backend autograd nn tokenizer io model analysis)
 
-file(GLOB_RECURSE headers RELATIVE ${INCLUDE_DIR}/dnabert ${INCLUDE_DIR}/dnabert/*/*.hpp)
+file(GLOB_RECURSE headers RELATIVE ${INCLUDE_DIR}/dnabert ${INCLUDE_DIR}/dnabert/*/*.hpp ${INCLUDE_DIR}/dnabert/*/*.cuh
+     ${INCLUDE_DIR}/dnabert/*/*.cu)
 set(violations "")
 foreach(header IN LISTS headers)
   string(REGEX MATCH "^[^/]+" layer ${header})

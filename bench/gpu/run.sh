@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# One prepared run on a GPU machine: the GPU test label, then the GPU benchmarks and PyTorch on the
+# same card; results under $OUT (or ./gpu-results). The programs come prebuilt in $DNABERT_GPU_BIN
+# (bench/gpu/stage.sh fills it where the build dependencies are installed); without it they are
+# built here first (needs the README's packages and nvcc).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+out=${OUT:-$PWD/gpu-results}
+mkdir -p "$out"
+bin=${DNABERT_GPU_BIN:-}
+if [ -z "$bin" ]; then
+  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DDNABERT_ENABLE_CUDA=ON -DDNABERT_BUILD_BENCH=ON &&
+    cmake --build build-gpu --target dnabert_cuda_smoke dnabert_cuda_tests bench_cuda || exit 1
+  bin=build-gpu/bin
+  mkdir -p "$bin"
+  cp build-gpu/tests/cuda/dnabert_cuda_smoke build-gpu/tests/cuda/dnabert_cuda_tests build-gpu/bench/bench_cuda "$bin"
+fi
+export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}:$PWD/$bin/lib
+# The test programs find tests/data at the path they were built in.
+data_dir=$(cat "$bin/source_dir" 2>/dev/null || echo "$PWD")
+if [ ! -e "$data_dir/tests/data" ]; then mkdir -p "$(dirname "$data_dir")" && ln -s "$PWD" "$data_dir"; fi
+
+{ nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv; date -u; } | tee "$out/device.txt"
+echo "::: GPU tests"
+timeout 60 "$bin/dnabert_cuda_smoke" 2>&1 | tee "$out/tests.log"
+timeout 300 "$bin/dnabert_cuda_tests" --duration=true 2>&1 | tee -a "$out/tests.log"
+echo "tests exit status: ${PIPESTATUS[0]}" | tee -a "$out/tests.log"
+echo "::: dnabert benchmarks"
+timeout 240 "$bin/bench_cuda" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+  --benchmark_out="$out/bench_cuda.json" --benchmark_out_format=json 2>&1 | tee "$out/bench_cuda.log"
+echo "::: PyTorch on the same card"
+PYTHONUNBUFFERED=1 timeout 200 python3 bench/gpu/torch_peer.py >"$out/torch_peer.json" 2>"$out/torch_peer.log"
+echo "torch peer exit status: $?"
+tail -5 "$out/torch_peer.log"
+if command -v compute-sanitizer >/dev/null; then
+  echo "::: GPU tests under compute-sanitizer memcheck"
+  timeout 150 compute-sanitizer --tool memcheck --error-exitcode 3 "$bin/dnabert_cuda_tests" 2>&1 | tail -15 | tee "$out/memcheck.log"
+fi

@@ -1,0 +1,78 @@
+#pragma once
+// The CUDA backend: device memory from a caching allocator, one stream and one cuBLAS handle per
+// backend object. Plain C++ (no CUDA headers): the kernels live in the compiled dnabert::cuda.
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <type_traits>
+
+namespace dnabert::backend {
+
+/// How float32 GEMMs may use the tensor cores.
+enum class cuda_math {
+  fp32,  ///< IEEE float32 GEMMs (exact comparison with the CPU backend)
+  tf32,  ///< TF32 tensor-core GEMMs: 10-bit mantissa inputs, float32 accumulation
+};
+
+namespace detail {
+/// Device, stream, cuBLAS handle and memory cache of one backend (defined in cuda/context.cu).
+class cuda_context;
+/// Creates the context for `device` (throws dnabert::error naming the failed CUDA call).
+std::shared_ptr<cuda_context> make_cuda_context(int device, cuda_math math);
+/// `bytes` of device memory from the context's cache; freed blocks go back to the cache.
+std::shared_ptr<void> cuda_allocate(const std::shared_ptr<cuda_context>& context, std::size_t bytes);
+/// Waits until every op queued on the context's stream has finished.
+void cuda_synchronize(cuda_context& context);
+/// The device ordinal of a context.
+int cuda_device(const cuda_context& context);
+/// The device's name ("NVIDIA H100 80GB HBM3").
+std::string cuda_device_name(const cuda_context& context);
+/// Bytes the cache holds (in use and free).
+std::size_t cuda_cached_bytes(const cuda_context& context);
+}  // namespace detail
+
+/// Number of CUDA devices visible to this process (0 without a driver or a GPU; never throws).
+int cuda_device_count() noexcept;
+
+/// CUDA backend computing in T (float). Ops for it are declared in backend/cuda_ops.hpp and
+/// found by argument-dependent lookup, exactly as the CPU backend's.
+template <class T>
+class cuda_t {
+  static_assert(std::is_same_v<T, float>, "the CUDA backend computes in float");
+
+ public:
+  using value_type = T;
+  /// Tensor memory lives on the device: read it through download().
+  static constexpr bool host_memory = false;
+
+  /// Runs on device `device` with float32 GEMMs computed as `math` says.
+  explicit cuda_t(int device = 0, cuda_math math = cuda_math::fp32)
+      : context_(detail::make_cuda_context(device, math)) {}
+
+  /// Uninitialised device storage of `size` bytes (256-byte aligned), from the cache.
+  [[nodiscard]] std::shared_ptr<void> allocate(std::size_t size) const { return detail::cuda_allocate(context_, size); }
+
+  /// Blocks until queued work is done (timings, or before reading results another way).
+  void synchronize() const { detail::cuda_synchronize(*context_); }
+
+  /// Human-readable name ("cuda:0").
+  [[nodiscard]] std::string name() const { return "cuda:" + std::to_string(detail::cuda_device(*context_)); }
+
+  /// The GPU's own name.
+  [[nodiscard]] std::string device_name() const { return detail::cuda_device_name(*context_); }
+
+  /// Device memory held by the cache, in bytes.
+  [[nodiscard]] std::size_t cached_bytes() const { return detail::cuda_cached_bytes(*context_); }
+
+  /// The context the ops run in.
+  [[nodiscard]] detail::cuda_context& context() const noexcept { return *context_; }
+
+ private:
+  std::shared_ptr<detail::cuda_context> context_;
+};
+
+/// The float32 CUDA backend.
+using cuda = cuda_t<float>;
+
+}  // namespace dnabert::backend

@@ -1,0 +1,169 @@
+#pragma once
+// Shared by the CUDA backend's translation units: the context's definition, error checks that
+// throw dnabert::error naming the failed call, scratch buffers, warp and block reductions.
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dnabert/backend/cuda.hpp"
+#include "dnabert/backend/cuda/launch.hpp"
+#include "dnabert/core/error.hpp"
+
+namespace dnabert::backend::detail {
+
+/// Throws dnabert::error("<call>: <CUDA's message>") unless `status` is cudaSuccess.
+inline void check_cuda(cudaError_t status, const char* call) {
+  if (status != cudaSuccess) throw error(std::string(call) + ": " + cudaGetErrorString(status));
+}
+
+/// Throws dnabert::error naming `call` and cuBLAS's status unless it succeeded.
+inline void check_cublas(cublasStatus_t status, const char* call) {
+  if (status != CUBLAS_STATUS_SUCCESS) throw error(std::string(call) + ": " + cublasGetStatusString(status));
+}
+
+/// Throws if the last kernel launch failed (bad configuration, no kernel image for this GPU).
+inline void check_launch(const char* kernel) { check_cuda(cudaGetLastError(), kernel); }
+
+class cuda_context {
+ public:
+  cuda_context(int device, cuda_math math) : device_(device) {
+    check_cuda(cudaSetDevice(device), "cudaSetDevice");
+    check_cuda(cudaGetDeviceProperties(&properties_, device), "cudaGetDeviceProperties");
+    check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+    check_cublas(cublasCreate(&blas_), "cublasCreate");
+    check_cublas(cublasSetStream(blas_, stream_), "cublasSetStream");
+    check_cublas(cublasSetMathMode(blas_, math == cuda_math::tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH),
+                 "cublasSetMathMode");
+  }
+  cuda_context(const cuda_context&) = delete;
+  cuda_context& operator=(const cuda_context&) = delete;
+  ~cuda_context() {
+    cudaStreamSynchronize(stream_);
+    for (auto& [bytes, blocks] : free_)
+      for (void* p : blocks) cudaFree(p);
+    cublasDestroy(blas_);
+    cudaStreamDestroy(stream_);
+  }
+
+  [[nodiscard]] int device() const noexcept { return device_; }
+  [[nodiscard]] cudaStream_t stream() const noexcept { return stream_; }
+  [[nodiscard]] cublasHandle_t blas() const noexcept { return blas_; }
+  [[nodiscard]] const cudaDeviceProp& properties() const noexcept { return properties_; }
+
+  // Blocks are reused by exact size. Every op runs on the one stream, so a block handed back
+  // while kernels still use it is only reused by work queued after them: no synchronisation.
+  void* take(std::size_t bytes) {
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      auto found = free_.find(bytes);
+      if (found != free_.end() && !found->second.empty()) {
+        void* p = found->second.back();
+        found->second.pop_back();
+        return p;
+      }
+    }
+    void* p = nullptr;
+    if (cudaMalloc(&p, bytes) != cudaSuccess) {
+      cudaGetLastError();  // clear the sticky-free error and retry once with the cache emptied
+      release_cache();
+      if (cudaMalloc(&p, bytes) != cudaSuccess) {
+        cudaGetLastError();
+        throw error("cudaMalloc: out of memory on cuda:" + std::to_string(device_) + " allocating " +
+                    std::to_string(bytes) + " bytes (" + std::to_string(cached_ / (1 << 20)) + " MiB cached)");
+      }
+    }
+    const std::lock_guard<std::mutex> lock(mutex_);
+    cached_ += bytes;
+    return p;
+  }
+
+  void give_back(void* p, std::size_t bytes) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    free_[bytes].push_back(p);
+  }
+
+  [[nodiscard]] std::size_t cached_bytes() const noexcept { return cached_; }
+
+ private:
+  void release_cache() {
+    cudaStreamSynchronize(stream_);
+    const std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [bytes, blocks] : free_) {
+      for (void* p : blocks) cudaFree(p);
+      cached_ -= bytes * blocks.size();
+      blocks.clear();
+    }
+  }
+
+  int device_;
+  cudaDeviceProp properties_{};
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t blas_ = nullptr;
+  std::mutex mutex_;
+  std::unordered_map<std::size_t, std::vector<void*>> free_;
+  std::size_t cached_ = 0;
+};
+
+/// Scratch device memory for `count` elements of E, returned to the cache when it goes out of scope.
+template <class E>
+struct scratch {
+  scratch(cuda& be, std::int64_t count) : storage(be.allocate(static_cast<std::size_t>(count) * sizeof(E))) {}
+  [[nodiscard]] E* get() const noexcept { return static_cast<E*>(storage.get()); }
+  std::shared_ptr<void> storage;
+};
+
+/// Blocks for n elements of an element-wise kernel.
+inline unsigned grid_for(std::int64_t n) { return static_cast<unsigned>(cuda_launch::blocks_for(n)); }
+
+/// Sum over a warp (every lane gets the total).
+template <class T>
+__device__ inline T warp_sum(T value) {
+  for (int offset = 16; offset > 0; offset /= 2) value += __shfl_xor_sync(0xffffffffu, value, offset);
+  return value;
+}
+
+/// Maximum over a warp (every lane gets it).
+__device__ inline float warp_max(float value) {
+  for (int offset = 16; offset > 0; offset /= 2) value = fmaxf(value, __shfl_xor_sync(0xffffffffu, value, offset));
+  return value;
+}
+
+/// Sum over a block of blockDim.x threads (a multiple of 32, at most 1024); every thread gets it.
+template <class T>
+__device__ inline T block_sum(T value) {
+  __shared__ T partial[32];
+  const int lane = static_cast<int>(threadIdx.x) % 32;
+  const int warp = static_cast<int>(threadIdx.x) / 32;
+  value = warp_sum(value);
+  __syncthreads();  // partial may still be read by a previous call
+  if (lane == 0) partial[warp] = value;
+  __syncthreads();
+  const int warps = static_cast<int>(blockDim.x) / 32;
+  T total = lane < warps ? partial[lane] : T(0);
+  return warp_sum(total);
+}
+
+/// Maximum over a block (as block_sum).
+__device__ inline float block_max(float value) {
+  __shared__ float partial[32];
+  const int lane = static_cast<int>(threadIdx.x) % 32;
+  const int warp = static_cast<int>(threadIdx.x) / 32;
+  value = warp_max(value);
+  __syncthreads();
+  if (lane == 0) partial[warp] = value;
+  __syncthreads();
+  const int warps = static_cast<int>(blockDim.x) / 32;
+  return warp_max(lane < warps ? partial[lane] : -INFINITY);
+}
+
+/// Grid-stride loop index type.
+using index_t = long long;
+
+}  // namespace dnabert::backend::detail

@@ -1,0 +1,73 @@
+// The CUDA backend's context: creation, the caching allocator's entry points, byte copies and
+// the GEMM, each CUDA/cuBLAS failure turned into dnabert::error.
+#include "dnabert/backend/cuda/common.cuh"
+#include "dnabert/backend/cuda_ops.hpp"
+
+namespace dnabert::backend {
+
+int cuda_device_count() noexcept {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();
+    return 0;
+  }
+  return count;
+}
+
+namespace detail {
+
+std::shared_ptr<cuda_context> make_cuda_context(int device, cuda_math math) {
+  const int count = cuda_device_count();
+  if (device < 0 || device >= count)
+    throw error("cuda:" + std::to_string(device) + " requested but " + std::to_string(count) +
+                " CUDA device(s) are visible");
+  return std::make_shared<cuda_context>(device, math);
+}
+
+std::shared_ptr<void> cuda_allocate(const std::shared_ptr<cuda_context>& context, std::size_t bytes) {
+  const std::size_t rounded = ((bytes + 255) / 256) * 256;
+  if (rounded == 0) return {};
+  return {context->take(rounded), [context, rounded](void* p) { context->give_back(p, rounded); }};
+}
+
+void cuda_synchronize(cuda_context& context) { check_cuda(cudaStreamSynchronize(context.stream()), "cudaStreamSynchronize"); }
+
+int cuda_device(const cuda_context& context) { return context.device(); }
+
+std::string cuda_device_name(const cuda_context& context) { return context.properties().name; }
+
+std::size_t cuda_cached_bytes(const cuda_context& context) { return context.cached_bytes(); }
+
+void cuda_copy_bytes(cuda& be, const void* src, void* dst, std::size_t bytes, cuda_copy_kind kind) {
+  cudaStream_t stream = be.context().stream();
+  switch (kind) {
+    case cuda_copy_kind::host_to_device:
+      // From pageable memory the call returns once the bytes are staged: src may be freed after.
+      check_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream), "cudaMemcpyAsync (host to device)");
+      return;
+    case cuda_copy_kind::device_to_host:
+      check_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream), "cudaMemcpyAsync (device to host)");
+      check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize");
+      return;
+    case cuda_copy_kind::device_to_device:
+      check_cuda(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream), "cudaMemcpyAsync (device to device)");
+      return;
+  }
+}
+
+}  // namespace detail
+
+void gemm(cuda& be, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+          const float* a, const float* b, float beta, float* c) {
+  if (m == 0 || n == 0) return;
+  const auto g = cuda_launch::to_column_major(trans_a, trans_b, m, n, k, cuda_launch::contiguous_ld(trans_a, m, k),
+                                              cuda_launch::contiguous_ld(trans_b, k, n), n);
+  detail::check_cublas(
+      cublasSgemm(be.context().blas(), g.transpose_first ? CUBLAS_OP_T : CUBLAS_OP_N,
+                  g.transpose_second ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(g.rows), static_cast<int>(g.cols),
+                  static_cast<int>(g.depth), &alpha, b, static_cast<int>(g.ld_first), a, static_cast<int>(g.ld_second),
+                  &beta, c, static_cast<int>(g.ld_result)),
+      "cublasSgemm");
+}
+
+}  // namespace dnabert::backend
