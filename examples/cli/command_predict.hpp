@@ -7,12 +7,13 @@
 #include <limits>
 
 #include "common.hpp"
+#include "device.hpp"
 
 namespace dnabert::cli {
 
 /// Options predict and embed share.
 struct inference_cli_options {
-  std::string model, input, output, long_rule = "mean", pooling_name = "cls";
+  std::string model, input, output, long_rule = "mean", pooling_name = "cls", device = "cpu";
   std::size_t batch_size = 32;
   int threads = 0;
 };
@@ -24,6 +25,7 @@ inline void add_inference_options(CLI::App* cmd, inference_cli_options& o) {
   cmd->add_option("-o,--output", o.output, "output file")->required();
   cmd->add_option("-b,--batch-size", o.batch_size, "pieces per forward pass")->check(CLI::Range(1, 65536));
   cmd->add_option("-t,--threads", o.threads, "CPU threads (default: all)")->check(CLI::Range(0, 1024));
+  cmd->add_option("-d,--device", o.device, "cpu, cuda or cuda:N (needs a build with CUDA)");
 }
 
 /// The sequences and ids of an input file.
@@ -52,8 +54,7 @@ inline void add_predict_command(CLI::App& app) {
   add_inference_options(cmd, *o);
   cmd->add_option("--long", o->long_rule, "combine the 510-k-mer pieces of long sequences: mean or max of logits")
       ->check(CLI::IsMember({"mean", "max"}));
-  cmd->callback([o] {
-    const auto model = load_classifier(o->model, o->threads);
+  cmd->callback([o] { with_classifier(o->model, o->device, o->threads, [&](const auto& model) {
     const auto [sequences, ids] = sequences_and_ids(o->input);
     progress_line progress("predict");
     const auto result = model.predict(sequences, to_inference_options(*o, progress), ids);
@@ -76,7 +77,7 @@ inline void add_predict_command(CLI::App& app) {
       }
     }
     write_output(o->output, out.str());
-  });
+  }); });
 }
 
 /// Registers `embed`.
@@ -86,8 +87,7 @@ inline void add_embed_command(CLI::App& app) {
   add_inference_options(cmd, *o);
   cmd->add_option("-p,--pooling", o->pooling_name, "cls, mean (all non-pad tokens) or pooler")
       ->check(CLI::IsMember({"cls", "mean", "pooler"}));
-  cmd->callback([o] {
-    const auto model = load_classifier(o->model, o->threads);
+  cmd->callback([o] { with_classifier(o->model, o->device, o->threads, [&](const auto& model) {
     const auto [sequences, ids] = sequences_and_ids(o->input);
     progress_line progress("embed");
     const pooling how = o->pooling_name == "mean" ? pooling::mean : o->pooling_name == "pooler" ? pooling::pooler : pooling::cls;
@@ -98,7 +98,7 @@ inline void add_embed_command(CLI::App& app) {
     std::string ids_path = o->output;
     if (ids_path.size() > 4 && ids_path.ends_with(".npy")) ids_path.resize(ids_path.size() - 4);
     io::write_file_atomically(ids_path + ".ids.txt", id_text);
-  });
+  }); });
 }
 
 }  // namespace dnabert::cli

@@ -15,6 +15,7 @@
 #include "dnabert/backend/cpu_optimizer_ops.hpp"
 #include "dnabert/backend/cuda_ops.hpp"
 #include "dnabert/model/bert.hpp"
+#include "dnabert/model/classifier.hpp"
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
 #include "dnabert/train/optimizer.hpp"
@@ -358,6 +359,29 @@ TEST_CASE("cuda: Hugging Face fixtures give the CPU backend's logits, hidden sta
       check_close(host_values(gpu(), got.attentions[i]), {a.begin(), a.end()},
                   std::string(name) + " attentions " + std::to_string(i));
     }
+  }
+}
+
+TEST_CASE("cuda: the classifier predicts and embeds as on the CPU, long sequences included") {
+  const std::string dir = dnabert::test::data_path("parity/cls_k6");
+  const dnabert::classifier<> on_cpu(dir, 2);
+  const dnabert::classifier<dnabert::dynamic_bert, cuda> on_gpu(dir, std::make_unique<cuda>(0));
+  std::string long_sequence;
+  for (int i = 0; i < 700; ++i) long_sequence += "ACGTTGCAAGGCTTAC"[(i * 7 + i / 5) % 16];  // two pieces
+  const std::vector<std::string> sequences{"ACGTACGGTTACNNACGTAGG", long_sequence, "ttgacgatcgatcgggcgc"};
+  for (const auto rule : {dnabert::piece_rule::mean, dnabert::piece_rule::max}) {
+    dnabert::inference_options options;
+    options.batch_size = 2;
+    options.long_sequences = rule;
+    const auto want = on_cpu.predict(sequences, options);
+    const auto got = on_gpu.predict(sequences, options);
+    check_close({got.logits.begin(), got.logits.end()}, {want.logits.begin(), want.logits.end()}, "predict logits");
+    CHECK(got.predicted == want.predicted);
+  }
+  for (const auto how : {dnabert::pooling::cls, dnabert::pooling::mean, dnabert::pooling::pooler}) {
+    const auto want = on_cpu.embed(sequences, how);
+    const auto got = on_gpu.embed(sequences, how);
+    check_close({got.begin(), got.end()}, {want.begin(), want.end()}, "embed");
   }
 }
 

@@ -57,9 +57,14 @@ struct prediction {
 template <class Spec = dynamic_bert, class B = backend::cpu>
 class classifier {
  public:
-  /// Loads a fine-tuned folder (BertForSequenceClassification) onto a backend with `threads`.
+  /// Loads a fine-tuned folder (BertForSequenceClassification) onto a CPU backend with `threads`.
   explicit classifier(const std::string& dir, int threads = 0)
-      : backend_(std::make_unique<B>(threads)),
+    requires(B::host_memory)
+      : classifier(dir, std::make_unique<B>(threads)) {}
+
+  /// Loads a fine-tuned folder onto `backend` (e.g. a backend::cuda for device N).
+  classifier(const std::string& dir, std::unique_ptr<B> backend)
+      : backend_(std::move(backend)),
         model_(Bert<Spec, B>::load(*backend_, dir, bert_head::sequence_classification)),
         tokenizer_(model_.k()) {}
 
@@ -81,7 +86,7 @@ class classifier {
     std::fill(out.logits.begin(), out.logits.end(), take_max ? -INFINITY : 0.0f);
     run_pieces(sequences, ids, options, forward_options{false, false, true, {}},
                [&](const token_batch& batch, const bert_output<B>& result) {
-                 const auto logits = result.logits.value().span();
+                 const auto logits = host_copy(result.logits.value());
                  for (std::size_t r = 0; r < batch.rows; ++r) {
                    const std::size_t s = batch.origins[r].sequence;
                    ++piece_counts[s];
@@ -111,7 +116,8 @@ class classifier {
     std::vector<double> weight(sequences.size(), 0.0);
     run_pieces(sequences, ids, options, forward_options{false, false, how == pooling::pooler, {}},
                [&](const token_batch& batch, const bert_output<B>& result) {
-                 const auto states = result.sequence_output.value().span();
+                 const auto states = host_copy(result.sequence_output.value());
+                 const auto pooled = how == pooling::pooler ? host_copy(result.pooled.value()) : std::vector<float>{};
                  for (std::size_t r = 0; r < batch.rows; ++r) {
                    const std::size_t s = batch.origins[r].sequence;
                    const int* mask = batch.attention_mask.data() + r * batch.length;
@@ -125,7 +131,7 @@ class classifier {
                      continue;
                    }
                    const float* row = how == pooling::cls ? states.data() + r * batch.length * hidden
-                                                          : result.pooled.value().data() + r * hidden;
+                                                          : pooled.data() + r * hidden;
                    for (std::size_t j = 0; j < hidden; ++j) out(s, j) += row[j];
                    weight[s] += 1;
                  }
@@ -144,6 +150,13 @@ class classifier {
     const auto pieces = sorted_pieces(tokenizer_, sequences, ids, model_.max_kmers());
     for_each_piece_batch(model_, std::span<const token_piece>(pieces), outputs,
                          [&](std::size_t) { return options.batch_size; }, consume, options.progress);
+  }
+
+  // The values of a result tensor on the host, wherever the backend keeps them.
+  std::vector<float> host_copy(const tensor<B>& t) const {
+    std::vector<float> values(static_cast<std::size_t>(t.numel()));
+    download(*backend_, t.data(), values.data(), t.numel());
+    return values;
   }
 
   // Probabilities and the predicted class of sequence s (regression: the score itself).
