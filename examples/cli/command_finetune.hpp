@@ -31,6 +31,7 @@ inline void add_finetune_command(CLI::App& app) {
     std::string model, config, train, dev, train_labels, dev_labels, output;
     std::int64_t num_labels = 0;
     int threads = 0;
+    std::string device = "cpu";
     resume_request resume;
     train::finetune_options run;
   };
@@ -50,28 +51,31 @@ inline void add_finetune_command(CLI::App& app) {
   cmd->add_option("--class-weights", o->run.class_weights, "loss weight of each class, e.g. --class-weights 1 4")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--num-labels", o->num_labels, "classes (1 = regression); default: from config.json")->check(CLI::Range(1, 1 << 20));
-  add_training_flags(cmd, o->run, o->resume, o->threads);
+  add_training_flags(cmd, o->run, o->resume, o->threads, o->device);
   cmd->callback([o] {
-    backend::cpu cpu(o->threads);
-    o->run.resume_from = o->resume.checkpoint(o->output);
-    const std::string start = starting_folder("finetune", o->run.resume_from, o->model, o->config);
-    auto model = start.empty() ? Bert<>(cpu, classifier_config(o->config, o->num_labels), bert_head::sequence_classification, o->run.seed)
-                               : Bert<>::load(cpu, start, bert_head::sequence_classification, o->run.seed, o->num_labels);
-    for (const auto& name : model.new_parameters()) print_notice("new (initialised): " + name);
-    const auto max_kmers = model.max_kmers();
-    const train::labelled_dataset train_set(read_labelled(o->train, o->train_labels), model.k(), max_kmers);
-    const train::labelled_dataset dev_set(read_labelled(o->dev, o->dev_labels), model.k(), max_kmers);
-    for (const auto* set : {&train_set, &dev_set})
-      if (set->truncated() > 0)
-        print_notice(std::to_string(set->truncated()) + " sequences longer than " + std::to_string(max_kmers) +
-                     " k-mers were cut to their first piece, as DNABERT's max_seq_length does");
-    const auto bar = attach_progress(o->run, "finetune", first_step(o->run.resume_from));
-    const auto result = train::finetune(model, train_set, dev_set, o->run, o->output);
-    bar->finish();
-    std::cout << "best at step " << result.best->step << ": " << o->run.best_metric << " " << result.best->score
-              << ", dev loss " << result.best->loss;
-    if (result.stopped_early) std::cout << " (stopped early at step " << result.steps << ")";
-    std::cout << "; model in " << o->output << '\n';
+    with_backend(o->device, o->threads, [&](auto backend) {
+      using B = typename decltype(backend)::element_type;
+      B& be = *backend;
+      o->run.resume_from = o->resume.checkpoint(o->output);
+      const std::string start = starting_folder("finetune", o->run.resume_from, o->model, o->config);
+      auto model = start.empty() ? Bert<dynamic_bert, B>(be, classifier_config(o->config, o->num_labels), bert_head::sequence_classification, o->run.seed)
+                                 : Bert<dynamic_bert, B>::load(be, start, bert_head::sequence_classification, o->run.seed, o->num_labels);
+      for (const auto& name : model.new_parameters()) print_notice("new (initialised): " + name);
+      const auto max_kmers = model.max_kmers();
+      const train::labelled_dataset train_set(read_labelled(o->train, o->train_labels), model.k(), max_kmers);
+      const train::labelled_dataset dev_set(read_labelled(o->dev, o->dev_labels), model.k(), max_kmers);
+      for (const auto* set : {&train_set, &dev_set})
+        if (set->truncated() > 0)
+          print_notice(std::to_string(set->truncated()) + " sequences longer than " + std::to_string(max_kmers) +
+                       " k-mers were cut to their first piece, as DNABERT's max_seq_length does");
+      const auto bar = attach_progress(o->run, "finetune", first_step(o->run.resume_from));
+      const auto result = train::finetune(model, train_set, dev_set, o->run, o->output);
+      bar->finish();
+      std::cout << "best at step " << result.best->step << ": " << o->run.best_metric << " " << result.best->score
+                << ", dev loss " << result.best->loss;
+      if (result.stopped_early) std::cout << " (stopped early at step " << result.steps << ")";
+      std::cout << "; model in " << o->output << '\n';
+    });
   });
 }
 

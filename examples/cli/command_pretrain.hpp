@@ -15,6 +15,7 @@ inline void add_pretrain_command(CLI::App& app) {
   struct options {
     std::string input, eval_input, output, config, model;
     int threads = 0;
+    std::string device = "cpu";
     resume_request resume;
     train::pretrain_options run;
   };
@@ -36,27 +37,30 @@ inline void add_pretrain_command(CLI::App& app) {
   cmd->add_option("--logging-steps", o->run.logging_steps, "a log.jsonl line every N steps")->check(CLI::Range(1, 1 << 30));
   cmd->add_flag("--keep-n", [o](std::int64_t) { o->run.n_runs = train::n_run_handling::keep; },
                 "keep N runs inside pieces as DNABERT's code does (default: drop them)");
-  add_training_flags(cmd, o->run, o->resume, o->threads);
+  add_training_flags(cmd, o->run, o->resume, o->threads, o->device);
   cmd->callback([o] {
-    backend::cpu cpu(o->threads);
-    o->run.resume_from = o->resume.checkpoint(o->output);
-    const std::string start = starting_folder("pretrain", o->run.resume_from, o->model, o->config);
-    auto model = start.empty() ? Bert<>(cpu, io::read_config_json(o->config), bert_head::masked_lm, o->run.seed)
-                               : Bert<>::load(cpu, start, bert_head::masked_lm, o->run.seed);
-    for (const auto& name : model.new_parameters()) print_notice("new (initialised): " + name);
-    const auto corpus = train::pretraining_corpus::read(o->input);
-    std::cerr << "pretrain: " << corpus.records() << (corpus.cut_each_epoch() ? " FASTA records, " : " lines, ")
-              << corpus.nucleotides() << " nt; k=" << model.k() << ", " << model.config().num_hidden_layers << " layers, hidden "
-              << model.config().hidden_size << '\n';
-    std::optional<train::pretraining_corpus> held_out;
-    if (!o->eval_input.empty()) held_out.emplace(train::pretraining_corpus::read(o->eval_input));
-    const auto bar = attach_progress(o->run, "pretrain", first_step(o->run.resume_from));
-    const auto result = train::pretrain(model, corpus, o->run, o->output, held_out ? &*held_out : nullptr);
-    bar->finish();
-    std::cout << "pre-trained " << result.steps << " steps";
-    if (!result.train_loss.empty()) std::cout << ", last masked-LM loss " << result.train_loss.back().second;
-    if (result.skipped_steps > 0) std::cout << ", " << result.skipped_steps << " skipped (non-finite)";
-    std::cout << "; model in " << o->output << '\n';
+    with_backend(o->device, o->threads, [&](auto backend) {
+      using B = typename decltype(backend)::element_type;
+      B& be = *backend;
+      o->run.resume_from = o->resume.checkpoint(o->output);
+      const std::string start = starting_folder("pretrain", o->run.resume_from, o->model, o->config);
+      auto model = start.empty() ? Bert<dynamic_bert, B>(be, io::read_config_json(o->config), bert_head::masked_lm, o->run.seed)
+                                 : Bert<dynamic_bert, B>::load(be, start, bert_head::masked_lm, o->run.seed);
+      for (const auto& name : model.new_parameters()) print_notice("new (initialised): " + name);
+      const auto corpus = train::pretraining_corpus::read(o->input);
+      std::cerr << "pretrain: " << corpus.records() << (corpus.cut_each_epoch() ? " FASTA records, " : " lines, ")
+                << corpus.nucleotides() << " nt; k=" << model.k() << ", " << model.config().num_hidden_layers << " layers, hidden "
+                << model.config().hidden_size << '\n';
+      std::optional<train::pretraining_corpus> held_out;
+      if (!o->eval_input.empty()) held_out.emplace(train::pretraining_corpus::read(o->eval_input));
+      const auto bar = attach_progress(o->run, "pretrain", first_step(o->run.resume_from));
+      const auto result = train::pretrain(model, corpus, o->run, o->output, held_out ? &*held_out : nullptr);
+      bar->finish();
+      std::cout << "pre-trained " << result.steps << " steps";
+      if (!result.train_loss.empty()) std::cout << ", last masked-LM loss " << result.train_loss.back().second;
+      if (result.skipped_steps > 0) std::cout << ", " << result.skipped_steps << " skipped (non-finite)";
+      std::cout << "; model in " << o->output << '\n';
+    });
   });
 }
 

@@ -29,19 +29,29 @@ inline device_choice parse_device(const std::string& text) {
   throw input_error("--device " + text + ": expected cpu, cuda or cuda:N");
 }
 
-/// Loads the classifier in `dir` on the chosen device and calls use(model) with it.
+/// Calls use(std::unique_ptr<B>) with a fresh backend of the chosen device: backend::cpu with
+/// `threads`, or backend::cuda for device N.
 template <class Use>
-void with_classifier(const std::string& dir, const std::string& device, int threads, Use&& use) {
+void with_backend(const std::string& device, int threads, Use&& use) {
   const device_choice choice = parse_device(device);
   if (!choice.cuda) {
-    use(classifier<>(dir, threads));
+    use(std::make_unique<backend::cpu>(threads));
     return;
   }
 #ifdef DNABERT_CLI_WITH_CUDA
-  use(classifier<dynamic_bert, backend::cuda>(dir, std::make_unique<backend::cuda>(choice.index)));
+  use(std::make_unique<backend::cuda>(choice.index));
 #else
   throw input_error("--device " + device + ": this dnabert was built without CUDA (configure with nvcc present and -DDNABERT_ENABLE_CUDA=ON)");
 #endif
+}
+
+/// Loads the classifier in `dir` on the chosen device and calls use(model) with it.
+template <class Use>
+void with_classifier(const std::string& dir, const std::string& device, int threads, Use&& use) {
+  with_backend(device, threads, [&](auto backend) {
+    using B = typename decltype(backend)::element_type;
+    use(classifier<dynamic_bert, B>(dir, std::move(backend)));
+  });
 }
 
 }  // namespace dnabert::cli

@@ -102,6 +102,15 @@ class tensor {
   std::shared_ptr<void> storage_;
 };
 
+/// The elements of `t` copied into host memory (a download on a device backend; `download` is
+/// found by argument-dependent lookup on B, as every op).
+template <class B, class E>
+std::vector<E> host_values(B& backend, const tensor<B, E>& t) {
+  std::vector<E> values(static_cast<std::size_t>(t.numel()));
+  download(backend, t.data(), values.data(), t.numel());
+  return values;
+}
+
 /// Throws shape_error naming `what` unless `t` has exactly `expected` shape.
 template <class B, class E>
 void expect_shape(const tensor<B, E>& t, const shape_type& expected, std::string_view what) {

@@ -86,7 +86,7 @@ class classifier {
     std::fill(out.logits.begin(), out.logits.end(), take_max ? -INFINITY : 0.0f);
     run_pieces(sequences, ids, options, forward_options{false, false, true, {}},
                [&](const token_batch& batch, const bert_output<B>& result) {
-                 const auto logits = host_copy(result.logits.value());
+                 const auto logits = host_values(*backend_, result.logits.value());
                  for (std::size_t r = 0; r < batch.rows; ++r) {
                    const std::size_t s = batch.origins[r].sequence;
                    ++piece_counts[s];
@@ -116,8 +116,8 @@ class classifier {
     std::vector<double> weight(sequences.size(), 0.0);
     run_pieces(sequences, ids, options, forward_options{false, false, how == pooling::pooler, {}},
                [&](const token_batch& batch, const bert_output<B>& result) {
-                 const auto states = host_copy(result.sequence_output.value());
-                 const auto pooled = how == pooling::pooler ? host_copy(result.pooled.value()) : std::vector<float>{};
+                 const auto states = host_values(*backend_, result.sequence_output.value());
+                 const auto pooled = how == pooling::pooler ? host_values(*backend_, result.pooled.value()) : std::vector<float>{};
                  for (std::size_t r = 0; r < batch.rows; ++r) {
                    const std::size_t s = batch.origins[r].sequence;
                    const int* mask = batch.attention_mask.data() + r * batch.length;
@@ -150,13 +150,6 @@ class classifier {
     const auto pieces = sorted_pieces(tokenizer_, sequences, ids, model_.max_kmers());
     for_each_piece_batch(model_, std::span<const token_piece>(pieces), outputs,
                          [&](std::size_t) { return options.batch_size; }, consume, options.progress);
-  }
-
-  // The values of a result tensor on the host, wherever the backend keeps them.
-  std::vector<float> host_copy(const tensor<B>& t) const {
-    std::vector<float> values(static_cast<std::size_t>(t.numel()));
-    download(*backend_, t.data(), values.data(), t.numel());
-    return values;
   }
 
   // Probabilities and the predicted class of sequence s (regression: the score itself).
