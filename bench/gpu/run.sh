@@ -13,7 +13,8 @@ if [ -z "$bin" ]; then
     cmake --build build-gpu --target dnabert_cuda_smoke dnabert_cuda_tests bench_cuda || exit 1
   bin=build-gpu/bin
   mkdir -p "$bin"
-  cp build-gpu/tests/cuda/dnabert_cuda_smoke build-gpu/tests/cuda/dnabert_cuda_tests build-gpu/bench/bench_cuda "$bin"
+  cmake --build build-gpu --target dnabert_cli || exit 1
+  cp build-gpu/tests/cuda/dnabert_cuda_smoke build-gpu/tests/cuda/dnabert_cuda_tests build-gpu/bench/bench_cuda build-gpu/dnabert "$bin"
 fi
 export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}:$PWD/$bin/lib
 # The test programs find tests/data at the path they were built in.
@@ -25,6 +26,18 @@ echo "::: GPU tests"
 timeout 60 "$bin/dnabert_cuda_smoke" 2>&1 | tee "$out/tests.log"
 timeout 300 "$bin/dnabert_cuda_tests" --duration=true 2>&1 | tee -a "$out/tests.log"
 echo "tests exit status: ${PIPESTATUS[0]}" | tee -a "$out/tests.log"
+echo "::: the dnabert program on the GPU: predict on both devices, a short fine-tune on the GPU"
+if [ -x "$bin/dnabert" ]; then
+  model=tests/data/parity/cls_k6 input=tests/data/cli/three.fa
+  "$bin/dnabert" predict --model $model --input $input --output "$out/predict_cpu.tsv" --threads 4 &&
+    "$bin/dnabert" predict --model $model --input $input --output "$out/predict_cuda.tsv" --device cuda &&
+    paste "$out/predict_cpu.tsv" "$out/predict_cuda.tsv" | awk -F'\t' 'NR > 1 { for (c = 3; c <= 6; ++c) { d = $c - $(c + 6); if (d < 0) d = -d; if (d > worst) worst = d } }
+      END { print "predict: max |cuda - cpu| over probabilities and logits", worst + 0; exit !(worst < 1e-5) }' | tee -a "$out/tests.log"
+  "$bin/dnabert" finetune --model $model --train tests/data/cli/three_labelled.csv --dev tests/data/cli/three_labelled.csv \
+    --output /tmp/finetuned_cuda --max-steps 6 --device cuda 2>&1 | tail -2 | tee -a "$out/tests.log"
+  "$bin/dnabert" predict --model /tmp/finetuned_cuda --input $input --output - --device cuda 2>/dev/null | tee -a "$out/tests.log"
+fi
+[ -n "${DNABERT_GPU_SKIP_BENCH:-}" ] && exit 0
 echo "::: dnabert benchmarks"
 timeout 240 "$bin/bench_cuda" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
   --benchmark_out="$out/bench_cuda.json" --benchmark_out_format=json 2>&1 | tee "$out/bench_cuda.log"
