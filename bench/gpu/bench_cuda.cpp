@@ -1,6 +1,6 @@
 // The CUDA backend on DNABERT-6 base (12 layers, hidden 768, 12 heads, 4,101 tokens): inference
-// tokens/s at the shapes, one fine-tuning step's tokens/s and model FLOP utilisation, and
-// the cuBLAS GEMM rate, each in float32 and TF32. Run by bench/gpu/run.sh on a GPU machine.
+// tokens/s at the shapes (float32, TF32 and bf16), one fine-tuning step's tokens/s and
+// model FLOP utilisation, and the cuBLAS GEMM rate. Run by bench/gpu/run.sh on a GPU machine.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -20,6 +20,7 @@
 namespace {
 
 using dnabert::backend::cuda;
+using dnabert::backend::cuda_bf16;
 using dnabert::backend::cuda_math;
 
 /// H100 SXM dense peaks (NVIDIA's datasheet): float32 on the CUDA cores, TF32 on the tensor cores.
@@ -42,6 +43,17 @@ dnabert::bert_config base_config() {
 }
 
 using model = dnabert::Bert<dnabert::DNABERT6, cuda>;
+using bf16_model = dnabert::Bert<dnabert::DNABERT6, cuda_bf16>;
+
+cuda_bf16& bf16_backend() {
+  static cuda_bf16 backend(0);
+  return backend;
+}
+
+const bf16_model& bf16_model_instance() {
+  static const bf16_model m(bf16_backend(), base_config(), dnabert::bert_head::sequence_classification, 1);
+  return m;
+}
 
 model& model_for(cuda_math math) {
   static std::map<cuda_math, std::unique_ptr<model>> models;
@@ -58,15 +70,14 @@ double forward_flops(const dnabert::bert_config& c, double rows, double length) 
   return 2 * rows * length * (weights + attention);
 }
 
-void inference(benchmark::State& state, cuda_math math) {
+template <class B>
+void inference(benchmark::State& state, B& be, const dnabert::Bert<dnabert::DNABERT6, B>& m) {
   const auto rows = static_cast<std::size_t>(state.range(0));
   const auto length = static_cast<std::size_t>(state.range(1));
-  cuda& be = backend_for(math);
-  const auto& m = model_for(math);
   const auto batch = dnabert::bench::random_batch(rows, length);
   const auto run = [&] {
-    dnabert::autograd::tape<cuda> tape(be);
-    dnabert::nn::forward_context<cuda> ctx{tape};
+    dnabert::autograd::tape<B> tape(be);
+    dnabert::nn::forward_context<B> ctx{tape};
     const auto out = m.forward(ctx, batch);
     be.synchronize();
     benchmark::DoNotOptimize(out.logits.value().data());
@@ -133,18 +144,23 @@ void gemm_rate(benchmark::State& state, cuda_math math) {
 }
 
 void register_all() {
+  const std::vector<std::pair<int, int>> shapes{{8, 128}, {64, 128}, {64, 512}, {256, 128}};
+  const auto add_shapes = [&](benchmark::internal::Benchmark* b) {
+    for (const auto& [rows, length] : shapes) b->Args({rows, length});
+    b->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
+  };
   for (const auto math : {cuda_math::fp32, cuda_math::tf32}) {
     const std::string tag = math == cuda_math::tf32 ? "tf32" : "fp32";
-    auto* inf = benchmark::RegisterBenchmark(("cuda_inference/" + tag).c_str(), inference, math);
-    for (const auto& [rows, length] : std::vector<std::pair<int, int>>{{8, 128}, {64, 128}, {64, 512}, {256, 128}})
-      inf->Args({rows, length});
-    inf->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
+    add_shapes(benchmark::RegisterBenchmark(("cuda_inference/" + tag).c_str(),
+                                            [math](benchmark::State& state) { inference(state, backend_for(math), model_for(math)); }));
     benchmark::RegisterBenchmark(("cuda_train_step/" + tag).c_str(), train_step, math)
         ->Args({32, 512})->Args({32, 128})->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
     benchmark::RegisterBenchmark(("cuda_gemm/" + tag).c_str(), gemm_rate, math)
         ->Args({4096, 4096, 4096})->Args({8192, 3072, 768})->Args({8192, 768, 3072})
         ->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(0.5);
   }
+  add_shapes(benchmark::RegisterBenchmark(
+      "cuda_inference/bf16", [](benchmark::State& state) { inference(state, bf16_backend(), bf16_model_instance()); }));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "dnabert/backend/cpu_ops.hpp"
 #include "dnabert/backend/cpu_optimizer_ops.hpp"
 #include "dnabert/backend/cuda_ops.hpp"
+#include "dnabert/io/safetensors.hpp"
 #include "dnabert/model/bert.hpp"
 #include "dnabert/model/classifier.hpp"
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"
@@ -21,10 +23,13 @@
 #include "dnabert/train/optimizer.hpp"
 #include "test_paths.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace {
 
 using dnabert::backend::cpu;
 using dnabert::backend::cuda;
+using dnabert::backend::cuda_bf16;
 
 cuda& gpu() {
   static cuda device(0);
@@ -382,6 +387,69 @@ TEST_CASE("cuda: the classifier predicts and embeds as on the CPU, long sequence
     const auto want = on_cpu.embed(sequences, how);
     const auto got = on_gpu.embed(sequences, how);
     check_close({got.begin(), got.end()}, {want.begin(), want.end()}, "embed");
+  }
+}
+
+namespace {
+
+// The golden batch of a parity fixture (the token ids PyTorch saw).
+dnabert::token_batch golden_batch(const std::string& dir) {
+  const auto golden = dnabert::io::read_safetensors(dir + "/golden.safetensors").tensors;
+  const auto& ids = golden.at("input_ids");
+  const auto& mask = golden.at("attention_mask");
+  dnabert::token_batch batch;
+  batch.rows = static_cast<std::size_t>(ids.shape[0]);
+  batch.length = static_cast<std::size_t>(ids.shape[1]);
+  for (const float v : ids.values) batch.input_ids.push_back(static_cast<dnabert::token_id>(v));
+  for (const float v : mask.values) batch.attention_mask.push_back(static_cast<std::int32_t>(v));
+  batch.origins.resize(batch.rows);
+  return batch;
+}
+
+// max |got - want| / max |want|.
+double relative_error(const std::vector<float>& got, const std::vector<float>& want) {
+  REQUIRE(got.size() == want.size());
+  double worst = 0, scale = 0;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    worst = std::max(worst, std::abs(static_cast<double>(got[i]) - static_cast<double>(want[i])));
+    scale = std::max(scale, std::abs(static_cast<double>(want[i])));
+  }
+  return worst / scale;
+}
+
+}  // namespace
+
+TEST_CASE("cuda bf16: models stay within twice PyTorch's own bf16 error of float32") {
+  std::ifstream in(dnabert::test::data_path("bf16/torch_bf16_error.json"));
+  REQUIRE(in.good());
+  const auto torch_error = nlohmann::json::parse(in);  // tests/reference/make_bf16_error.py
+  static cuda_bf16 half(0);
+  for (const char* name : {"mlm_k3", "cls_k6", "cls3_k3", "reg_k6"}) {
+    const std::string dir = dnabert::test::data_path(std::string("parity/") + name);
+    const auto head = std::string(name).starts_with("mlm") ? dnabert::bert_head::masked_lm
+                                                           : dnabert::bert_head::sequence_classification;
+    const auto full = dnabert::Bert<dnabert::dynamic_bert, cpu>::load(host(), dir, head);
+    const auto low = dnabert::Bert<dnabert::dynamic_bert, cuda_bf16>::load(half, dir, head);
+    const auto batch = golden_batch(dir);
+    dnabert::autograd::tape<cpu> cpu_tape(host());
+    dnabert::nn::forward_context<cpu> cpu_ctx{cpu_tape};
+    dnabert::autograd::tape<cuda_bf16> gpu_tape(half);
+    dnabert::nn::forward_context<cuda_bf16> gpu_ctx{gpu_tape};
+    const dnabert::forward_options hidden{true, false, true, {}};
+    const auto want = full.forward(cpu_ctx, batch, hidden);
+    const auto got = low.forward(gpu_ctx, batch, hidden);
+    const auto to_floats = [](const std::vector<dnabert::bfloat16>& v) { return std::vector<float>(v.begin(), v.end()); };
+    const auto logits = want.logits.value().span();
+    const auto last = want.hidden_states.back().span();
+    const double logit_error = relative_error(to_floats(dnabert::host_values(half, got.logits.value())), {logits.begin(), logits.end()});
+    const double hidden_error =
+        relative_error(to_floats(dnabert::host_values(half, got.hidden_states.back())), {last.begin(), last.end()});
+    const double logit_bound = 2 * torch_error[name]["logits"].get<double>();
+    const double hidden_bound = 2 * torch_error[name]["last_hidden"].get<double>();
+    CHECK_MESSAGE(logit_error <= logit_bound, name << " logits: bf16 error " << logit_error << ", bound " << logit_bound);
+    CHECK_MESSAGE(hidden_error <= hidden_bound, name << " last hidden: bf16 error " << hidden_error << ", bound " << hidden_bound);
+    MESSAGE(name << ": bf16 relative error logits " << logit_error << " (PyTorch " << logit_bound / 2 << "), last hidden "
+                 << hidden_error << " (PyTorch " << hidden_bound / 2 << ")");
   }
 }
 

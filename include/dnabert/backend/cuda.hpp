@@ -7,6 +7,8 @@
 #include <string>
 #include <type_traits>
 
+#include "dnabert/core/half_float.hpp"
+
 namespace dnabert::backend {
 
 /// How float32 GEMMs may use the tensor cores.
@@ -35,19 +37,21 @@ std::size_t cuda_cached_bytes(const cuda_context& context);
 /// Number of CUDA devices visible to this process (0 without a driver or a GPU; never throws).
 int cuda_device_count() noexcept;
 
-/// CUDA backend computing in T (float). Ops for it are declared in backend/cuda_ops.hpp and
-/// found by argument-dependent lookup, exactly as the CPU backend's.
+/// CUDA backend whose tensors hold T: float, or bfloat16 (weights and activations in bf16,
+/// products accumulated and statistics computed in float). Ops for it are declared in
+/// backend/cuda_ops.hpp and found by argument-dependent lookup, exactly as the CPU backend's.
 template <class T>
 class cuda_t {
-  static_assert(std::is_same_v<T, float>, "the CUDA backend computes in float");
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, bfloat16>, "the CUDA backend holds float or bfloat16");
 
  public:
   using value_type = T;
   /// Tensor memory lives on the device: read it through download().
   static constexpr bool host_memory = false;
 
-  /// Runs on device `device` with float32 GEMMs computed as `math` says.
-  explicit cuda_t(int device = 0, cuda_math math = cuda_math::fp32)
+  /// Runs on device `device`; float32 GEMMs are computed as `math` says (bf16 ones always on
+  /// the tensor cores with float accumulation).
+  explicit cuda_t(int device = 0, cuda_math math = std::is_same_v<T, float> ? cuda_math::fp32 : cuda_math::tf32)
       : context_(detail::make_cuda_context(device, math)) {}
 
   /// Uninitialised device storage of `size` bytes (256-byte aligned), from the cache.
@@ -74,5 +78,7 @@ class cuda_t {
 
 /// The float32 CUDA backend.
 using cuda = cuda_t<float>;
+/// The bfloat16 CUDA backend (inference: no float32 master weights yet).
+using cuda_bf16 = cuda_t<bfloat16>;
 
 }  // namespace dnabert::backend

@@ -1,5 +1,6 @@
 // Multi-head self-attention on CUDA: batched cuBLAS GEMMs over batch × heads (pointer arrays
-// built on the device) around a masked-softmax kernel, one warp per row of scores.
+// built on the device) around a masked-softmax kernel, one warp per row of scores. Scores and
+// their gradients are float whatever T stores; bf16 models feed the GEMMs bf16 probabilities.
 #include "dnabert/backend/cuda/common.cuh"
 #include "dnabert/backend/cuda_ops.hpp"
 #include "dnabert/backend/random.hpp"
@@ -7,96 +8,116 @@
 namespace dnabert::backend {
 namespace {
 
+using detail::from_float;
 using detail::index_t;
+using detail::to_float;
 
 constexpr int rows_per_block = 8;
 
 // The matrices of one batched GEMM operand: base + strided_batch offset of matrix i.
+template <class E>
 struct operand {
-  const float* base;
+  const E* base;
   cuda_launch::strided_batch layout;
 };
 
-__global__ void fill_pointers(operand a, operand b, operand c, index_t count, const float** pa, const float** pb,
-                              float** pc) {
+template <class A, class C>
+__global__ void fill_pointers(operand<A> a, operand<A> b, operand<C> c, index_t count, const A** pa, const A** pb, C** pc) {
   const index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x;
   if (i >= count) return;
   pa[i] = a.base + a.layout.offset(i);
   pb[i] = b.base + b.layout.offset(i);
-  pc[i] = const_cast<float*>(c.base) + c.layout.offset(i);
+  pc[i] = const_cast<C*>(c.base) + c.layout.offset(i);
 }
 
-// Row-major C_i[m,n] = alpha op(A_i) op(B_i) + beta C_i for every matrix i of batch × heads.
-void batched_gemm(cuda& be, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
-                  operand a, std::int64_t lda, operand b, std::int64_t ldb, float beta, operand c, std::int64_t ldc,
-                  std::int64_t count) {
-  detail::scratch<const float*> pointers(be, 3 * count);
-  const float** pa = pointers.get();
-  const float** pb = pa + count;
-  float** pc = const_cast<float**>(pb + count);
+// Row-major C_i[m,n] = alpha op(A_i) op(B_i) + beta C_i for every matrix i of batch × heads; A and B
+// hold A (float or bf16), C holds C (float, or bf16 for bf16 inputs), float accumulation.
+template <class T, class A, class C>
+void batched_gemm(cuda_t<T>& be, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+                  operand<A> a, std::int64_t lda, operand<A> b, std::int64_t ldb, float beta, operand<C> c,
+                  std::int64_t ldc, std::int64_t count) {
+  detail::scratch<void*> pointers(be, 3 * count);
+  const auto** pa = static_cast<const A**>(static_cast<void*>(pointers.get()));
+  const auto** pb = static_cast<const A**>(static_cast<void*>(pointers.get() + count));
+  auto** pc = static_cast<C**>(static_cast<void*>(pointers.get() + 2 * count));
   fill_pointers<<<static_cast<unsigned>((count + 255) / 256), 256, 0, be.context().stream()>>>(a, b, c, count, pa, pb, pc);
   detail::check_launch("fill_pointers");
   const auto g = cuda_launch::to_column_major(trans_a, trans_b, m, n, k, lda, ldb, ldc);
-  detail::check_cublas(cublasSgemmBatched(be.context().blas(), g.transpose_first ? CUBLAS_OP_T : CUBLAS_OP_N,
-                                          g.transpose_second ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(g.rows),
-                                          static_cast<int>(g.cols), static_cast<int>(g.depth), &alpha, pb,
-                                          static_cast<int>(g.ld_first), pa, static_cast<int>(g.ld_second), &beta, pc,
-                                          static_cast<int>(g.ld_result), static_cast<int>(count)),
-                       "cublasSgemmBatched");
+  const cublasOperation_t first = g.transpose_first ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t second = g.transpose_second ? CUBLAS_OP_T : CUBLAS_OP_N;
+  if constexpr (std::is_same_v<A, float> && std::is_same_v<C, float>) {
+    detail::check_cublas(cublasSgemmBatched(be.context().blas(), first, second, static_cast<int>(g.rows),
+                                            static_cast<int>(g.cols), static_cast<int>(g.depth), &alpha, pb,
+                                            static_cast<int>(g.ld_first), pa, static_cast<int>(g.ld_second), &beta, pc,
+                                            static_cast<int>(g.ld_result), static_cast<int>(count)),
+                         "cublasSgemmBatched");
+  } else {
+    detail::check_cublas(
+        cublasGemmBatchedEx(be.context().blas(), first, second, static_cast<int>(g.rows), static_cast<int>(g.cols),
+                            static_cast<int>(g.depth), &alpha, reinterpret_cast<const void* const*>(pb),
+                            detail::blas_type<A>, static_cast<int>(g.ld_first), reinterpret_cast<const void* const*>(pa),
+                            detail::blas_type<A>, static_cast<int>(g.ld_second), &beta,
+                            reinterpret_cast<void* const*>(pc), detail::blas_type<C>, static_cast<int>(g.ld_result),
+                            static_cast<int>(count), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+        "cublasGemmBatchedEx");
+  }
 }
 
-// scores row (bh, i) += key_bias[b]; softmax; probs (if wanted) = softmax; scores = dropout(softmax).
-__global__ void masked_softmax(float* scores, const float* key_bias, index_t rows, index_t seq, index_t heads,
-                               float* probs, double dropout_p, std::uint8_t* keep, std::uint64_t seed,
-                               std::uint64_t offset) {
+// Row (bh, i) of the float scores: + key_bias[b]; softmax → probs (if wanted); dropout(softmax) →
+// weights (the P of P·V; may be the scores themselves when D is float).
+template <class D>
+__global__ void masked_softmax(const float* scores, const D* key_bias, index_t rows, index_t seq, index_t heads, D* probs,
+                               D* weights, double dropout_p, std::uint8_t* keep, std::uint64_t seed, std::uint64_t offset) {
   const index_t row = blockIdx.x * static_cast<index_t>(rows_per_block) + threadIdx.x / 32;
   const int lane = static_cast<int>(threadIdx.x % 32);
   if (row >= rows) return;
-  float* s = scores + row * seq;
-  const float* bias = key_bias == nullptr ? nullptr : key_bias + (row / (seq * heads)) * seq;
+  const float* s = scores + row * seq;
+  const D* bias = key_bias == nullptr ? nullptr : key_bias + (row / (seq * heads)) * seq;
+  const auto logit = [&](index_t j) { return s[j] + (bias != nullptr ? to_float(bias[j]) : 0.0f); };
   float top = -INFINITY;
-  for (index_t j = lane; j < seq; j += 32) top = fmaxf(top, s[j] + (bias ? bias[j] : 0.0f));
+  for (index_t j = lane; j < seq; j += 32) top = fmaxf(top, logit(j));
   top = detail::warp_max(top);
   float sum = 0;
-  for (index_t j = lane; j < seq; j += 32) sum += expf(s[j] + (bias ? bias[j] : 0.0f) - top);
+  for (index_t j = lane; j < seq; j += 32) sum += expf(logit(j) - top);
   sum = detail::warp_sum(sum);
   const float factor = dropout_p > 0 ? static_cast<float>(1.0 / (1.0 - dropout_p)) : 1.0f;
   for (index_t j = lane; j < seq; j += 32) {
-    const float p = expf(s[j] + (bias ? bias[j] : 0.0f) - top) / sum;
-    if (probs != nullptr) probs[row * seq + j] = p;
+    const float p = expf(logit(j) - top) / sum;
+    const index_t i = row * seq + j;
+    if (probs != nullptr) probs[i] = from_float<D>(p);
     if (dropout_p > 0) {
-      const index_t i = row * seq + j;
       const bool kept = uniform_from_counter(seed, offset + static_cast<std::uint64_t>(i)) >= dropout_p;
       keep[i] = kept ? 1 : 0;
-      s[j] = kept ? p * factor : 0.0f;
+      weights[i] = from_float<D>(kept ? p * factor : 0.0f);
     } else {
-      s[j] = p;
+      weights[i] = from_float<D>(p);
     }
   }
 }
 
-// dscores = P * (dP' - rowsum(dP' * P)) * scale, with dP' = dropout-masked dP; in place in dprobs.
-__global__ void softmax_backward(const float* probs, float* dprobs, index_t rows, index_t seq, float scale,
-                                 double dropout_p, const std::uint8_t* keep) {
+// dscores = P * (dP' - rowsum(dP' * P)) * scale, with dP' = dropout-masked dP (float), into out.
+template <class D>
+__global__ void softmax_backward(const D* probs, const float* dprobs, index_t rows, index_t seq, float scale,
+                                 double dropout_p, const std::uint8_t* keep, D* out) {
   const index_t row = blockIdx.x * static_cast<index_t>(rows_per_block) + threadIdx.x / 32;
   const int lane = static_cast<int>(threadIdx.x % 32);
   if (row >= rows) return;
-  const float* p = probs + row * seq;
-  float* d = dprobs + row * seq;
   const float factor = dropout_p > 0 ? static_cast<float>(1.0 / (1.0 - dropout_p)) : 1.0f;
+  const auto masked = [&](index_t i) { return dropout_p > 0 ? (keep[i] ? dprobs[i] * factor : 0.0f) : dprobs[i]; };
   float dot = 0;
-  for (index_t j = lane; j < seq; j += 32) {
-    if (dropout_p > 0) d[j] = keep[row * seq + j] ? d[j] * factor : 0.0f;
-    dot += d[j] * p[j];
-  }
+  for (index_t j = lane; j < seq; j += 32) dot += masked(row * seq + j) * to_float(probs[row * seq + j]);
   dot = detail::warp_sum(dot);
-  for (index_t j = lane; j < seq; j += 32) d[j] = p[j] * (d[j] - dot) * scale;
+  for (index_t j = lane; j < seq; j += 32) {
+    const index_t i = row * seq + j;
+    out[i] = from_float<D>(to_float(probs[i]) * (masked(i) - dot) * scale);
+  }
 }
 
-__global__ void apply_keep(const float* probs, const std::uint8_t* keep, index_t n, float factor, float* out) {
+template <class D>
+__global__ void apply_keep(const D* probs, const std::uint8_t* keep, index_t n, float factor, D* out) {
   for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<index_t>(gridDim.x) * blockDim.x)
-    out[i] = keep[i] ? probs[i] * factor : 0.0f;
+    out[i] = from_float<D>(keep[i] ? to_float(probs[i]) * factor : 0.0f);
 }
 
 unsigned row_blocks(std::int64_t rows) { return static_cast<unsigned>((rows + rows_per_block - 1) / rows_per_block); }
@@ -107,28 +128,37 @@ cuda_launch::strided_batch square_blocks(const attention_shape& s) { return {s.h
 
 }  // namespace
 
-void attention_forward(cuda& be, const attention_shape& s, const float* q, const float* k, const float* v,
-                       const float* key_bias, float scale, float* probs, float* context, double dropout_p,
-                       std::uint8_t* keep, std::uint64_t seed, std::uint64_t offset) {
+template <class T>
+void attention_forward(cuda_t<T>& be, const attention_shape& s, const T* q, const T* k, const T* v, const T* key_bias,
+                       T scale, T* probs, T* context, double dropout_p, std::uint8_t* keep, std::uint64_t seed,
+                       std::uint64_t offset) {
+  using D = detail::device_t<T>;
   const std::int64_t count = s.batch * s.heads;
   if (count == 0 || s.seq == 0) return;
   const std::int64_t S = s.seq;
   const std::int64_t ld = s.row_stride;
+  const auto heads = head_slices(s);
+  const auto blocks = square_blocks(s);
   detail::scratch<float> scores(be, count * S * S);
+  // bf16 models need the probabilities in bf16 for the second product; float ones reuse the scores.
+  detail::scratch<D> bf16_weights(be, std::is_same_v<D, float> ? 0 : count * S * S);
+  D* weights = std::is_same_v<D, float> ? reinterpret_cast<D*>(scores.get()) : bf16_weights.get();
   // scores_i = scale · Q_i K_i^T
-  batched_gemm(be, false, true, S, S, s.head_dim, scale, {q, head_slices(s)}, ld, {k, head_slices(s)}, ld, 0.0f,
-               {scores.get(), square_blocks(s)}, S, count);
+  batched_gemm<T, D, float>(be, false, true, S, S, s.head_dim, static_cast<float>(scale), {detail::device_ptr(q), heads},
+                            ld, {detail::device_ptr(k), heads}, ld, 0.0f, {scores.get(), blocks}, S, count);
   masked_softmax<<<row_blocks(count * S), rows_per_block * 32, 0, be.context().stream()>>>(
-      scores.get(), key_bias, count * S, S, s.heads, probs, dropout_p, keep, seed, offset);
+      scores.get(), detail::device_ptr(key_bias), count * S, S, s.heads, detail::device_ptr(probs), weights, dropout_p,
+      keep, seed, offset);
   detail::check_launch("masked_softmax");
   // context_i = dropout(P_i) V_i
-  batched_gemm(be, false, false, S, s.head_dim, S, 1.0f, {scores.get(), square_blocks(s)}, S, {v, head_slices(s)}, ld,
-               0.0f, {context, head_slices(s)}, ld, count);
+  batched_gemm<T, D, D>(be, false, false, S, s.head_dim, S, 1.0f, {weights, blocks}, S, {detail::device_ptr(v), heads}, ld,
+                        0.0f, {detail::device_ptr(context), heads}, ld, count);
 }
 
-void attention_backward(cuda& be, const attention_shape& s, const float* q, const float* k, const float* v,
-                        const float* probs, const float* dcontext, float scale, double dropout_p,
-                        const std::uint8_t* keep, float* dq, float* dk, float* dv) {
+template <class T>
+void attention_backward(cuda_t<T>& be, const attention_shape& s, const T* q, const T* k, const T* v, const T* probs,
+                        const T* dcontext, T scale, double dropout_p, const std::uint8_t* keep, T* dq, T* dk, T* dv) {
+  using D = detail::device_t<T>;
   const std::int64_t count = s.batch * s.heads;
   if (count == 0 || s.seq == 0) return;
   const std::int64_t S = s.seq;
@@ -137,26 +167,41 @@ void attention_backward(cuda& be, const attention_shape& s, const float* q, cons
   cudaStream_t stream = be.context().stream();
   const auto heads = head_slices(s);
   const auto blocks = square_blocks(s);
+  const D* p = detail::device_ptr(probs);
+  const D* dc = detail::device_ptr(dcontext);
   // dV_i += dropout(P_i)^T dC_i
-  detail::scratch<float> dropped(be, dropout_p > 0 ? count * S * S : 0);
-  const float* used = probs;
+  detail::scratch<D> dropped(be, dropout_p > 0 ? count * S * S : 0);
+  const D* used = p;
   if (dropout_p > 0) {
     apply_keep<<<detail::grid_for(count * S * S), cuda_launch::block_threads, 0, stream>>>(
-        probs, keep, count * S * S, static_cast<float>(1.0 / (1.0 - dropout_p)), dropped.get());
+        p, keep, count * S * S, static_cast<float>(1.0 / (1.0 - dropout_p)), dropped.get());
     detail::check_launch("apply_keep");
     used = dropped.get();
   }
-  batched_gemm(be, true, false, S, d, S, 1.0f, {used, blocks}, S, {dcontext, heads}, ld, 1.0f, {dv, heads}, ld, count);
-  // dP_i = dC_i V_i^T, then the softmax backward in place
-  detail::scratch<float> dscores(be, count * S * S);
-  batched_gemm(be, false, true, S, S, d, 1.0f, {dcontext, heads}, ld, {v, heads}, ld, 0.0f, {dscores.get(), blocks}, S,
-               count);
-  softmax_backward<<<row_blocks(count * S), rows_per_block * 32, 0, stream>>>(probs, dscores.get(), count * S, S, scale,
-                                                                              dropout_p, keep);
+  batched_gemm<T, D, D>(be, true, false, S, d, S, 1.0f, {used, blocks}, S, {dc, heads}, ld, 1.0f,
+                        {detail::device_ptr(dv), heads}, ld, count);
+  // dP_i = dC_i V_i^T (float), then the softmax backward into dS (in place for float models)
+  detail::scratch<float> dprobs(be, count * S * S);
+  batched_gemm<T, D, float>(be, false, true, S, S, d, 1.0f, {dc, heads}, ld, {detail::device_ptr(v), heads}, ld, 0.0f,
+                            {dprobs.get(), blocks}, S, count);
+  detail::scratch<D> bf16_dscores(be, std::is_same_v<D, float> ? 0 : count * S * S);
+  D* dscores = std::is_same_v<D, float> ? reinterpret_cast<D*>(dprobs.get()) : bf16_dscores.get();
+  softmax_backward<<<row_blocks(count * S), rows_per_block * 32, 0, stream>>>(
+      p, dprobs.get(), count * S, S, static_cast<float>(scale), dropout_p, keep, dscores);
   detail::check_launch("softmax_backward");
   // dQ_i += dS_i K_i;  dK_i += dS_i^T Q_i
-  batched_gemm(be, false, false, S, d, S, 1.0f, {dscores.get(), blocks}, S, {k, heads}, ld, 1.0f, {dq, heads}, ld, count);
-  batched_gemm(be, true, false, S, d, S, 1.0f, {dscores.get(), blocks}, S, {q, heads}, ld, 1.0f, {dk, heads}, ld, count);
+  batched_gemm<T, D, D>(be, false, false, S, d, S, 1.0f, {dscores, blocks}, S, {detail::device_ptr(k), heads}, ld, 1.0f,
+                        {detail::device_ptr(dq), heads}, ld, count);
+  batched_gemm<T, D, D>(be, true, false, S, d, S, 1.0f, {dscores, blocks}, S, {detail::device_ptr(q), heads}, ld, 1.0f,
+                        {detail::device_ptr(dk), heads}, ld, count);
 }
+
+#define DNABERT_INSTANTIATE_ATTENTION(T)                                                                             \
+  template void attention_forward<T>(cuda_t<T>&, const attention_shape&, const T*, const T*, const T*, const T*, T,   \
+                                     T*, T*, double, std::uint8_t*, std::uint64_t, std::uint64_t);                    \
+  template void attention_backward<T>(cuda_t<T>&, const attention_shape&, const T*, const T*, const T*, const T*,    \
+                                      const T*, T, double, const std::uint8_t*, T*, T*, T*);
+DNABERT_INSTANTIATE_ATTENTION(float)
+DNABERT_INSTANTIATE_ATTENTION(bfloat16)
 
 }  // namespace dnabert::backend

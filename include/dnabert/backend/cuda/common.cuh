@@ -3,12 +3,14 @@
 // throw dnabert::error naming the failed call, scratch buffers, warp and block reductions.
 
 #include <cublas_v2.h>
+#include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <cstddef>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -114,10 +116,49 @@ class cuda_context {
 /// Scratch device memory for `count` elements of E, returned to the cache when it goes out of scope.
 template <class E>
 struct scratch {
-  scratch(cuda& be, std::int64_t count) : storage(be.allocate(static_cast<std::size_t>(count) * sizeof(E))) {}
+  template <class T>
+  scratch(cuda_t<T>& be, std::int64_t count) : storage(be.allocate(static_cast<std::size_t>(count) * sizeof(E))) {}
   [[nodiscard]] E* get() const noexcept { return static_cast<E*>(storage.get()); }
   std::shared_ptr<void> storage;
 };
+
+/// The element type kernels see for a backend element type: float, or CUDA's __nv_bfloat16 for
+/// dnabert::bfloat16 (the same 16 bits).
+template <class T>
+struct device_element {
+  using type = float;
+};
+template <>
+struct device_element<bfloat16> {
+  using type = __nv_bfloat16;
+};
+template <class T>
+using device_t = typename device_element<T>::type;
+
+/// A backend element pointer as the kernels' element pointer.
+template <class T>
+device_t<T>* device_ptr(T* p) {
+  return reinterpret_cast<device_t<T>*>(p);
+}
+template <class T>
+const device_t<T>* device_ptr(const T* p) {
+  return reinterpret_cast<const device_t<T>*>(p);
+}
+
+/// An element as float (all arithmetic is in float).
+__device__ inline float to_float(float x) { return x; }
+__device__ inline float to_float(__nv_bfloat16 x) { return __bfloat162float(x); }
+
+/// A float rounded to the element type D (nearest even for bf16).
+template <class D>
+__device__ inline D from_float(float x) {
+  if constexpr (std::is_same_v<D, float>) return x;
+  else return __float2bfloat16_rn(x);
+}
+
+/// cuBLAS's name of an element type.
+template <class D>
+inline constexpr cudaDataType_t blas_type = std::is_same_v<D, float> ? CUDA_R_32F : CUDA_R_16BF;
 
 /// Blocks for n elements of an element-wise kernel.
 inline unsigned grid_for(std::int64_t n) { return static_cast<unsigned>(cuda_launch::blocks_for(n)); }

@@ -38,8 +38,8 @@ std::string cuda_device_name(const cuda_context& context) { return context.prope
 
 std::size_t cuda_cached_bytes(const cuda_context& context) { return context.cached_bytes(); }
 
-void cuda_copy_bytes(cuda& be, const void* src, void* dst, std::size_t bytes, cuda_copy_kind kind) {
-  cudaStream_t stream = be.context().stream();
+void cuda_copy_bytes(cuda_context& context, const void* src, void* dst, std::size_t bytes, cuda_copy_kind kind) {
+  cudaStream_t stream = context.stream();
   switch (kind) {
     case cuda_copy_kind::host_to_device:
       // From pageable memory the call returns once the bytes are staged: src may be freed after.
@@ -57,17 +57,34 @@ void cuda_copy_bytes(cuda& be, const void* src, void* dst, std::size_t bytes, cu
 
 }  // namespace detail
 
-void gemm(cuda& be, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
-          const float* a, const float* b, float beta, float* c) {
+template <class T>
+void gemm(cuda_t<T>& be, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
+          const T* a, const T* b, T beta, T* c) {
   if (m == 0 || n == 0) return;
   const auto g = cuda_launch::to_column_major(trans_a, trans_b, m, n, k, cuda_launch::contiguous_ld(trans_a, m, k),
                                               cuda_launch::contiguous_ld(trans_b, k, n), n);
-  detail::check_cublas(
-      cublasSgemm(be.context().blas(), g.transpose_first ? CUBLAS_OP_T : CUBLAS_OP_N,
-                  g.transpose_second ? CUBLAS_OP_T : CUBLAS_OP_N, static_cast<int>(g.rows), static_cast<int>(g.cols),
-                  static_cast<int>(g.depth), &alpha, b, static_cast<int>(g.ld_first), a, static_cast<int>(g.ld_second),
-                  &beta, c, static_cast<int>(g.ld_result)),
-      "cublasSgemm");
+  const cublasOperation_t first = g.transpose_first ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t second = g.transpose_second ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const float alpha_f = static_cast<float>(alpha);
+  const float beta_f = static_cast<float>(beta);
+  if constexpr (std::is_same_v<T, float>) {
+    detail::check_cublas(cublasSgemm(be.context().blas(), first, second, static_cast<int>(g.rows), static_cast<int>(g.cols),
+                                     static_cast<int>(g.depth), &alpha_f, b, static_cast<int>(g.ld_first), a,
+                                     static_cast<int>(g.ld_second), &beta_f, c, static_cast<int>(g.ld_result)),
+                         "cublasSgemm");
+  } else {
+    constexpr cudaDataType_t type = detail::blas_type<detail::device_t<T>>;
+    detail::check_cublas(cublasGemmEx(be.context().blas(), first, second, static_cast<int>(g.rows), static_cast<int>(g.cols),
+                                      static_cast<int>(g.depth), &alpha_f, b, type, static_cast<int>(g.ld_first), a, type,
+                                      static_cast<int>(g.ld_second), &beta_f, c, type, static_cast<int>(g.ld_result),
+                                      CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                         "cublasGemmEx (bf16)");
+  }
 }
+
+template void gemm<float>(cuda_t<float>&, bool, bool, std::int64_t, std::int64_t, std::int64_t, float, const float*,
+                          const float*, float, float*);
+template void gemm<bfloat16>(cuda_t<bfloat16>&, bool, bool, std::int64_t, std::int64_t, std::int64_t, bfloat16,
+                             const bfloat16*, const bfloat16*, bfloat16, bfloat16*);
 
 }  // namespace dnabert::backend

@@ -1,5 +1,5 @@
-// Element-wise CUDA ops: bias, sums, fill and scale, GELU, tanh, dropout. Grid-stride loops over
-// the elements, one thread per element per pass.
+// Element-wise CUDA ops: bias, sums, fill and scale, GELU, tanh, dropout, embeddings, AdamW.
+// Grid-stride loops, one thread per element per pass; arithmetic in float whatever T stores.
 #include "dnabert/backend/cuda/common.cuh"
 #include "dnabert/backend/cuda/reductions.cuh"
 #include "dnabert/backend/cuda_ops.hpp"
@@ -8,7 +8,9 @@
 namespace dnabert::backend {
 namespace {
 
+using detail::from_float;
 using detail::index_t;
+using detail::to_float;
 
 // Runs f(i) for every i in [0, n) on the backend's stream.
 template <class F>
@@ -18,8 +20,8 @@ __global__ void for_each_kernel(index_t n, F f) {
     f(i);
 }
 
-template <class F>
-void for_each(cuda& be, std::int64_t n, F f, const char* name) {
+template <class T, class F>
+void for_each(cuda_t<T>& be, std::int64_t n, F f, const char* name) {
   if (n <= 0) return;
   for_each_kernel<<<detail::grid_for(n), cuda_launch::block_threads, 0, be.context().stream()>>>(n, f);
   detail::check_launch(name);
@@ -30,112 +32,204 @@ constexpr float inv_sqrt_2pi = 0.39894228040143267794f;
 
 }  // namespace
 
-void add_bias(cuda& be, float* y, const float* bias, std::int64_t rows, std::int64_t n) {
-  for_each(be, rows * n, [=] __device__(index_t i) { y[i] += bias[i % n]; }, "add_bias");
+template <class T>
+void add_bias(cuda_t<T>& be, T* y, const T* bias, std::int64_t rows, std::int64_t n) {
+  using D = detail::device_t<T>;
+  auto* yd = detail::device_ptr(y);
+  const auto* b = detail::device_ptr(bias);
+  for_each(be, rows * n, [=] __device__(index_t i) { yd[i] = from_float<D>(to_float(yd[i]) + to_float(b[i % n])); }, "add_bias");
 }
 
-void add_bias_grad(cuda& be, const float* dy, std::int64_t rows, std::int64_t n, float* dbias) {
-  detail::add_column_sums(be, rows, n, [=] __device__(index_t r, index_t j) { return dy[r * n + j]; }, dbias);
+template <class T>
+void add_bias_grad(cuda_t<T>& be, const T* dy, std::int64_t rows, std::int64_t n, T* dbias) {
+  const auto* d = detail::device_ptr(dy);
+  detail::add_column_sums(be, rows, n, [=] __device__(index_t r, index_t j) { return to_float(d[r * n + j]); },
+                          detail::device_ptr(dbias));
 }
 
-void add(cuda& be, const float* a, const float* b, float* out, std::int64_t n) {
-  for_each(be, n, [=] __device__(index_t i) { out[i] = a[i] + b[i]; }, "add");
+template <class T>
+void add(cuda_t<T>& be, const T* a, const T* b, T* out, std::int64_t n) {
+  using D = detail::device_t<T>;
+  const auto *ad = detail::device_ptr(a), *bd = detail::device_ptr(b);
+  auto* od = detail::device_ptr(out);
+  for_each(be, n, [=] __device__(index_t i) { od[i] = from_float<D>(to_float(ad[i]) + to_float(bd[i])); }, "add");
 }
 
-void accumulate(cuda& be, float* dst, const float* src, std::int64_t n) {
-  for_each(be, n, [=] __device__(index_t i) { dst[i] += src[i]; }, "accumulate");
+template <class T>
+void accumulate(cuda_t<T>& be, T* dst, const T* src, std::int64_t n) {
+  using D = detail::device_t<T>;
+  auto* d = detail::device_ptr(dst);
+  const auto* s = detail::device_ptr(src);
+  for_each(be, n, [=] __device__(index_t i) { d[i] = from_float<D>(to_float(d[i]) + to_float(s[i])); }, "accumulate");
 }
 
-void fill(cuda& be, float* dst, float value, std::int64_t n) {
-  for_each(be, n, [=] __device__(index_t i) { dst[i] = value; }, "fill");
+template <class T>
+void fill(cuda_t<T>& be, T* dst, T value, std::int64_t n) {
+  using D = detail::device_t<T>;
+  auto* d = detail::device_ptr(dst);
+  const float v = static_cast<float>(value);
+  for_each(be, n, [=] __device__(index_t i) { d[i] = from_float<D>(v); }, "fill");
 }
 
-void scale(cuda& be, float* x, float factor, std::int64_t n) {
-  for_each(be, n, [=] __device__(index_t i) { x[i] *= factor; }, "scale");
+template <class T>
+void scale(cuda_t<T>& be, T* x, T factor, std::int64_t n) {
+  using D = detail::device_t<T>;
+  auto* d = detail::device_ptr(x);
+  const float f = static_cast<float>(factor);
+  for_each(be, n, [=] __device__(index_t i) { d[i] = from_float<D>(to_float(d[i]) * f); }, "scale");
 }
 
-void gelu_forward(cuda& be, const float* x, float* y, std::int64_t n) {
-  for_each(be, n, [=] __device__(index_t i) { y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * inv_sqrt2)); }, "gelu_forward");
-}
-
-void gelu_backward(cuda& be, const float* x, const float* dy, float* dx, std::int64_t n) {
+template <class T>
+void gelu_forward(cuda_t<T>& be, const T* x, T* y, std::int64_t n) {
+  using D = detail::device_t<T>;
+  const auto* xd = detail::device_ptr(x);
+  auto* yd = detail::device_ptr(y);
   for_each(
       be, n,
       [=] __device__(index_t i) {
-        const float cdf = 0.5f * (1.0f + erff(x[i] * inv_sqrt2));
-        const float pdf = inv_sqrt_2pi * expf(-0.5f * x[i] * x[i]);
-        dx[i] += dy[i] * (cdf + x[i] * pdf);
+        const float v = to_float(xd[i]);
+        yd[i] = from_float<D>(0.5f * v * (1.0f + erff(v * inv_sqrt2)));
+      },
+      "gelu_forward");
+}
+
+template <class T>
+void gelu_backward(cuda_t<T>& be, const T* x, const T* dy, T* dx, std::int64_t n) {
+  using D = detail::device_t<T>;
+  const auto *xd = detail::device_ptr(x), *g = detail::device_ptr(dy);
+  auto* out = detail::device_ptr(dx);
+  for_each(
+      be, n,
+      [=] __device__(index_t i) {
+        const float v = to_float(xd[i]);
+        const float cdf = 0.5f * (1.0f + erff(v * inv_sqrt2));
+        const float pdf = inv_sqrt_2pi * expf(-0.5f * v * v);
+        out[i] = from_float<D>(to_float(out[i]) + to_float(g[i]) * (cdf + v * pdf));
       },
       "gelu_backward");
 }
 
-void tanh_forward(cuda& be, const float* x, float* y, std::int64_t n) {
-  for_each(be, n, [=] __device__(index_t i) { y[i] = tanhf(x[i]); }, "tanh_forward");
+template <class T>
+void tanh_forward(cuda_t<T>& be, const T* x, T* y, std::int64_t n) {
+  using D = detail::device_t<T>;
+  const auto* xd = detail::device_ptr(x);
+  auto* yd = detail::device_ptr(y);
+  for_each(be, n, [=] __device__(index_t i) { yd[i] = from_float<D>(tanhf(to_float(xd[i]))); }, "tanh_forward");
 }
 
-void tanh_backward(cuda& be, const float* y, const float* dy, float* dx, std::int64_t n) {
-  for_each(be, n, [=] __device__(index_t i) { dx[i] += dy[i] * (1.0f - y[i] * y[i]); }, "tanh_backward");
+template <class T>
+void tanh_backward(cuda_t<T>& be, const T* y, const T* dy, T* dx, std::int64_t n) {
+  using D = detail::device_t<T>;
+  const auto *yd = detail::device_ptr(y), *g = detail::device_ptr(dy);
+  auto* out = detail::device_ptr(dx);
+  for_each(
+      be, n,
+      [=] __device__(index_t i) {
+        const float v = to_float(yd[i]);
+        out[i] = from_float<D>(to_float(out[i]) + to_float(g[i]) * (1.0f - v * v));
+      },
+      "tanh_backward");
 }
 
-void dropout_forward(cuda& be, const float* x, float* y, std::uint8_t* keep, std::int64_t n, double p,
-                     std::uint64_t seed, std::uint64_t offset) {
+template <class T>
+void dropout_forward(cuda_t<T>& be, const T* x, T* y, std::uint8_t* keep, std::int64_t n, double p, std::uint64_t seed,
+                     std::uint64_t offset) {
+  using D = detail::device_t<T>;
+  const auto* xd = detail::device_ptr(x);
+  auto* yd = detail::device_ptr(y);
   const float factor = static_cast<float>(1.0 / (1.0 - p));
   for_each(
       be, n,
       [=] __device__(index_t i) {
         const bool kept = uniform_from_counter(seed, offset + static_cast<std::uint64_t>(i)) >= p;
         keep[i] = kept ? 1 : 0;
-        y[i] = kept ? x[i] * factor : 0.0f;
+        yd[i] = from_float<D>(kept ? to_float(xd[i]) * factor : 0.0f);
       },
       "dropout_forward");
 }
 
-void dropout_backward(cuda& be, const float* dy, const std::uint8_t* keep, float* dx, std::int64_t n, double p) {
+template <class T>
+void dropout_backward(cuda_t<T>& be, const T* dy, const std::uint8_t* keep, T* dx, std::int64_t n, double p) {
+  using D = detail::device_t<T>;
+  const auto* g = detail::device_ptr(dy);
+  auto* out = detail::device_ptr(dx);
   const float factor = static_cast<float>(1.0 / (1.0 - p));
-  for_each(be, n, [=] __device__(index_t i) { if (keep[i]) dx[i] += dy[i] * factor; }, "dropout_backward");
+  for_each(
+      be, n,
+      [=] __device__(index_t i) {
+        if (keep[i]) out[i] = from_float<D>(to_float(out[i]) + to_float(g[i]) * factor);
+      },
+      "dropout_backward");
 }
 
-void embedding_forward(cuda& be, const std::int32_t* ids, std::int64_t n, const float* table, std::int64_t width,
-                       float* out, bool accumulate_into) {
+template <class T>
+void embedding_forward(cuda_t<T>& be, const std::int32_t* ids, std::int64_t n, const T* table, std::int64_t width, T* out,
+                       bool accumulate_into) {
+  using D = detail::device_t<T>;
+  const auto* t = detail::device_ptr(table);
+  auto* o = detail::device_ptr(out);
   for_each(
       be, n * width,
       [=] __device__(index_t i) {
-        const float value = table[static_cast<index_t>(ids[i / width]) * width + i % width];
-        out[i] = accumulate_into ? out[i] + value : value;
+        const float value = to_float(t[static_cast<index_t>(ids[i / width]) * width + i % width]);
+        o[i] = from_float<D>(accumulate_into ? to_float(o[i]) + value : value);
       },
       "embedding_forward");
 }
 
-void embedding_backward(cuda& be, const std::int32_t* ids, std::int64_t n, const float* dout, std::int64_t width,
-                        float* dtable) {
+template <class T>
+void embedding_backward(cuda_t<T>& be, const std::int32_t* ids, std::int64_t n, const T* dout, std::int64_t width,
+                        T* dtable) {
+  const auto* g = detail::device_ptr(dout);
+  auto* t = detail::device_ptr(dtable);
   for_each(
       be, n * width,
-      [=] __device__(index_t i) { atomicAdd(dtable + static_cast<index_t>(ids[i / width]) * width + i % width, dout[i]); },
+      [=] __device__(index_t i) { atomicAdd(t + static_cast<index_t>(ids[i / width]) * width + i % width, g[i]); },
       "embedding_backward");
 }
 
-void gather_strided_rows(cuda& be, const float* src, std::int64_t count, std::int64_t stride_rows, std::int64_t width,
-                         float* out) {
-  for_each(be, count * width, [=] __device__(index_t i) { out[i] = src[(i / width) * stride_rows * width + i % width]; },
+template <class T>
+void gather_strided_rows(cuda_t<T>& be, const T* src, std::int64_t count, std::int64_t stride_rows, std::int64_t width,
+                         T* out) {
+  const auto* s = detail::device_ptr(src);
+  auto* o = detail::device_ptr(out);
+  for_each(be, count * width, [=] __device__(index_t i) { o[i] = s[(i / width) * stride_rows * width + i % width]; },
            "gather_strided_rows");
 }
 
-void scatter_strided_rows_add(cuda& be, const float* dout, std::int64_t count, std::int64_t stride_rows,
-                              std::int64_t width, float* dsrc) {
-  for_each(be, count * width, [=] __device__(index_t i) { dsrc[(i / width) * stride_rows * width + i % width] += dout[i]; },
-           "scatter_strided_rows_add");
+template <class T>
+void scatter_strided_rows_add(cuda_t<T>& be, const T* dout, std::int64_t count, std::int64_t stride_rows,
+                              std::int64_t width, T* dsrc) {
+  using D = detail::device_t<T>;
+  const auto* g = detail::device_ptr(dout);
+  auto* s = detail::device_ptr(dsrc);
+  for_each(
+      be, count * width,
+      [=] __device__(index_t i) {
+        D& slot = s[(i / width) * stride_rows * width + i % width];
+        slot = from_float<D>(to_float(slot) + to_float(g[i]));
+      },
+      "scatter_strided_rows_add");
 }
 
-void mse_backward(cuda& be, const float* predictions, const float* targets, std::int64_t n, float dloss,
-                  float* dpredictions) {
-  const float count = static_cast<float>(n);
-  for_each(be, n, [=] __device__(index_t i) { dpredictions[i] += dloss * 2.0f * (predictions[i] - targets[i]) / count; },
-           "mse_backward");
+template <class T>
+void mse_backward(cuda_t<T>& be, const T* predictions, const T* targets, std::int64_t n, T dloss, T* dpredictions) {
+  using D = detail::device_t<T>;
+  const auto *p = detail::device_ptr(predictions), *t = detail::device_ptr(targets);
+  auto* out = detail::device_ptr(dpredictions);
+  const float factor = static_cast<float>(dloss) * 2.0f / static_cast<float>(n);
+  for_each(
+      be, n,
+      [=] __device__(index_t i) { out[i] = from_float<D>(to_float(out[i]) + factor * (to_float(p[i]) - to_float(t[i]))); },
+      "mse_backward");
 }
 
-void adamw_update(cuda& be, float* param, const float* grad, float* m, float* v, std::int64_t n, double lr,
-                  double beta1, double beta2, double eps, double weight_decay, double bias_correction1,
-                  double bias_correction2) {
+template <class T>
+void adamw_update(cuda_t<T>& be, T* param, const T* grad, T* m, T* v, std::int64_t n, double lr, double beta1,
+                  double beta2, double eps, double weight_decay, double bias_correction1, double bias_correction2) {
+  using D = detail::device_t<T>;
+  auto *pd = detail::device_ptr(param), *md = detail::device_ptr(m), *vd = detail::device_ptr(v);
+  const auto* gd = detail::device_ptr(grad);
   const float decay_factor = static_cast<float>(1.0 - lr * weight_decay);
   const float m_weight = static_cast<float>(1.0 - beta1);
   const float v_keep = static_cast<float>(beta2);
@@ -144,20 +238,45 @@ void adamw_update(cuda& be, float* param, const float* grad, float* m, float* v,
   const float bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
   const float epsilon = static_cast<float>(eps);
   // torch's statement order, each result rounded to float; no fused multiply-adds (__fmul_rn and
-  // friends), so the update matches the CPU backend's to the last bit.
+  // friends), so the float update matches the CPU backend's.
   for_each(
       be, n,
       [=] __device__(index_t i) {
-        const float g = grad[i];
-        const float p = __fmul_rn(param[i], decay_factor);
-        const float exp_avg = __fadd_rn(m[i], __fmul_rn(m_weight, __fsub_rn(g, m[i])));
-        const float exp_avg_sq = __fadd_rn(__fmul_rn(v[i], v_keep), __fmul_rn(__fmul_rn(v_weight, g), g));
+        const float g = to_float(gd[i]);
+        const float mi = to_float(md[i]);
+        const float p = __fmul_rn(to_float(pd[i]), decay_factor);
+        const float exp_avg = __fadd_rn(mi, __fmul_rn(m_weight, __fsub_rn(g, mi)));
+        const float exp_avg_sq = __fadd_rn(__fmul_rn(to_float(vd[i]), v_keep), __fmul_rn(__fmul_rn(v_weight, g), g));
         const float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(exp_avg_sq), bias_correction2_sqrt), epsilon);
-        param[i] = __fsub_rn(p, __fmul_rn(step_size, __fdiv_rn(exp_avg, denom)));
-        m[i] = exp_avg;
-        v[i] = exp_avg_sq;
+        pd[i] = from_float<D>(__fsub_rn(p, __fmul_rn(step_size, __fdiv_rn(exp_avg, denom))));
+        md[i] = from_float<D>(exp_avg);
+        vd[i] = from_float<D>(exp_avg_sq);
       },
       "adamw_update");
 }
+
+#define DNABERT_INSTANTIATE_ELEMENTWISE(T)                                                                            \
+  template void add_bias<T>(cuda_t<T>&, T*, const T*, std::int64_t, std::int64_t);                                   \
+  template void add_bias_grad<T>(cuda_t<T>&, const T*, std::int64_t, std::int64_t, T*);                              \
+  template void add<T>(cuda_t<T>&, const T*, const T*, T*, std::int64_t);                                            \
+  template void accumulate<T>(cuda_t<T>&, T*, const T*, std::int64_t);                                               \
+  template void fill<T>(cuda_t<T>&, T*, T, std::int64_t);                                                            \
+  template void scale<T>(cuda_t<T>&, T*, T, std::int64_t);                                                           \
+  template void gelu_forward<T>(cuda_t<T>&, const T*, T*, std::int64_t);                                             \
+  template void gelu_backward<T>(cuda_t<T>&, const T*, const T*, T*, std::int64_t);                                  \
+  template void tanh_forward<T>(cuda_t<T>&, const T*, T*, std::int64_t);                                             \
+  template void tanh_backward<T>(cuda_t<T>&, const T*, const T*, T*, std::int64_t);                                  \
+  template void dropout_forward<T>(cuda_t<T>&, const T*, T*, std::uint8_t*, std::int64_t, double, std::uint64_t,     \
+                                   std::uint64_t);                                                                   \
+  template void dropout_backward<T>(cuda_t<T>&, const T*, const std::uint8_t*, T*, std::int64_t, double);            \
+  template void embedding_forward<T>(cuda_t<T>&, const std::int32_t*, std::int64_t, const T*, std::int64_t, T*, bool); \
+  template void embedding_backward<T>(cuda_t<T>&, const std::int32_t*, std::int64_t, const T*, std::int64_t, T*);   \
+  template void gather_strided_rows<T>(cuda_t<T>&, const T*, std::int64_t, std::int64_t, std::int64_t, T*);          \
+  template void scatter_strided_rows_add<T>(cuda_t<T>&, const T*, std::int64_t, std::int64_t, std::int64_t, T*);     \
+  template void mse_backward<T>(cuda_t<T>&, const T*, const T*, std::int64_t, T, T*);                                \
+  template void adamw_update<T>(cuda_t<T>&, T*, const T*, T*, T*, std::int64_t, double, double, double, double,      \
+                                double, double, double);
+DNABERT_INSTANTIATE_ELEMENTWISE(float)
+DNABERT_INSTANTIATE_ELEMENTWISE(bfloat16)
 
 }  // namespace dnabert::backend

@@ -9,60 +9,66 @@
 namespace dnabert::backend {
 namespace {
 
+using detail::from_float;
 using detail::index_t;
+using detail::to_float;
 
 constexpr int loss_threads = 256;
 constexpr unsigned square_sum_blocks = 1024;
 
 // One block per row: softmax into probs, and the row's weighted negative log-likelihood.
-__global__ void cross_entropy_rows(const float* logits, const std::int32_t* labels, const float* class_weights,
-                                   index_t classes, float* probs, std::int32_t ignore_label, double* row_loss,
-                                   double* row_weight) {
+template <class D>
+__global__ void cross_entropy_rows(const D* logits, const std::int32_t* labels, const D* class_weights, index_t classes,
+                                   D* probs, std::int32_t ignore_label, double* row_loss, double* row_weight) {
   const index_t row = blockIdx.x;
-  const float* z = logits + row * classes;
-  float* p = probs + row * classes;
+  const D* z = logits + row * classes;
+  D* p = probs + row * classes;
   float top = -INFINITY;
-  for (index_t c = threadIdx.x; c < classes; c += blockDim.x) top = fmaxf(top, z[c]);
+  for (index_t c = threadIdx.x; c < classes; c += blockDim.x) top = fmaxf(top, to_float(z[c]));
   top = detail::block_max(top);
   float sum = 0;
-  for (index_t c = threadIdx.x; c < classes; c += blockDim.x) sum += expf(z[c] - top);
+  for (index_t c = threadIdx.x; c < classes; c += blockDim.x) sum += expf(to_float(z[c]) - top);
   sum = detail::block_sum(sum);
-  for (index_t c = threadIdx.x; c < classes; c += blockDim.x) p[c] = expf(z[c] - top) / sum;
+  for (index_t c = threadIdx.x; c < classes; c += blockDim.x) p[c] = from_float<D>(expf(to_float(z[c]) - top) / sum);
   if (threadIdx.x == 0) {
     const std::int32_t label = labels[row];
     if (label == ignore_label) {
       row_loss[row] = 0;
       row_weight[row] = 0;
     } else {
-      const double weight = class_weights == nullptr ? 1.0 : static_cast<double>(class_weights[label]);
-      row_loss[row] = weight * -(static_cast<double>(z[label] - top) - log(static_cast<double>(sum)));
+      const double weight = class_weights == nullptr ? 1.0 : static_cast<double>(to_float(class_weights[label]));
+      row_loss[row] = weight * -(static_cast<double>(to_float(z[label]) - top) - log(static_cast<double>(sum)));
       row_weight[row] = weight;
     }
   }
 }
 
-__global__ void cross_entropy_grad(const float* probs, const std::int32_t* labels, const float* class_weights,
-                                   index_t rows, index_t classes, float factor, float* dlogits, std::int32_t ignore_label) {
+template <class D>
+__global__ void cross_entropy_grad(const D* probs, const std::int32_t* labels, const D* class_weights, index_t rows,
+                                   index_t classes, float factor, D* dlogits, std::int32_t ignore_label) {
   for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < rows * classes;
        i += static_cast<index_t>(gridDim.x) * blockDim.x) {
     const std::int32_t label = labels[i / classes];
     if (label == ignore_label) continue;
-    const float row_factor = class_weights == nullptr ? factor : factor * class_weights[label];
-    dlogits[i] += row_factor * (probs[i] - (i % classes == label ? 1.0f : 0.0f));
+    const float row_factor = class_weights == nullptr ? factor : factor * to_float(class_weights[label]);
+    dlogits[i] = from_float<D>(to_float(dlogits[i]) + row_factor * (to_float(probs[i]) - (i % classes == label ? 1.0f : 0.0f)));
   }
 }
 
-__global__ void square_sums(const float* x, index_t n, double* partial) {
+template <class D>
+__global__ void square_sums(const D* x, index_t n, double* partial) {
   double total = 0;
   for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<index_t>(gridDim.x) * blockDim.x)
-    total += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+       i += static_cast<index_t>(gridDim.x) * blockDim.x) {
+    const double value = to_float(x[i]);
+    total += value * value;
+  }
   total = detail::block_sum(total);
   if (threadIdx.x == 0) partial[blockIdx.x] = total;
 }
 
-template <class E>
-std::vector<E> to_host(cuda& be, const E* device, std::int64_t n) {
+template <class T, class E>
+std::vector<E> to_host(cuda_t<T>& be, const E* device, std::int64_t n) {
   std::vector<E> host(static_cast<std::size_t>(n));
   download(be, device, host.data(), n);
   return host;
@@ -70,13 +76,15 @@ std::vector<E> to_host(cuda& be, const E* device, std::int64_t n) {
 
 }  // namespace
 
-std::pair<double, double> cross_entropy_forward(cuda& be, const float* logits, const std::int32_t* labels,
-                                                const float* class_weights, std::int64_t rows, std::int64_t classes,
-                                                float* probs, std::int32_t ignore_label) {
+template <class T>
+std::pair<double, double> cross_entropy_forward(cuda_t<T>& be, const T* logits, const std::int32_t* labels,
+                                                const T* class_weights, std::int64_t rows, std::int64_t classes, T* probs,
+                                                std::int32_t ignore_label) {
   if (rows == 0) return {0.0, 0.0};
   detail::scratch<double> terms(be, 2 * rows);
   cross_entropy_rows<<<static_cast<unsigned>(rows), loss_threads, 0, be.context().stream()>>>(
-      logits, labels, class_weights, classes, probs, ignore_label, terms.get(), terms.get() + rows);
+      detail::device_ptr(logits), labels, detail::device_ptr(class_weights), classes, detail::device_ptr(probs),
+      ignore_label, terms.get(), terms.get() + rows);
   detail::check_launch("cross_entropy_rows");
   const auto host = to_host(be, terms.get(), 2 * rows);
   const double total = std::accumulate(host.begin(), host.begin() + rows, 0.0);
@@ -84,35 +92,50 @@ std::pair<double, double> cross_entropy_forward(cuda& be, const float* logits, c
   return {total_weight == 0 ? 0.0 : total / total_weight, total_weight};
 }
 
-void cross_entropy_backward(cuda& be, const float* probs, const std::int32_t* labels, const float* class_weights,
-                            std::int64_t rows, std::int64_t classes, double total_weight, float dloss, float* dlogits,
+template <class T>
+void cross_entropy_backward(cuda_t<T>& be, const T* probs, const std::int32_t* labels, const T* class_weights,
+                            std::int64_t rows, std::int64_t classes, double total_weight, T dloss, T* dlogits,
                             std::int32_t ignore_label) {
   if (total_weight == 0 || rows == 0) return;
   const float factor = static_cast<float>(static_cast<double>(dloss) / total_weight);
   cross_entropy_grad<<<detail::grid_for(rows * classes), cuda_launch::block_threads, 0, be.context().stream()>>>(
-      probs, labels, class_weights, rows, classes, factor, dlogits, ignore_label);
+      detail::device_ptr(probs), labels, detail::device_ptr(class_weights), rows, classes, factor,
+      detail::device_ptr(dlogits), ignore_label);
   detail::check_launch("cross_entropy_grad");
 }
 
-double mse_forward(cuda& be, const float* predictions, const float* targets, std::int64_t n) {
+template <class T>
+double mse_forward(cuda_t<T>& be, const T* predictions, const T* targets, std::int64_t n) {
   if (n == 0) return 0.0;
   const auto p = to_host(be, predictions, n);
   const auto t = to_host(be, targets, n);
   double total = 0;
   for (std::size_t i = 0; i < p.size(); ++i) {
-    const double diff = static_cast<double>(p[i]) - static_cast<double>(t[i]);
+    const double diff = static_cast<double>(static_cast<float>(p[i])) - static_cast<double>(static_cast<float>(t[i]));
     total += diff * diff;
   }
   return total / static_cast<double>(n);
 }
 
-double sum_of_squares(cuda& be, const float* x, std::int64_t n) {
+template <class T>
+double sum_of_squares(cuda_t<T>& be, const T* x, std::int64_t n) {
   if (n == 0) return 0.0;
   detail::scratch<double> partial(be, square_sum_blocks);
-  square_sums<<<square_sum_blocks, cuda_launch::block_threads, 0, be.context().stream()>>>(x, n, partial.get());
+  square_sums<<<square_sum_blocks, cuda_launch::block_threads, 0, be.context().stream()>>>(detail::device_ptr(x), n,
+                                                                                           partial.get());
   detail::check_launch("square_sums");
   const auto host = to_host(be, partial.get(), square_sum_blocks);
   return std::accumulate(host.begin(), host.end(), 0.0);
 }
+
+#define DNABERT_INSTANTIATE_LOSSES(T)                                                                                  \
+  template std::pair<double, double> cross_entropy_forward<T>(cuda_t<T>&, const T*, const std::int32_t*, const T*,        \
+                                                              std::int64_t, std::int64_t, T*, std::int32_t);              \
+  template void cross_entropy_backward<T>(cuda_t<T>&, const T*, const std::int32_t*, const T*, std::int64_t, std::int64_t, \
+                                          double, T, T*, std::int32_t);                                                   \
+  template double mse_forward<T>(cuda_t<T>&, const T*, const T*, std::int64_t);                                           \
+  template double sum_of_squares<T>(cuda_t<T>&, const T*, std::int64_t);
+DNABERT_INSTANTIATE_LOSSES(float)
+DNABERT_INSTANTIATE_LOSSES(bfloat16)
 
 }  // namespace dnabert::backend

@@ -26,17 +26,18 @@ __global__ void column_partial_sums(index_t rows, index_t n, F value, float* par
   }
 }
 
-static __global__ void add_partial_sums(const float* partial, index_t chunks, index_t n, float* out) {
+template <class D>
+__global__ void add_partial_sums(const float* partial, index_t chunks, index_t n, D* out) {
   const index_t column = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x;
   if (column >= n) return;
   float total = 0;
   for (index_t c = 0; c < chunks; ++c) total += partial[c * n + column];
-  out[column] += total;
+  out[column] = from_float<D>(to_float(out[column]) + total);
 }
 
-/// out[j] += sum over r of value(r, j) for r < rows, j < n.
-template <class F>
-void add_column_sums(cuda& be, std::int64_t rows, std::int64_t n, F value, float* out) {
+/// out[j] += sum over r of value(r, j) (a float) for r < rows, j < n; out holds float or bf16.
+template <class T, class F, class D>
+void add_column_sums(cuda_t<T>& be, std::int64_t rows, std::int64_t n, F value, D* out) {
   if (rows <= 0 || n <= 0) return;
   const index_t chunks = (rows + column_sum_chunk - 1) / column_sum_chunk;
   scratch<float> partial(be, chunks * n);
