@@ -1,32 +1,34 @@
 #pragma once
 // `dnabert motifs`: DNABERT's attention-driven motif discovery on labelled sequences, written as
-// MEME (motifs.meme), a summary table (motifs.tsv) and one instance file per motif.
+// MEME (motifs.meme), a summary table (motifs.tsv), instance files and logos, matched to known motifs.
 
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cstddef>
 #include <iostream>
+#include <span>
 #include <sstream>
 
 #include "command_attention.hpp"
 #include "command_finetune.hpp"
+#include "dnabert/analysis/motif_comparison.hpp"
 #include "dnabert/analysis/motif_discovery.hpp"
+#include "dnabert/analysis/sequence_logo.hpp"
 #include "dnabert/io/meme.hpp"
+#include "dnabert/io/npy.hpp"
 
 namespace dnabert::cli {
 
 /// A motif's position frequency matrix as MEME probabilities (each column divided by its count).
 inline io::meme_motif to_meme(const analysis::discovered_motif& motif) {
-  io::meme_motif out{motif.key, motif.windows.size(), motif.enrichment.adjusted_p_value, {}};
-  for (const auto& column : motif.frequencies) {
-    double total = 0;
-    for (const auto count : column) total += static_cast<double>(count);
-    std::array<double, 4> row{0.25, 0.25, 0.25, 0.25};
-    if (total > 0)
-      for (std::size_t b = 0; b < 4; ++b) row[b] = static_cast<double>(column[b]) / total;
-    out.probabilities.push_back(row);
-  }
-  return out;
+  return {motif.key, motif.windows.size(), motif.enrichment.adjusted_p_value,
+          analysis::column_probabilities(motif.frequencies), {}};
+}
+
+/// "MA0004.1 (Arnt)": a known motif's identifier with its alternate name when it has one.
+inline std::string known_motif_label(const analysis::motif_match& match) {
+  return match.known_alternate_name.empty() ? match.known_id : match.known_id + " (" + match.known_alternate_name + ")";
 }
 
 /// The most frequent base of each column.
@@ -37,21 +39,64 @@ inline std::string consensus(const analysis::position_frequency_matrix& frequenc
   return text;
 }
 
+/// What `dnabert motifs` was asked to do.
+struct motifs_options {
+  std::string model, scores, input, labels, output, known;
+  std::string layer = "last";
+  std::size_t batch_size = 32;
+  int threads = 0;
+  analysis::motif_discovery_options discovery;
+};
+
+/// DNABERT-viz attention of each positive, computed with the model of `--model`.
+inline std::vector<std::vector<double>> model_attention(const motifs_options& o, std::span<const std::string> positives) {
+  backend::cpu cpu(o.threads);
+  const auto config = io::read_config_json(o.model + "/config.json");
+  const auto model = Bert<>::load(cpu, o.model, head_for_architectures(config.architectures));
+  analysis::attention_options attention;
+  attention.layer = parse_layer(o.layer);
+  attention.batch_size = o.batch_size;
+  progress_line progress("attention");
+  attention.progress = std::ref(progress);
+  std::vector<std::vector<double>> scores;
+  for (const auto& row : analysis::attention_scores(model, positives, attention)) scores.emplace_back(row.begin(), row.end());
+  return scores;
+}
+
+/// Rows `positive_rows` of a saved [sequences, length] score matrix (NaN tails are left to the
+/// discovery, which reads each row only as far as its sequence).
+inline std::vector<std::vector<double>> saved_attention(const std::string& path, std::size_t sequences,
+                                                        std::span<const std::size_t> positive_rows) {
+  const auto matrix = io::read_npy_matrix(path);
+  if (matrix.rows != sequences)
+    throw input_error(path + " has " + std::to_string(matrix.rows) + " rows of scores but the input has " +
+                      std::to_string(sequences) + " sequences");
+  std::vector<std::vector<double>> scores;
+  for (const auto row : positive_rows) {
+    const auto begin = matrix.values.begin() + static_cast<std::ptrdiff_t>(row * matrix.columns);
+    scores.emplace_back(begin, begin + static_cast<std::ptrdiff_t>(matrix.columns));
+  }
+  return scores;
+}
+
 /// Registers `motifs`.
 inline void add_motifs_command(CLI::App& app) {
-  struct options {
-    std::string model, input, labels, output;
-    std::string layer = "last";
-    std::size_t batch_size = 32;
-    int threads = 0;
-    analysis::motif_discovery_options discovery;
-  };
-  auto o = std::make_shared<options>();
+  auto o = std::make_shared<motifs_options>();
   auto* cmd = app.add_subcommand("motifs", "Find motifs in high-attention regions of positives (DNABERT's find_motifs), as MEME");
-  cmd->add_option("-m,--model", o->model, "fine-tuned model folder whose attention is read")->required();
+  auto* model = cmd->add_option("-m,--model", o->model, "fine-tuned model folder whose attention is read");
+  auto* scores = cmd->add_option("--scores", o->scores,
+                                 "attention scores already computed by `dnabert attention --format npy` over the same "
+                                 "input (one row per sequence, in input order), instead of --model")
+                     ->check(CLI::ExistingFile);
+  model->excludes(scores);
   cmd->add_option("-i,--input", o->input, "labelled sequences: DNABERT TSV, DNABERT-2 CSV, or FASTA with --labels")->required();
   cmd->add_option("--labels", o->labels, "labels of a FASTA input ('id<TAB>label' lines or one per record)");
-  cmd->add_option("-o,--output", o->output, "folder for motifs.meme, motifs.tsv and motif_<KEY>_<N>.txt")->required();
+  cmd->add_option("-o,--output", o->output, "folder for motifs.meme, motifs.tsv, motif_<KEY>_<N>.txt and logos/<KEY>.svg")
+      ->required();
+  cmd->add_option("--known", o->known,
+                  "known motifs (MEME format, e.g. from JASPAR): the best match of each motif (column-wise Pearson "
+                  "correlation, both strands) goes into motifs.tsv and onto the screen")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--window", o->discovery.window_size, "instance window (DNABERT: 24)")->check(CLI::Range(1, 10000));
   cmd->add_option("--min-len", o->discovery.min_len, "shortest high-attention region (DNABERT: 5)")->check(CLI::Range(1, 10000));
   cmd->add_option("--p-cutoff", o->discovery.p_value_cutoff, "largest BH-adjusted p kept (DNABERT: 0.005)")->check(CLI::Range(0.0, 1.0));
@@ -62,35 +107,51 @@ inline void add_motifs_command(CLI::App& app) {
   cmd->add_option("-b,--batch-size", o->batch_size, "pieces per forward pass")->check(CLI::Range(1, 65536));
   cmd->add_option("-t,--threads", o->threads, "CPU threads (default: all)")->check(CLI::Range(0, 1024));
   cmd->callback([o] {
+    if (o->model.empty() == o->scores.empty()) throw input_error("motifs needs --model or --scores (one of them)");
+    const auto entries = read_labelled(o->input, o->labels);
     std::vector<std::string> positives, negatives;
-    for (auto& entry : read_labelled(o->input, o->labels)) {
-      if (*entry.label == 1) positives.push_back(std::move(entry.sequence));
-      else if (*entry.label == 0) negatives.push_back(std::move(entry.sequence));
-      else throw input_error(o->input + ": sequence '" + entry.id + "' has label " + std::to_string(*entry.label) +
-                             "; motif discovery needs 1 (positive) or 0 (negative)");
+    std::vector<std::size_t> positive_rows;  // each positive's row in the input (and in --scores)
+    for (std::size_t row = 0; row < entries.size(); ++row) {
+      const auto& entry = entries[row];
+      if (*entry.label == 1) {
+        positives.push_back(entry.sequence);
+        positive_rows.push_back(row);
+      } else if (*entry.label == 0) {
+        negatives.push_back(entry.sequence);
+      } else {
+        throw input_error(o->input + ": sequence '" + entry.id + "' has label " + std::to_string(*entry.label) +
+                          "; motif discovery needs 1 (positive) or 0 (negative)");
+      }
     }
     if (positives.empty()) throw input_error(o->input + " has no positive (label 1) sequence to find motifs in");
-    backend::cpu cpu(o->threads);
-    const auto config = io::read_config_json(o->model + "/config.json");
-    const auto model = Bert<>::load(cpu, o->model, head_for_architectures(config.architectures));
-    analysis::attention_options attention;
-    attention.layer = parse_layer(o->layer);
-    attention.batch_size = o->batch_size;
-    progress_line progress("attention");
-    attention.progress = std::ref(progress);
-    std::vector<std::vector<double>> scores;
-    for (const auto& row : analysis::attention_scores(model, positives, attention)) scores.emplace_back(row.begin(), row.end());
+    std::vector<io::meme_motif> known;
+    if (!o->known.empty()) {
+      known = io::read_meme(o->known).motifs;
+      if (known.empty()) throw input_error(o->known + " holds no motif to compare with");
+    }
+    const auto scores = o->scores.empty() ? model_attention(*o, positives) : saved_attention(o->scores, entries.size(), positive_rows);
     const auto motifs = analysis::discover_motifs(positives, negatives, scores, o->discovery);
 
-    std::filesystem::create_directories(o->output);
+    std::filesystem::create_directories(o->output + "/logos");
     std::vector<io::meme_motif> meme;
     std::ostringstream table;
-    table << "motif\tinstances\tpositives_with\tsequences_with\tp\tadjusted_p\tconsensus\n";
+    table << "motif\tinstances\tpositives_with\tsequences_with\tp\tadjusted_p\tconsensus"
+          << (known.empty() ? "" : "\tknown_match\tknown_name\tcorrelation\tstrand\toffset") << '\n';
     for (const auto& motif : motifs) {
       meme.push_back(to_meme(motif));
       table << motif.key << '\t' << motif.windows.size() << '\t' << motif.enrichment.positives_with_motif << '\t'
             << motif.enrichment.sequences_with_motif << '\t' << motif.enrichment.p_value << '\t'
-            << motif.enrichment.adjusted_p_value << '\t' << consensus(motif.frequencies) << '\n';
+            << motif.enrichment.adjusted_p_value << '\t' << consensus(motif.frequencies);
+      if (const auto match = analysis::best_match(meme.back().probabilities, known)) {
+        const auto& alignment = match->alignment;
+        table << '\t' << match->known_id << '\t' << match->known_alternate_name << '\t' << alignment.score << '\t'
+              << alignment.strand << '\t' << alignment.offset;
+        std::cout << "motif " << motif.key << ": best known match " << known_motif_label(*match) << ", correlation "
+                  << alignment.score << " on strand " << alignment.strand << " at offset " << alignment.offset << '\n';
+      }
+      table << '\n';
+      analysis::write_sequence_logo(o->output + "/logos/" + motif.key + ".svg", motif.frequencies,
+                                    {.title = motif.key + " (" + std::to_string(motif.windows.size()) + " sites)"});
       std::string instances;
       for (const auto& window : motif.windows) instances += window + '\n';
       io::write_file_atomically(o->output + "/motif_" + motif.key + "_" + std::to_string(motif.windows.size()) + ".txt",
@@ -99,7 +160,7 @@ inline void add_motifs_command(CLI::App& app) {
     io::write_meme(o->output + "/motifs.meme", meme);
     io::write_file_atomically(o->output + "/motifs.tsv", table.str());
     std::cout << motifs.size() << " motifs from " << positives.size() << " positives and " << negatives.size()
-              << " negatives; written to " << o->output << "/motifs.meme and motifs.tsv\n";
+              << " negatives; written to " << o->output << "/motifs.meme, motifs.tsv and logos/\n";
   });
 }
 

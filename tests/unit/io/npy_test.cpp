@@ -1,0 +1,98 @@
+// The .npy reader: files numpy wrote (tests/reference/make_npy_fixtures.py) read back exactly,
+// round trips through write_npy, and hostile headers rejected with what is wrong.
+#include "dnabert/io/npy.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "test_paths.hpp"
+
+namespace {
+
+namespace io = dnabert::io;
+
+// .npy bytes with the given header dict and `data_bytes` zero bytes of data.
+std::string npy_bytes(const std::string& dict, std::size_t data_bytes) {
+  std::string out = "\x93NUMPY";
+  out += '\x01';
+  out += '\x00';
+  out += static_cast<char>(dict.size() & 0xff);
+  out += static_cast<char>(dict.size() >> 8);
+  return out + dict + std::string(data_bytes, '\0');
+}
+
+io::npy_matrix parse(const std::string& bytes) {
+  return io::read_npy_matrix(std::as_bytes(std::span<const char>(bytes.data(), bytes.size())), "mem.npy");
+}
+
+}  // namespace
+
+TEST_CASE("npy: reads what numpy wrote, format versions 1 and 2") {
+  for (const char* name : {"npy/matrix_2x3.npy", "npy/matrix_2x3_v2.npy"}) {
+    const auto matrix = io::read_npy_matrix(dnabert::test::data_path(name));
+    CHECK(matrix.rows == 2);
+    CHECK(matrix.columns == 3);
+    REQUIRE(matrix.values.size() == 6);
+    CHECK(matrix.values[0] == 0.5f);
+    CHECK(matrix.values[1] == -1.25f);
+    CHECK(std::isnan(matrix.values[2]));
+    CHECK(matrix.values[3] == 3.0f);
+    CHECK(matrix.values[4] == 1e-7f);
+    CHECK(matrix.values[5] == 65504.0f);
+  }
+  const auto empty = io::read_npy_matrix(dnabert::test::data_path("npy/empty_0x5.npy"));
+  CHECK(empty.rows == 0);
+  CHECK(empty.columns == 5);
+  CHECK(empty.values.empty());
+}
+
+TEST_CASE("npy: write_npy round trip") {
+  const auto path = (dnabert::test::scratch_dir("npy_round_trip") / "m.npy").string();
+  const std::vector<float> values{1, 2, 3, 4, 5, 6, 7, 8};
+  io::write_npy(path, {4, 2}, values);
+  const auto matrix = io::read_npy_matrix(path);
+  CHECK(matrix.rows == 4);
+  CHECK(matrix.columns == 2);
+  CHECK(matrix.values == values);
+}
+
+TEST_CASE("npy: other types, orders and ranks are rejected naming the file") {
+  const auto path = dnabert::test::data_path("npy/float64_2x3.npy");
+  CHECK_THROWS_WITH_AS((void)io::read_npy_matrix(path),
+                       doctest::Contains((path + ": expected float32 ('descr': '<f4')").c_str()), dnabert::format_error);
+  CHECK_THROWS_WITH_AS((void)io::read_npy_matrix(dnabert::test::data_path("npy/fortran_2x3.npy")),
+                       doctest::Contains("expected C order ('fortran_order': False)"), dnabert::format_error);
+  CHECK_THROWS_WITH_AS((void)io::read_npy_matrix(dnabert::test::data_path("npy/vector_3.npy")),
+                       doctest::Contains("expected a 2-D .npy array (rows, columns)"), dnabert::format_error);
+}
+
+TEST_CASE("npy: hostile bytes throw, never read past the end") {
+  const std::string good = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }\n";
+  CHECK(parse(npy_bytes(good, 24)).values.size() == 6);
+  CHECK_THROWS_WITH_AS((void)parse("PK\x03\x04 not numpy"), "mem.npy: not a .npy file (no \\x93NUMPY magic)",
+                       dnabert::format_error);
+  CHECK_THROWS_WITH_AS((void)parse(npy_bytes(good, 23)),
+                       "mem.npy: the .npy shape (2, 3) needs more than the 23 data bytes", dnabert::format_error);
+  CHECK_THROWS_WITH_AS((void)parse(npy_bytes(good, 28)),
+                       "mem.npy: the .npy shape (2, 3) needs 24 data bytes but 28 follow the header", dnabert::format_error);
+  CHECK_THROWS_WITH_AS((void)parse(npy_bytes(good, 0).substr(0, 40)),
+                       doctest::Contains("mem.npy: the .npy header says"), dnabert::format_error);
+  const std::string huge = "{'descr': '<f4', 'fortran_order': False, 'shape': (999999999999999, 999999999999999), }\n";
+  CHECK_THROWS_AS((void)parse(npy_bytes(huge, 8)), dnabert::format_error);
+  const std::string absurd = "{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999, 1), }\n";
+  CHECK_THROWS_WITH_AS((void)parse(npy_bytes(absurd, 8)), "mem.npy: npy shape dimension too large", dnabert::format_error);
+  const std::string no_columns = "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000, 0), }\n";
+  CHECK_THROWS_WITH_AS((void)parse(npy_bytes(no_columns, 0)), "mem.npy: the .npy matrix has rows but no columns",
+                       dnabert::format_error);
+  CHECK_THROWS_AS((void)parse(npy_bytes("{'descr': '<f4', 'fortran_order': False}\n", 0)), dnabert::format_error);
+  CHECK_THROWS_AS((void)parse(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (a, 2), }\n", 0)),
+                  dnabert::format_error);
+  std::string version9 = npy_bytes(good, 24);
+  version9[6] = '\x09';
+  CHECK_THROWS_WITH_AS((void)parse(version9), "mem.npy: unsupported .npy version 9", dnabert::format_error);
+}
