@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "attention_input.hpp"
 #include "command_predict.hpp"
 #include "common.hpp"
 #include "dnabert/analysis/attention_scores.hpp"
-#include "dnabert/io/config_json.hpp"
 
 namespace dnabert::cli {
 
@@ -56,10 +56,7 @@ inline void add_attention_command(CLI::App& app) {
   cmd->add_option("--format", *format, "npy (with OUT.ids.txt), tsv (id, position, score) or bedgraph (0-based)")
       ->check(CLI::IsMember({"npy", "tsv", "bedgraph"}));
   cmd->callback([o, layer, head, format] {
-    backend::cpu cpu(o->threads);
-    // Any folder as it was saved (pre-trained or fine-tuned): the head plays no part in attention.
-    const auto config = io::read_config_json(o->model + "/config.json");
-    const auto model = Bert<>::load(cpu, o->model, head_for_architectures(config.architectures));
+    const attention_model model(o->model, o->threads);
     const auto [sequences, ids] = sequences_and_ids(o->input);
     progress_line progress("attention");
     analysis::attention_options options;
@@ -67,7 +64,7 @@ inline void add_attention_command(CLI::App& app) {
     options.head = parse_head(*head);
     options.batch_size = o->batch_size;
     options.progress = std::ref(progress);
-    const auto scores = analysis::attention_scores(model, sequences, options, ids);
+    const auto scores = analysis::attention_scores(model.model(), sequences, options, ids);
     if (*format == "npy") {
       if (o->output == "-") throw input_error("--format npy needs a file for --output (use tsv or bedgraph for stdout)");
       analysis::write_scores_npy(o->output, scores, ids);

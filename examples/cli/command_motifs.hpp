@@ -10,6 +10,7 @@
 #include <span>
 #include <sstream>
 
+#include "attention_input.hpp"
 #include "command_attention.hpp"
 #include "command_finetune.hpp"
 #include "dnabert/analysis/motif_comparison.hpp"
@@ -48,34 +49,28 @@ struct motifs_options {
   analysis::motif_discovery_options discovery;
 };
 
-/// DNABERT-viz attention of each positive, computed with the model of `--model`.
-inline std::vector<std::vector<double>> model_attention(const motifs_options& o, std::span<const std::string> positives) {
-  backend::cpu cpu(o.threads);
-  const auto config = io::read_config_json(o.model + "/config.json");
-  const auto model = Bert<>::load(cpu, o.model, head_for_architectures(config.architectures));
+/// DNABERT-viz attention of each positive, from the model of `--model` or the rows of `--scores`.
+inline std::vector<std::vector<double>> positive_attention(const motifs_options& o, std::span<const io::sequence_entry> entries,
+                                                           std::span<const std::string> positives,
+                                                           std::span<const std::size_t> positive_rows) {
+  std::vector<std::vector<double>> scores;
+  if (!o.scores.empty()) {
+    std::vector<std::string> sequences, ids;
+    for (const auto& entry : entries) {
+      sequences.push_back(entry.sequence);
+      ids.push_back(entry.id);
+    }
+    const auto all = scores_from_npy(o.scores, sequences, ids);
+    for (const auto row : positive_rows) scores.emplace_back(all[row].begin(), all[row].end());
+    return scores;
+  }
+  const attention_model model(o.model, o.threads);
   analysis::attention_options attention;
   attention.layer = parse_layer(o.layer);
   attention.batch_size = o.batch_size;
   progress_line progress("attention");
   attention.progress = std::ref(progress);
-  std::vector<std::vector<double>> scores;
-  for (const auto& row : analysis::attention_scores(model, positives, attention)) scores.emplace_back(row.begin(), row.end());
-  return scores;
-}
-
-/// Rows `positive_rows` of a saved [sequences, length] score matrix (NaN tails are left to the
-/// discovery, which reads each row only as far as its sequence).
-inline std::vector<std::vector<double>> saved_attention(const std::string& path, std::size_t sequences,
-                                                        std::span<const std::size_t> positive_rows) {
-  const auto matrix = io::read_npy_matrix(path);
-  if (matrix.rows != sequences)
-    throw input_error(path + " has " + std::to_string(matrix.rows) + " rows of scores but the input has " +
-                      std::to_string(sequences) + " sequences");
-  std::vector<std::vector<double>> scores;
-  for (const auto row : positive_rows) {
-    const auto begin = matrix.values.begin() + static_cast<std::ptrdiff_t>(row * matrix.columns);
-    scores.emplace_back(begin, begin + static_cast<std::ptrdiff_t>(matrix.columns));
-  }
+  for (const auto& row : analysis::attention_scores(model.model(), positives, attention)) scores.emplace_back(row.begin(), row.end());
   return scores;
 }
 
@@ -129,7 +124,7 @@ inline void add_motifs_command(CLI::App& app) {
       known = io::read_meme(o->known).motifs;
       if (known.empty()) throw input_error(o->known + " holds no motif to compare with");
     }
-    const auto scores = o->scores.empty() ? model_attention(*o, positives) : saved_attention(o->scores, entries.size(), positive_rows);
+    const auto scores = positive_attention(*o, entries, positives, positive_rows);
     const auto motifs = analysis::discover_motifs(positives, negatives, scores, o->discovery);
 
     std::filesystem::create_directories(o->output + "/logos");

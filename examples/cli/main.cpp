@@ -10,6 +10,7 @@
 #include "command_finetune.hpp"
 #include "command_inspect.hpp"
 #include "command_motifs.hpp"
+#include "command_plot.hpp"
 #include "command_predict.hpp"
 #include "command_pretrain.hpp"
 #include "command_tokenize.hpp"
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   dnabert::cli::add_embed_command(app);
   dnabert::cli::add_attention_command(app);
   dnabert::cli::add_motifs_command(app);
+  dnabert::cli::add_plot_command(app);
   dnabert::cli::add_evaluate_command(app);
   dnabert::cli::add_pretrain_command(app);
   dnabert::cli::add_finetune_command(app);

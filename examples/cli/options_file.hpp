@@ -81,9 +81,12 @@ inline void apply_options_file(CLI::App& command, const std::string& path) {
 
 }  // namespace detail
 
-/// Gives every subcommand of `app` an `--options FILE.json` option (call after adding them all).
+/// Gives every command below `app` that takes options of its own (`plot attention` too, not
+/// `plot`) an `--options FILE.json` option (call after adding them all).
 inline void add_options_file(CLI::App& app) {
   for (CLI::App* command : app.get_subcommands([](CLI::App*) { return true; })) {
+    add_options_file(*command);
+    if (!command->get_subcommands([](CLI::App*) { return true; }).empty()) continue;
     command
         ->add_option_function<std::string>(
             "--options", [command](const std::string& path) { detail::apply_options_file(*command, path); },

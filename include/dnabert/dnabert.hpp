@@ -41,6 +41,7 @@
 #include "dnabert/io/svg_chart.hpp"
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
+#include "dnabert/analysis/attention_plots.hpp"
 #include "dnabert/analysis/attention_scores.hpp"
 #include "dnabert/analysis/motif_comparison.hpp"
 #include "dnabert/analysis/motif_discovery.hpp"
