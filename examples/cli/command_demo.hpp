@@ -79,6 +79,57 @@ inline train::training_summary finetune_demo(Bert<>& model, const demo_settings&
   return result;
 }
 
+/// DNABERT's interpretation of the fine-tuned model on the held-out windows: the attention
+/// landscape of positives vs negatives, the attention strip of the most confident positive, and
+/// attention-driven motif discovery on the positives, compared with the planted motif.
+inline void interpret_demo(const Bert<>& model, const demo_settings& s, const std::vector<io::sequence_entry>& test,
+                           const std::vector<double>& positive_probability, const motif_matrix& planted) {
+  std::vector<std::string> sequences;
+  for (const auto& w : test) sequences.push_back(w.sequence);
+  progress_line progress("attention");
+  analysis::attention_options options;
+  options.progress = std::ref(progress);
+  const auto scores = analysis::attention_scores(model, sequences, options);
+  std::vector<analysis::landscape_group> groups{{"negatives", {}}, {"positives", {}}};
+  std::vector<std::string> positives, negatives;
+  std::vector<std::vector<double>> positive_scores;
+  std::size_t most_confident = 0;
+  for (std::size_t i = 0; i < test.size(); ++i) {
+    const bool positive = *test[i].label > 0;
+    groups[positive ? 1 : 0].scores.push_back(scores[i]);
+    (positive ? positives : negatives).push_back(test[i].sequence);
+    if (!positive) continue;
+    positive_scores.emplace_back(scores[i].begin(), scores[i].end());
+    if (positive_probability[i] > positive_probability[most_confident] || *test[most_confident].label == 0) most_confident = i;
+  }
+  analysis::write_attention_landscape(s.output + "/attention_landscape.svg", groups,
+                                      "attention landscape of the held-out windows (last layer, heads summed)");
+  analysis::strip_options strip;
+  std::ostringstream title;
+  title << test[most_confident].id << ", P(motif) = " << std::fixed << std::setprecision(3) << positive_probability[most_confident];
+  strip.title = title.str();
+  analysis::write_attention_strip(s.output + "/attention_strip.svg", test[most_confident].sequence, scores[most_confident], strip);
+
+  const auto motifs = analysis::discover_motifs(positives, negatives, positive_scores);
+  std::cout << "\nattention-driven motif discovery on the " << positives.size() << " held-out positives against "
+            << negatives.size() << " negatives (DNABERT's defaults: window 24, min length 5, adjusted p < 0.005): "
+            << motifs.size() << (motifs.size() == 1 ? " motif" : " motifs") << '\n';
+  const analysis::discovered_motif* best = nullptr;
+  for (const auto& m : motifs)
+    if (best == nullptr || m.enrichment.adjusted_p_value < best->enrichment.adjusted_p_value) best = &m;
+  if (best == nullptr) return;
+  const auto alignment = analysis::align_motifs(analysis::column_probabilities(best->frequencies), planted);
+  analysis::sequence_logo_options logo;
+  logo.title = best->key + " (" + std::to_string(best->windows.size()) + " sites)";
+  analysis::write_sequence_logo(s.output + "/motif_logo.svg", best->frequencies, logo);
+  std::cout << "  most significant: " << best->key << ", in " << best->enrichment.positives_with_motif << " positives and "
+            << best->enrichment.sequences_with_motif - best->enrichment.positives_with_motif << " negatives, adjusted p "
+            << std::scientific << std::setprecision(2) << best->enrichment.adjusted_p_value << std::fixed
+            << "; its " << best->windows.size() << " windows against the planted CTCF core: correlation "
+            << std::setprecision(3) << alignment.score << " (strand " << alignment.strand << ", offset " << alignment.offset
+            << "); logo in " << s.output << "/motif_logo.svg\n";
+}
+
 }  // namespace detail
 
 /// Runs the whole demo and prints the comparison.
@@ -163,8 +214,11 @@ inline void run_demo(const demo_settings& s) {
   for (const auto& [name, report] : {std::pair{"with pre-training ", &pretrained_report}, std::pair{"from scratch      ", &scratch_report}})
     std::cout << "  " << name << std::setw(10) << report->value("acc") << std::setw(8) << report->value("mcc")
               << std::setw(8) << report->value("auc") << '\n';
+  detail::interpret_demo(Bert<>::load(cpu, s.output + "/finetuned", bert_head::sequence_classification), s, test_windows,
+                         pretrained_p, motif);
   std::cout << "\nwritten: " << s.output << "/finetuned (model), " << s.output << "/finetuned/curves.svg, " << s.output
-            << "/pretrained/curves.svg, " << s.output << "/predictions.tsv, " << s.output << "/metrics.json\n";
+            << "/pretrained/curves.svg, " << s.output << "/predictions.tsv, " << s.output << "/metrics.json, " << s.output
+            << "/attention_landscape.svg, " << s.output << "/attention_strip.svg\n";
 }
 
 /// Registers `demo`.

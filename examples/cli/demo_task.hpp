@@ -14,7 +14,7 @@
 namespace dnabert::cli {
 
 /// A position weight matrix: per position, the probabilities of A, C, G, T.
-using motif_matrix = std::vector<std::array<double, 4>>;
+using motif_matrix = analysis::probability_matrix;
 
 /// The CTCF core motif CCGCGNGGNGGCAG (Kim et al., Cell 2007) as a matrix: each named base with
 /// probability 0.85 (0.05 for each other base), N uniform. Instances sampled from it vary as real
