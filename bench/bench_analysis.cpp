@@ -34,26 +34,12 @@ std::vector<std::string> sample_sequences(std::size_t n) {
   return out;
 }
 
-/// Spec's sizes with random weights.
-template <class Spec>
-dnabert::bert_config config_of() {
-  dnabert::bert_config config;
-  config.vocab_size = dnabert::vocab_size_for_k(Spec::k);
-  config.num_hidden_layers = Spec::layers;
-  config.hidden_size = Spec::hidden;
-  config.num_attention_heads = Spec::heads;
-  config.intermediate_size = Spec::intermediate;
-  config.max_position_embeddings = Spec::max_positions;
-  config.num_labels = 2;
-  return config;
-}
-
 using small_shape = dnabert::bert_spec<6, 4, 256, 4, 1024, 512>;
 
 /// Attention scores of `state.range(0)` sequences per iteration, batches of 32.
 template <class Spec>
 void attention_scores(benchmark::State& state) {
-  static const dnabert::Bert<Spec> model(bench_backend(), config_of<Spec>(), dnabert::bert_head::sequence_classification, 1);
+  static const dnabert::Bert<Spec> model(bench_backend(), dnabert::bench::config_of<Spec>(), dnabert::bert_head::sequence_classification, 1);
   const auto sequences = sample_sequences(static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) {
     const auto scores = dnabert::analysis::attention_scores(model, sequences);

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "dnabert/backend/cpu.hpp"
+#include "dnabert/core/bert_config.hpp"
 #include "dnabert/core/vocabulary.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
 
@@ -40,6 +41,21 @@ inline token_batch random_batch(std::size_t rows, std::size_t length) {
     for (std::size_t t = 0; t < length; ++t)
       batch.input_ids[r * length + t] = t == 0 ? special::cls : t + 1 == length ? special::sep : kmer(rng);
   return batch;
+}
+
+/// The configuration of Spec's fixed sizes (random weights), with a classifier of `labels` classes
+/// and Hugging Face's dropout.
+template <class Spec>
+bert_config config_of(std::int64_t labels = 2) {
+  bert_config config;
+  config.vocab_size = vocab_size_for_k(Spec::k);
+  config.num_hidden_layers = Spec::layers;
+  config.hidden_size = Spec::hidden;
+  config.num_attention_heads = Spec::heads;
+  config.intermediate_size = Spec::intermediate;
+  config.max_position_embeddings = Spec::max_positions;
+  config.num_labels = labels;
+  return config;
 }
 
 /// Counters every model benchmark reports: `tokens` per iteration as tokens/s, and the threads.

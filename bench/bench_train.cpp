@@ -27,27 +27,13 @@ constexpr std::int64_t label_count = 2;
 constexpr double max_grad_norm = 1.0;   // DNABERT's clipping
 constexpr int untimed_warmup_steps = 2;  // first gradients, moments and activations allocated
 
-/// The configuration of Spec's fixed sizes, with a 2-label classifier and Hugging Face's dropout.
-template <class Spec>
-dnabert::bert_config config_of() {
-  dnabert::bert_config config;
-  config.vocab_size = dnabert::vocab_size_for_k(Spec::k);
-  config.num_hidden_layers = Spec::layers;
-  config.hidden_size = Spec::hidden;
-  config.num_attention_heads = Spec::heads;
-  config.intermediate_size = Spec::intermediate;
-  config.max_position_embeddings = Spec::max_positions;
-  config.num_labels = label_count;
-  return config;
-}
-
 /// A classifier with random weights, its AdamW state and one fixed batch with labels 0, 1, 0, ...
 template <class Spec>
 class classifier_training {
  public:
   /// Builds the model for `rows` × `length` batches and runs the untimed warm-up steps.
   classifier_training(std::size_t rows, std::size_t length)
-      : model_(bench_backend(), config_of<Spec>(), dnabert::bert_head::sequence_classification, 1),
+      : model_(bench_backend(), dnabert::bench::config_of<Spec>(label_count), dnabert::bert_head::sequence_classification, 1),
         optimizer_(bench_backend(), model_.parameters(), dnabert::train::adamw_options::finetuning()),
         batch_(dnabert::bench::random_batch(rows, length)),
         labels_(bench_backend(), {static_cast<std::int64_t>(rows)}) {

@@ -35,13 +35,6 @@ cuda& backend_for(cuda_math math) {
 
 double peak_for(cuda_math math) { return math == cuda_math::tf32 ? peak_tf32_flops : peak_fp32_flops; }
 
-dnabert::bert_config base_config() {
-  dnabert::bert_config config;
-  config.vocab_size = dnabert::vocab_size_for_k(6);
-  config.num_labels = 2;
-  return config;  // the defaults are BERT-base: 12 layers, hidden 768, 12 heads, FFN 3072, 512 positions
-}
-
 using model = dnabert::Bert<dnabert::DNABERT6, cuda>;
 using bf16_model = dnabert::Bert<dnabert::DNABERT6, cuda_bf16>;
 
@@ -51,14 +44,14 @@ cuda_bf16& bf16_backend() {
 }
 
 const bf16_model& bf16_model_instance() {
-  static const bf16_model m(bf16_backend(), base_config(), dnabert::bert_head::sequence_classification, 1);
+  static const bf16_model m(bf16_backend(), dnabert::bench::config_of<dnabert::DNABERT6>(), dnabert::bert_head::sequence_classification, 1);
   return m;
 }
 
 model& model_for(cuda_math math) {
   static std::map<cuda_math, std::unique_ptr<model>> models;
   auto& m = models[math];
-  if (!m) m = std::make_unique<model>(backend_for(math), base_config(), dnabert::bert_head::sequence_classification, 1);
+  if (!m) m = std::make_unique<model>(backend_for(math), dnabert::bench::config_of<dnabert::DNABERT6>(), dnabert::bert_head::sequence_classification, 1);
   return *m;
 }
 

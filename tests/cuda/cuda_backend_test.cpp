@@ -21,7 +21,9 @@
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
 #include "dnabert/train/optimizer.hpp"
+#include "golden_batch.hpp"
 #include "test_paths.hpp"
+#include "tiny_config.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -395,15 +397,7 @@ namespace {
 // The golden batch of a parity fixture (the token ids PyTorch saw).
 dnabert::token_batch golden_batch(const std::string& dir) {
   const auto golden = dnabert::io::read_safetensors(dir + "/golden.safetensors").tensors;
-  const auto& ids = golden.at("input_ids");
-  const auto& mask = golden.at("attention_mask");
-  dnabert::token_batch batch;
-  batch.rows = static_cast<std::size_t>(ids.shape[0]);
-  batch.length = static_cast<std::size_t>(ids.shape[1]);
-  for (const float v : ids.values) batch.input_ids.push_back(static_cast<dnabert::token_id>(v));
-  for (const float v : mask.values) batch.attention_mask.push_back(static_cast<std::int32_t>(v));
-  batch.origins.resize(batch.rows);
-  return batch;
+  return dnabert::test::batch_from_tensors(golden.at("input_ids"), golden.at("attention_mask"));
 }
 
 // max |got - want| / max |want|.
@@ -459,15 +453,7 @@ namespace {
 // it, in order, plus the loss and the gradient norm.
 template <class B>
 std::vector<std::vector<float>> one_training_step(B& be, dnabert::bert_head head, double& loss_value, double& norm) {
-  dnabert::bert_config config;
-  config.vocab_size = 69;
-  config.hidden_size = 32;
-  config.num_hidden_layers = 2;
-  config.num_attention_heads = 4;
-  config.intermediate_size = 64;
-  config.max_position_embeddings = 64;
-  config.num_labels = 2;
-  config.architectures = {std::string(dnabert::architecture_name(head))};
+  const auto config = dnabert::test::tiny_config(head, 32, 2, 4, 64, 64);
   dnabert::Bert<dnabert::dynamic_bert, B> model(be, config, head, 3);
   const auto batch = batch_for(3, {"ACGTACGGTTACGATCGGATTACAGATTACA", "TTGACCANNGT", "GGGCGGCGCATGCATGCAACGT"});
   dnabert::train::adamw<B> optimizer(be, model.parameters(), dnabert::train::adamw_options::pretraining());

@@ -5,9 +5,6 @@
 #include <cstddef>
 #include <cstdlib>
 #include <memory>
-#include <mutex>
-#include <unordered_map>
-#include <vector>
 #include <new>
 #include <string>
 #include <thread>
@@ -18,6 +15,7 @@
 #include <omp.h>
 #endif
 
+#include "dnabert/backend/block_cache.hpp"
 #include "dnabert/backend/cpu_blas.hpp"
 
 namespace dnabert::backend {
@@ -62,33 +60,20 @@ class cpu_t {
     block_pool(const block_pool&) = delete;
     block_pool& operator=(const block_pool&) = delete;
     ~block_pool() {
-      for (auto& [bytes, blocks] : free_)
-        for (void* p : blocks) std::free(p);
+      cache_.release([](void* p, std::size_t) { std::free(p); });
     }
 
     void* take(std::size_t bytes) {
-      {
-        const std::lock_guard<std::mutex> lock(mutex_);
-        auto found = free_.find(bytes);
-        if (found != free_.end() && !found->second.empty()) {
-          void* p = found->second.back();
-          found->second.pop_back();
-          return p;
-        }
-      }
+      if (void* p = cache_.reuse(bytes)) return p;
       void* p = std::aligned_alloc(64, bytes);
       if (p == nullptr) throw std::bad_alloc();
       return p;
     }
 
-    void give_back(void* p, std::size_t bytes) {
-      const std::lock_guard<std::mutex> lock(mutex_);
-      free_[bytes].push_back(p);
-    }
+    void give_back(void* p, std::size_t bytes) { cache_.keep(p, bytes); }
 
    private:
-    std::mutex mutex_;
-    std::unordered_map<std::size_t, std::vector<void*>> free_;
+    block_cache cache_;
   };
 
   static int default_threads() {

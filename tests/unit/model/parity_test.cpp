@@ -14,6 +14,7 @@
 
 #include "dnabert/io/safetensors.hpp"
 #include "dnabert/model/bert.hpp"
+#include "golden_batch.hpp"
 #include "tensor_compare.hpp"
 #include "test_paths.hpp"
 
@@ -50,15 +51,7 @@ using dnabert::test::max_abs;
 using dnabert::test::max_abs_diff;
 
 dnabert::token_batch batch_from_golden(const golden_case& c, const std::string& ids_name) {
-  const auto& ids = golden(c, ids_name);
-  const auto& mask = golden(c, "attention_mask");
-  dnabert::token_batch batch;
-  batch.rows = static_cast<std::size_t>(ids.shape[0]);
-  batch.length = static_cast<std::size_t>(ids.shape[1]);
-  for (const float v : ids.values) batch.input_ids.push_back(static_cast<dnabert::token_id>(v));
-  for (const float v : mask.values) batch.attention_mask.push_back(static_cast<std::int32_t>(v));
-  batch.origins.resize(batch.rows);
-  return batch;
+  return dnabert::test::batch_from_tensors(golden(c, ids_name), golden(c, "attention_mask"));
 }
 
 dnabert::token_batch batch_from_tokenizer(const golden_case& c) {

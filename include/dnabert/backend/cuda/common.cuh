@@ -6,14 +6,13 @@
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <type_traits>
-#include <unordered_map>
-#include <vector>
 
+#include "dnabert/backend/block_cache.hpp"
 #include "dnabert/backend/cuda.hpp"
 #include "dnabert/backend/cuda/launch.hpp"
 #include "dnabert/core/error.hpp"
@@ -48,8 +47,7 @@ class cuda_context {
   cuda_context& operator=(const cuda_context&) = delete;
   ~cuda_context() {
     cudaStreamSynchronize(stream_);
-    for (auto& [bytes, blocks] : free_)
-      for (void* p : blocks) cudaFree(p);
+    cache_.release([](void* p, std::size_t) { cudaFree(p); });
     cublasDestroy(blas_);
     cudaStreamDestroy(stream_);
   }
@@ -62,55 +60,33 @@ class cuda_context {
   // Blocks are reused by exact size. Every op runs on the one stream, so a block handed back
   // while kernels still use it is only reused by work queued after them: no synchronisation.
   void* take(std::size_t bytes) {
-    {
-      const std::lock_guard<std::mutex> lock(mutex_);
-      auto found = free_.find(bytes);
-      if (found != free_.end() && !found->second.empty()) {
-        void* p = found->second.back();
-        found->second.pop_back();
-        return p;
-      }
-    }
+    if (void* p = cache_.reuse(bytes)) return p;
     void* p = nullptr;
     if (cudaMalloc(&p, bytes) != cudaSuccess) {
-      cudaGetLastError();  // clear the sticky-free error and retry once with the cache emptied
-      release_cache();
+      cudaGetLastError();  // clear the error and retry once with the cache emptied
+      cudaStreamSynchronize(stream_);
+      cached_ -= cache_.release([](void* block, std::size_t) { cudaFree(block); });
       if (cudaMalloc(&p, bytes) != cudaSuccess) {
         cudaGetLastError();
         throw error("cudaMalloc: out of memory on cuda:" + std::to_string(device_) + " allocating " +
                     std::to_string(bytes) + " bytes (" + std::to_string(cached_ / (1 << 20)) + " MiB cached)");
       }
     }
-    const std::lock_guard<std::mutex> lock(mutex_);
     cached_ += bytes;
     return p;
   }
 
-  void give_back(void* p, std::size_t bytes) {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    free_[bytes].push_back(p);
-  }
+  void give_back(void* p, std::size_t bytes) { cache_.keep(p, bytes); }
 
   [[nodiscard]] std::size_t cached_bytes() const noexcept { return cached_; }
 
  private:
-  void release_cache() {
-    cudaStreamSynchronize(stream_);
-    const std::lock_guard<std::mutex> lock(mutex_);
-    for (auto& [bytes, blocks] : free_) {
-      for (void* p : blocks) cudaFree(p);
-      cached_ -= bytes * blocks.size();
-      blocks.clear();
-    }
-  }
-
   int device_;
   cudaDeviceProp properties_{};
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
-  std::mutex mutex_;
-  std::unordered_map<std::size_t, std::vector<void*>> free_;
-  std::size_t cached_ = 0;
+  block_cache cache_;
+  std::atomic<std::size_t> cached_ = 0;  // bytes held by this context, in use or cached
 };
 
 /// Scratch device memory for `count` elements of E, returned to the cache when it goes out of scope.
