@@ -33,3 +33,15 @@ function(dnabert_require_dependency name version)
     FIND_PACKAGE_ARGS ${version} CONFIG)
   FetchContent_MakeAvailable(${name})
 endfunction()
+
+# htslib (Debian libhts-dev) for the optional dnabert::hts component: pkg-config's paths as hints,
+# then a plain header + library search (also what an installed dnabert's config runs).
+# Sets the cache entries DNABERT_HTSLIB_INCLUDE_DIR and DNABERT_HTSLIB_LIBRARY.
+function(dnabert_find_htslib)
+  find_package(PkgConfig QUIET)
+  if(PKG_CONFIG_FOUND)
+    pkg_check_modules(DNABERT_PC_HTSLIB QUIET htslib)
+  endif()
+  find_path(DNABERT_HTSLIB_INCLUDE_DIR htslib/vcf.h HINTS ${DNABERT_PC_HTSLIB_INCLUDE_DIRS})
+  find_library(DNABERT_HTSLIB_LIBRARY hts HINTS ${DNABERT_PC_HTSLIB_LIBRARY_DIRS})
+endfunction()

@@ -14,6 +14,7 @@
 #include "command_predict.hpp"
 #include "command_pretrain.hpp"
 #include "command_tokenize.hpp"
+#include "command_variants.hpp"
 #include "command_vocab.hpp"
 #include "options_file.hpp"
 
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   dnabert::cli::add_attention_command(app);
   dnabert::cli::add_motifs_command(app);
   dnabert::cli::add_plot_command(app);
+  dnabert::cli::add_variants_command(app);
   dnabert::cli::add_evaluate_command(app);
   dnabert::cli::add_pretrain_command(app);
   dnabert::cli::add_finetune_command(app);

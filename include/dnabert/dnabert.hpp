@@ -47,6 +47,7 @@
 #include "dnabert/analysis/motif_discovery.hpp"
 #include "dnabert/analysis/motif_statistics.hpp"
 #include "dnabert/analysis/sequence_logo.hpp"
+#include "dnabert/analysis/variant_effects.hpp"
 #include "dnabert/train/checkpoint.hpp"
 #include "dnabert/train/dataset.hpp"
 #include "dnabert/train/finetune.hpp"
