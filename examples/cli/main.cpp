@@ -10,9 +10,11 @@
 #include "command_finetune.hpp"
 #include "command_inspect.hpp"
 #include "command_motifs.hpp"
+#include "command_mutate.hpp"
 #include "command_plot.hpp"
 #include "command_predict.hpp"
 #include "command_pretrain.hpp"
+#include "command_scan.hpp"
 #include "command_tokenize.hpp"
 #include "command_variants.hpp"
 #include "command_vocab.hpp"
@@ -31,6 +33,8 @@ int main(int argc, char** argv) {
   dnabert::cli::add_motifs_command(app);
   dnabert::cli::add_plot_command(app);
   dnabert::cli::add_variants_command(app);
+  dnabert::cli::add_scan_command(app);
+  dnabert::cli::add_mutate_command(app);
   dnabert::cli::add_evaluate_command(app);
   dnabert::cli::add_pretrain_command(app);
   dnabert::cli::add_finetune_command(app);
