@@ -39,15 +39,7 @@ inline std::string heat_colour(double t) {
                                                             {203, 24, 29},
                                                             {165, 15, 21},
                                                             {103, 0, 13}}};
-  const double position = std::clamp(t, 0.0, 1.0) * (stops.size() - 1);
-  const auto below = std::min(static_cast<std::size_t>(position), stops.size() - 2);
-  const double fraction = position - static_cast<double>(below);
-  char text[8];
-  int channel[3];
-  for (std::size_t c = 0; c < 3; ++c)
-    channel[c] = static_cast<int>(std::lround(stops[below][c] + fraction * (stops[below + 1][c] - stops[below][c])));
-  std::snprintf(text, sizeof text, "#%02x%02x%02x", channel[0], channel[1], channel[2]);
-  return text;
+  return io::interpolated_colour(stops, t);
 }
 
 /// One layer's attention probabilities for one sequence (one model piece): each head's

@@ -20,6 +20,7 @@
 #include "dnabert/analysis/variant_effects.hpp"
 #include "dnabert/core/error.hpp"
 #include "dnabert/io/atomic_file.hpp"
+#include "dnabert/io/bed.hpp"
 #include "dnabert/io/byte_source.hpp"
 #include "dnabert/io/fasta.hpp"
 #include "dnabert/io/line_reader.hpp"
@@ -27,84 +28,9 @@
 
 namespace dnabert::analysis {
 
-/// One interval of a BED file: 0-based half-open [start, end) on `contig`, with its line.
-struct bed_region {
-  std::string contig;
-  std::int64_t start = 0;
-  std::int64_t end = 0;
-  std::uint64_t line = 0;  ///< 1-based line in the BED file, for messages
-};
-
-/// A BED file's intervals and its name (for messages).
-struct bed_regions {
-  std::string file;
-  std::vector<bed_region> regions;
-};
-
-namespace detail {
-
-// A BED coordinate: a non-negative decimal integer of at most 18 digits.
-inline std::int64_t parse_bed_coordinate(std::string_view text, const std::string& file, std::uint64_t line,
-                                         std::string_view column) {
-  if (text.starts_with('-') && text.size() > 1 &&
-      text.find_first_not_of("0123456789", 1) == std::string_view::npos) {
-    std::string what(column);
-    what += " ";
-    what += text;
-    what += " is negative (BED coordinates are 0-based and start at 0)";
-    throw format_error::at_line(file, line, what);
-  }
-  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string_view::npos) {
-    std::string what(column);
-    what += " must be a non-negative integer, found ";
-    what += io::detail::quote_excerpt(text);
-    throw format_error::at_line(file, line, what);
-  }
-  std::int64_t value = 0;
-  for (const char c : text) value = value * 10 + (c - '0');
-  return value;
-}
-
-// The whitespace-separated fields of a line (BED columns are tab-separated; spaces are accepted too).
-inline std::vector<std::string_view> split_fields(std::string_view line) {
-  std::vector<std::string_view> fields;
-  for (std::size_t start = line.find_first_not_of(" \t"); start != std::string_view::npos;) {
-    const std::size_t end = std::min(line.find_first_of(" \t", start), line.size());
-    fields.push_back(line.substr(start, end - start));
-    start = line.find_first_not_of(" \t", end);
-  }
-  return fields;
-}
-
-}  // namespace detail
-
-/// Reads the intervals of a BED file (plain or gzip): the first three columns, tab- or
-/// space-separated; blank, `track`, `browser` and `#` lines skipped. Throws format_error naming
-/// the file and line for fewer than three columns, a coordinate that is not an integer or is
-/// negative, and start > end. Contigs and lengths are checked against the genome by the scan.
-inline bed_regions read_bed_regions(std::unique_ptr<io::byte_source> source) {
-  io::line_reader lines(std::move(source), std::size_t{1} << 20);
-  bed_regions out{lines.name(), {}};
-  std::string line;
-  while (io::detail::next_non_blank_line(lines, line)) {
-    const auto fields = detail::split_fields(line);
-    if (fields.front().starts_with('#') || fields.front() == "track" || fields.front() == "browser") continue;
-    const std::uint64_t number = lines.line_number();
-    if (fields.size() < 3)
-      throw format_error::at_line(out.file, number, "expected 'chrom<TAB>start<TAB>end' (at least 3 columns), found " +
-                                                        io::detail::quote_excerpt(line));
-    bed_region region{std::string(fields[0]), detail::parse_bed_coordinate(fields[1], out.file, number, "start"),
-                      detail::parse_bed_coordinate(fields[2], out.file, number, "end"), number};
-    if (region.start > region.end)
-      throw format_error::at_line(out.file, number, "start " + std::to_string(region.start) + " is after end " +
-                                                        std::to_string(region.end) + " (0-based half-open [start, end))");
-    out.regions.push_back(std::move(region));
-  }
-  return out;
-}
-
-/// Reads the intervals of a BED file on disk (plain or gzip).
-inline bed_regions read_bed_regions(const std::string& path) { return read_bed_regions(io::open_input(path)); }
+using io::bed_region;
+using io::bed_regions;
+using io::read_bed_regions;
 
 /// A contig's name and length, as a FASTA file lists them.
 struct contig_extent {
@@ -401,32 +327,22 @@ class bedgraph_writer {
  public:
   /// Starts `path`; `description` goes into the track line.
   bedgraph_writer(const std::string& path, const std::string& description) : file_(path) {
-    text_ << std::setprecision(std::numeric_limits<float>::max_digits10)
-          << "track type=bedGraph name=\"dnabert scan\" description=\"" << description << "\"\n";
+    file_.text() << std::setprecision(std::numeric_limits<float>::max_digits10)
+                 << "track type=bedGraph name=\"dnabert scan\" description=\"" << description << "\"\n";
   }
 
   /// Appends the value of one window.
   void add(const std::string& contig, const scan_window& window, double probability) {
-    text_ << contig << '\t' << window.cell_start << '\t' << window.cell_end << '\t' << static_cast<float>(probability) << '\n';
-    if (text_.tellp() > flush_bytes) flush();
+    file_.text() << contig << '\t' << window.cell_start << '\t' << window.cell_end << '\t' << static_cast<float>(probability)
+                 << '\n';
+    file_.flush_if_full();
   }
 
   /// Writes what is left and puts the file in place.
-  void commit() {
-    flush();
-    file_.commit();
-  }
+  void commit() { file_.commit(); }
 
  private:
-  static constexpr std::streamoff flush_bytes = std::streamoff{1} << 20;
-
-  void flush() {
-    file_.write(text_.str());
-    text_.str({});
-  }
-
-  io::atomic_file_writer file_;
-  std::ostringstream text_;
+  io::streamed_text_file file_;
 };
 
 /// A run of windows scoring at least the threshold: the union of their extents on one contig.

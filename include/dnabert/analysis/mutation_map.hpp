@@ -118,15 +118,7 @@ inline std::string diverging_colour(double t) {
                                                              {214, 96, 77},
                                                              {178, 24, 43},
                                                              {103, 0, 31}}};
-  const double position = (std::clamp(t, -1.0, 1.0) + 1) / 2 * (stops.size() - 1);
-  const auto below = std::min(static_cast<std::size_t>(position), stops.size() - 2);
-  const double fraction = position - static_cast<double>(below);
-  int channel[3];
-  for (std::size_t c = 0; c < 3; ++c)
-    channel[c] = static_cast<int>(std::lround(stops[below][c] + fraction * (stops[below + 1][c] - stops[below][c])));
-  char text[8];
-  std::snprintf(text, sizeof text, "#%02x%02x%02x", channel[0], channel[1], channel[2]);
-  return text;
+  return io::interpolated_colour(stops, (t + 1) / 2);
 }
 
 /// How the mutation map is laid out.

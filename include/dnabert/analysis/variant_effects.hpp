@@ -456,10 +456,11 @@ class mutations_tsv_writer {
   /// Starts `path` (written on commit) for k-mers of size `k`, with `extra_columns` after logOR.
   mutations_tsv_writer(const std::string& path, int k, std::vector<std::string> extra_columns = {})
       : file_(path), k_(k), extra_columns_(std::move(extra_columns)) {
-    text_ << std::setprecision(std::numeric_limits<double>::max_digits10);
-    text_ << "\tidx\torig_seq\torig_pred\tmut_seq\tmut_pred\tdiff\tlogOR";
-    for (const auto& column : extra_columns_) text_ << '\t' << column;
-    text_ << '\n';
+    auto& text = file_.text();
+    text << std::setprecision(std::numeric_limits<double>::max_digits10);
+    text << "\tidx\torig_seq\torig_pred\tmut_seq\tmut_pred\tdiff\tlogOR";
+    for (const auto& column : extra_columns_) text << '\t' << column;
+    text << '\n';
   }
 
   /// Appends one row; `extra` holds one value per extra column.
@@ -468,32 +469,22 @@ class mutations_tsv_writer {
     if (extra.size() != extra_columns_.size())
       throw error("mutations table " + file_.path() + ": row has " + std::to_string(extra.size()) + " extra values for " +
                   std::to_string(extra_columns_.size()) + " extra columns");
-    text_ << rows_++ << '\t' << idx << '\t' << io::sequence_to_kmer_sentence(original, k_) << '\t' << score.p_ref << '\t'
-          << io::sequence_to_kmer_sentence(mutated, k_) << '\t' << score.p_alt << '\t' << score.diff << '\t'
-          << score.log_odds_ratio;
-    for (const auto& value : extra) text_ << '\t' << value;
-    text_ << '\n';
-    if (text_.tellp() > flush_bytes) flush();
+    auto& text = file_.text();
+    text << rows_++ << '\t' << idx << '\t' << io::sequence_to_kmer_sentence(original, k_) << '\t' << score.p_ref << '\t'
+         << io::sequence_to_kmer_sentence(mutated, k_) << '\t' << score.p_alt << '\t' << score.diff << '\t'
+         << score.log_odds_ratio;
+    for (const auto& value : extra) text << '\t' << value;
+    text << '\n';
+    file_.flush_if_full();
   }
 
   /// Writes what is left and puts the file in place.
-  void commit() {
-    flush();
-    file_.commit();
-  }
+  void commit() { file_.commit(); }
 
  private:
-  static constexpr std::streamoff flush_bytes = std::streamoff{1} << 20;
-
-  void flush() {
-    file_.write(text_.str());
-    text_.str({});
-  }
-
-  io::atomic_file_writer file_;
+  io::streamed_text_file file_;
   int k_;
   std::vector<std::string> extra_columns_;
-  std::ostringstream text_;
   std::size_t rows_ = 0;
 };
 

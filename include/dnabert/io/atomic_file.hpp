@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <sstream>
 #include <span>
 #include <string>
 #include <string_view>
@@ -127,6 +128,42 @@ class atomic_file_writer {
   std::string temp_path_;
   int fd_ = -1;
   bool committed_ = false;
+};
+
+/// A text file written through an ostream, a megabyte at a time, and put in place atomically by
+/// commit(): for tables of any length (bedGraph, mutation tables) without holding them in memory.
+class streamed_text_file {
+ public:
+  /// Starts the temporary file beside `path`.
+  explicit streamed_text_file(const std::string& path) : file_(path) {}
+
+  /// Where the text goes; call flush_if_full() after a row.
+  [[nodiscard]] std::ostringstream& text() noexcept { return text_; }
+
+  /// Moves the buffered text to the file once it holds a megabyte.
+  void flush_if_full() {
+    if (text_.tellp() > flush_bytes) flush();
+  }
+
+  /// Writes what is left and puts the file in place.
+  void commit() {
+    flush();
+    file_.commit();
+  }
+
+  /// The target path.
+  [[nodiscard]] const std::string& path() const noexcept { return file_.path(); }
+
+ private:
+  static constexpr std::streamoff flush_bytes = std::streamoff{1} << 20;
+
+  void flush() {
+    file_.write(text_.str());
+    text_.str({});
+  }
+
+  atomic_file_writer file_;
+  std::ostringstream text_;
 };
 
 /// Replaces `path` with `contents` atomically.

@@ -3,9 +3,11 @@
 // SVG 1.1 that any browser opens, no external tools, written atomically.
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -16,6 +18,20 @@
 #include "dnabert/io/atomic_file.hpp"
 
 namespace dnabert::io {
+
+/// The colour at `position` in [0, 1] (clamped) of a scale through `stops` (RGB, evenly spaced),
+/// interpolated linearly between neighbouring stops, as "#rrggbb".
+inline std::string interpolated_colour(std::span<const std::array<int, 3>> stops, double position) {
+  const double scaled = std::clamp(position, 0.0, 1.0) * static_cast<double>(stops.size() - 1);
+  const auto below = std::min(static_cast<std::size_t>(scaled), stops.size() - 2);
+  const double fraction = scaled - static_cast<double>(below);
+  int channel[3];
+  for (std::size_t c = 0; c < 3; ++c)
+    channel[c] = static_cast<int>(std::lround(stops[below][c] + fraction * (stops[below + 1][c] - stops[below][c])));
+  char text[8];
+  std::snprintf(text, sizeof text, "#%02x%02x%02x", channel[0], channel[1], channel[2]);
+  return text;
+}
 
 /// One named line of (x, y) points; non-finite points are skipped.
 struct chart_series {
