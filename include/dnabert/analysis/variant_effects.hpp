@@ -337,22 +337,6 @@ struct sequence_mutation {
   std::uint64_t line = 0;  ///< line in the mutation file, for messages
 };
 
-namespace detail {
-
-inline std::size_t parse_mutation_coordinate(std::string_view text, const std::string& file, std::uint64_t line,
-                                             std::string_view column) {
-  std::size_t value = 0;
-  const bool digits = !text.empty() && text.size() <= 18 &&
-                      std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (!digits)
-    throw format_error::at_line(file, line, std::string(column) + " must be a non-negative integer, found " +
-                                                io::detail::quote_excerpt(text));
-  for (const char c : text) value = value * 10 + static_cast<std::size_t>(c - '0');
-  return value;
-}
-
-}  // namespace detail
-
 /// Reads DNABERT's mutation file: tab-separated `idx start end [allele]`, no header, 0-based
 /// half-open; an empty or missing allele is a deletion (DNABERT's fillna('')).
 inline std::vector<sequence_mutation> read_mutation_file(std::unique_ptr<io::byte_source> source) {
@@ -374,8 +358,8 @@ inline std::vector<sequence_mutation> read_mutation_file(std::unique_ptr<io::byt
                                                 "columns), found " + io::detail::quote_excerpt(line));
     sequence_mutation m;
     m.sequence_id = std::string(fields[0]);
-    m.start = detail::parse_mutation_coordinate(fields[1], file, number, "start");
-    m.end = detail::parse_mutation_coordinate(fields[2], file, number, "end");
+    m.start = static_cast<std::size_t>(io::detail::parse_coordinate(fields[1], file, number, "start"));
+    m.end = static_cast<std::size_t>(io::detail::parse_coordinate(fields[2], file, number, "end"));
     m.allele = fields.size() == 4 ? detail::upper_case(std::string(fields[3])) : std::string();
     m.line = number;
     if (m.sequence_id.empty()) throw format_error::at_line(file, number, "empty idx");

@@ -31,28 +31,6 @@ struct bed_regions {
 
 namespace detail {
 
-// A BED coordinate: a non-negative decimal integer of at most 18 digits.
-inline std::int64_t parse_bed_coordinate(std::string_view text, const std::string& file, std::uint64_t line,
-                                         std::string_view column) {
-  if (text.starts_with('-') && text.size() > 1 &&
-      text.find_first_not_of("0123456789", 1) == std::string_view::npos) {
-    std::string what(column);
-    what += " ";
-    what += text;
-    what += " is negative (BED coordinates are 0-based and start at 0)";
-    throw format_error::at_line(file, line, what);
-  }
-  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string_view::npos) {
-    std::string what(column);
-    what += " must be a non-negative integer, found ";
-    what += detail::quote_excerpt(text);
-    throw format_error::at_line(file, line, what);
-  }
-  std::int64_t value = 0;
-  for (const char c : text) value = value * 10 + (c - '0');
-  return value;
-}
-
 // The whitespace-separated fields of a line (BED columns are tab-separated; spaces are accepted too).
 inline std::vector<std::string_view> split_fields(std::string_view line) {
   std::vector<std::string_view> fields;
@@ -81,8 +59,8 @@ inline bed_regions read_bed_regions(std::unique_ptr<byte_source> source) {
     if (fields.size() < 3)
       throw format_error::at_line(out.file, number, "expected 'chrom<TAB>start<TAB>end' (at least 3 columns), found " +
                                                         detail::quote_excerpt(line));
-    bed_region region{std::string(fields[0]), detail::parse_bed_coordinate(fields[1], out.file, number, "start"),
-                      detail::parse_bed_coordinate(fields[2], out.file, number, "end"), number};
+    bed_region region{std::string(fields[0]), detail::parse_coordinate(fields[1], out.file, number, "start"),
+                      detail::parse_coordinate(fields[2], out.file, number, "end"), number};
     if (region.start > region.end)
       throw format_error::at_line(out.file, number, "start " + std::to_string(region.start) + " is after end " +
                                                         std::to_string(region.end) + " (0-based half-open [start, end))");

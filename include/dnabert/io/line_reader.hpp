@@ -112,6 +112,28 @@ inline std::string quote_excerpt(std::string_view text, std::size_t max_length =
 /// True when `line` holds nothing but spaces and tabs.
 inline bool is_blank(std::string_view line) { return line.find_first_not_of(" \t") == std::string_view::npos; }
 
+/// A 0-based coordinate in column `column` of line `line`: a non-negative decimal integer of at
+/// most 18 digits; throws format_error naming the file and line otherwise.
+inline std::int64_t parse_coordinate(std::string_view text, const std::string& file, std::uint64_t line,
+                                     std::string_view column) {
+  if (text.starts_with('-') && text.size() > 1 && text.find_first_not_of("0123456789", 1) == std::string_view::npos) {
+    std::string what(column);
+    what += " ";
+    what += text;
+    what += " is negative (coordinates are 0-based and start at 0)";
+    throw format_error::at_line(file, line, what);
+  }
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string_view::npos) {
+    std::string what(column);
+    what += " must be a non-negative integer, found ";
+    what += quote_excerpt(text);
+    throw format_error::at_line(file, line, what);
+  }
+  std::int64_t value = 0;
+  for (const char c : text) value = value * 10 + (c - '0');
+  return value;
+}
+
 /// Reads the next line that is not blank into `line`; false at end of input.
 inline bool next_non_blank_line(line_reader& lines, std::string& line) {
   while (lines.next_line(line))

@@ -319,7 +319,7 @@ TEST_CASE("genome scan: bad BED regions name the file and line") {
   CHECK_THROWS_WITH_AS(scan("chrA\t0\t10\nchrA\t20\t10\n"),
                        "regions.bed:2: start 20 is after end 10 (0-based half-open [start, end))", dnabert::format_error);
   CHECK_THROWS_WITH_AS(scan("track x\nchrA\t-5\t10\n"),
-                       "regions.bed:2: start -5 is negative (BED coordinates are 0-based and start at 0)",
+                       "regions.bed:2: start -5 is negative (coordinates are 0-based and start at 0)",
                        dnabert::format_error);
   CHECK_THROWS_WITH_AS(scan("chrA\t0\t1e3\n"), "regions.bed:1: end must be a non-negative integer, found '1e3'",
                        dnabert::format_error);

@@ -219,7 +219,7 @@ TEST_CASE("mutation file: DNABERT's idx start end allele rows, with hostile line
   CHECK_THROWS_WITH_AS((void)parse("0 3 4 A\n"), doctest::Contains("mut.txt:1: expected 'idx<TAB>start<TAB>end<TAB>allele'"),
                        dnabert::format_error);
   CHECK_THROWS_WITH_AS((void)parse("0\t3\t4\tA\n0\t-1\t4\tA\n"),
-                       "mut.txt:2: start must be a non-negative integer, found '-1'", dnabert::format_error);
+                       "mut.txt:2: start -1 is negative (coordinates are 0-based and start at 0)", dnabert::format_error);
   CHECK_THROWS_WITH_AS((void)parse("0\t5\t4\tA\n"), "mut.txt:1: start 5 is after end 4 (0-based half-open [start, end))",
                        dnabert::format_error);
   CHECK_THROWS_WITH_AS((void)parse("0\t3\t4\tA-\n"), "mut.txt:1: allele 'A-' has letters other than A, C, G, T, N",
