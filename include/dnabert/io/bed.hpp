@@ -29,20 +29,6 @@ struct bed_regions {
   std::vector<bed_region> regions;
 };
 
-namespace detail {
-
-// The whitespace-separated fields of a line (BED columns are tab-separated; spaces are accepted too).
-inline std::vector<std::string_view> split_fields(std::string_view line) {
-  std::vector<std::string_view> fields;
-  for (std::size_t start = line.find_first_not_of(" \t"); start != std::string_view::npos;) {
-    const std::size_t end = std::min(line.find_first_of(" \t", start), line.size());
-    fields.push_back(line.substr(start, end - start));
-    start = line.find_first_not_of(" \t", end);
-  }
-  return fields;
-}
-
-}  // namespace detail
 
 /// Reads the intervals of a BED file (plain or gzip): the first three columns, tab- or
 /// space-separated; blank, `track`, `browser` and `#` lines skipped. Throws format_error naming
@@ -53,7 +39,7 @@ inline bed_regions read_bed_regions(std::unique_ptr<byte_source> source) {
   bed_regions out{lines.name(), {}};
   std::string line;
   while (detail::next_non_blank_line(lines, line)) {
-    const auto fields = detail::split_fields(line);
+    const auto fields = detail::split_blanks(line);
     if (fields.front().starts_with('#') || fields.front() == "track" || fields.front() == "browser") continue;
     const std::uint64_t number = lines.line_number();
     if (fields.size() < 3)

@@ -112,6 +112,17 @@ inline std::string quote_excerpt(std::string_view text, std::size_t max_length =
 /// True when `line` holds nothing but spaces and tabs.
 inline bool is_blank(std::string_view line) { return line.find_first_not_of(" \t") == std::string_view::npos; }
 
+/// The words of `text`, split at runs of spaces and tabs.
+inline std::vector<std::string_view> split_blanks(std::string_view text) {
+  std::vector<std::string_view> words;
+  for (std::size_t start = text.find_first_not_of(" \t"); start != std::string_view::npos;) {
+    const std::size_t end = std::min(text.find_first_of(" \t", start), text.size());
+    words.push_back(text.substr(start, end - start));
+    start = text.find_first_not_of(" \t", end);
+  }
+  return words;
+}
+
 /// A 0-based coordinate in column `column` of line `line`: a non-negative decimal integer of at
 /// most 18 digits; throws format_error naming the file and line otherwise.
 inline std::int64_t parse_coordinate(std::string_view text, const std::string& file, std::uint64_t line,

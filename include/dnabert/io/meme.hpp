@@ -116,17 +116,6 @@ inline std::string_view trim_blanks(std::string_view text) {
   return text.substr(first, text.find_last_not_of(" \t") - first + 1);
 }
 
-/// The words of `text`, split at runs of spaces and tabs.
-inline std::vector<std::string_view> split_blanks(std::string_view text) {
-  std::vector<std::string_view> words;
-  for (std::size_t start = text.find_first_not_of(" \t"); start != std::string_view::npos;) {
-    const std::size_t end = std::min(text.find_first_of(" \t", start), text.size());
-    words.push_back(text.substr(start, end - start));
-    start = text.find_first_not_of(" \t", end);
-  }
-  return words;
-}
-
 /// Reads one MEME file line by line, as a small state machine: the header lines, then MOTIF
 /// blocks, each with one letter-probability matrix whose rows follow its header line.
 class meme_reader {
