@@ -115,19 +115,33 @@ inline void interpret_demo(const Bert<>& model, const demo_settings& s, const st
             << negatives.size() << " negatives (DNABERT's defaults: window 24, min length 5, adjusted p < 0.005): "
             << motifs.size() << (motifs.size() == 1 ? " motif" : " motifs") << '\n';
   const analysis::discovered_motif* best = nullptr;
-  for (const auto& m : motifs)
-    if (best == nullptr || m.enrichment.adjusted_p_value < best->enrichment.adjusted_p_value) best = &m;
+  const analysis::discovered_motif* closest = nullptr;
+  analysis::motif_alignment best_alignment, closest_alignment;
+  for (const auto& m : motifs) {
+    const auto alignment = analysis::align_motifs(analysis::column_probabilities(m.frequencies), planted);
+    if (best == nullptr || m.enrichment.adjusted_p_value < best->enrichment.adjusted_p_value) {
+      best = &m;
+      best_alignment = alignment;
+    }
+    if (closest == nullptr || alignment.score > closest_alignment.score) {
+      closest = &m;
+      closest_alignment = alignment;
+    }
+  }
   if (best == nullptr) return;
-  const auto alignment = analysis::align_motifs(analysis::column_probabilities(best->frequencies), planted);
+  const auto describe = [&](const char* what, const analysis::discovered_motif& m, const analysis::motif_alignment& a) {
+    std::cout << "  " << what << m.key << ", in " << m.enrichment.positives_with_motif << " positives and "
+              << m.enrichment.sequences_with_motif - m.enrichment.positives_with_motif << " negatives, adjusted p "
+              << std::scientific << std::setprecision(2) << m.enrichment.adjusted_p_value << std::fixed << "; its "
+              << m.windows.size() << " windows against the planted CTCF core: correlation " << std::setprecision(3) << a.score
+              << " (strand " << a.strand << ", offset " << a.offset << ")\n";
+  };
+  describe("most significant: ", *best, best_alignment);
+  if (closest != best) describe("closest to the planted motif: ", *closest, closest_alignment);
   analysis::sequence_logo_options logo;
   logo.title = best->key + " (" + std::to_string(best->windows.size()) + " sites)";
   analysis::write_sequence_logo(s.output + "/motif_logo.svg", best->frequencies, logo);
-  std::cout << "  most significant: " << best->key << ", in " << best->enrichment.positives_with_motif << " positives and "
-            << best->enrichment.sequences_with_motif - best->enrichment.positives_with_motif << " negatives, adjusted p "
-            << std::scientific << std::setprecision(2) << best->enrichment.adjusted_p_value << std::fixed
-            << "; its " << best->windows.size() << " windows against the planted CTCF core: correlation "
-            << std::setprecision(3) << alignment.score << " (strand " << alignment.strand << ", offset " << alignment.offset
-            << "); logo in " << s.output << "/motif_logo.svg\n";
+  std::cout << "  logo of the most significant motif: " << s.output << "/motif_logo.svg\n";
 }
 
 }  // namespace detail
