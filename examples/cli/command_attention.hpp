@@ -47,16 +47,19 @@ inline void add_attention_command(CLI::App& app) {
   auto layer = std::make_shared<std::string>("last");
   auto head = std::make_shared<std::string>("sum");
   auto format = std::make_shared<std::string>("npy");
+  auto combined = std::make_shared<std::vector<std::string>>();
   auto* cmd = app.add_subcommand(
       "attention", "DNABERT-viz attention scores per nucleotide: .npy [N, L_max] with NaN tails (ids in OUT.ids.txt), TSV or bedGraph");
   add_inference_options(cmd, *o);
   cmd->add_option("--layer", *layer, "layer whose [CLS] attention is scored: 0-based index, last, or all (summed)")
       ->check(index_or_words({"last", "all"}));
   cmd->add_option("--head", *head, "head: 0-based index or sum (every head)")->check(index_or_words({"sum"}));
+  cmd->add_option("--combine-with", *combined,
+                  "more model folders (e.g. the other k of DNABERT 3..6) whose normalised scores are added, as DNABERT "
+                  "combines its k-mer models; repeat or list several");
   cmd->add_option("--format", *format, "npy (with OUT.ids.txt), tsv (id, position, score) or bedgraph (0-based)")
       ->check(CLI::IsMember({"npy", "tsv", "bedgraph"}));
-  cmd->callback([o, layer, head, format] {
-    const attention_model model(o->model, o->threads);
+  cmd->callback([o, layer, head, format, combined] {
     const auto [sequences, ids] = sequences_and_ids(o->input);
     progress_line progress("attention");
     analysis::attention_options options;
@@ -64,7 +67,11 @@ inline void add_attention_command(CLI::App& app) {
     options.head = parse_head(*head);
     options.batch_size = o->batch_size;
     options.progress = std::ref(progress);
-    const auto scores = analysis::attention_scores(model.model(), sequences, options, ids);
+    std::vector<analysis::nucleotide_scores> per_model;
+    per_model.push_back(analysis::attention_scores(attention_model(o->model, o->threads).model(), sequences, options, ids));
+    for (const auto& dir : *combined)
+      per_model.push_back(analysis::attention_scores(attention_model(dir, o->threads).model(), sequences, options, ids));
+    const auto scores = analysis::combine(per_model);
     if (*format == "npy") {
       if (o->output == "-") throw input_error("--format npy needs a file for --output (use tsv or bedgraph for stdout)");
       analysis::write_scores_npy(o->output, scores, ids);
