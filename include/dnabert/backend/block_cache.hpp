@@ -1,7 +1,8 @@
 #pragma once
-// Freed memory blocks kept by exact size for the next allocation of that size: a forward pass asks
+// Freed memory blocks kept by size class for the next allocation of that class: a forward pass asks
 // for the same sizes again and again. Shared by the CPU and CUDA backends' allocators.
 
+#include <bit>
 #include <cstddef>
 #include <mutex>
 #include <unordered_map>
@@ -9,9 +10,20 @@
 
 namespace dnabert::backend {
 
-/// A thread-safe cache of free blocks, keyed by their exact size in bytes.
+/// A thread-safe cache of free blocks, keyed by their size class in bytes.
 class block_cache {
  public:
+  /// The block size that serves a request of `bytes`: a multiple of `alignment` (a power of two),
+  /// and above 8 alignments rounded up to 1/8 of its power of two, so that the many slightly
+  /// different sizes of a training run (masked rows vary per batch) share blocks instead of
+  /// each size keeping blocks of its own; at most 12.5 % is wasted.
+  [[nodiscard]] static constexpr std::size_t size_class(std::size_t bytes, std::size_t alignment) {
+    const std::size_t aligned = (bytes + alignment - 1) / alignment * alignment;
+    if (aligned <= 8 * alignment) return aligned;
+    const std::size_t step = std::bit_floor(aligned) / 8;
+    return (aligned + step - 1) / step * step;
+  }
+
   /// A cached block of exactly `bytes`, or nullptr when none is free.
   [[nodiscard]] void* reuse(std::size_t bytes) {
     const std::lock_guard<std::mutex> lock(mutex_);

@@ -25,7 +25,7 @@ std::shared_ptr<cuda_context> make_cuda_context(int device, cuda_math math) {
 }
 
 std::shared_ptr<void> cuda_allocate(const std::shared_ptr<cuda_context>& context, std::size_t bytes) {
-  const std::size_t rounded = ((bytes + 255) / 256) * 256;
+  const std::size_t rounded = block_cache::size_class(bytes, 256);
   if (rounded == 0) return {};
   return {context->take(rounded), [context, rounded](void* p) { context->give_back(p, rounded); }};
 }
