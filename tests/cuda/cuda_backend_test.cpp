@@ -61,9 +61,7 @@ dnabert::tensor<cuda, E> to_device(const std::vector<E>& values) {
 
 template <class E>
 std::vector<E> to_host(const dnabert::tensor<cuda, E>& t) {
-  std::vector<E> out(static_cast<std::size_t>(t.numel()));
-  download(gpu(), t.data(), out.data(), t.numel());
-  return out;
+  return dnabert::host_values(gpu(), t);
 }
 
 // |got - want| <= tolerance * max(1, max |want|) element-wise.
@@ -328,12 +326,6 @@ dnabert::token_batch batch_for(int k, const std::vector<std::string>& sequences)
   return dnabert::make_batch(pieces);
 }
 
-std::vector<float> host_values(cuda& be, const dnabert::tensor<cuda>& t) {
-  std::vector<float> out(static_cast<std::size_t>(t.numel()));
-  download(be, t.data(), out.data(), t.numel());
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("cuda: Hugging Face fixtures give the CPU backend's logits, hidden states and attentions") {
@@ -354,16 +346,16 @@ TEST_CASE("cuda: Hugging Face fixtures give the CPU backend's logits, hidden sta
     const auto want = on_cpu.forward(cpu_ctx, batch, all);
     const auto got = on_gpu.forward(gpu_ctx, batch, all);
     const auto logits = want.logits.value().span();
-    check_close(host_values(gpu(), got.logits.value()), {logits.begin(), logits.end()}, std::string(name) + " logits");
+    check_close(to_host(got.logits.value()), {logits.begin(), logits.end()}, std::string(name) + " logits");
     REQUIRE(got.hidden_states.size() == want.hidden_states.size());
     for (std::size_t i = 0; i < want.hidden_states.size(); ++i) {
       const auto h = want.hidden_states[i].span();
-      check_close(host_values(gpu(), got.hidden_states[i]), {h.begin(), h.end()},
+      check_close(to_host(got.hidden_states[i]), {h.begin(), h.end()},
                   std::string(name) + " hidden state " + std::to_string(i));
     }
     for (std::size_t i = 0; i < want.attentions.size(); ++i) {
       const auto a = want.attentions[i].span();
-      check_close(host_values(gpu(), got.attentions[i]), {a.begin(), a.end()},
+      check_close(to_host(got.attentions[i]), {a.begin(), a.end()},
                   std::string(name) + " attentions " + std::to_string(i));
     }
   }
@@ -482,9 +474,7 @@ std::vector<std::vector<float>> one_training_step(B& be, dnabert::bert_head head
   std::vector<std::vector<float>> params;
   for (const auto& item : model.parameters().items()) {
     const auto& t = item.value.value();
-    std::vector<float> values(static_cast<std::size_t>(t.numel()));
-    download(be, t.data(), values.data(), t.numel());
-    params.push_back(std::move(values));
+    params.push_back(dnabert::host_values(be, t));
   }
   return params;
 }

@@ -22,7 +22,7 @@ void cuda_copy_bytes(cuda_context& context, const void* src, void* dst, std::siz
 
 // GEMM -----------------------------------------------------------------------------------------
 
-/// C[m,n] = alpha * op(A) * op(B) + beta * C, row-major contiguous (cuBLAS, fp32 or TF32).
+/// C[m,n] = alpha * op(A) * op(B) + beta * C, row-major contiguous (cuBLAS: fp32 or TF32; bf16 with float accumulation).
 template <class T>
 void gemm(cuda_t<T>& be, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
           const T* a, const T* b, T beta, T* c);
