@@ -14,7 +14,7 @@ set_target_properties(dnabert_cuda PROPERTIES
 # backend/random.hpp's counter-based generator (the CPU backend's, hence the same dropout masks).
 target_compile_options(dnabert_cuda PRIVATE
   $<$<COMPILE_LANGUAGE:CUDA>:-std=c++20 --extended-lambda --expt-relaxed-constexpr -Xcompiler=-Wall,-Wextra>)
-target_link_libraries(dnabert_cuda PUBLIC dnabert CUDA::cudart CUDA::cublas)
+target_link_libraries(dnabert_cuda PUBLIC dnabert CUDA::cudart CUDA::cublas CUDA::cublasLt)
 
 if(DNABERT_INSTALL)
   install(TARGETS dnabert_cuda EXPORT dnabertTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})

@@ -26,13 +26,43 @@ echo "::: GPU tests"
 timeout 60 "$bin/dnabert_cuda_smoke" 2>&1 | tee "$out/tests.log"
 timeout 300 "$bin/dnabert_cuda_tests" --duration=true 2>&1 | tee -a "$out/tests.log"
 echo "tests exit status: ${PIPESTATUS[0]}" | tee -a "$out/tests.log"
-echo "::: the dnabert program on the GPU: predict on both devices, a short fine-tune on the GPU"
+echo "::: the dnabert program on the GPU: the model-running commands on both devices, a short fine-tune on the GPU"
+# Runs `dnabert ARGS...` with --device cpu, then cuda; @OUT@ in ARGS stands for $out/NAME_<device>.
+both() {  # NAME ARGS...
+  local name=$1 device
+  shift
+  for device in cpu cuda; do
+    "$bin/dnabert" "${@//@OUT@/$out/${name}_$device}" --device $device --threads 4 >/dev/null ||
+      { echo "$name: --device $device failed" | tee -a "$out/tests.log"; return 1; }
+  done
+}
+# Largest |cuda - cpu| over COLUMNS (1-based, space-separated) of the TSVs `both` wrote as
+# $out/NAME_<device>SUFFIX; fails when the rows differ in number or a difference reaches TOL.
+compare() {  # NAME SUFFIX COLUMNS TOL
+  paste "$out/$1_cpu$2" "$out/$1_cuda$2" | awk -F'\t' -v name="$1" -v cols="$3" -v tol="$4" '
+    NR == 1 { n = NF / 2; split(cols, c, " "); next }
+    { if (NF != 2 * n) uneven = 1; for (i in c) { d = $(c[i]) - $(c[i] + n); if (d < 0) d = -d; if (d > worst) worst = d } }
+    END { print name ": max |cuda - cpu| over columns " cols ":", worst + 0, (uneven ? "(row counts differ)" : ""); exit uneven || !(worst < tol) }' |
+    tee -a "$out/tests.log"
+}
+# `plot` and `motifs` write pictures and discrete motifs: the GPU run must succeed; sameness is reported.
+same_files() {  # NAME SUFFIX
+  cmp -s "$out/$1_cpu$2" "$out/$1_cuda$2" && echo "$1: $1_*$2 identical on both devices" || echo "$1: $1_*$2 differ between devices"
+}
 if [ -x "$bin/dnabert" ]; then
   model=tests/data/parity/cls_k6 input=tests/data/cli/three.fa
-  "$bin/dnabert" predict --model $model --input $input --output "$out/predict_cpu.tsv" --threads 4 &&
-    "$bin/dnabert" predict --model $model --input $input --output "$out/predict_cuda.tsv" --device cuda &&
-    paste "$out/predict_cpu.tsv" "$out/predict_cuda.tsv" | awk -F'\t' 'NR > 1 { for (c = 3; c <= 6; ++c) { d = $c - $(c + 6); if (d < 0) d = -d; if (d > worst) worst = d } }
-      END { print "predict: max |cuda - cpu| over probabilities and logits", worst + 0; exit !(worst < 1e-5) }' | tee -a "$out/tests.log"
+  both predict predict --model $model --input $input --output @OUT@.tsv && compare predict .tsv "3 4 5 6" 1e-5  # probabilities, logits
+  both attention attention --model $model --combine-with tests/data/parity/mlm_k3 --input $input --layer all --format tsv \
+    --output @OUT@.tsv && compare attention .tsv 3 1e-4
+  both plot plot attention --model $model --input $input --all --output @OUT@ && same_files plot /seq1.svg | tee -a "$out/tests.log"
+  both plot_heads plot heads --model $model --input $input --id seq1 --output @OUT@.svg &&
+    same_files plot_heads .svg | tee -a "$out/tests.log"
+  both motifs motifs --model $model --input tests/data/cli/three_labelled.csv --min-len 3 --output @OUT@ &&
+    same_files motifs /motifs.tsv | tee -a "$out/tests.log"
+  both variants variants --model $model --input tests/data/variants/dev.tsv --mut-file tests/data/variants/mut.txt \
+    --output @OUT@.tsv && compare variants .tsv "4 6" 1e-5  # orig_pred, mut_pred
+  both mutate mutate --model $model --input $input --id seq1 --attention --output @OUT@.tsv --svg @OUT@.svg &&
+    compare mutate .tsv "5 6 7" 1e-5  # p_ref, p_alt, delta
   "$bin/dnabert" finetune --model $model --train tests/data/cli/three_labelled.csv --dev tests/data/cli/three_labelled.csv \
     --output /tmp/finetuned_cuda --max-steps 6 --device cuda 2>&1 | tail -2 | tee -a "$out/tests.log"
   "$bin/dnabert" predict --model /tmp/finetuned_cuda --input $input --output - --device cuda 2>/dev/null | tee -a "$out/tests.log"

@@ -8,9 +8,11 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common.hpp"
+#include "device.hpp"
 #include "dnabert/analysis/attention_scores.hpp"
 #include "dnabert/io/config_json.hpp"
 #include "dnabert/io/npy.hpp"
@@ -18,23 +20,24 @@
 
 namespace dnabert::cli {
 
-/// A model folder loaded for its attention: the encoder, and the classifier when the folder is one
-/// (its predictions go into plot titles).
+/// A model folder loaded for its attention on backend B: the encoder, and the classifier when the
+/// folder is one (its predictions go into plot titles).
+template <class B>
 class attention_model {
  public:
   /// Loads `dir` as it was saved (pre-trained or fine-tuned: the head plays no part in attention).
-  attention_model(const std::string& dir, int threads) {
+  attention_model(const std::string& dir, std::unique_ptr<B> backend) {
     const bert_head head = head_for_architectures(io::read_config_json(dir + "/config.json").architectures);
     if (head == bert_head::sequence_classification) {
-      classifier_.emplace(dir, threads);
+      classifier_.emplace(dir, std::move(backend));
     } else {
-      cpu_ = std::make_unique<backend::cpu>(threads);
-      encoder_.emplace(Bert<>::load(*cpu_, dir, head));
+      backend_ = std::move(backend);
+      encoder_.emplace(Bert<dynamic_bert, B>::load(*backend_, dir, head));
     }
   }
 
   /// The encoder whose attention is drawn.
-  [[nodiscard]] const Bert<>& model() const { return classifier_ ? classifier_->model() : *encoder_; }
+  [[nodiscard]] const Bert<dynamic_bert, B>& model() const { return classifier_ ? classifier_->model() : *encoder_; }
 
   /// Each sequence's prediction for its title ("P(class 1) = 0.731"); empty without a classifier head.
   [[nodiscard]] std::vector<std::string> prediction_notes(std::span<const std::string> sequences,
@@ -58,10 +61,19 @@ class attention_model {
   }
 
  private:
-  std::optional<classifier<>> classifier_;
-  std::unique_ptr<backend::cpu> cpu_;  // before encoder_: the model needs its backend until destroyed
-  std::optional<Bert<>> encoder_;
+  std::optional<classifier<dynamic_bert, B>> classifier_;
+  std::unique_ptr<B> backend_;  // before encoder_: the model needs its backend until destroyed
+  std::optional<Bert<dynamic_bert, B>> encoder_;
 };
+
+/// Loads `dir` for its attention on the chosen device (`--device`) and calls use(model) with it.
+template <class Use>
+void with_attention_model(const std::string& dir, const std::string& device, int threads, Use&& use) {
+  with_backend(device, threads, [&](auto backend) {
+    using B = typename decltype(backend)::element_type;
+    use(attention_model<B>(dir, std::move(backend)));
+  });
+}
 
 /// Nucleotide scores of `sequences` (in input order) read from a `dnabert attention` .npy: row s
 /// cut to sequence s's length; OUT.ids.txt beside it, when present, must name the same sequences.

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "attention_input.hpp"
@@ -60,17 +61,21 @@ inline void add_attention_command(CLI::App& app) {
   cmd->add_option("--format", *format, "npy (with OUT.ids.txt), tsv (id, position, score) or bedgraph (0-based)")
       ->check(CLI::IsMember({"npy", "tsv", "bedgraph"}));
   cmd->callback([o, layer, head, format, combined] {
-    const auto [sequences, ids] = sequences_and_ids(o->input);
+    std::vector<std::string> sequences, ids;  // not a structured binding: the lambdas below capture them
+    std::tie(sequences, ids) = sequences_and_ids(o->input);
     progress_line progress("attention");
     analysis::attention_options options;
     options.layer = parse_layer(*layer);
     options.head = parse_head(*head);
     options.batch_size = o->batch_size;
     options.progress = std::ref(progress);
+    std::vector<std::string> dirs{o->model};
+    dirs.insert(dirs.end(), combined->begin(), combined->end());
     std::vector<analysis::nucleotide_scores> per_model;
-    per_model.push_back(analysis::attention_scores(attention_model(o->model, o->threads).model(), sequences, options, ids));
-    for (const auto& dir : *combined)
-      per_model.push_back(analysis::attention_scores(attention_model(dir, o->threads).model(), sequences, options, ids));
+    for (const auto& dir : dirs)  // one model loaded at a time: each is freed once its scores are read
+      with_attention_model(dir, o->device, o->threads, [&](const auto& model) {
+        per_model.push_back(analysis::attention_scores(model.model(), sequences, options, ids));
+      });
     const auto scores = analysis::combine(per_model);
     if (*format == "npy") {
       if (o->output == "-") throw input_error("--format npy needs a file for --output (use tsv or bedgraph for stdout)");

@@ -13,6 +13,7 @@
 #include "attention_input.hpp"
 #include "command_attention.hpp"
 #include "command_finetune.hpp"
+#include "device.hpp"
 #include "dnabert/analysis/motif_comparison.hpp"
 #include "dnabert/analysis/motif_discovery.hpp"
 #include "dnabert/analysis/sequence_logo.hpp"
@@ -43,7 +44,7 @@ inline std::string consensus(const analysis::position_frequency_matrix& frequenc
 /// What `dnabert motifs` was asked to do.
 struct motifs_options {
   std::string model, scores, input, labels, output, known;
-  std::string layer = "last";
+  std::string layer = "last", device = "cpu";
   std::size_t batch_size = 32;
   int threads = 0;
   analysis::motif_discovery_options discovery;
@@ -64,13 +65,14 @@ inline std::vector<std::vector<double>> positive_attention(const motifs_options&
     for (const auto row : positive_rows) scores.emplace_back(all[row].begin(), all[row].end());
     return scores;
   }
-  const attention_model model(o.model, o.threads);
   analysis::attention_options attention;
   attention.layer = parse_layer(o.layer);
   attention.batch_size = o.batch_size;
   progress_line progress("attention");
   attention.progress = std::ref(progress);
-  for (const auto& row : analysis::attention_scores(model.model(), positives, attention)) scores.emplace_back(row.begin(), row.end());
+  with_attention_model(o.model, o.device, o.threads, [&](const auto& model) {
+    for (const auto& row : analysis::attention_scores(model.model(), positives, attention)) scores.emplace_back(row.begin(), row.end());
+  });
   return scores;
 }
 
@@ -101,6 +103,7 @@ inline void add_motifs_command(CLI::App& app) {
   cmd->add_option("--layer", o->layer, "attention layer: 0-based index, last, or all")->check(index_or_words({"last", "all"}));
   cmd->add_option("-b,--batch-size", o->batch_size, "pieces per forward pass")->check(CLI::Range(1, 65536));
   cmd->add_option("-t,--threads", o->threads, "CPU threads (default: all)")->check(CLI::Range(0, 1024));
+  add_device_option(cmd, o->device)->excludes(scores);  // --scores runs no model
   cmd->callback([o] {
     if (o->model.empty() == o->scores.empty()) throw input_error("motifs needs --model or --scores (one of them)");
     const auto entries = read_labelled(o->input, o->labels);

@@ -10,13 +10,14 @@
 
 #include "command_plot.hpp"
 #include "common.hpp"
+#include "device.hpp"
 #include "dnabert/analysis/mutation_map.hpp"
 
 namespace dnabert::cli {
 
 /// The options of `dnabert mutate`.
 struct mutate_cli_options {
-  std::string model, input, id, output, svg;
+  std::string model, input, id, output, svg, device = "cpu";
   std::size_t batch_size = 32;
   int threads = 0;
   bool attention = false;
@@ -36,32 +37,34 @@ inline void add_mutate_command(CLI::App& app) {
   cmd->add_flag("--attention", o->attention, "draw the DNABERT-viz attention track above the heat map (needs --svg)");
   cmd->add_option("-b,--batch-size", o->batch_size, "sequences per forward pass")->check(CLI::Range(1, 65536));
   cmd->add_option("-t,--threads", o->threads, "CPU threads (default: all)")->check(CLI::Range(0, 1024));
+  add_device_option(cmd, o->device);
   cmd->callback([o] {
     if (o->attention && o->svg.empty()) throw input_error("--attention draws a track on the heat map: add --svg OUT.svg");
-    const auto [sequences, ids] = sequences_and_ids(o->input);
-    const std::size_t chosen = detail::chosen_sequence(ids, o->id, o->input);
-    const auto model = load_classifier(o->model, o->threads);
-    progress_line progress("mutate", "mutants");
-    analysis::mutagenesis_options options;
-    options.batch_size = o->batch_size;
-    options.progress = std::ref(progress);
-    const auto map = analysis::saturation_mutagenesis(model, sequences[chosen], ids[chosen], options);
-    analysis::write_mutation_map_tsv(o->output, map);
-    if (!o->svg.empty()) {
-      analysis::nucleotide_scores attention;
-      if (o->attention) {
-        analysis::attention_options attention_options;
-        attention_options.batch_size = o->batch_size;
-        attention = analysis::attention_scores(model.model(), std::span<const std::string>(&map.sequence, 1), attention_options);
+    with_classifier(o->model, o->device, o->threads, [&](const auto& model) {
+      const auto [sequences, ids] = sequences_and_ids(o->input);
+      const std::size_t chosen = detail::chosen_sequence(ids, o->id, o->input);
+      progress_line progress("mutate", "mutants");
+      analysis::mutagenesis_options options;
+      options.batch_size = o->batch_size;
+      options.progress = std::ref(progress);
+      const auto map = analysis::saturation_mutagenesis(model, sequences[chosen], ids[chosen], options);
+      analysis::write_mutation_map_tsv(o->output, map);
+      if (!o->svg.empty()) {
+        analysis::nucleotide_scores attention;
+        if (o->attention) {
+          analysis::attention_options attention_options;
+          attention_options.batch_size = o->batch_size;
+          attention = analysis::attention_scores(model.model(), std::span<const std::string>(&map.sequence, 1), attention_options);
+        }
+        std::ostringstream title;
+        title << "Mutation map of " << map.id << " (wild type P(class 1) = " << map.p_wild_type << ")";
+        analysis::write_mutation_map_svg(o->svg, map, attention.empty() ? std::span<const float>() : attention.front(),
+                                         {title.str()});
       }
-      std::ostringstream title;
-      title << "Mutation map of " << map.id << " (wild type P(class 1) = " << map.p_wild_type << ")";
-      analysis::write_mutation_map_svg(o->svg, map, attention.empty() ? std::span<const float>() : attention.front(),
-                                       {title.str()});
-    }
-    std::cerr << "mutate: " << map.mutations.size() << " mutants of " << map.id << " (" << map.sequence.size()
-              << " nt, wild type P(class 1) " << map.p_wild_type << "); written to " << o->output
-              << (o->svg.empty() ? "" : " and " + o->svg) << '\n';
+      std::cerr << "mutate: " << map.mutations.size() << " mutants of " << map.id << " (" << map.sequence.size()
+                << " nt, wild type P(class 1) " << map.p_wild_type << "); written to " << o->output
+                << (o->svg.empty() ? "" : " and " + o->svg) << '\n';
+    });
   });
 }
 

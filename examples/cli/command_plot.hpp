@@ -15,12 +15,15 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "attention_input.hpp"
 #include "command_attention.hpp"
 #include "command_finetune.hpp"
 #include "common.hpp"
+#include "device.hpp"
 #include "dnabert/analysis/attention_plots.hpp"
 #include "dnabert/io/npy.hpp"
 
@@ -28,7 +31,7 @@ namespace dnabert::cli {
 
 /// Options the plot subcommands share.
 struct plot_cli_options {
-  std::string model, scores, input, labels, output, id, layer = "last";
+  std::string model, scores, input, labels, output, id, layer = "last", device = "cpu";
   bool all = false;
   std::size_t token = 0, row_length = 100, batch_size = 32;
   double threshold = 0.05;
@@ -50,8 +53,9 @@ inline std::size_t chosen_sequence(std::span<const std::string> ids, const std::
 }
 
 /// DNABERT-viz scores of `sequences` from `model` at `layer`, with a progress line.
-inline analysis::nucleotide_scores scores_from_model(const attention_model& model, std::span<const std::string> sequences,
-                                                     std::span<const std::string> ids, const plot_cli_options& o) {
+template <class B>
+analysis::nucleotide_scores scores_from_model(const attention_model<B>& model, std::span<const std::string> sequences,
+                                              std::span<const std::string> ids, const plot_cli_options& o) {
   progress_line progress("attention");
   analysis::attention_options options;
   options.layer = parse_layer(o.layer);
@@ -92,11 +96,13 @@ inline void add_plot_io_options(CLI::App* cmd, plot_cli_options& o, const std::s
   cmd->add_option("-t,--threads", o.threads, "CPU threads (default: all)")->check(CLI::Range(0, 1024));
 }
 
-/// Adds --model or --scores (one of them) and --layer, for the nucleotide-score pictures.
+/// Adds --model or --scores (one of them), --layer and --device, for the nucleotide-score pictures.
 inline void add_score_source_options(CLI::App* cmd, plot_cli_options& o) {
   auto* model = cmd->add_option("-m,--model", o.model, "model folder whose attention is scored");
-  cmd->add_option("--scores", o.scores, "scores written by `dnabert attention` (.npy; OUT.ids.txt beside it is checked)")
-      ->excludes(model);
+  auto* scores =
+      cmd->add_option("--scores", o.scores, "scores written by `dnabert attention` (.npy; OUT.ids.txt beside it is checked)")
+          ->excludes(model);
+  add_device_option(cmd, o.device)->excludes(scores);  // --scores runs no model
   cmd->add_option("--layer", o.layer, "layer scored with --model: 0-based index, last, or all")->check(index_or_words({"last", "all"}));
 }
 
@@ -105,9 +111,10 @@ inline CLI::Option* add_id_option(CLI::App* cmd, plot_cli_options& o) {
   return cmd->add_option("--id", o.id, "the sequence to draw (may be left out when the input holds one)");
 }
 
-/// Adds --model (required), --id and --layer (one layer), for the token-level pictures.
+/// Adds --model (required), --id, --layer (one layer) and --device, for the token-level pictures.
 inline void add_token_plot_options(CLI::App* cmd, plot_cli_options& o) {
   cmd->add_option("-m,--model", o.model, "model folder whose attention is drawn")->required();
+  add_device_option(cmd, o.device);
   add_id_option(cmd, o);
   cmd->add_option("--layer", o.layer, "layer: 0-based index or last")->check(index_or_words({"last"}));
 }
@@ -119,10 +126,14 @@ inline void require_score_source(const plot_cli_options& o) {
 
 /// The attention map of the sequence --id names (or the only one) and that sequence's id.
 inline std::pair<analysis::token_attention_map, std::string> chosen_token_attention(const plot_cli_options& o) {
-  const auto [sequences, ids] = sequences_and_ids(o.input);
+  std::vector<std::string> sequences, ids;  // not a structured binding: the lambda below captures them
+  std::tie(sequences, ids) = sequences_and_ids(o.input);
   const std::size_t s = chosen_sequence(ids, o.id, o.input);
-  const attention_model model(o.model, o.threads);
-  return {analysis::token_attention(model.model(), sequences[s], parse_layer(o.layer), ids[s]), ids[s]};
+  analysis::token_attention_map attention;
+  with_attention_model(o.model, o.device, o.threads, [&](const auto& model) {
+    attention = analysis::token_attention(model.model(), sequences[s], parse_layer(o.layer), ids[s]);
+  });
+  return {std::move(attention), ids[s]};
 }
 
 }  // namespace detail
@@ -159,9 +170,10 @@ inline void add_plot_command(CLI::App& app) {
       const auto every = scores_from_npy(o.scores, all_sequences, all_ids);  // rows in input order
       for (const std::size_t s : chosen) scores.push_back(every[s]);
     } else {
-      const attention_model model(o.model, o.threads);
-      scores = detail::scores_from_model(model, sequences, ids, o);
-      notes = model.prediction_notes(sequences, ids, o.batch_size);
+      with_attention_model(o.model, o.device, o.threads, [&](const auto& model) {
+        scores = detail::scores_from_model(model, sequences, ids, o);
+        notes = model.prediction_notes(sequences, ids, o.batch_size);
+      });
     }
     analysis::strip_options options;
     options.row_length = o.row_length;
@@ -223,8 +235,12 @@ inline void add_plot_command(CLI::App& app) {
       sequences.push_back(std::move(entry.sequence));
       ids.push_back(std::move(entry.id));
     }
-    const auto scores = o.model.empty() ? scores_from_npy(o.scores, sequences, ids)
-                                        : detail::scores_from_model(attention_model(o.model, o.threads), sequences, ids, o);
+    analysis::nucleotide_scores scores;
+    if (o.model.empty())
+      scores = scores_from_npy(o.scores, sequences, ids);
+    else
+      with_attention_model(o.model, o.device, o.threads,
+                           [&](const auto& model) { scores = detail::scores_from_model(model, sequences, ids, o); });
     std::map<double, analysis::landscape_group> by_label;  // label 0 before 1: negatives, then positives
     for (std::size_t s = 0; s < scores.size(); ++s) {
       auto& group = by_label[labels[s]];

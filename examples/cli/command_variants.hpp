@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common.hpp"
+#include "device.hpp"
 #include "dnabert/analysis/variant_effects.hpp"
 #ifdef DNABERT_WITH_HTSLIB
 #include "dnabert/io/hts/indexed_fasta.hpp"
@@ -23,7 +24,7 @@ namespace dnabert::cli {
 
 /// The options of `dnabert variants`.
 struct variants_cli_options {
-  std::string model, fasta, vcf, input, mut_file, output;
+  std::string model, fasta, vcf, input, mut_file, output, device = "cpu";
   std::size_t window = 0, batch_size = 32;
   int threads = 0;
   bool strict = false;
@@ -52,12 +53,13 @@ inline void print_variant_summary(const analysis::variant_report& report, std::s
 }
 
 #ifdef DNABERT_WITH_HTSLIB
-/// The VCF mode: every ALT allele of every record scored against the FASTA, written as VCF or TSV.
-inline void run_vcf_variants(const variants_cli_options& o) {
+/// The VCF mode: every ALT allele of every record scored against the FASTA by `model` (on any
+/// backend), written as VCF or TSV.
+template <class Model>
+void run_vcf_variants(const variants_cli_options& o, const Model& model) {
   const bool vcf_output = io::hts::is_vcf_path(o.output);
   if (!vcf_output && !o.output.ends_with(".tsv"))
     throw input_error("--output " + o.output + ": expected a name ending in .vcf, .vcf.gz, .bcf or .tsv");
-  const auto model = load_classifier(o.model, o.threads);
   const io::hts::indexed_fasta fasta(o.fasta);
   std::vector<analysis::variant> variants;
   std::vector<std::size_t> first_variant{0};  // variants of record r: [first_variant[r], first_variant[r + 1])
@@ -117,11 +119,12 @@ inline void run_vcf_variants(const variants_cli_options& o) {
 }
 #endif
 
-/// DNABERT's mode: the mutations of a --mut-file applied to the sequences of a DNABERT TSV.
-inline void run_mutation_file(const variants_cli_options& o) {
+/// DNABERT's mode: the mutations of a --mut-file applied to the sequences of a DNABERT TSV, scored
+/// by `model` (on any backend).
+template <class Model>
+void run_mutation_file(const variants_cli_options& o, const Model& model) {
   if (!o.output.ends_with(".tsv"))
     throw input_error("--output " + o.output + ": --mut-file mode writes DNABERT's mutations.tsv: use a name ending in .tsv");
-  const auto model = load_classifier(o.model, o.threads);
   const auto sequences = read_input(o.input);
   const auto mutations = analysis::read_mutation_file(o.mut_file);
   const auto rows = analysis::score_mutations(model, std::span<const io::sequence_entry>(sequences),
@@ -154,19 +157,24 @@ inline void add_variants_command(CLI::App& app) {
   cmd->add_option("-b,--batch-size", o->batch_size, "sequences per forward pass")->check(CLI::Range(1, 65536));
   cmd->add_option("-t,--threads", o->threads, "CPU threads (default: all)")->check(CLI::Range(0, 1024));
   cmd->add_flag("--strict", o->strict, "stop at the first problem (REF mismatch, unknown contig, edge, ...) instead of warning");
+  add_device_option(cmd, o->device);
   cmd->callback([o] {
     const bool vcf_mode = !o->fasta.empty() || !o->vcf.empty();
     const bool mutation_mode = !o->input.empty() || !o->mut_file.empty();
     if (vcf_mode == mutation_mode || (vcf_mode && (o->fasta.empty() || o->vcf.empty())) ||
         (mutation_mode && (o->input.empty() || o->mut_file.empty())))
       throw input_error("variants needs either --fasta and --vcf, or --input and --mut-file");
-    if (mutation_mode) return run_mutation_file(*o);
-#ifdef DNABERT_WITH_HTSLIB
-    run_vcf_variants(*o);
-#else
-    throw input_error("--vcf needs a dnabert built with htslib (install libhts-dev and configure with "
-                      "-DDNABERT_WITH_HTSLIB=ON); --input with --mut-file works without it");
+#ifndef DNABERT_WITH_HTSLIB
+    if (vcf_mode)
+      throw input_error("--vcf needs a dnabert built with htslib (install libhts-dev and configure with "
+                        "-DDNABERT_WITH_HTSLIB=ON); --input with --mut-file works without it");
 #endif
+    with_classifier(o->model, o->device, o->threads, [&](const auto& model) {
+      if (mutation_mode) return run_mutation_file(*o, model);
+#ifdef DNABERT_WITH_HTSLIB
+      run_vcf_variants(*o, model);
+#endif
+    });
   });
 }
 

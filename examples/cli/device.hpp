@@ -2,6 +2,8 @@
 // `--device cpu|cuda[:N]`: which backend a command's model runs on. CUDA is there when the
 // program was built with the dnabert::cuda component (DNABERT_CLI_WITH_CUDA).
 
+#include <CLI/CLI.hpp>
+
 #include <memory>
 #include <string>
 
@@ -27,6 +29,11 @@ inline device_choice parse_device(const std::string& text) {
       text.find_first_not_of("0123456789", 5) == std::string::npos)
     return {true, std::stoi(text.substr(5))};
   throw input_error("--device " + text + ": expected cpu, cuda or cuda:N");
+}
+
+/// Adds -d,--device (cpu, cuda or cuda:N) to `cmd`, writing `device`.
+inline CLI::Option* add_device_option(CLI::App* cmd, std::string& device) {
+  return cmd->add_option("-d,--device", device, "cpu, cuda or cuda:N (needs a build with CUDA)");
 }
 
 /// Calls use(std::unique_ptr<B>) with a fresh backend of the chosen device: backend::cpu with

@@ -98,6 +98,43 @@ TEST_CASE("cuda: gemm in every transpose combination, with alpha and beta") {
     }
 }
 
+TEST_CASE("cuda: linear layers through cuBLASLt's bias epilogue, and the fallback for unaligned operands") {
+  struct shape {
+    std::int64_t rows, in, out, offset;  // offset > 0: operands start `offset` floats into their buffers
+  };
+  for (const auto& [rows, in, out, offset] : {shape{1, 64, 3, 0}, shape{37, 64, 64, 0}, shape{512, 768, 3072, 0},
+                                              shape{130, 3072, 768, 0}, shape{37, 64, 64, 1}}) {
+    const auto x = random_values(static_cast<std::size_t>(rows * in + offset), 40);
+    const auto w = random_values(static_cast<std::size_t>(out * in + offset), 41, -0.1f, 0.1f);
+    const auto b = random_values(static_cast<std::size_t>(out + offset), 42);
+    std::vector<float> want(static_cast<std::size_t>(rows * out));
+    linear_forward(host(), x.data() + offset, w.data() + offset, b.data() + offset, rows, in, out, want.data());
+    const auto dx = to_device(x), dw = to_device(w), db = to_device(b);
+    dnabert::tensor<cuda> y(gpu(), {rows * out + offset});
+    linear_forward(gpu(), dx.data() + offset, dw.data() + offset, db.data() + offset, rows, in, out, y.data() + offset);
+    const auto got = to_host(y);
+    check_close({got.begin() + offset, got.end()}, want,
+                "linear " + std::to_string(rows) + "x" + std::to_string(in) + "->" + std::to_string(out) +
+                    (offset ? " (unaligned)" : ""));
+  }
+  static cuda_bf16 half(0);
+  const std::int64_t rows = 64, in = 768, out = 768;
+  const auto x = random_values(static_cast<std::size_t>(rows * in), 43);
+  const auto w = random_values(static_cast<std::size_t>(out * in), 44, -0.05f, 0.05f);
+  const auto b = random_values(static_cast<std::size_t>(out), 45);
+  const std::vector<dnabert::bfloat16> xh(x.begin(), x.end()), wh(w.begin(), w.end()), bh(b.begin(), b.end());
+  std::vector<float> want(static_cast<std::size_t>(rows * out));
+  const std::vector<float> xr(xh.begin(), xh.end()), wr(wh.begin(), wh.end()), br(bh.begin(), bh.end());
+  linear_forward(host(), xr.data(), wr.data(), br.data(), rows, in, out, want.data());
+  dnabert::tensor<cuda_bf16> dx(half, {rows * in}), dw(half, {out * in}), db(half, {out}), y(half, {rows * out});
+  upload(half, xh.data(), dx.data(), dx.numel());
+  upload(half, wh.data(), dw.data(), dw.numel());
+  upload(half, bh.data(), db.data(), db.numel());
+  linear_forward(half, dx.data(), dw.data(), db.data(), rows, in, out, y.data());
+  const auto got_bf16 = dnabert::host_values(half, y);
+  check_close({got_bf16.begin(), got_bf16.end()}, want, "bf16 linear (one bf16 rounding of the output)", 1e-2);
+}
+
 TEST_CASE("cuda: element-wise ops and column sums") {
   const std::int64_t rows = 300, n = 70, count = rows * n;
   const auto x = random_values(static_cast<std::size_t>(count), 4, -3, 3);
@@ -490,6 +527,272 @@ TEST_CASE("cuda: one training step equals the CPU backend's (classification and 
     CHECK(gpu_norm == doctest::Approx(cpu_norm).epsilon(1e-5));
     REQUIRE(got.size() == want.size());
     for (std::size_t i = 0; i < want.size(); ++i) check_close(got[i], want[i], "parameter " + std::to_string(i));
+  }
+}
+
+TEST_CASE("cuda bf16: AdamW updates float32 master weights and rounds them into the parameters") {
+  static cuda_bf16 half(0);
+  const std::int64_t n = 50001;
+  const auto widen = [](const std::vector<dnabert::bfloat16>& v) { return std::vector<float>(v.begin(), v.end()); };
+  const auto initial = random_values(static_cast<std::size_t>(n), 30);
+  const std::vector<dnabert::bfloat16> param_bf16(initial.begin(), initial.end());
+  const auto grad_source = random_values(param_bf16.size(), 31);
+  const std::vector<dnabert::bfloat16> grad_bf16(grad_source.begin(), grad_source.end());
+  auto master = widen(param_bf16);
+  auto m = random_values(param_bf16.size(), 32, -0.1f, 0.1f);
+  auto v = random_values(param_bf16.size(), 33, 0.0f, 0.01f);
+  dnabert::tensor<cuda_bf16> d_param(half, {n}), d_grad(half, {n});
+  dnabert::tensor<cuda_bf16, float> d_master(half, {n}), d_m(half, {n}), d_v(half, {n});
+  upload(half, param_bf16.data(), d_param.data(), n);
+  upload(half, grad_bf16.data(), d_grad.data(), n);
+  upload(half, master.data(), d_master.data(), n);
+  upload(half, m.data(), d_m.data(), n);
+  upload(half, v.data(), d_v.data(), n);
+  const auto grad = widen(grad_bf16);
+  adamw_update(host(), master.data(), grad.data(), m.data(), v.data(), n, 1e-3, 0.9, 0.999, 1e-6, 0.01, 0.19, 0.00299);
+  adamw_update(half, d_param.data(), d_grad.data(), d_master.data(), d_m.data(), d_v.data(), n, 1e-3, 0.9, 0.999,
+               1e-6, 0.01, 0.19, 0.00299);
+  const auto got_master = dnabert::host_values(half, d_master);
+  check_close(got_master, master, "master weights", 1e-6);
+  check_close(dnabert::host_values(half, d_m), m, "exp_avg", 1e-6);
+  check_close(dnabert::host_values(half, d_v), v, "exp_avg_sq", 1e-6);
+  const auto got_param = dnabert::host_values(half, d_param);
+  std::size_t rounded_exactly = 0;
+  for (std::size_t i = 0; i < got_param.size(); ++i)
+    rounded_exactly += got_param[i].bits == dnabert::float_to_bfloat16(got_master[i]) ? 1 : 0;
+  CHECK(rounded_exactly == got_param.size());
+
+  // Steps far below a bf16 step of 1.0 (2^-7) leave the parameter at 1.0 but add up in the master.
+  const std::vector<dnabert::bfloat16> ones(16, dnabert::bfloat16(1.0f));
+  const std::vector<float> one_master(16, 1.0f), zeros(16, 0.0f);
+  const std::vector<dnabert::bfloat16> unit_grad(16, dnabert::bfloat16(1.0f));
+  dnabert::tensor<cuda_bf16> p(half, {16}), g(half, {16});
+  dnabert::tensor<cuda_bf16, float> pm(half, {16}), pv(half, {16}), pw(half, {16});
+  upload(half, ones.data(), p.data(), 16);
+  upload(half, unit_grad.data(), g.data(), 16);
+  upload(half, one_master.data(), pw.data(), 16);
+  upload(half, zeros.data(), pm.data(), 16);
+  upload(half, zeros.data(), pv.data(), 16);
+  for (int step = 1; step <= 20; ++step)
+    adamw_update(half, p.data(), g.data(), pw.data(), pm.data(), pv.data(), 16, 1e-5, 0.9, 0.999, 1e-8, 0.0,
+                 1 - std::pow(0.9, step), 1 - std::pow(0.999, step));
+  for (const auto x : dnabert::host_values(half, p)) CHECK(static_cast<float>(x) == 1.0f);
+  for (const float x : dnabert::host_values(half, pw)) CHECK(x == doctest::Approx(1.0 - 20 * 1e-5).epsilon(1e-6));
+}
+
+namespace {
+
+// Losses of `steps` AdamW steps (dropout off) of a small classifier on one fixed batch; `state`
+// receives the optimizer's state after them.
+template <class B>
+std::vector<double> training_losses(B& be, int steps, dnabert::io::tensor_map* state = nullptr) {
+  const auto head = dnabert::bert_head::sequence_classification;
+  const auto config = dnabert::test::tiny_config(head, 32, 2, 4, 64, 64);
+  dnabert::Bert<dnabert::dynamic_bert, B> model(be, config, head, 5);
+  const auto batch = batch_for(3, {"ACGTACGGTTACGATCGGATTACAGATTACA", "TTGACCAGCGT", "GGGCGGCGCATGCATGCAACGT",
+                                   "ATATATATTTAAAT"});
+  const std::vector<std::int32_t> labels = {1, 0, 1, 0};
+  dnabert::autograd::id_tensor<B> label_tensor(be, {4});
+  upload(be, labels.data(), label_tensor.data(), 4);
+  dnabert::train::adamw<B> optimizer(be, model.parameters(), dnabert::train::adamw_options::finetuning());
+  std::vector<double> losses;
+  for (int step = 0; step < steps; ++step) {
+    dnabert::autograd::tape<B> tape(be, true);
+    dnabert::nn::forward_context<B> ctx{tape, 7, 0};
+    ctx.dropout_enabled = false;
+    const auto out = model.forward(ctx, batch);
+    auto loss = dnabert::autograd::cross_entropy(tape, out.logits, label_tensor);
+    losses.push_back(static_cast<double>(dnabert::host_values(be, loss.value())[0]));
+    tape.backward(loss);
+    dnabert::train::clip_grad_norm(be, model.parameters(), 1.0);
+    optimizer.step(1e-3);
+    dnabert::train::zero_grad(model.parameters());
+  }
+  if (state != nullptr) *state = optimizer.state();
+  return losses;
+}
+
+}  // namespace
+
+TEST_CASE("cuda bf16: mixed-precision training follows float32 training and checkpoints its master weights") {
+  static cuda_bf16 half(0);
+  const auto full = training_losses(host(), 40);
+  dnabert::io::tensor_map state;
+  const auto mixed = training_losses(half, 40, &state);
+  CHECK(mixed.front() == doctest::Approx(full.front()).epsilon(2e-2));
+  CHECK(full.back() < 0.5 * full.front());  // the float32 run learns the batch
+  CHECK_MESSAGE(full.front() - mixed.back() >= 0.5 * (full.front() - full.back()),
+                "bf16 loss " << mixed.front() << " -> " << mixed.back() << ", float32 " << full.front() << " -> " << full.back());
+  std::size_t masters = 0;
+  for (const auto& [name, value] : state) masters += name.ends_with(".master") ? 1 : 0;
+  CHECK(masters > 0);
+  CHECK(state.contains("classifier.weight.master"));
+
+  // A fresh bf16 optimizer restores the master weights into its parameters, rounded.
+  const auto config = dnabert::test::tiny_config(dnabert::bert_head::sequence_classification, 32, 2, 4, 64, 64);
+  dnabert::Bert<dnabert::dynamic_bert, cuda_bf16> model(half, config, dnabert::bert_head::sequence_classification, 99);
+  dnabert::train::adamw<cuda_bf16> optimizer(half, model.parameters(), dnabert::train::adamw_options::finetuning());
+  optimizer.load_state(state, "state");
+  for (const auto& item : model.parameters().items()) {
+    if (item.alias) continue;
+    const auto& master = state.at(item.name + ".master").values;
+    const auto values = dnabert::host_values(half, item.value.value());
+    REQUIRE(values.size() == master.size());
+    std::size_t equal = 0;
+    for (std::size_t i = 0; i < values.size(); ++i) equal += values[i].bits == dnabert::float_to_bfloat16(master[i]) ? 1 : 0;
+    CHECK_MESSAGE(equal == values.size(), item.name);
+  }
+  const auto restored = optimizer.state();
+  CHECK(std::ranges::equal(restored.at("classifier.weight.master").values, state.at("classifier.weight.master").values));
+}
+
+TEST_CASE("cuda: embedding backward is deterministic and equals the CPU's bits (repeated ids)") {
+  // Many repeats of a few ids (as token types and [PAD] give), a run of one id, distinct ids:
+  // atomics would sum repeats in varying order; the sorted runs add them in position order.
+  const std::int64_t vocab = 300, width = 96;
+  std::vector<std::int32_t> ids;
+  for (std::int32_t i = 0; i < 4000; ++i) ids.push_back((i * 7) % 5);
+  ids.insert(ids.end(), 1500, 0);
+  for (std::int32_t i = 0; i < 250; ++i) ids.push_back(i + 50);
+  const auto n = static_cast<std::int64_t>(ids.size());
+  const auto table = random_values(static_cast<std::size_t>(vocab * width), 21);
+  const auto dout = random_values(static_cast<std::size_t>(n * width), 22);
+  const auto d_ids = to_device(ids);
+  const auto d_dout = to_device(dout);
+  auto want = table;
+  embedding_backward(host(), ids.data(), n, dout.data(), width, want.data());
+  std::vector<std::vector<float>> runs;
+  for (int run = 0; run < 2; ++run) {
+    auto d_table = to_device(table);
+    embedding_backward(gpu(), d_ids.data(), n, d_dout.data(), width, d_table.data());
+    runs.push_back(to_host(d_table));
+  }
+  CHECK(runs[0] == runs[1]);  // bit for bit (no NaNs in these values)
+  CHECK(runs[0] == want);     // the CPU backend's sum order
+}
+
+TEST_CASE("cuda: fused residual add + layer norm forward and backward") {
+  const std::int64_t rows = 130, n = 96;
+  const auto a = random_values(static_cast<std::size_t>(rows * n), 41, -2, 2);
+  const auto b = random_values(a.size(), 42, -2, 2);
+  const auto dy = random_values(a.size(), 43);
+  const auto gamma = random_values(static_cast<std::size_t>(n), 44, 0.5f, 1.5f);
+  const auto beta = random_values(static_cast<std::size_t>(n), 45);
+  std::vector<float> y(a.size()), mean(static_cast<std::size_t>(rows)), rstd(mean.size());
+  add_layer_norm_forward(host(), a.data(), b.data(), gamma.data(), beta.data(), rows, n, 1e-12, y.data(), mean.data(),
+                         rstd.data());
+  const auto d_a = to_device(a), d_b = to_device(b), d_dy = to_device(dy), d_gamma = to_device(gamma),
+             d_beta = to_device(beta);
+  dnabert::tensor<cuda> d_y(gpu(), {rows * n}), d_mean(gpu(), {rows}), d_rstd(gpu(), {rows});
+  add_layer_norm_forward(gpu(), d_a.data(), d_b.data(), d_gamma.data(), d_beta.data(), rows, n, 1e-12, d_y.data(),
+                         d_mean.data(), d_rstd.data());
+  check_close(to_host(d_y), y, "add_layer_norm_forward y");
+  check_close(to_host(d_mean), mean, "add_layer_norm_forward mean");
+  check_close(to_host(d_rstd), rstd, "add_layer_norm_forward rstd");
+
+  for (const bool with_db : {true, false}) {  // a summand that needs no gradient gets a null pointer
+    auto da = dy, db = b, dgamma = gamma, dbeta = beta;  // backward adds into existing gradients
+    auto d_da = to_device(da), d_db = to_device(db), d_dgamma = to_device(gamma), d_dbeta = to_device(beta);
+    add_layer_norm_backward(host(), dy.data(), a.data(), b.data(), gamma.data(), mean.data(), rstd.data(), rows, n,
+                            da.data(), with_db ? db.data() : nullptr, dgamma.data(), dbeta.data());
+    add_layer_norm_backward(gpu(), d_dy.data(), d_a.data(), d_b.data(), d_gamma.data(), d_mean.data(), d_rstd.data(),
+                            rows, n, d_da.data(), with_db ? d_db.data() : nullptr, d_dgamma.data(), d_dbeta.data());
+    const std::string tag = with_db ? " (both summands)" : " (db null)";
+    check_close(to_host(d_da), da, "add_layer_norm_backward da" + tag);
+    check_close(to_host(d_db), db, "add_layer_norm_backward db" + tag);
+    check_close(to_host(d_dgamma), dgamma, "add_layer_norm_backward dgamma" + tag);
+    check_close(to_host(d_dbeta), dbeta, "add_layer_norm_backward dbeta" + tag);
+  }
+}
+
+namespace {
+
+// An attention problem for the fused kernel: q, k, v as column blocks of one [B*S, 3*H*d] buffer,
+// batch b padded over its last b·S/(B+1) keys (-10000, as Hugging Face).
+struct fused_attention_case {
+  dnabert::backend::attention_shape s;
+  std::vector<float> qkv, key_bias;
+  float scale;
+  fused_attention_case(std::int64_t batch, std::int64_t seq, std::int64_t heads, std::int64_t head_dim, std::uint32_t seed)
+      : s{batch, seq, heads, head_dim, 3 * heads * head_dim},
+        qkv(random_values(static_cast<std::size_t>(batch * seq * 3 * heads * head_dim), seed, -2, 2)),
+        key_bias(static_cast<std::size_t>(batch * seq), 0.0f),
+        scale(1.0f / std::sqrt(static_cast<float>(head_dim))) {
+    for (std::int64_t b = 0; b < batch; ++b)
+      for (std::int64_t j = seq - b * seq / (batch + 1); j < seq; ++j) key_bias[static_cast<std::size_t>(b * seq + j)] = -10000.0f;
+  }
+  [[nodiscard]] std::int64_t width() const { return s.heads * s.head_dim; }
+  // The CPU backend's context for these inputs.
+  [[nodiscard]] std::vector<float> cpu_context() const {
+    std::vector<float> context(qkv.size(), 0.0f);
+    attention_forward(host(), s, qkv.data(), qkv.data() + width(), qkv.data() + 2 * width(), key_bias.data(), scale,
+                      static_cast<float*>(nullptr), context.data(), 0.0, nullptr, 0, 0);
+    return context;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("cuda: fused attention equals the CPU backend and the GEMM path (fp32), padding, tails") {
+  for (const auto& [seq, head_dim] : std::vector<std::pair<std::int64_t, std::int64_t>>{{1, 64}, {37, 64}, {128, 64}, {512, 64}, {37, 100}, {130, 32}}) {
+    const fused_attention_case c(3, seq, 4, head_dim, static_cast<std::uint32_t>(seq + head_dim));
+    const auto want = c.cpu_context();
+    const auto d_qkv = to_device(c.qkv), d_bias = to_device(c.key_bias);
+    const float* q = d_qkv.data();
+    auto fused = to_device(std::vector<float>(c.qkv.size(), 0.0f));
+    auto gemm_path = to_device(std::vector<float>(c.qkv.size(), 0.0f));
+    // probs null, no dropout: attention_forward takes the fused kernel
+    attention_forward(gpu(), c.s, q, q + c.width(), q + 2 * c.width(), d_bias.data(), c.scale, static_cast<float*>(nullptr), fused.data(), 0.0,
+                      nullptr, 0, 0);
+    attention_forward_gemm(gpu(), c.s, q, q + c.width(), q + 2 * c.width(), d_bias.data(), c.scale, static_cast<float*>(nullptr),
+                           gemm_path.data(), 0.0, nullptr, 0, 0);
+    const std::string tag = " seq " + std::to_string(seq) + " head_dim " + std::to_string(head_dim);
+    check_close(to_host(fused), want, "fused attention vs cpu" + tag);
+    check_close(to_host(fused), to_host(gemm_path), "fused attention vs gemm path" + tag);
+    auto no_mask = to_device(std::vector<float>(c.qkv.size(), 0.0f));
+    attention_forward_fused(gpu(), c.s, q, q + c.width(), q + 2 * c.width(), static_cast<const float*>(nullptr), c.scale,
+                            no_mask.data());
+    std::vector<float> unmasked(c.qkv.size(), 0.0f);
+    attention_forward(host(), c.s, c.qkv.data(), c.qkv.data() + c.width(), c.qkv.data() + 2 * c.width(),
+                      static_cast<const float*>(nullptr), c.scale, static_cast<float*>(nullptr), unmasked.data(), 0.0, nullptr, 0, 0);
+    check_close(to_host(no_mask), unmasked, "fused attention without mask" + tag);
+  }
+}
+
+TEST_CASE("cuda: fused attention refuses heads wider than 128; attention_forward falls back to GEMMs") {
+  const fused_attention_case c(2, 9, 1, 160, 51);
+  const auto d_qkv = to_device(c.qkv), d_bias = to_device(c.key_bias);
+  const float* q = d_qkv.data();
+  auto context = to_device(std::vector<float>(c.qkv.size(), 0.0f));
+  CHECK_THROWS_WITH(attention_forward_fused(gpu(), c.s, q, q + c.width(), q + 2 * c.width(), d_bias.data(), c.scale,
+                                            context.data()),
+                    doctest::Contains("attention_forward_fused"));
+  attention_forward(gpu(), c.s, q, q + c.width(), q + 2 * c.width(), d_bias.data(), c.scale, static_cast<float*>(nullptr),
+                    context.data(), 0.0,
+                    nullptr, 0, 0);
+  check_close(to_host(context), c.cpu_context(), "attention_forward, head_dim 160");
+}
+
+TEST_CASE("cuda bf16: fused attention stays within bf16 rounding of the CPU on the same inputs") {
+  static cuda_bf16 half(0);
+  for (const std::int64_t seq : {1, 37, 128, 512}) {
+    fused_attention_case c(2, seq, 3, 64, static_cast<std::uint32_t>(100 + seq));
+    for (auto* values : {&c.qkv, &c.key_bias})  // both sides see the bf16 inputs (the mask -10000 becomes -9984)
+      for (float& x : *values) x = static_cast<float>(dnabert::bfloat16(x));
+    const auto want = c.cpu_context();
+    const std::vector<dnabert::bfloat16> qkv(c.qkv.begin(), c.qkv.end()), bias(c.key_bias.begin(), c.key_bias.end());
+    dnabert::tensor<cuda_bf16> d_qkv(half, {static_cast<std::int64_t>(qkv.size())}), d_bias(half, {static_cast<std::int64_t>(bias.size())}),
+        d_context(half, {static_cast<std::int64_t>(qkv.size())});
+    upload(half, qkv.data(), d_qkv.data(), d_qkv.numel());
+    upload(half, bias.data(), d_bias.data(), d_bias.numel());
+    fill(half, d_context.data(), dnabert::bfloat16(0.0f), d_context.numel());
+    const dnabert::bfloat16* q = d_qkv.data();
+    attention_forward(half, c.s, q, q + c.width(), q + 2 * c.width(), d_bias.data(), dnabert::bfloat16(c.scale),
+                      static_cast<dnabert::bfloat16*>(nullptr), d_context.data(), 0.0, nullptr, 0, 0);
+    const auto got = dnabert::host_values(half, d_context);
+    // float inside the kernel and the same bf16 inputs: the output's rounding to bf16 (2^-9
+    // relative) is what remains (the scale 1/8 is exact in bf16).
+    check_close(std::vector<float>(got.begin(), got.end()), want, "bf16 fused attention seq " + std::to_string(seq), 1e-2);
   }
 }
 

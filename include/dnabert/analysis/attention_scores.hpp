@@ -77,14 +77,23 @@ inline std::size_t rows_for_batch(std::span<const token_piece> sorted, std::size
   return rows;
 }
 
-// Adds the [CLS] query row of the chosen layers and heads, at every k-mer of each piece of
-// `batch`, to its sequence's k-mer scores.
+// A model output readable on the host: the tensor itself where the backend's memory is the
+// host's (no copy of the largest output, the attention probabilities), else a download of it.
 template <class B>
-void add_cls_rows(const token_batch& batch, const bert_output<B>& result, std::span<const std::size_t> layers, int head,
-                  std::size_t heads, kmer_scores& scores) {
+auto host_readable(B& backend, const tensor<B>& t) {
+  if constexpr (B::host_memory) return t.span();
+  else return host_values(backend, t);
+}
+
+// Adds the [CLS] query row of the chosen layers and heads, at every k-mer of each piece of
+// `batch`, to its sequence's k-mer scores; `backend` is the one the model ran on.
+template <class B>
+void add_cls_rows(B& backend, const token_batch& batch, const bert_output<B>& result, std::span<const std::size_t> layers,
+                  int head, std::size_t heads, kmer_scores& scores) {
   const std::size_t length = batch.length;
   for (const std::size_t layer : layers) {
-    const auto probabilities = result.attentions[layer].span();  // [rows, heads, length, length]
+    // [rows, heads, length, length]; on a device, one layer of one batch at a time comes over.
+    const auto probabilities = host_readable(backend, result.attentions[layer]);
     for (std::size_t r = 0; r < batch.rows; ++r) {
       const piece_origin& origin = batch.origins[r];
       const int* mask = batch.attention_mask.data() + r * length;
@@ -94,7 +103,7 @@ void add_cls_rows(const token_batch& batch, const bert_output<B>& result, std::s
         if (head != all_heads && h != static_cast<std::size_t>(head)) continue;
         // Row 0 (the [CLS] query) of head h; keys 1 .. real_tokens-2 are the k-mers ([SEP] is last).
         const auto* cls_row = probabilities.data() + ((r * heads + h) * length) * length;
-        for (std::size_t t = 1; t + 1 < real_tokens; ++t) out[t - 1] += static_cast<double>(cls_row[t]);
+        for (std::size_t t = 1; t + 1 < real_tokens; ++t) out[t - 1] += static_cast<double>(static_cast<float>(cls_row[t]));
       }
     }
   }
@@ -171,7 +180,7 @@ nucleotide_scores attention_scores(const Bert<Spec, B>& model, std::span<const s
       model, std::span<const token_piece>(pieces), forward_options{false, true, false, {}},
       [&](std::size_t start) { return detail::rows_for_batch(pieces, start, options, all, heads); },
       [&](const token_batch& batch, const bert_output<B>& result) {
-        detail::add_cls_rows(batch, result, layers, options.head, heads, kmer);
+        detail::add_cls_rows(model.backend(), batch, result, layers, options.head, heads, kmer);
       },
       options.progress);
 

@@ -33,8 +33,7 @@ var<B> linear(tape<B>& t, const var<B>& x, const var<B>& weight, const var<B>& b
   y_shape.back() = out;
   tensor<B> y(be, y_shape);
   using T = typename B::value_type;
-  gemm(be, false, true, rows, out, in, T(1), x.value().data(), weight.value().data(), T(0), y.data());
-  add_bias(be, y.data(), bias.value().data(), rows, out);
+  linear_forward(be, x.value().data(), weight.value().data(), bias.value().data(), rows, in, out, y.data());
   var<B> result = t.make(y, x.requires_grad() || weight.requires_grad() || bias.requires_grad());
   if (result.requires_grad())
     t.on_backward([&be, x, weight, bias, result, rows, in, out] {
@@ -119,6 +118,37 @@ var<B> layer_norm(tape<B>& t, const var<B>& x, const var<B>& gamma, const var<B>
   return result;
 }
 
+/// LayerNorm(a + b) over the last dimension (BERT's residual add + post-LayerNorm) in one op: a + b
+/// is never stored; the backward recomputes it from a and b, which the tape keeps anyway.
+template <class B>
+var<B> add_layer_norm(tape<B>& t, const var<B>& a, const var<B>& b, const var<B>& gamma, const var<B>& beta,
+                      double eps) {
+  B& be = t.backend();
+  if (a.shape() != b.shape()) throw shape_error("add_layer_norm", a.shape(), b.shape());
+  const std::int64_t rows = a.value().rows();
+  const std::int64_t n = a.value().dim(-1);
+  tensor<B> y(be, a.shape());
+  const bool needs_grad =
+      t.recording() && (a.requires_grad() || b.requires_grad() || gamma.requires_grad() || beta.requires_grad());
+  tensor<B> mean = needs_grad ? tensor<B>(be, {rows}) : tensor<B>();
+  tensor<B> rstd = needs_grad ? tensor<B>(be, {rows}) : tensor<B>();
+  add_layer_norm_forward(be, a.value().data(), b.value().data(), gamma.value().data(), beta.value().data(), rows, n,
+                         eps, y.data(), mean.data(), rstd.data());
+  var<B> result = t.make(y, needs_grad);
+  if (result.requires_grad())
+    t.on_backward([&be, a, b, gamma, beta, result, mean, rstd, rows, n] {
+      using T = typename B::value_type;
+      const tensor<B> dgamma = gamma.requires_grad() ? gamma.grad(be) : tensor<B>(be, gamma.shape());
+      const tensor<B> dbeta = beta.requires_grad() ? beta.grad(be) : tensor<B>(be, beta.shape());
+      if (!gamma.requires_grad()) fill(be, dgamma.data(), T(0), dgamma.numel());
+      if (!beta.requires_grad()) fill(be, dbeta.data(), T(0), dbeta.numel());
+      add_layer_norm_backward(be, result.grad(be).data(), a.value().data(), b.value().data(), gamma.value().data(),
+                              mean.data(), rstd.data(), rows, n, a.requires_grad() ? a.grad(be).data() : nullptr,
+                              b.requires_grad() ? b.grad(be).data() : nullptr, dgamma.data(), dbeta.data());
+    });
+  return result;
+}
+
 /// Inverted dropout with probability p, mask drawn from (seed, offset); identity when p == 0
 /// or when not training (tape not recording).
 template <class B>
@@ -163,6 +193,26 @@ var<B> strided_rows(tape<B>& t, const var<B>& x, std::int64_t count, std::int64_
   if (result.requires_grad())
     t.on_backward([&be, x, result, count, stride, width] {
       scatter_strided_rows_add(be, result.grad(be).data(), count, stride, width, x.grad(be).data());
+    });
+  return result;
+}
+
+/// The inverse of embedding: x [n, width] placed at rows ids [n] (distinct) of a zero-filled
+/// [rows, width] (packed tokens back to the padded layout); backward gathers those rows.
+template <class B>
+var<B> scatter_rows(tape<B>& t, const id_tensor<B>& ids, const var<B>& x, std::int64_t rows) {
+  using T = typename B::value_type;
+  B& be = t.backend();
+  const std::int64_t n = ids.numel();
+  const std::int64_t width = x.value().dim(-1);
+  if (x.value().rows() != n) throw shape_error("scatter_rows input", {n, width}, x.shape());
+  tensor<B> y(be, {rows, width});
+  fill(be, y.data(), T(0), y.numel());
+  embedding_backward(be, ids.data(), n, x.value().data(), width, y.data());  // y[ids[i]] += x[i]
+  var<B> result = t.make(y, x.requires_grad());
+  if (result.requires_grad())
+    t.on_backward([&be, ids, x, result, n, width] {
+      embedding_forward(be, ids.data(), n, result.grad(be).data(), width, x.grad(be).data(), true);
     });
   return result;
 }

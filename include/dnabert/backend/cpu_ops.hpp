@@ -83,13 +83,17 @@ void parallel_chunks(std::int64_t n, Body&& body) {
   }
 }
 
-/// y[i] = keep[i] ? x[i] / (1 - p) : 0 with keep[i] = (uniform(seed, offset + i) >= p); y may be x.
+/// y[i] = keep[i] ? x[i] / (1 - p) : 0 with keep[i] = (philox_uniform(seed, offset + i) >= p); y may be x.
 template <class T>
 void draw_dropout(const T* x, T* y, std::uint8_t* keep, std::int64_t n, double p, std::uint64_t seed,
                   std::uint64_t offset) {
   const T scale = static_cast<T>(1.0 / (1.0 - p));
+  philox4x32_block bits{};
   for (std::int64_t i = 0; i < n; ++i) {
-    const bool kept = uniform_from_counter(seed, offset + static_cast<std::uint64_t>(i)) >= p;
+    const std::uint64_t at = offset + static_cast<std::uint64_t>(i);
+    // One Philox call per block of four offsets (philox_uniform's values, a quarter of the work).
+    if (i == 0 || philox_lane(at) == 0) bits = philox_block(seed, philox_block_index(at));
+    const bool kept = uniform_from_bits(bits.word[philox_lane(at)]) >= p;
     keep[i] = kept ? 1 : 0;
     y[i] = kept ? x[i] * scale : T(0);
   }
@@ -137,6 +141,15 @@ void add_bias(cpu_t<T>&, T* y, const T* bias, std::int64_t rows, std::int64_t n)
 #pragma omp parallel for schedule(static)
   for (std::int64_t r = 0; r < rows; ++r)
     for (std::int64_t j = 0; j < n; ++j) y[r * n + j] += bias[j];
+}
+
+/// y[rows, out] = x[rows, in] · weight[out, in]^T + bias (torch.nn.Linear; the CUDA backend
+/// fuses the bias into the GEMM).
+template <class T>
+void linear_forward(cpu_t<T>& be, const T* x, const T* weight, const T* bias, std::int64_t rows, std::int64_t in,
+                    std::int64_t out, T* y) {
+  gemm(be, false, true, rows, out, in, T(1), x, weight, T(0), y);
+  add_bias(be, y, bias, rows, out);
 }
 
 /// dbias += column sums of dy [rows, n].
@@ -216,34 +229,37 @@ void tanh_backward(cpu_t<T>&, const T* y, const T* dy, T* dx, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) dx[i] += dy[i] * (T(1) - y[i] * y[i]);
 }
 
-/// LayerNorm over rows of width n: y = (x - mean) * rstd * gamma + beta; saves mean and rstd.
-template <class T>
-void layer_norm_forward(cpu_t<T>&, const T* x, const T* gamma, const T* beta, std::int64_t rows, std::int64_t n,
-                        double eps, T* y, T* mean, T* rstd) {
-  const detail::const_array_view<T> g(gamma, n);
-  const detail::const_array_view<T> b(beta, n);
+namespace detail {
+
+/// LayerNorm of `rows` rows of width n, row r being the Eigen array expression input(r): the
+/// one body of layer_norm_forward and add_layer_norm_forward.
+template <class T, class Input>
+void layer_norm_rows(const Input& input, const T* gamma, const T* beta, std::int64_t rows, std::int64_t n, double eps,
+                     T* y, T* mean, T* rstd) {
+  const const_array_view<T> g(gamma, n);
+  const const_array_view<T> b(beta, n);
 #pragma omp parallel for schedule(static)
   for (std::int64_t r = 0; r < rows; ++r) {
-    const detail::const_array_view<T> xr(x + r * n, n);
+    const auto xr = input(r);
     const T mu = xr.mean();
     const T inv = T(1) / std::sqrt((xr - mu).square().mean() + static_cast<T>(eps));
-    detail::array_view<T>(y + r * n, n) = (xr - mu) * inv * g + b;
+    array_view<T>(y + r * n, n) = (xr - mu) * inv * g + b;
     if (mean != nullptr) mean[r] = mu;
     if (rstd != nullptr) rstd[r] = inv;
   }
 }
 
-/// LayerNorm backward: dx += ..., dgamma += sum(dy * xhat), dbeta += sum(dy).
-template <class T>
-void layer_norm_backward(cpu_t<T>&, const T* dy, const T* x, const T* gamma, const T* mean, const T* rstd,
-                         std::int64_t rows, std::int64_t n, T* dx, T* dgamma, T* dbeta) {
+/// LayerNorm backward over rows whose input element (r, j) is x_at(r, j); each dx term goes to
+/// add_dx(r, j, value): the one body of layer_norm_backward and add_layer_norm_backward.
+template <class T, class Input, class Output>
+void layer_norm_backward_rows(const T* dy, const Input& x_at, const T* gamma, const T* mean, const T* rstd,
+                              std::int64_t rows, std::int64_t n, const Output& add_dx, T* dgamma, T* dbeta) {
   for (std::int64_t r = 0; r < rows; ++r) {
-    const T* xr = x + r * n;
     const T* dyr = dy + r * n;
     T mean_dxhat = 0;
     T mean_dxhat_xhat = 0;
     for (std::int64_t j = 0; j < n; ++j) {
-      const T xhat = (xr[j] - mean[r]) * rstd[r];
+      const T xhat = (x_at(r, j) - mean[r]) * rstd[r];
       const T dxhat = dyr[j] * gamma[j];
       mean_dxhat += dxhat;
       mean_dxhat_xhat += dxhat * xhat;
@@ -252,12 +268,56 @@ void layer_norm_backward(cpu_t<T>&, const T* dy, const T* x, const T* gamma, con
     }
     mean_dxhat /= static_cast<T>(n);
     mean_dxhat_xhat /= static_cast<T>(n);
-    T* dxr = dx + r * n;
     for (std::int64_t j = 0; j < n; ++j) {
-      const T xhat = (xr[j] - mean[r]) * rstd[r];
-      dxr[j] += rstd[r] * (dyr[j] * gamma[j] - mean_dxhat - xhat * mean_dxhat_xhat);
+      const T xhat = (x_at(r, j) - mean[r]) * rstd[r];
+      add_dx(r, j, rstd[r] * (dyr[j] * gamma[j] - mean_dxhat - xhat * mean_dxhat_xhat));
     }
   }
+}
+
+}  // namespace detail
+
+/// LayerNorm over rows of width n: y = (x - mean) * rstd * gamma + beta; saves mean and rstd.
+template <class T>
+void layer_norm_forward(cpu_t<T>&, const T* x, const T* gamma, const T* beta, std::int64_t rows, std::int64_t n,
+                        double eps, T* y, T* mean, T* rstd) {
+  detail::layer_norm_rows([=](std::int64_t r) { return detail::const_array_view<T>(x + r * n, n); }, gamma, beta, rows,
+                          n, eps, y, mean, rstd);
+}
+
+/// LayerNorm backward: dx += ..., dgamma += sum(dy * xhat), dbeta += sum(dy).
+template <class T>
+void layer_norm_backward(cpu_t<T>&, const T* dy, const T* x, const T* gamma, const T* mean, const T* rstd,
+                         std::int64_t rows, std::int64_t n, T* dx, T* dgamma, T* dbeta) {
+  detail::layer_norm_backward_rows(
+      dy, [=](std::int64_t r, std::int64_t j) { return x[r * n + j]; }, gamma, mean, rstd, rows, n,
+      [=](std::int64_t r, std::int64_t j, T g) { dx[r * n + j] += g; }, dgamma, dbeta);
+}
+
+/// y = LayerNorm(a + b) (BERT's residual add + post-LayerNorm) without storing a + b; mean and
+/// rstd (may be null) are those of a + b.
+template <class T>
+void add_layer_norm_forward(cpu_t<T>&, const T* a, const T* b, const T* gamma, const T* beta, std::int64_t rows,
+                            std::int64_t n, double eps, T* y, T* mean, T* rstd) {
+  detail::layer_norm_rows(
+      [=](std::int64_t r) {
+        return detail::const_array_view<T>(a + r * n, n) + detail::const_array_view<T>(b + r * n, n);
+      },
+      gamma, beta, rows, n, eps, y, mean, rstd);
+}
+
+/// Backward of add_layer_norm_forward, recomputing a + b: da and db (either may be null) += dx,
+/// dgamma += sum(dy * xhat), dbeta += sum(dy).
+template <class T>
+void add_layer_norm_backward(cpu_t<T>&, const T* dy, const T* a, const T* b, const T* gamma, const T* mean,
+                             const T* rstd, std::int64_t rows, std::int64_t n, T* da, T* db, T* dgamma, T* dbeta) {
+  detail::layer_norm_backward_rows(
+      dy, [=](std::int64_t r, std::int64_t j) { return a[r * n + j] + b[r * n + j]; }, gamma, mean, rstd, rows, n,
+      [=](std::int64_t r, std::int64_t j, T g) {
+        if (da != nullptr) da[r * n + j] += g;
+        if (db != nullptr) db[r * n + j] += g;
+      },
+      dgamma, dbeta);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,7 +369,7 @@ void scatter_strided_rows_add(cpu_t<T>&, const T* dout, std::int64_t count, std:
 // ---------------------------------------------------------------------------------------------
 // Dropout (counter-based, so every backend draws the same mask from the same seed and offset)
 
-/// y = x * keep / (1 - p), keep[i] = hash(seed, offset + i) >= p; writes keep as 0/1 bytes.
+/// y = x * keep / (1 - p), keep[i] = philox_uniform(seed, offset + i) >= p (random.hpp); writes keep as 0/1 bytes.
 template <class T>
 void dropout_forward(cpu_t<T>&, const T* x, T* y, std::uint8_t* keep, std::int64_t n, double p, std::uint64_t seed,
                      std::uint64_t offset) {

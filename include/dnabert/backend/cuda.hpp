@@ -78,7 +78,7 @@ class cuda_t {
 
 /// The float32 CUDA backend.
 using cuda = cuda_t<float>;
-/// The bfloat16 CUDA backend (inference: no float32 master weights yet).
+/// The bfloat16 CUDA backend (train::adamw keeps float32 master weights and moments for it).
 using cuda_bf16 = cuda_t<bfloat16>;
 
 }  // namespace dnabert::backend

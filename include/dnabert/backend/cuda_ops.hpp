@@ -27,6 +27,12 @@ template <class T>
 void gemm(cuda_t<T>& be, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
           const T* a, const T* b, T beta, T* c);
 
+/// y[rows, out] = x[rows, in] · weight[out, in]^T + bias: cuBLASLt with the bias in the epilogue
+/// (plain cuBLAS and a bias pass where cuBLASLt cannot take the operands).
+template <class T>
+void linear_forward(cuda_t<T>& be, const T* x, const T* weight, const T* bias, std::int64_t rows, std::int64_t in,
+                    std::int64_t out, T* y);
+
 // Element-wise and row-wise ops ------------------------------------------------------------------
 
 /// y[r, :] += bias for each of `rows` rows of width n.
@@ -67,6 +73,14 @@ void layer_norm_forward(cuda_t<T>& be, const T* x, const T* gamma, const T* beta
 template <class T>
 void layer_norm_backward(cuda_t<T>& be, const T* dy, const T* x, const T* gamma, const T* mean,
                          const T* rstd, std::int64_t rows, std::int64_t n, T* dx, T* dgamma, T* dbeta);
+/// y = LayerNorm(a + b), a + b summed in float and never stored; mean/rstd may be null.
+template <class T>
+void add_layer_norm_forward(cuda_t<T>& be, const T* a, const T* b, const T* gamma, const T* beta, std::int64_t rows,
+                            std::int64_t n, double eps, T* y, T* mean, T* rstd);
+/// Backward of add_layer_norm_forward, recomputing a + b: da and db (either may be null) += dx.
+template <class T>
+void add_layer_norm_backward(cuda_t<T>& be, const T* dy, const T* a, const T* b, const T* gamma, const T* mean,
+                             const T* rstd, std::int64_t rows, std::int64_t n, T* da, T* db, T* dgamma, T* dbeta);
 
 // Embeddings -----------------------------------------------------------------------------------
 
@@ -74,7 +88,9 @@ void layer_norm_backward(cuda_t<T>& be, const T* dy, const T* x, const T* gamma,
 template <class T>
 void embedding_forward(cuda_t<T>& be, const std::int32_t* ids, std::int64_t n, const T* table, std::int64_t width,
                        T* out, bool accumulate);
-/// dtable[ids[i], :] += dout[i, :] (atomic adds: repeated ids sum in no fixed order).
+/// dtable[ids[i], :] += dout[i, :], deterministic: (id, i) pairs stable-sorted by id, then each
+/// run of equal ids adds its rows in increasing i, rounding to T after each add — the CPU
+/// backend's order, so the same bits, and the same bits on every run.
 template <class T>
 void embedding_backward(cuda_t<T>& be, const std::int32_t* ids, std::int64_t n, const T* dout, std::int64_t width,
                         T* dtable);
@@ -87,9 +103,9 @@ template <class T>
 void scatter_strided_rows_add(cuda_t<T>& be, const T* dout, std::int64_t count, std::int64_t stride_rows,
                               std::int64_t width, T* dsrc);
 
-// Dropout (the CPU backend's counter-based stream: the same seed and offset give the same mask) -
+// Dropout (the CPU backend's Philox stream: the same seed and offset give the same mask) ----------
 
-/// y = x * keep / (1 - p), keep[i] = uniform(seed, offset + i) >= p; writes keep as 0/1 bytes.
+/// y = x * keep / (1 - p), keep[i] = philox_uniform(seed, offset + i) >= p; writes keep as 0/1 bytes.
 template <class T>
 void dropout_forward(cuda_t<T>& be, const T* x, T* y, std::uint8_t* keep, std::int64_t n, double p,
                      std::uint64_t seed, std::uint64_t offset);
@@ -99,11 +115,22 @@ void dropout_backward(cuda_t<T>& be, const T* dy, const std::uint8_t* keep, T* d
 
 // Multi-head self-attention ----------------------------------------------------------------------
 
-/// As cpu_ops.hpp's attention_forward: batched GEMMs over batch x heads around a masked softmax.
+/// As cpu_ops.hpp's attention_forward: the fused kernel (attention_forward_fused) when probs is null,
+/// dropout_p is 0 and head_dim <= 128 (cuda/flash_tiling.hpp's flash_dispatch), else attention_forward_gemm.
 template <class T>
 void attention_forward(cuda_t<T>& be, const attention_shape& s, const T* q, const T* k, const T* v,
                        const T* key_bias, T scale, T* probs, T* context, double dropout_p,
                        std::uint8_t* keep, std::uint64_t seed, std::uint64_t offset);
+/// attention_forward by batched GEMMs over batch x heads around a masked softmax ([B, H, S, S] float scores).
+template <class T>
+void attention_forward_gemm(cuda_t<T>& be, const attention_shape& s, const T* q, const T* k, const T* v,
+                            const T* key_bias, T scale, T* probs, T* context, double dropout_p,
+                            std::uint8_t* keep, std::uint64_t seed, std::uint64_t offset);
+/// context = softmax(Q K^T * scale + key_bias) V by one fused kernel (online softmax over key tiles in
+/// shared memory, no scores stored); throws dnabert::error naming the op unless 1 <= head_dim <= 128.
+template <class T>
+void attention_forward_fused(cuda_t<T>& be, const attention_shape& s, const T* q, const T* k, const T* v,
+                             const T* key_bias, T scale, T* context);
 /// Backward of attention_forward: dq, dk, dv += gradients.
 template <class T>
 void attention_backward(cuda_t<T>& be, const attention_shape& s, const T* q, const T* k, const T* v,
@@ -138,6 +165,11 @@ template <class T>
 void adamw_update(cuda_t<T>& be, T* param, const T* grad, T* m, T* v, std::int64_t n, double lr,
                   double beta1, double beta2, double eps, double weight_decay, double bias_correction1,
                   double bias_correction2);
+/// AdamW for bfloat16 parameters with float32 state: the update above runs on the float32
+/// master copy and `param` receives it rounded to bfloat16 (mixed-precision training).
+void adamw_update(cuda_t<bfloat16>& be, bfloat16* param, const bfloat16* grad, float* master, float* m, float* v,
+                  std::int64_t n, double lr, double beta1, double beta2, double eps, double weight_decay,
+                  double bias_correction1, double bias_correction2);
 /// Sum of x[i]^2 in double over a fixed grid: the same value on every run.
 template <class T>
 double sum_of_squares(cuda_t<T>& be, const T* x, std::int64_t n);

@@ -16,6 +16,7 @@
 #include "dnabert/core/bert_config.hpp"
 #include "dnabert/io/model_folder.hpp"
 #include "dnabert/model/bert_spec.hpp"
+#include "dnabert/model/packed_rows.hpp"
 #include "dnabert/nn/embeddings.hpp"
 #include "dnabert/nn/encoder_layer.hpp"
 #include "dnabert/nn/heads.hpp"
@@ -33,6 +34,15 @@ struct forward_options {
   /// every row. Pre-training needs logits only where the loss looks, which spares most of the
   /// vocabulary-sized GEMM; the loss and its gradients are the same as over all rows.
   std::span<const std::int32_t> mlm_rows;
+  /// Padding removal: when the batch has padding, the dense layers (embeddings, projections,
+  /// feed-forward, LayerNorms, dropout, heads) run on its real tokens only and attention alone
+  /// sees the padded layout. Results at real positions match the padded pass to rounding, but
+  /// padded rows of sequence_output, hidden_states and full-row MLM logits hold zeros (not
+  /// Hugging Face's values), `mlm_rows` on padding are refused, the pooler reads each sequence's
+  /// first real token (its [CLS]; the padded pass reads position 0 even when it is padding), every
+  /// sequence needs a token, and dropout draws by the packed sizes, so its masks differ from a
+  /// padded pass's. Off by default, so padded positions match Hugging Face exactly.
+  bool remove_padding = false;
 };
 
 /// What a forward pass produced. Tensors are [rows, width] with rows = batch * seq unless noted.
@@ -97,26 +107,48 @@ class Bert {
         throw input_error("token id " + std::to_string(id) + " is outside the vocabulary of " +
                           std::to_string(config_.vocab_size) + " tokens");
 
-    nn::batch_ids<B> ids{upload_ids(batch.input_ids), position_ids(rows, seq), zero_ids(rows * seq)};
+    // Without padding, packing would change nothing: the batch takes the padded path unchanged.
+    std::optional<packed_rows> packing;
+    if (options.remove_padding) {
+      packing = pack_rows(batch);
+      if (!packing->has_padding) packing.reset();
+    }
     nn::attention_input<B> in;
     in.shape = {rows, seq, config_.num_attention_heads, config_.head_size(), config_.hidden_size};
     in.key_bias = key_bias(batch);
+    if (packing) {
+      for (std::int64_t r = 0; r < rows; ++r)
+        if (packing->first_rows[static_cast<std::size_t>(r)] < 0)
+          throw input_error("sequence " + std::to_string(r) + " of the batch has no tokens (attention mask all 0), "
+                            "which padding removal cannot pool or attend from");
+      in.packed_rows = upload_ids(packing->rows);
+    }
+    nn::batch_ids<B> ids = packing ? packed_ids(batch, *packing)
+                                   : nn::batch_ids<B>{upload_ids(batch.input_ids), position_ids(rows, seq),
+                                                      zero_ids(rows * seq)};
 
     bert_output<B> out;
     out.batch = rows;
     out.seq = seq;
     autograd::var<B> h = embeddings_(ctx, ids);
-    if (options.hidden_states) out.hidden_states.push_back(h.value());
+    // Hidden states are outputs only (no gradient), so their expansion records nothing.
+    auto keep_hidden = [&](const autograd::var<B>& x) {
+      if (options.hidden_states) out.hidden_states.push_back(in.to_padded(ctx.tape, autograd::var<B>(x.value())).value());
+    };
+    keep_hidden(h);
     for (const auto& layer : layers_) {
       tensor<B> probabilities;
       h = layer(ctx, h, in, options.attentions ? &probabilities : nullptr);
-      if (options.hidden_states) out.hidden_states.push_back(h.value());
+      keep_hidden(h);
       if (options.attentions) out.attentions.push_back(probabilities);
     }
-    out.sequence_output = h;
+    out.sequence_output = in.to_padded(ctx.tape, h);
     const bool need_pooled = options.pooled || head_ == bert_head::sequence_classification;
-    if (need_pooled) out.pooled = pooler_(ctx, h, rows, seq);
-    if (head_ == bert_head::masked_lm) out.logits = mlm_(ctx, options.mlm_rows.empty() ? h : selected_rows(ctx, h, options.mlm_rows));
+    if (need_pooled) out.pooled = packing ? pooler_(ctx, h, upload_ids(packing->first_rows)) : pooler_(ctx, h, rows, seq);
+    if (head_ == bert_head::masked_lm) {
+      if (options.mlm_rows.empty()) out.logits = in.to_padded(ctx.tape, mlm_(ctx, h));
+      else out.logits = mlm_(ctx, selected_rows(ctx, h, options.mlm_rows, packing ? &*packing : nullptr));
+    }
     if (head_ == bert_head::sequence_classification) out.logits = classifier_(ctx, out.pooled);
     return out;
   }
@@ -217,15 +249,29 @@ class Bert {
     return ids;
   }
 
-  // Rows of h picked by index (a gather whose backward scatters back), after checking them.
+  // Rows of h picked by index (a gather whose backward scatters back), after checking them;
+  // with `packing`, h holds packed rows and the padded indices are mapped to them.
   autograd::var<B> selected_rows(nn::forward_context<B>& ctx, const autograd::var<B>& h,
-                                 std::span<const std::int32_t> rows) const {
+                                 std::span<const std::int32_t> rows, const packed_rows* packing) const {
+    if (packing != nullptr) return autograd::embedding(ctx.tape, upload_ids(packing->packed_indices(rows, "MLM row")), h);
     const std::int64_t available = h.value().rows();
     for (const std::int32_t r : rows)
       if (r < 0 || r >= available)
         throw input_error("MLM row " + std::to_string(r) + " is outside the batch of " + std::to_string(available) +
                           " token rows");
     return autograd::embedding(ctx.tape, upload_ids(std::vector<token_id>(rows.begin(), rows.end())), h);
+  }
+
+  // Word, position (the column) and token-type ids of the real tokens only, in packed order.
+  nn::batch_ids<B> packed_ids(const token_batch& batch, const packed_rows& packing) const {
+    std::vector<std::int32_t> words, positions;
+    words.reserve(packing.rows.size());
+    positions.reserve(packing.rows.size());
+    for (const std::int32_t r : packing.rows) {
+      words.push_back(batch.input_ids[static_cast<std::size_t>(r)]);
+      positions.push_back(static_cast<std::int32_t>(r % packing.seq));
+    }
+    return {upload_ids(words), upload_ids(positions), zero_ids(packing.tokens())};
   }
 
   autograd::id_tensor<B> position_ids(std::int64_t rows, std::int64_t seq) const {

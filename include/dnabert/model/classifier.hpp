@@ -84,7 +84,7 @@ class classifier {
     std::vector<std::size_t> piece_counts(sequences.size(), 0);
     const bool take_max = options.long_sequences == piece_rule::max;
     std::fill(out.logits.begin(), out.logits.end(), take_max ? -INFINITY : 0.0f);
-    run_pieces(sequences, ids, options, forward_options{false, false, true, {}},
+    run_pieces(sequences, ids, options, inference_outputs(true),
                [&](const token_batch& batch, const bert_output<B>& result) {
                  const auto logits = host_values(*backend_, result.logits.value());
                  for (std::size_t r = 0; r < batch.rows; ++r) {
@@ -114,7 +114,7 @@ class classifier {
     const auto hidden = static_cast<std::size_t>(model_.config().hidden_size);
     xt::xtensor<float, 2> out = xt::zeros<float>({sequences.size(), hidden});
     std::vector<double> weight(sequences.size(), 0.0);
-    run_pieces(sequences, ids, options, forward_options{false, false, how == pooling::pooler, {}},
+    run_pieces(sequences, ids, options, inference_outputs(how == pooling::pooler),
                [&](const token_batch& batch, const bert_output<B>& result) {
                  const auto states = host_values(*backend_, result.sequence_output.value());
                  const auto pooled = how == pooling::pooler ? host_values(*backend_, result.pooled.value()) : std::vector<float>{};
@@ -142,6 +142,15 @@ class classifier {
   }
 
  private:
+  // What predict and embed ask of a forward pass: they read real tokens only ([CLS], or the
+  // masked mean), so padding is removed rather than computed.
+  static forward_options inference_outputs(bool pooled) {
+    forward_options outputs;
+    outputs.pooled = pooled;
+    outputs.remove_padding = true;
+    return outputs;
+  }
+
   // Runs every sequence's pieces in batches of similar length and hands each result to `consume`.
   template <class Consume>
   void run_pieces(std::span<const std::string> sequences, std::span<const std::string> ids,

@@ -28,7 +28,7 @@ struct feed_forward {
   autograd::var<B> operator()(forward_context<B>& ctx, const autograd::var<B>& x) const {
     auto& t = ctx.tape;
     auto h = ctx.dropout(output(t, autograd::gelu(t, intermediate(t, x))), hidden_dropout);
-    return norm(t, autograd::add(t, h, x));
+    return norm(t, h, x);
   }
 };
 

@@ -21,7 +21,18 @@ struct pooler {
   /// Pools sequence output [batch*seq, hidden] → [batch, hidden].
   autograd::var<B> operator()(forward_context<B>& ctx, const autograd::var<B>& sequence_output, std::int64_t batch,
                               std::int64_t seq) const {
-    return autograd::tanh(ctx.tape, dense(ctx.tape, autograd::strided_rows(ctx.tape, sequence_output, batch, seq)));
+    return pool(ctx, autograd::strided_rows(ctx.tape, sequence_output, batch, seq));
+  }
+
+  /// Pools the rows `cls_rows` [batch] of sequence output (the [CLS] rows of packed tokens).
+  autograd::var<B> operator()(forward_context<B>& ctx, const autograd::var<B>& sequence_output,
+                              const autograd::id_tensor<B>& cls_rows) const {
+    return pool(ctx, autograd::embedding(ctx.tape, cls_rows, sequence_output));
+  }
+
+ private:
+  autograd::var<B> pool(forward_context<B>& ctx, const autograd::var<B>& cls) const {
+    return autograd::tanh(ctx.tape, dense(ctx.tape, cls));
   }
 };
 

@@ -44,6 +44,10 @@ struct layer_norm {
   autograd::var<B> operator()(autograd::tape<B>& t, const autograd::var<B>& x) const {
     return autograd::layer_norm(t, x, gamma, beta, eps);
   }
+  /// Normalises x + residual (BERT's post-LayerNorm blocks) with the fused add_layer_norm.
+  autograd::var<B> operator()(autograd::tape<B>& t, const autograd::var<B>& x, const autograd::var<B>& residual) const {
+    return autograd::add_layer_norm(t, x, residual, gamma, beta, eps);
+  }
 };
 
 }  // namespace dnabert::nn

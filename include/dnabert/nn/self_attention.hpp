@@ -15,6 +15,20 @@ template <class B>
 struct attention_input {
   backend::attention_shape shape;
   tensor<B> key_bias;  ///< [batch, seq]: 0 for tokens, -10000 for padding (Hugging Face)
+  /// Padding removal: the row of [batch*seq] of each of the T packed token rows the dense layers
+  /// run on; empty when rows are not packed (every layer then sees [batch*seq] rows).
+  autograd::id_tensor<B> packed_rows;
+
+  /// Whether the dense layers run on packed token rows.
+  [[nodiscard]] bool packed() const noexcept { return packed_rows.numel() > 0; }
+  /// Rows in the padded layout [batch*seq, width], zeros on padding (x itself when not packed).
+  autograd::var<B> to_padded(autograd::tape<B>& t, const autograd::var<B>& x) const {
+    return packed() ? autograd::scatter_rows(t, packed_rows, x, shape.batch * shape.seq) : x;
+  }
+  /// Padded-layout rows back to the packed token rows (x itself when not packed).
+  autograd::var<B> to_packed(autograd::tape<B>& t, const autograd::var<B>& x) const {
+    return packed() ? autograd::embedding(t, packed_rows, x) : x;
+  }
 };
 
 /// bert.encoder.layer.N.attention.*
@@ -36,7 +50,8 @@ struct self_attention {
         attention_dropout(config.attention_probs_dropout_prob),
         hidden_dropout(config.hidden_dropout_prob) {}
 
-  /// Attends over x [B*S, hidden]; fills `probabilities` [B, heads, S, S] when asked to.
+  /// Attends over x [B*S, hidden] (or its T packed rows, expanded to the padded layout for the
+  /// attention itself); fills `probabilities` [B, heads, S, S] when asked to.
   autograd::var<B> operator()(forward_context<B>& ctx, const autograd::var<B>& x, const attention_input<B>& in,
                               tensor<B>* probabilities) const {
     auto& t = ctx.tape;
@@ -46,10 +61,11 @@ struct self_attention {
     options.seed = ctx.seed;
     options.offset = options.dropout > 0 ? ctx.reserve(s.batch * s.heads * s.seq * s.seq) : 0;
     options.keep_probabilities = probabilities != nullptr;
-    auto attended = autograd::self_attention(t, query(t, x), key(t, x), value(t, x), in.key_bias, s, options);
+    auto attended = autograd::self_attention(t, in.to_padded(t, query(t, x)), in.to_padded(t, key(t, x)),
+                                             in.to_padded(t, value(t, x)), in.key_bias, s, options);
     if (probabilities != nullptr) *probabilities = attended.probabilities;
-    auto projected = ctx.dropout(output(t, attended.context), hidden_dropout);
-    return norm(t, autograd::add(t, projected, x));
+    auto projected = ctx.dropout(output(t, in.to_packed(t, attended.context)), hidden_dropout);
+    return norm(t, projected, x);
   }
 };
 

@@ -36,6 +36,13 @@ struct finetune_options : run_settings {
 
 namespace detail {
 
+/// Fine-tuning and evaluation read the [CLS] logits only, so padding is removed, not computed.
+inline forward_options classification_outputs() {
+  forward_options outputs;
+  outputs.remove_padding = true;
+  return outputs;
+}
+
 /// Mean loss and predictions of `model` on `data` (no dropout, nothing recorded).
 template <class Spec, class B>
 evaluation evaluate_model(const Bert<Spec, B>& model, const labelled_dataset& data, std::size_t batch_size,
@@ -52,7 +59,7 @@ evaluation evaluate_model(const Bert<Spec, B>& model, const labelled_dataset& da
     const auto batch = data.batch(indices);
     autograd::tape<B> tape(be);
     nn::forward_context<B> ctx{tape};
-    const auto out = model.forward(ctx, batch.tokens);
+    const auto out = model.forward(ctx, batch.tokens, detail::classification_outputs());
     const auto logit_values = host_values(be, out.logits.value());
     const std::span<const float> logits(logit_values);
     for (std::size_t r = 0; r < indices.size(); ++r) {
@@ -142,7 +149,7 @@ training_summary finetune(Bert<Spec, B>& model, const labelled_dataset& train_se
     const std::span<const std::size_t> indices(order.data() + start, std::min(options.batch_size, order.size() - start));
     const auto batch = train_set.batch(indices);
     for (const auto& row : batch.tokens.attention_mask) part.tokens += row;
-    const auto out = model.forward(ctx, batch.tokens);
+    const auto out = model.forward(ctx, batch.tokens, detail::classification_outputs());
     if (classes == 1) {
       tensor<B> targets(be, {static_cast<std::int64_t>(indices.size()), 1});
       std::vector<typename B::value_type> host(batch.labels.begin(), batch.labels.end());

@@ -16,8 +16,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "dnabert/autograd/tape.hpp"
@@ -119,14 +121,22 @@ template <class B>
 class adamw {
  public:
   /// An optimizer for the non-alias parameters of `params` (the list as it is now), moments zero.
+  /// On a backend whose parameters are not float32 (bf16) it also keeps a float32 master copy of
+  /// every parameter: updates smaller than a bf16 step accumulate there instead of vanishing.
   adamw(B& backend, const nn::parameter_list<B>& params, adamw_options options = adamw_options::pretraining())
       : backend_(&backend), options_(options) {
     for (const auto& item : params.items()) {
       if (item.alias) continue;
-      slot s{item.name, item.value, uses_weight_decay(item.name), tensor<B>(backend, item.value.shape()),
-             tensor<B>(backend, item.value.shape()), 0};
-      fill(backend, s.exp_avg.data(), typename B::value_type(0), s.exp_avg.numel());
-      fill(backend, s.exp_avg_sq.data(), typename B::value_type(0), s.exp_avg_sq.numel());
+      const auto& shape = item.value.shape();
+      const std::vector<float> zeros(static_cast<std::size_t>(element_count(shape)), 0.0f);
+      slot s{item.name, item.value, uses_weight_decay(item.name), float_tensor(backend, shape), float_tensor(backend, shape),
+             float_tensor(), 0};
+      upload(backend, zeros.data(), s.exp_avg.data(), s.exp_avg.numel());
+      upload(backend, zeros.data(), s.exp_avg_sq.data(), s.exp_avg_sq.numel());
+      if constexpr (keeps_master_weights) {
+        s.master = float_tensor(backend, shape);
+        sync_master(s);
+      }
       slots_.push_back(std::move(s));
     }
   }
@@ -138,10 +148,16 @@ class adamw {
       ++s.steps;
       const auto t = static_cast<double>(s.steps);
       const auto& value = s.param.value();
-      adamw_update(*backend_, value.data(), s.param.grad(*backend_).data(), s.exp_avg.data(), s.exp_avg_sq.data(),
-                   value.numel(), lr, options_.beta1, options_.beta2, options_.eps,
-                   s.decays ? options_.weight_decay : 0.0, 1.0 - std::pow(options_.beta1, t),
-                   1.0 - std::pow(options_.beta2, t));
+      const double decay = s.decays ? options_.weight_decay : 0.0;
+      const double correction1 = 1.0 - std::pow(options_.beta1, t);
+      const double correction2 = 1.0 - std::pow(options_.beta2, t);
+      if constexpr (keeps_master_weights)
+        adamw_update(*backend_, value.data(), s.param.grad(*backend_).data(), s.master.data(), s.exp_avg.data(),
+                     s.exp_avg_sq.data(), value.numel(), lr, options_.beta1, options_.beta2, options_.eps, decay,
+                     correction1, correction2);
+      else
+        adamw_update(*backend_, value.data(), s.param.grad(*backend_).data(), s.exp_avg.data(), s.exp_avg_sq.data(),
+                     value.numel(), lr, options_.beta1, options_.beta2, options_.eps, decay, correction1, correction2);
     }
     ++steps_taken_;
   }
@@ -157,7 +173,8 @@ class adamw {
   [[nodiscard]] bool decays(std::string_view name) const { return find_slot(name).decays; }
 
   /// The state for a checkpoint: "<param>.exp_avg", "<param>.exp_avg_sq" (float32, the
-  /// parameter's shape) and "<param>.step" (shape [1]), plus "optimizer.steps_taken" ([1]).
+  /// parameter's shape) and "<param>.step" (shape [1]), plus "optimizer.steps_taken" ([1]);
+  /// with master weights also "<param>.master" (float32), so that a bf16 run resumes exactly.
   /// Steps are stored as float32, exact up to 2^24 (16.7 million steps).
   [[nodiscard]] io::tensor_map state() const {
     io::tensor_map out;
@@ -165,6 +182,7 @@ class adamw {
       out.emplace(s.name + ".exp_avg", host_copy(s.exp_avg));
       out.emplace(s.name + ".exp_avg_sq", host_copy(s.exp_avg_sq));
       out.emplace(s.name + ".step", io::make_owned_tensor({1}, {static_cast<float>(s.steps)}));
+      if constexpr (keeps_master_weights) out.emplace(s.name + master_suffix, host_copy(s.master));
     }
     out.emplace(std::string(steps_taken_key), io::make_owned_tensor({1}, {static_cast<float>(steps_taken_)}));
     return out;
@@ -173,8 +191,11 @@ class adamw {
   /// Restores state() read back from `source` (a file name for messages). Throws format_error
   /// when an entry is missing or unexpected, a shape differs, a step is not a whole number in
   /// [0, 2^24], or a moment is non-finite (or exp_avg_sq negative); nothing changes then.
+  /// "<param>.master" entries are optional: where present they become the parameter's value (and
+  /// master copy); a bf16 optimizer without them takes its master copies from the parameters.
   void load_state(const io::tensor_map& state, std::string_view source) {
-    std::vector<std::vector<typename B::value_type>> moments;
+    std::vector<std::vector<float>> moments;
+    std::vector<std::optional<std::vector<float>>> masters;
     std::vector<std::int64_t> steps;
     std::size_t used = 1;
     const std::int64_t taken = read_step(state, source, std::string(steps_taken_key));
@@ -183,15 +204,31 @@ class adamw {
       moments.push_back(read_moment(state, source, s.name + ".exp_avg_sq", s.exp_avg_sq.shape(), true));
       steps.push_back(read_step(state, source, s.name + ".step"));
       used += 3;
+      masters.emplace_back();
+      if (state.contains(s.name + master_suffix)) {
+        masters.back() = read_moment(state, source, s.name + master_suffix, s.param.value().shape(), false);
+        ++used;
+      }
     }
     if (used != state.size())  // every expected entry is present, so some other one is too
       for (const auto& entry_in_state : state)
         if (!expected_entry(entry_in_state.first))
           throw format_error(source, "optimizer state has an entry for no parameter: '" + entry_in_state.first + "'");
     for (std::size_t i = 0; i < slots_.size(); ++i) {
-      upload(*backend_, moments[2 * i].data(), slots_[i].exp_avg.data(), slots_[i].exp_avg.numel());
-      upload(*backend_, moments[2 * i + 1].data(), slots_[i].exp_avg_sq.data(), slots_[i].exp_avg_sq.numel());
-      slots_[i].steps = steps[i];
+      slot& s = slots_[i];
+      upload(*backend_, moments[2 * i].data(), s.exp_avg.data(), s.exp_avg.numel());
+      upload(*backend_, moments[2 * i + 1].data(), s.exp_avg_sq.data(), s.exp_avg_sq.numel());
+      s.steps = steps[i];
+      if (masters[i]) {
+        const std::vector<typename B::value_type> rounded(masters[i]->begin(), masters[i]->end());
+        upload(*backend_, rounded.data(), s.param.value().data(), s.param.value().numel());
+      }
+      if constexpr (keeps_master_weights) {
+        if (masters[i])
+          upload(*backend_, masters[i]->data(), s.master.data(), s.master.numel());
+        else
+          sync_master(s);
+      }
     }
     steps_taken_ = taken;
   }
@@ -200,14 +237,27 @@ class adamw {
   static constexpr std::string_view steps_taken_key = "optimizer.steps_taken";
   static constexpr double largest_exact_step = 16777216.0;  // 2^24: float32 holds every integer up to it
 
+  // Moments (and master weights) are float32 whatever the parameters' type, as torch.amp keeps them.
+  using float_tensor = tensor<B, float>;
+  static constexpr bool keeps_master_weights = !std::is_same_v<typename B::value_type, float>;
+  static constexpr char master_suffix[] = ".master";
+
   struct slot {
     std::string name;
     autograd::var<B> param;
     bool decays;
-    tensor<B> exp_avg;
-    tensor<B> exp_avg_sq;
+    float_tensor exp_avg;
+    float_tensor exp_avg_sq;
+    float_tensor master;  ///< float32 copy of the parameter (empty when the parameters are float32)
     std::int64_t steps;
   };
+
+  // The master copy from the parameter's current (rounded) value.
+  void sync_master(slot& s) const {
+    const auto values = host_values(*backend_, s.param.value());
+    const std::vector<float> widened(values.begin(), values.end());
+    upload(*backend_, widened.data(), s.master.data(), s.master.numel());
+  }
 
   const slot& find_slot(std::string_view name) const {
     for (const auto& s : slots_)
@@ -218,16 +268,14 @@ class adamw {
   bool expected_entry(std::string_view name) const {
     if (name == steps_taken_key) return true;
     for (const auto& s : slots_)
-      if (name == s.name + ".exp_avg" || name == s.name + ".exp_avg_sq" || name == s.name + ".step") return true;
+      if (name == s.name + ".exp_avg" || name == s.name + ".exp_avg_sq" || name == s.name + ".step" ||
+          name == s.name + master_suffix)
+        return true;
     return false;
   }
 
-  io::loaded_tensor host_copy(const tensor<B>& t) const {
-    std::vector<float> host(static_cast<std::size_t>(t.numel()));
-    std::vector<typename B::value_type> raw(host.size());
-    download(*backend_, t.data(), raw.data(), t.numel());
-    std::copy(raw.begin(), raw.end(), host.begin());
-    return io::make_owned_tensor(t.shape(), std::move(host));
+  io::loaded_tensor host_copy(const float_tensor& t) const {
+    return io::make_owned_tensor(t.shape(), host_values(*backend_, t));
   }
 
   static const io::loaded_tensor& entry(const io::tensor_map& state, std::string_view source, const std::string& name) {
@@ -247,7 +295,7 @@ class adamw {
     return static_cast<std::int64_t>(value);
   }
 
-  std::vector<typename B::value_type> read_moment(const io::tensor_map& state, std::string_view source,
+  std::vector<float> read_moment(const io::tensor_map& state, std::string_view source,
                                                   const std::string& name, const shape_type& shape,
                                                   bool non_negative) const {
     const auto& t = entry(state, source, name);

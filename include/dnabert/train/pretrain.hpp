@@ -81,6 +81,7 @@ autograd::var<B> mlm_loss(const Bert<Spec, B>& model, nn::forward_context<B>& ct
   forward_options options;
   options.pooled = false;
   options.mlm_rows = batch.rows;
+  options.remove_padding = true;  // the loss reads masked real tokens only
   const auto out = model.forward(ctx, batch.inputs, options);
   autograd::id_tensor<B> labels(model.backend(), {static_cast<std::int64_t>(batch.labels.size())});
   upload(model.backend(), batch.labels.data(), labels.data(), labels.numel());

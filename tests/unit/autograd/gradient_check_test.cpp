@@ -1,6 +1,7 @@
 // Every differentiable op against central finite differences, in double precision.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <random>
@@ -99,6 +100,15 @@ TEST_CASE("gradient check: layer_norm") {
   check_gradients({x, g, b}, [&](tape_type& t) { return ag::layer_norm(t, x, g, b, 1e-12); });
 }
 
+TEST_CASE("gradient check: add_layer_norm, into both summands and when one needs no gradient") {
+  std::mt19937 rng(31);
+  const var a = parameter({3, 8}, rng, 3.0), r = parameter({3, 8}, rng), g = parameter({8}, rng), b = parameter({8}, rng);
+  check_gradients({a, r, g, b}, [&](tape_type& t) { return ag::add_layer_norm(t, a, r, g, b, 1e-12); });
+  const var fixed(random_tensor({3, 8}, rng), false);
+  check_gradients({a, g, b}, [&](tape_type& t) { return ag::add_layer_norm(t, fixed, a, g, b, 1e-12); });
+  check_gradients({a}, [&](tape_type& t) { return ag::add_layer_norm(t, a, a, g, b, 1e-12); });  // x + x: both paths add
+}
+
 TEST_CASE("gradient check: dropout uses one mask per (seed, offset)") {
   std::mt19937 rng(4);
   const var x = parameter({6, 7}, rng);
@@ -157,4 +167,22 @@ TEST_CASE("gradient check: cross-entropy with ignored labels, and mse") {
   const var predictions = parameter({6, 1}, rng);
   const tensor targets = random_tensor({6, 1}, rng);
   check_gradients({predictions}, [&](tape_type& t) { return ag::mse(t, predictions, targets); });
+}
+
+TEST_CASE("gradient check: scatter_rows places packed rows in a zero-filled layout") {
+  std::mt19937 rng(8);
+  const var x = parameter({3, 4}, rng);
+  dnabert::tensor<backend_type, std::int32_t> ids(test_backend(), {3});
+  const std::int32_t values[] = {4, 0, 2};  // out of order, rows 1, 3 and 5 stay padding
+  std::copy(std::begin(values), std::end(values), ids.data());
+  check_gradients({x}, [&](tape_type& t) { return ag::scatter_rows(t, ids, x, 6); });
+  tape_type t(test_backend(), false);
+  const var y = ag::scatter_rows(t, ids, x, 6);
+  REQUIRE(y.shape() == dnabert::shape_type{6, 4});
+  for (std::int64_t r = 0; r < 6; ++r)
+    for (std::int64_t j = 0; j < 4; ++j) {
+      const auto* source = std::find(std::begin(values), std::end(values), r);
+      const double expected = source == std::end(values) ? 0.0 : x.value().data()[(source - std::begin(values)) * 4 + j];
+      CHECK(y.value().data()[r * 4 + j] == expected);
+    }
 }

@@ -310,3 +310,28 @@ TEST_CASE("optimizer: hostile optimizer state is refused with the file and the e
   // A refused state changes nothing.
   CHECK(optimizer.steps_taken() == 0);
 }
+
+TEST_CASE("optimizer: master weights in a state (a bf16 run's checkpoint) become the float32 parameters") {
+  B backend(1);
+  const auto params = classifier_parameters(backend);
+  dnabert::train::adamw<B> optimizer(backend, params);
+  auto state = optimizer.state();
+  const std::vector<float> master = {0.125F, -3.0F, 1e-7F};
+  state["classifier.bias.master"] = dnabert::io::make_owned_tensor({3}, master);
+  const auto before = host_values(backend, params.find("classifier.weight")->value.value());
+  optimizer.load_state(state, "mixed.safetensors");
+  CHECK(host_values(backend, params.find("classifier.bias")->value.value()) == master);
+  CHECK(host_values(backend, params.find("classifier.weight")->value.value()) == before);  // no master: unchanged
+  CHECK_FALSE(optimizer.state().contains("classifier.bias.master"));  // float32 parameters are their own masters
+
+  auto reshaped = state;
+  reshaped["classifier.bias.master"] = dnabert::io::make_owned_tensor({1, 3}, master);
+  CHECK_THROWS_WITH_AS(optimizer.load_state(reshaped, "mixed.safetensors"),
+                       doctest::Contains("'classifier.bias.master': expected shape [3] but found [1, 3]"),
+                       dnabert::format_error);
+  auto infinite = state;
+  infinite["classifier.bias.master"] =
+      dnabert::io::make_owned_tensor({3}, {0.0F, std::numeric_limits<float>::infinity(), 0.0F});
+  CHECK_THROWS_WITH_AS(optimizer.load_state(infinite, "mixed.safetensors"),
+                       doctest::Contains("'classifier.bias.master': element 1 is"), dnabert::format_error);
+}

@@ -1,6 +1,7 @@
 // Multi-head self-attention on CUDA: batched cuBLAS GEMMs over batch × heads (pointer arrays
 // built on the device) around a masked-softmax kernel, one warp per row of scores. Scores and
 // their gradients are float whatever T stores; bf16 models feed the GEMMs bf16 probabilities.
+// attention_forward (flash_attention.cu) takes this path when probabilities or dropout are wanted.
 #include "dnabert/backend/cuda/common.cuh"
 #include "dnabert/backend/cuda_ops.hpp"
 #include "dnabert/backend/random.hpp"
@@ -86,7 +87,7 @@ __global__ void masked_softmax(const float* scores, const D* key_bias, index_t r
     const index_t i = row * seq + j;
     if (probs != nullptr) probs[i] = from_float<D>(p);
     if (dropout_p > 0) {
-      const bool kept = uniform_from_counter(seed, offset + static_cast<std::uint64_t>(i)) >= dropout_p;
+      const bool kept = philox_uniform(seed, offset + static_cast<std::uint64_t>(i)) >= dropout_p;
       keep[i] = kept ? 1 : 0;
       weights[i] = from_float<D>(kept ? p * factor : 0.0f);
     } else {
@@ -129,9 +130,9 @@ cuda_launch::strided_batch square_blocks(const attention_shape& s) { return {s.h
 }  // namespace
 
 template <class T>
-void attention_forward(cuda_t<T>& be, const attention_shape& s, const T* q, const T* k, const T* v, const T* key_bias,
-                       T scale, T* probs, T* context, double dropout_p, std::uint8_t* keep, std::uint64_t seed,
-                       std::uint64_t offset) {
+void attention_forward_gemm(cuda_t<T>& be, const attention_shape& s, const T* q, const T* k, const T* v,
+                            const T* key_bias, T scale, T* probs, T* context, double dropout_p, std::uint8_t* keep,
+                            std::uint64_t seed, std::uint64_t offset) {
   using D = detail::device_t<T>;
   const std::int64_t count = s.batch * s.heads;
   if (count == 0 || s.seq == 0) return;
@@ -197,8 +198,8 @@ void attention_backward(cuda_t<T>& be, const attention_shape& s, const T* q, con
 }
 
 #define DNABERT_INSTANTIATE_ATTENTION(T)                                                                             \
-  template void attention_forward<T>(cuda_t<T>&, const attention_shape&, const T*, const T*, const T*, const T*, T,   \
-                                     T*, T*, double, std::uint8_t*, std::uint64_t, std::uint64_t);                    \
+  template void attention_forward_gemm<T>(cuda_t<T>&, const attention_shape&, const T*, const T*, const T*,         \
+                                          const T*, T, T*, T*, double, std::uint8_t*, std::uint64_t, std::uint64_t); \
   template void attention_backward<T>(cuda_t<T>&, const attention_shape&, const T*, const T*, const T*, const T*,    \
                                       const T*, T, double, const std::uint8_t*, T*, T*, T*);
 DNABERT_INSTANTIATE_ATTENTION(float)

@@ -2,14 +2,17 @@
 // Shared by the CUDA backend's translation units: the context's definition, error checks that
 // throw dnabert::error naming the failed call, scratch buffers, warp and block reductions.
 
+#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
 
 #include <atomic>
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <type_traits>
 
 #include "dnabert/backend/block_cache.hpp"
@@ -32,9 +35,30 @@ inline void check_cublas(cublasStatus_t status, const char* call) {
 /// Throws if the last kernel launch failed (bad configuration, no kernel image for this GPU).
 inline void check_launch(const char* kernel) { check_cuda(cudaGetLastError(), kernel); }
 
+/// A cuBLASLt matmul prepared for one shape: descriptors and the heuristic's algorithm.
+struct lt_plan {
+  cublasLtMatmulDesc_t operation = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, d = nullptr;
+  cublasLtMatmulAlgo_t algorithm{};
+  bool found = false;  ///< false: cuBLASLt offers no algorithm, the caller falls back to cuBLAS
+
+  lt_plan() = default;
+  lt_plan(const lt_plan&) = delete;
+  lt_plan& operator=(const lt_plan&) = delete;
+  ~lt_plan() {
+    if (d != nullptr) cublasLtMatrixLayoutDestroy(d);
+    if (b != nullptr) cublasLtMatrixLayoutDestroy(b);
+    if (a != nullptr) cublasLtMatrixLayoutDestroy(a);
+    if (operation != nullptr) cublasLtMatmulDescDestroy(operation);
+  }
+};
+
+/// What a cuBLASLt plan depends on: element type (as cudaDataType_t), rows, in, out.
+using lt_plan_key = std::tuple<int, std::int64_t, std::int64_t, std::int64_t>;
+
 class cuda_context {
  public:
-  cuda_context(int device, cuda_math math) : device_(device) {
+  cuda_context(int device, cuda_math math) : device_(device), math_(math) {
     check_cuda(cudaSetDevice(device), "cudaSetDevice");
     check_cuda(cudaGetDeviceProperties(&properties_, device), "cudaGetDeviceProperties");
     check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
@@ -42,12 +66,15 @@ class cuda_context {
     check_cublas(cublasSetStream(blas_, stream_), "cublasSetStream");
     check_cublas(cublasSetMathMode(blas_, math == cuda_math::tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH),
                  "cublasSetMathMode");
+    check_cublas(cublasLtCreate(&lt_), "cublasLtCreate");
   }
   cuda_context(const cuda_context&) = delete;
   cuda_context& operator=(const cuda_context&) = delete;
   ~cuda_context() {
     cudaStreamSynchronize(stream_);
     cache_.release([](void* p, std::size_t) { cudaFree(p); });
+    plans_.clear();
+    cublasLtDestroy(lt_);
     cublasDestroy(blas_);
     cudaStreamDestroy(stream_);
   }
@@ -56,8 +83,12 @@ class cuda_context {
   [[nodiscard]] cudaStream_t stream() const noexcept { return stream_; }
   [[nodiscard]] cublasHandle_t blas() const noexcept { return blas_; }
   [[nodiscard]] const cudaDeviceProp& properties() const noexcept { return properties_; }
+  [[nodiscard]] cuda_math math() const noexcept { return math_; }
+  [[nodiscard]] cublasLtHandle_t lt() const noexcept { return lt_; }
+  /// cuBLASLt plans by shape, made once each (the heuristic query costs more than a small GEMM).
+  [[nodiscard]] std::map<lt_plan_key, lt_plan>& lt_plans() noexcept { return plans_; }
 
-  // Blocks are reused by exact size. Every op runs on the one stream, so a block handed back
+  // Blocks are reused by size class (block_cache.hpp). Every op runs on the one stream, so a block handed back
   // while kernels still use it is only reused by work queued after them: no synchronisation.
   void* take(std::size_t bytes) {
     if (void* p = cache_.reuse(bytes)) return p;
@@ -82,9 +113,12 @@ class cuda_context {
 
  private:
   int device_;
+  cuda_math math_;
   cudaDeviceProp properties_{};
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
+  cublasLtHandle_t lt_ = nullptr;
+  std::map<lt_plan_key, lt_plan> plans_;
   block_cache cache_;
   std::atomic<std::size_t> cached_ = 0;  // bytes held by this context, in use or cached
 };

@@ -1,7 +1,15 @@
 // Element-wise CUDA ops: bias, sums, fill and scale, GELU, tanh, dropout, embeddings, AdamW.
 // Grid-stride loops, one thread per element per pass; arithmetic in float whatever T stores.
+#include <cub/device/device_radix_sort.cuh>
+
+#include <algorithm>
+#include <cstddef>
+#include <limits>
+#include <string>
+
 #include "dnabert/backend/cuda/common.cuh"
 #include "dnabert/backend/cuda/reductions.cuh"
+#include "dnabert/backend/cuda/sorted_runs.hpp"
 #include "dnabert/backend/cuda_ops.hpp"
 #include "dnabert/backend/random.hpp"
 
@@ -141,7 +149,7 @@ void dropout_forward(cuda_t<T>& be, const T* x, T* y, std::uint8_t* keep, std::i
   for_each(
       be, n,
       [=] __device__(index_t i) {
-        const bool kept = uniform_from_counter(seed, offset + static_cast<std::uint64_t>(i)) >= p;
+        const bool kept = philox_uniform(seed, offset + static_cast<std::uint64_t>(i)) >= p;
         keep[i] = kept ? 1 : 0;
         yd[i] = from_float<D>(kept ? to_float(xd[i]) * factor : 0.0f);
       },
@@ -177,14 +185,46 @@ void embedding_forward(cuda_t<T>& be, const std::int32_t* ids, std::int64_t n, c
       "embedding_forward");
 }
 
+// Deterministic, no atomics: (id, position) pairs stable-sorted by id (CUB's radix sort keeps equal
+// ids in position order), then one thread per (run start, column) adds the run's rows in
+// position order, rounding to T after each add: the CPU backend's sum, bit for bit.
 template <class T>
 void embedding_backward(cuda_t<T>& be, const std::int32_t* ids, std::int64_t n, const T* dout, std::int64_t width,
                         T* dtable) {
+  if (n <= 0 || width <= 0) return;
+  if (n > std::numeric_limits<int>::max())
+    throw error("embedding_backward: " + std::to_string(n) + " ids exceed CUB's int item count");
+  using D = detail::device_t<T>;
+  const detail::scratch<std::int32_t> positions(be, n), sorted_ids(be, n), sorted_positions(be, n);
+  auto* iota = positions.get();
+  for_each(be, n, [=] __device__(index_t i) { iota[i] = static_cast<std::int32_t>(i); }, "embedding_backward positions");
+  const auto sort = [&](void* temp, std::size_t& temp_bytes) {
+    detail::check_cuda(cub::DeviceRadixSort::SortPairs(temp, temp_bytes, ids, sorted_ids.get(), iota,
+                                                       sorted_positions.get(), static_cast<int>(n), 0,
+                                                       static_cast<int>(sizeof(std::int32_t) * 8),
+                                                       be.context().stream()),
+                       "cub::DeviceRadixSort::SortPairs");
+  };
+  std::size_t temp_bytes = 0;
+  sort(nullptr, temp_bytes);  // CUB's size query
+  const detail::scratch<std::byte> temp(be, static_cast<std::int64_t>(std::max<std::size_t>(temp_bytes, 1)));
+  sort(temp.get(), temp_bytes);
+  const auto* keys = sorted_ids.get();
+  const auto* order = sorted_positions.get();
   const auto* g = detail::device_ptr(dout);
   auto* t = detail::device_ptr(dtable);
   for_each(
       be, n * width,
-      [=] __device__(index_t i) { atomicAdd(t + static_cast<index_t>(ids[i / width]) * width + i % width, g[i]); },
+      [=] __device__(index_t i) {
+        const index_t start = i / width;
+        if (!sorted_runs::starts_run(keys, start)) return;
+        const index_t column = i % width;
+        D& slot = t[static_cast<index_t>(keys[start]) * width + column];
+        D sum = slot;
+        for (index_t k = start, end = sorted_runs::run_end(keys, n, start); k < end; ++k)
+          sum = from_float<D>(to_float(sum) + to_float(g[static_cast<index_t>(order[k]) * width + column]));
+        slot = sum;
+      },
       "embedding_backward");
 }
 
@@ -224,35 +264,72 @@ void mse_backward(cuda_t<T>& be, const T* predictions, const T* targets, std::in
       "mse_backward");
 }
 
+namespace {
+
+// AdamW's per-call constants, rounded to float once on the host.
+struct adamw_constants {
+  float decay_factor, m_weight, v_keep, v_weight, step_size, bias_correction2_sqrt, epsilon;
+};
+
+adamw_constants make_adamw_constants(double lr, double beta1, double beta2, double eps, double weight_decay,
+                                     double bias_correction1, double bias_correction2) {
+  return {static_cast<float>(1.0 - lr * weight_decay), static_cast<float>(1.0 - beta1), static_cast<float>(beta2),
+          static_cast<float>(1.0 - beta2), static_cast<float>(lr / bias_correction1),
+          static_cast<float>(std::sqrt(bias_correction2)), static_cast<float>(eps)};
+}
+
+// One element of torch.optim.AdamW in torch's statement order, each result rounded to float; no
+// fused multiply-adds (__fmul_rn and friends), so the float update matches the CPU backend's.
+// Updates p, m and v in place.
+__device__ inline void adamw_element(const adamw_constants& c, float g, float& p, float& m, float& v) {
+  p = __fmul_rn(p, c.decay_factor);
+  m = __fadd_rn(m, __fmul_rn(c.m_weight, __fsub_rn(g, m)));
+  v = __fadd_rn(__fmul_rn(v, c.v_keep), __fmul_rn(__fmul_rn(c.v_weight, g), g));
+  const float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(v), c.bias_correction2_sqrt), c.epsilon);
+  p = __fsub_rn(p, __fmul_rn(c.step_size, __fdiv_rn(m, denom)));
+}
+
+}  // namespace
+
 template <class T>
 void adamw_update(cuda_t<T>& be, T* param, const T* grad, T* m, T* v, std::int64_t n, double lr, double beta1,
                   double beta2, double eps, double weight_decay, double bias_correction1, double bias_correction2) {
   using D = detail::device_t<T>;
   auto *pd = detail::device_ptr(param), *md = detail::device_ptr(m), *vd = detail::device_ptr(v);
   const auto* gd = detail::device_ptr(grad);
-  const float decay_factor = static_cast<float>(1.0 - lr * weight_decay);
-  const float m_weight = static_cast<float>(1.0 - beta1);
-  const float v_keep = static_cast<float>(beta2);
-  const float v_weight = static_cast<float>(1.0 - beta2);
-  const float step_size = static_cast<float>(lr / bias_correction1);
-  const float bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
-  const float epsilon = static_cast<float>(eps);
-  // torch's statement order, each result rounded to float; no fused multiply-adds (__fmul_rn and
-  // friends), so the float update matches the CPU backend's.
+  const adamw_constants c =
+      make_adamw_constants(lr, beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2);
   for_each(
       be, n,
       [=] __device__(index_t i) {
-        const float g = to_float(gd[i]);
-        const float mi = to_float(md[i]);
-        const float p = __fmul_rn(to_float(pd[i]), decay_factor);
-        const float exp_avg = __fadd_rn(mi, __fmul_rn(m_weight, __fsub_rn(g, mi)));
-        const float exp_avg_sq = __fadd_rn(__fmul_rn(to_float(vd[i]), v_keep), __fmul_rn(__fmul_rn(v_weight, g), g));
-        const float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(exp_avg_sq), bias_correction2_sqrt), epsilon);
-        pd[i] = from_float<D>(__fsub_rn(p, __fmul_rn(step_size, __fdiv_rn(exp_avg, denom))));
-        md[i] = from_float<D>(exp_avg);
-        vd[i] = from_float<D>(exp_avg_sq);
+        float p = to_float(pd[i]), mi = to_float(md[i]), vi = to_float(vd[i]);
+        adamw_element(c, to_float(gd[i]), p, mi, vi);
+        pd[i] = from_float<D>(p);
+        md[i] = from_float<D>(mi);
+        vd[i] = from_float<D>(vi);
       },
       "adamw_update");
+}
+
+void adamw_update(cuda_t<bfloat16>& be, bfloat16* param, const bfloat16* grad, float* master, float* m, float* v,
+                  std::int64_t n, double lr, double beta1, double beta2, double eps, double weight_decay,
+                  double bias_correction1, double bias_correction2) {
+  using D = detail::device_t<bfloat16>;
+  auto* pd = detail::device_ptr(param);
+  const auto* gd = detail::device_ptr(grad);
+  const adamw_constants c =
+      make_adamw_constants(lr, beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2);
+  for_each(
+      be, n,
+      [=] __device__(index_t i) {
+        float p = master[i], mi = m[i], vi = v[i];
+        adamw_element(c, to_float(gd[i]), p, mi, vi);
+        master[i] = p;
+        m[i] = mi;
+        v[i] = vi;
+        pd[i] = from_float<D>(p);
+      },
+      "adamw_update (float32 master weights)");
 }
 
 #define DNABERT_INSTANTIATE_ELEMENTWISE(T)                                                                            \

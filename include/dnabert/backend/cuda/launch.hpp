@@ -12,6 +12,9 @@ inline constexpr std::int64_t block_threads = 256;
 /// Most blocks an element-wise kernel launches; larger inputs are covered by grid-stride loops.
 inline constexpr std::int64_t max_blocks = 65535;
 
+/// Whether `p` is a multiple of `bytes` (a power of two): the cuBLASLt plans assume 16-byte operands.
+inline bool aligned_to(const void* p, std::uint32_t bytes) { return reinterpret_cast<std::uintptr_t>(p) % bytes == 0; }
+
 /// Blocks for n elements handled `per_block` to a block (at least 1, at most max_blocks).
 constexpr std::int64_t blocks_for(std::int64_t n, std::int64_t per_block = block_threads) {
   return std::clamp<std::int64_t>((n + per_block - 1) / per_block, 1, max_blocks);

@@ -1,0 +1,86 @@
+cmake_minimum_required(VERSION 3.24)
+# Runs one dnabert command with --device and checks what that must do. ARGS is the command line
+# (a list) with @OUT@ where the run's output folder goes; each run writes into DIR/<run>.
+#   MODE=same:  the default device and `--device cpu` write the same files, byte for byte (FILES
+#               must be among them).
+#   MODE=cuda:  `--device cuda` runs where GPU_PROBE (a program that exits 0 when a CUDA kernel runs,
+#               77 when no device is visible) finds a GPU, writing FILES; elsewhere it fails naming
+#               cuda:0, and without GPU_PROBE (a build without CUDA) it fails saying so.
+#   MODE=bogus: `--device bogus` fails naming the value.
+
+# Runs the command, with the extra arguments after `name`, into DIR/<name>; sets <name>_status and
+# <name>_error (its stderr).
+function(run_command name)
+  set(out ${DIR}/${name})
+  file(REMOVE_RECURSE ${out})
+  file(MAKE_DIRECTORY ${out})
+  string(REPLACE "@OUT@" "${out}" args "${ARGS}")
+  execute_process(COMMAND ${CLI} ${args} ${ARGN} RESULT_VARIABLE status OUTPUT_QUIET ERROR_VARIABLE error)
+  set(${name}_status ${status} PARENT_SCOPE)
+  set(${name}_error "${error}" PARENT_SCOPE)
+endfunction()
+
+# Fails unless the run `name` failed with a "dnabert: error: " line matching `pattern`.
+function(expect_failure name pattern)
+  if(${name}_status EQUAL 0 OR NOT ${name}_error MATCHES "dnabert: error: ${pattern}")
+    message(FATAL_ERROR "expected a failure with 'dnabert: error: ${pattern}'; got exit status ${${name}_status}:\n${${name}_error}")
+  endif()
+  message(STATUS "failed as expected (exit status ${${name}_status}): ${${name}_error}")
+endfunction()
+
+# Fails unless the run `name` succeeded and wrote every file in FILES.
+function(expect_success name)
+  if(NOT ${name}_status EQUAL 0)
+    message(FATAL_ERROR "${name} run failed with ${${name}_status}:\n${${name}_error}")
+  endif()
+  foreach(file IN LISTS FILES)
+    if(NOT EXISTS ${DIR}/${name}/${file})
+      message(FATAL_ERROR "${name} run wrote no ${file}")
+    endif()
+  endforeach()
+endfunction()
+
+if(MODE STREQUAL "same")
+  run_command(default)
+  run_command(cpu --device cpu)
+  expect_success(default)
+  expect_success(cpu)
+  file(GLOB_RECURSE default_files RELATIVE ${DIR}/default ${DIR}/default/*)
+  file(GLOB_RECURSE cpu_files RELATIVE ${DIR}/cpu ${DIR}/cpu/*)
+  list(SORT default_files)
+  list(SORT cpu_files)
+  if(NOT default_files STREQUAL cpu_files)
+    message(FATAL_ERROR "the default device wrote '${default_files}' but --device cpu '${cpu_files}'")
+  endif()
+  foreach(file IN LISTS default_files)
+    execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${DIR}/default/${file} ${DIR}/cpu/${file} RESULT_VARIABLE differ)
+    if(NOT differ EQUAL 0)
+      message(FATAL_ERROR "${file} differs between the default device and --device cpu")
+    endif()
+  endforeach()
+  list(LENGTH default_files count)
+  message(STATUS "--device cpu wrote the same ${count} files as the default: ${default_files}")
+elseif(MODE STREQUAL "cuda")
+  run_command(cuda --device cuda)
+  if(NOT DEFINED GPU_PROBE)
+    expect_failure(cuda "--device cuda: this dnabert was built without CUDA")
+    return()
+  endif()
+  if(NOT EXISTS ${GPU_PROBE})
+    message(FATAL_ERROR "the GPU probe ${GPU_PROBE} is not built (cmake --build with target dnabert_cuda_smoke)")
+  endif()
+  execute_process(COMMAND ${GPU_PROBE} RESULT_VARIABLE probe OUTPUT_QUIET ERROR_QUIET)
+  if(probe EQUAL 77)
+    expect_failure(cuda "cuda:0 requested but 0 CUDA device\\(s\\) are visible")
+  elseif(probe EQUAL 0)
+    expect_success(cuda)
+    message(STATUS "a CUDA device is visible: --device cuda ran and wrote ${FILES}")
+  else()
+    message(FATAL_ERROR "the GPU probe ${GPU_PROBE} failed with ${probe}")
+  endif()
+elseif(MODE STREQUAL "bogus")
+  run_command(bogus --device bogus)
+  expect_failure(bogus "--device bogus: expected cpu, cuda or cuda:N")
+else()
+  message(FATAL_ERROR "MODE must be same, cuda or bogus; found '${MODE}'")
+endif()
