@@ -52,6 +52,11 @@ same_files() {  # NAME SUFFIX
 if [ -x "$bin/dnabert" ]; then
   model=tests/data/parity/cls_k6 input=tests/data/cli/three.fa
   both predict predict --model $model --input $input --output @OUT@.tsv && compare predict .tsv "3 4 5 6" 1e-5  # probabilities, logits
+  for precision in tf32 bf16; do  # the tensor-core precisions against the CPU's float32 probabilities
+    "$bin/dnabert" predict --model $model --input $input --output "$out/predict_${precision}_cuda.tsv" --device cuda \
+      --precision $precision >/dev/null && cp "$out/predict_cpu.tsv" "$out/predict_${precision}_cpu.tsv" &&
+      compare predict_$precision .tsv "3 4" 0.05
+  done
   both attention attention --model $model --combine-with tests/data/parity/mlm_k3 --input $input --layer all --format tsv \
     --output @OUT@.tsv && compare attention .tsv 3 1e-4
   both plot plot attention --model $model --input $input --all --output @OUT@ && same_files plot /seq1.svg | tee -a "$out/tests.log"
@@ -66,6 +71,10 @@ if [ -x "$bin/dnabert" ]; then
   "$bin/dnabert" finetune --model $model --train tests/data/cli/three_labelled.csv --dev tests/data/cli/three_labelled.csv \
     --output /tmp/finetuned_cuda --max-steps 6 --device cuda 2>&1 | tail -2 | tee -a "$out/tests.log"
   "$bin/dnabert" predict --model /tmp/finetuned_cuda --input $input --output - --device cuda 2>/dev/null | tee -a "$out/tests.log"
+  "$bin/dnabert" finetune --model $model --train tests/data/cli/three_labelled.csv --dev tests/data/cli/three_labelled.csv \
+    --output /tmp/finetuned_bf16 --max-steps 6 --device cuda --precision bf16 2>&1 | tail -2 | tee -a "$out/tests.log"
+  "$bin/dnabert" predict --model /tmp/finetuned_bf16 --input $input --output - --device cuda --precision bf16 2>/dev/null |
+    tee -a "$out/tests.log"
 fi
 [ -n "${DNABERT_GPU_SKIP_BENCH:-}" ] && exit 0
 echo "::: dnabert benchmarks"

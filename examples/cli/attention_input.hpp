@@ -68,7 +68,7 @@ class attention_model {
 
 /// Loads `dir` for its attention on the chosen device (`--device`) and calls use(model) with it.
 template <class Use>
-void with_attention_model(const std::string& dir, const std::string& device, int threads, Use&& use) {
+void with_attention_model(const std::string& dir, const device_options& device, int threads, Use&& use) {
   with_backend(device, threads, [&](auto backend) {
     using B = typename decltype(backend)::element_type;
     use(attention_model<B>(dir, std::move(backend)));

@@ -31,7 +31,7 @@ inline void add_finetune_command(CLI::App& app) {
     std::string model, config, train, dev, train_labels, dev_labels, output;
     std::int64_t num_labels = 0;
     int threads = 0;
-    std::string device = "cpu";
+    device_options device;
     resume_request resume;
     train::finetune_options run;
   };

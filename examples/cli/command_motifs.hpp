@@ -44,7 +44,8 @@ inline std::string consensus(const analysis::position_frequency_matrix& frequenc
 /// What `dnabert motifs` was asked to do.
 struct motifs_options {
   std::string model, scores, input, labels, output, known;
-  std::string layer = "last", device = "cpu";
+  std::string layer = "last";
+  device_options device;
   std::size_t batch_size = 32;
   int threads = 0;
   analysis::motif_discovery_options discovery;

@@ -17,7 +17,8 @@ namespace dnabert::cli {
 
 /// The options of `dnabert mutate`.
 struct mutate_cli_options {
-  std::string model, input, id, output, svg, device = "cpu";
+  std::string model, input, id, output, svg;
+  device_options device;
   std::size_t batch_size = 32;
   int threads = 0;
   bool attention = false;

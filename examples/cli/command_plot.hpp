@@ -31,7 +31,8 @@ namespace dnabert::cli {
 
 /// Options the plot subcommands share.
 struct plot_cli_options {
-  std::string model, scores, input, labels, output, id, layer = "last", device = "cpu";
+  std::string model, scores, input, labels, output, id, layer = "last";
+  device_options device;
   bool all = false;
   std::size_t token = 0, row_length = 100, batch_size = 32;
   double threshold = 0.05;

@@ -13,7 +13,8 @@ namespace dnabert::cli {
 
 /// Options predict and embed share.
 struct inference_cli_options {
-  std::string model, input, output, long_rule = "mean", pooling_name = "cls", device = "cpu";
+  std::string model, input, output, long_rule = "mean", pooling_name = "cls";
+  device_options device;
   std::size_t batch_size = 32;
   int threads = 0;
 };
@@ -25,7 +26,7 @@ inline void add_inference_options(CLI::App* cmd, inference_cli_options& o) {
   cmd->add_option("-o,--output", o.output, "output file")->required();
   cmd->add_option("-b,--batch-size", o.batch_size, "pieces per forward pass")->check(CLI::Range(1, 65536));
   cmd->add_option("-t,--threads", o.threads, "CPU threads (default: all)")->check(CLI::Range(0, 1024));
-  cmd->add_option("-d,--device", o.device, "cpu, cuda or cuda:N (needs a build with CUDA)");
+  add_device_option(cmd, o.device);
 }
 
 /// The sequences and ids of an input file.

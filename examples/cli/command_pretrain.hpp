@@ -15,7 +15,7 @@ inline void add_pretrain_command(CLI::App& app) {
   struct options {
     std::string input, eval_input, output, config, model;
     int threads = 0;
-    std::string device = "cpu";
+    device_options device;
     resume_request resume;
     train::pretrain_options run;
   };

@@ -18,7 +18,8 @@ namespace dnabert::cli {
 
 /// The options of `dnabert scan`.
 struct scan_cli_options {
-  std::string model, fasta, output, regions, peaks, device = "cpu";
+  std::string model, fasta, output, regions, peaks;
+  device_options device;
   std::size_t window = 0, stride = 0, batch_size = 32;
   double threshold = 0.5, max_n = 1.0;
   int threads = 0;
@@ -56,7 +57,7 @@ inline void add_scan_command(CLI::App& app) {
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("-b,--batch-size", o->batch_size, "windows per forward pass")->check(CLI::Range(1, 65536));
   cmd->add_option("-t,--threads", o->threads, "CPU threads (default: all)")->check(CLI::Range(0, 1024));
-  cmd->add_option("-d,--device", o->device, "cpu, cuda or cuda:N (needs a build with CUDA)");
+  add_device_option(cmd, o->device);
   cmd->callback([o] {
     std::optional<analysis::bed_regions> regions;
     if (!o->regions.empty()) regions = analysis::read_bed_regions(o->regions);

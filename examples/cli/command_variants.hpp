@@ -24,7 +24,8 @@ namespace dnabert::cli {
 
 /// The options of `dnabert variants`.
 struct variants_cli_options {
-  std::string model, fasta, vcf, input, mut_file, output, device = "cpu";
+  std::string model, fasta, vcf, input, mut_file, output;
+  device_options device;
   std::size_t window = 0, batch_size = 32;
   int threads = 0;
   bool strict = false;

@@ -30,7 +30,7 @@ struct resume_request {
 /// Adds the flags both trainers take to `cmd`, bound to the fields of `run` (pretrain_options or
 /// finetune_options), `resume`, the CPU `threads` and the `device`.
 template <class RunOptions>
-void add_training_flags(CLI::App* cmd, RunOptions& run, resume_request& resume, int& threads, std::string& device) {
+void add_training_flags(CLI::App* cmd, RunOptions& run, resume_request& resume, int& threads, device_options& device) {
   cmd->add_option("--max-steps", run.max_steps, "optimizer steps to run (overrides --epochs)")->check(CLI::Range(0, 1 << 30));
   cmd->add_option("--epochs", run.epochs, "epochs when --max-steps is not given")->check(CLI::Range(1, 100000));
   cmd->add_option("-b,--batch-size", run.batch_size, "sequences per micro-batch")->check(CLI::Range(1, 65536));
@@ -48,7 +48,7 @@ void add_training_flags(CLI::App* cmd, RunOptions& run, resume_request& resume, 
   cmd->add_option("--seed", run.seed, "seed for initialisation, data order, masking and dropout");
   cmd->add_option("-t,--threads", threads, "CPU threads (default: all; a resumed run repeats bit for bit with the same count)")
       ->check(CLI::Range(0, 1024));
-  cmd->add_option("-d,--device", device, "cpu, cuda or cuda:N (needs a build with CUDA)");
+  add_device_option(cmd, device);
   resume.flag = cmd->add_option("--resume", resume.folder,
                                  "continue a run exactly: from this checkpoint folder, or (no value) the newest in --output")
                     ->expected(0, 1);

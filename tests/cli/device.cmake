@@ -52,3 +52,12 @@ add_test(NAME cli.motifs_device_excludes_scores
   COMMAND ${cli} motifs --scores ${motif_cli}/planted_scores.npy
           --input ${motif_cli}/planted.csv --output ${scratch}/device/x --device cpu)
 set_tests_properties(cli.motifs_device_excludes_scores PROPERTIES PASS_REGULAR_EXPRESSION "--scores excludes --device")
+
+# --precision picks the CUDA element type: on the CPU anything but fp32 is refused, names are checked.
+add_test(NAME cli.precision_needs_cuda
+  COMMAND ${cli} predict --model ${parity}/cls_k6 --input ${three_fa} --output - --precision bf16)
+set_tests_properties(cli.precision_needs_cuda PROPERTIES
+  PASS_REGULAR_EXPRESSION "dnabert: error: --precision bf16 needs --device cuda")
+add_test(NAME cli.precision_unknown
+  COMMAND ${cli} finetune --model ${parity}/cls_k6 --train ${three_csv} --output ${scratch}/device/p --precision fp16)
+set_tests_properties(cli.precision_unknown PROPERTIES PASS_REGULAR_EXPRESSION "--precision: fp16 not in \\{fp32,tf32,bf16\\}")

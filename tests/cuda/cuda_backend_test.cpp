@@ -341,6 +341,40 @@ TEST_CASE("cuda: AdamW update and squared norm") {
   const double want = sum_of_squares(host(), grad.data(), n);
   CHECK(sum_of_squares(gpu(), d_grad.data(), n) == doctest::Approx(want).epsilon(1e-12));
   CHECK(sum_of_squares(gpu(), d_grad.data(), n) == sum_of_squares(gpu(), d_grad.data(), n));  // deterministic
+
+  // Multi-tensor: three tensors of other sizes and step counts in one launch, as three single updates.
+  using float_tensor = dnabert::backend::adamw_tensor<float>;
+  std::vector<std::vector<float>> params, grads, ms, vs;
+  std::vector<dnabert::tensor<cuda>> dp, dg, dm, dv;
+  std::vector<float_tensor> tensors;
+  std::vector<dnabert::backend::tensor_extent<float>> extents;
+  double single_sums = 0;
+  for (const std::int64_t size : {std::int64_t{1}, std::int64_t{768}, std::int64_t{300001}}) {
+    const auto seed = static_cast<std::uint32_t>(size % 1000);
+    params.push_back(random_values(static_cast<std::size_t>(size), seed + 1));
+    grads.push_back(random_values(static_cast<std::size_t>(size), seed + 2));
+    ms.push_back(random_values(static_cast<std::size_t>(size), seed + 3, -0.1f, 0.1f));
+    vs.push_back(random_values(static_cast<std::size_t>(size), seed + 4, 0.0f, 0.01f));
+    dp.push_back(to_device(params.back()));
+    dg.push_back(to_device(grads.back()));
+    dm.push_back(to_device(ms.back()));
+    dv.push_back(to_device(vs.back()));
+    const double steps = static_cast<double>(tensors.size() + 1);
+    tensors.push_back({dp.back().data(), dg.back().data(), dm.back().data(), dv.back().data(), nullptr, size,
+                       tensors.empty() ? 0.0 : 0.01, 1 - std::pow(0.9, steps), 1 - std::pow(0.999, steps)});
+    extents.push_back({dg.back().data(), size});
+    single_sums += sum_of_squares(gpu(), dg.back().data(), size);
+  }
+  CHECK(sum_of_squares(gpu(), std::span<const dnabert::backend::tensor_extent<float>>(extents)) == single_sums);
+  adamw_update(gpu(), std::span<const float_tensor>(tensors), {1e-3, 0.9, 0.999, 1e-6});
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const auto& t = tensors[i];
+    adamw_update(host(), params[i].data(), grads[i].data(), ms[i].data(), vs[i].data(), t.n, 1e-3, 0.9, 0.999, 1e-6,
+                 t.weight_decay, t.bias_correction1, t.bias_correction2);
+    check_close(to_host(dp[i]), params[i], "multi-tensor adamw param " + std::to_string(i), 1e-6);
+    check_close(to_host(dm[i]), ms[i], "multi-tensor adamw exp_avg " + std::to_string(i), 1e-6);
+    check_close(to_host(dv[i]), vs[i], "multi-tensor adamw exp_avg_sq " + std::to_string(i), 1e-6);
+  }
 }
 
 TEST_CASE("cuda: failures are exceptions naming what failed") {
@@ -550,8 +584,9 @@ TEST_CASE("cuda bf16: AdamW updates float32 master weights and rounds them into 
   upload(half, v.data(), d_v.data(), n);
   const auto grad = widen(grad_bf16);
   adamw_update(host(), master.data(), grad.data(), m.data(), v.data(), n, 1e-3, 0.9, 0.999, 1e-6, 0.01, 0.19, 0.00299);
-  adamw_update(half, d_param.data(), d_grad.data(), d_master.data(), d_m.data(), d_v.data(), n, 1e-3, 0.9, 0.999,
-               1e-6, 0.01, 0.19, 0.00299);
+  using bf16_tensor = dnabert::backend::adamw_tensor<dnabert::bfloat16>;
+  const std::vector<bf16_tensor> one{{d_param.data(), d_grad.data(), d_m.data(), d_v.data(), d_master.data(), n, 0.01, 0.19, 0.00299}};
+  adamw_update(half, std::span<const bf16_tensor>(one), {1e-3, 0.9, 0.999, 1e-6});
   const auto got_master = dnabert::host_values(half, d_master);
   check_close(got_master, master, "master weights", 1e-6);
   check_close(dnabert::host_values(half, d_m), m, "exp_avg", 1e-6);
@@ -573,9 +608,11 @@ TEST_CASE("cuda bf16: AdamW updates float32 master weights and rounds them into 
   upload(half, one_master.data(), pw.data(), 16);
   upload(half, zeros.data(), pm.data(), 16);
   upload(half, zeros.data(), pv.data(), 16);
-  for (int step = 1; step <= 20; ++step)
-    adamw_update(half, p.data(), g.data(), pw.data(), pm.data(), pv.data(), 16, 1e-5, 0.9, 0.999, 1e-8, 0.0,
-                 1 - std::pow(0.9, step), 1 - std::pow(0.999, step));
+  for (int step = 1; step <= 20; ++step) {
+    const std::vector<bf16_tensor> unit{
+        {p.data(), g.data(), pm.data(), pv.data(), pw.data(), 16, 0.0, 1 - std::pow(0.9, step), 1 - std::pow(0.999, step)}};
+    adamw_update(half, std::span<const bf16_tensor>(unit), {1e-5, 0.9, 0.999, 1e-8});
+  }
   for (const auto x : dnabert::host_values(half, p)) CHECK(static_cast<float>(x) == 1.0f);
   for (const float x : dnabert::host_values(half, pw)) CHECK(x == doctest::Approx(1.0 - 20 * 1e-5).epsilon(1e-6));
 }

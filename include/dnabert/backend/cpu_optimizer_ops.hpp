@@ -11,11 +11,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <numeric>
+#include <span>
+#include <stdexcept>
+#include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
 
 #include "dnabert/backend/cpu.hpp"
+#include "dnabert/backend/multi_tensor.hpp"
 
 namespace dnabert::backend {
 
@@ -150,6 +154,25 @@ double sum_of_squares(cpu_t<T>&, const T* x, std::int64_t n) {
         detail::block_sum_of_squares(x + begin, std::min(detail::square_sum_block, n - begin));
   }
   return std::accumulate(partial.begin(), partial.end(), 0.0);
+}
+
+/// The sums of squares of several tensors, each as sum_of_squares above, added in list order.
+template <class T>
+double sum_of_squares(cpu_t<T>& be, std::span<const tensor_extent<T>> tensors) {
+  double total = 0;
+  for (const auto& t : tensors) total += sum_of_squares(be, t.data, t.n);
+  return total;
+}
+
+/// One AdamW update of every listed tensor (float32 parameters: no master copies).
+template <class T>
+void adamw_update(cpu_t<T>& be, std::span<const adamw_tensor<T>> tensors, const adamw_hyper& h) {
+  static_assert(std::is_same_v<T, float>, "the CPU optimizer keeps float32 parameters");
+  for (const auto& t : tensors) {
+    if (t.master != nullptr) throw std::invalid_argument("adamw_update: float32 parameters have no master copy");
+    adamw_update(be, t.param, t.grad, t.exp_avg, t.exp_avg_sq, t.n, h.lr, h.beta1, h.beta2, h.eps, t.weight_decay,
+                 t.bias_correction1, t.bias_correction2);
+  }
 }
 
 /// x[i] *= factor over n elements.

@@ -6,10 +6,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <utility>
 
 #include "dnabert/backend/attention_shape.hpp"
 #include "dnabert/backend/cuda.hpp"
+#include "dnabert/backend/multi_tensor.hpp"
 
 namespace dnabert::backend {
 
@@ -165,14 +167,17 @@ template <class T>
 void adamw_update(cuda_t<T>& be, T* param, const T* grad, T* m, T* v, std::int64_t n, double lr,
                   double beta1, double beta2, double eps, double weight_decay, double bias_correction1,
                   double bias_correction2);
-/// AdamW for bfloat16 parameters with float32 state: the update above runs on the float32
-/// master copy and `param` receives it rounded to bfloat16 (mixed-precision training).
-void adamw_update(cuda_t<bfloat16>& be, bfloat16* param, const bfloat16* grad, float* master, float* m, float* v,
-                  std::int64_t n, double lr, double beta1, double beta2, double eps, double weight_decay,
-                  double bias_correction1, double bias_correction2);
+/// One AdamW update of every listed tensor in one launch (multi-tensor), each as adamw_update
+/// above; bf16 parameters update their float32 master copy and receive it rounded.
+template <class T>
+void adamw_update(cuda_t<T>& be, std::span<const adamw_tensor<T>> tensors, const adamw_hyper& h);
 /// Sum of x[i]^2 in double over a fixed grid: the same value on every run.
 template <class T>
 double sum_of_squares(cuda_t<T>& be, const T* x, std::int64_t n);
+/// The sums of squares of several tensors in one launch and one download: each tensor's value
+/// equals sum_of_squares above, and they are added in list order.
+template <class T>
+double sum_of_squares(cuda_t<T>& be, std::span<const tensor_extent<T>> tensors);
 
 // Copies ---------------------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <utility>
+#include <type_traits>
 #include <vector>
 
 #include "dnabert/core/error.hpp"
@@ -109,6 +110,17 @@ std::vector<E> host_values(B& backend, const tensor<B, E>& t) {
   std::vector<E> values(static_cast<std::size_t>(t.numel()));
   download(backend, t.data(), values.data(), t.numel());
   return values;
+}
+
+/// The elements of `t` as float32 on the host (widened where the backend stores bfloat16).
+template <class B, class E>
+std::vector<float> host_floats(B& backend, const tensor<B, E>& t) {
+  if constexpr (std::is_same_v<E, float>) {
+    return host_values(backend, t);
+  } else {
+    const auto values = host_values(backend, t);
+    return {values.begin(), values.end()};
+  }
 }
 
 /// Throws shape_error naming `what` unless `t` has exactly `expected` shape.

@@ -86,7 +86,7 @@ class classifier {
     std::fill(out.logits.begin(), out.logits.end(), take_max ? -INFINITY : 0.0f);
     run_pieces(sequences, ids, options, inference_outputs(true),
                [&](const token_batch& batch, const bert_output<B>& result) {
-                 const auto logits = host_values(*backend_, result.logits.value());
+                 const auto logits = host_floats(*backend_, result.logits.value());
                  for (std::size_t r = 0; r < batch.rows; ++r) {
                    const std::size_t s = batch.origins[r].sequence;
                    ++piece_counts[s];
@@ -116,8 +116,8 @@ class classifier {
     std::vector<double> weight(sequences.size(), 0.0);
     run_pieces(sequences, ids, options, inference_outputs(how == pooling::pooler),
                [&](const token_batch& batch, const bert_output<B>& result) {
-                 const auto states = host_values(*backend_, result.sequence_output.value());
-                 const auto pooled = how == pooling::pooler ? host_values(*backend_, result.pooled.value()) : std::vector<float>{};
+                 const auto states = host_floats(*backend_, result.sequence_output.value());
+                 const auto pooled = how == pooling::pooler ? host_floats(*backend_, result.pooled.value()) : std::vector<float>{};
                  for (std::size_t r = 0; r < batch.rows; ++r) {
                    const std::size_t s = batch.origins[r].sequence;
                    const int* mask = batch.attention_mask.data() + r * batch.length;

@@ -60,7 +60,7 @@ evaluation evaluate_model(const Bert<Spec, B>& model, const labelled_dataset& da
     autograd::tape<B> tape(be);
     nn::forward_context<B> ctx{tape};
     const auto out = model.forward(ctx, batch.tokens, detail::classification_outputs());
-    const auto logit_values = host_values(be, out.logits.value());
+    const auto logit_values = host_floats(be, out.logits.value());
     const std::span<const float> logits(logit_values);
     for (std::size_t r = 0; r < indices.size(); ++r) {
       const double label = batch.labels[r];

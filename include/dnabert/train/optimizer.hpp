@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -25,6 +26,7 @@
 #include "dnabert/autograd/tape.hpp"
 #include "dnabert/backend/cpu_ops.hpp"
 #include "dnabert/backend/cpu_optimizer_ops.hpp"
+#include "dnabert/backend/multi_tensor.hpp"
 #include "dnabert/backend/tensor.hpp"
 #include "dnabert/core/error.hpp"
 #include "dnabert/io/tensor_map.hpp"
@@ -71,13 +73,13 @@ void scale_gradients(B& backend, const nn::parameter_list<B>& params, double fac
 /// Global L2 norm of all present gradients (aliases counted once), as torch.nn.utils.clip_grad_norm_.
 template <class B>
 double gradient_norm(B& backend, const nn::parameter_list<B>& params) {
-  double squares = 0;
+  std::vector<backend::tensor_extent<typename B::value_type>> grads;
   for (const auto& item : params.items()) {
     if (item.alias || !item.value.has_grad()) continue;
     const auto& grad = item.value.grad(backend);
-    squares += sum_of_squares(backend, grad.data(), grad.numel());
+    grads.push_back({grad.data(), grad.numel()});
   }
-  return std::sqrt(squares);
+  return std::sqrt(sum_of_squares(backend, std::span<const backend::tensor_extent<typename B::value_type>>(grads)));
 }
 
 /// Scales the gradients by max_norm / (norm + 1e-6) when that is below 1, as
@@ -141,24 +143,22 @@ class adamw {
     }
   }
 
-  /// One update of every parameter that has a gradient, with learning rate `lr` (from a schedule).
+  /// One update of every parameter that has a gradient, with learning rate `lr` (from a schedule),
+  /// all in one multi-tensor op.
   void step(double lr) {
+    std::vector<backend::adamw_tensor<typename B::value_type>> tensors;
     for (auto& s : slots_) {
       if (!s.param.has_grad()) continue;
       ++s.steps;
       const auto t = static_cast<double>(s.steps);
       const auto& value = s.param.value();
-      const double decay = s.decays ? options_.weight_decay : 0.0;
-      const double correction1 = 1.0 - std::pow(options_.beta1, t);
-      const double correction2 = 1.0 - std::pow(options_.beta2, t);
-      if constexpr (keeps_master_weights)
-        adamw_update(*backend_, value.data(), s.param.grad(*backend_).data(), s.master.data(), s.exp_avg.data(),
-                     s.exp_avg_sq.data(), value.numel(), lr, options_.beta1, options_.beta2, options_.eps, decay,
-                     correction1, correction2);
-      else
-        adamw_update(*backend_, value.data(), s.param.grad(*backend_).data(), s.exp_avg.data(), s.exp_avg_sq.data(),
-                     value.numel(), lr, options_.beta1, options_.beta2, options_.eps, decay, correction1, correction2);
+      tensors.push_back({value.data(), s.param.grad(*backend_).data(), s.exp_avg.data(), s.exp_avg_sq.data(),
+                         keeps_master_weights ? s.master.data() : nullptr, value.numel(),
+                         s.decays ? options_.weight_decay : 0.0, 1.0 - std::pow(options_.beta1, t),
+                         1.0 - std::pow(options_.beta2, t)});
     }
+    const backend::adamw_hyper hyper{lr, options_.beta1, options_.beta2, options_.eps};
+    adamw_update(*backend_, std::span<const backend::adamw_tensor<typename B::value_type>>(tensors), hyper);
     ++steps_taken_;
   }
 
@@ -254,8 +254,7 @@ class adamw {
 
   // The master copy from the parameter's current (rounded) value.
   void sync_master(slot& s) const {
-    const auto values = host_values(*backend_, s.param.value());
-    const std::vector<float> widened(values.begin(), values.end());
+    const auto widened = host_floats(*backend_, s.param.value());
     upload(*backend_, widened.data(), s.master.data(), s.master.numel());
   }
 

@@ -121,13 +121,23 @@ TEST_CASE("flash tiling: configurations for every supported head width, shared m
 
   const auto t = launch::flash_tiling_for(64);
   const auto grid = launch::flash_grid_for(t, 64 * 12, 512);  // DNABERT-6 base, batch 64
-  CHECK(grid.x == 768);
-  CHECK(grid.y == 512 / t.query_tile());
+  CHECK(grid.blocks() == 768 * (512 / t.query_tile()));
   CHECK(grid.launchable());
-  CHECK(launch::flash_grid_for(t, 3, 1).y == 1);
-  CHECK(launch::flash_grid_for(t, 3, t.query_tile() + 1).y == 2);
-  CHECK(launch::flash_grid_for(t, 1 << 20, 128).launchable());        // large batches: batch · heads on x
-  CHECK_FALSE(launch::flash_grid_for(t, 4, 65536 * t.query_tile() + 1).launchable());  // y past 65535
+  CHECK(launch::flash_grid_for(t, 3, 1).blocks() == 3);
+  CHECK(launch::flash_grid_for(t, 3, t.query_tile() + 1).blocks() == 6);
+  CHECK(launch::flash_grid_for(t, 1 << 20, 128).launchable());
+  CHECK_FALSE(launch::flash_grid_for(t, std::int64_t{1} << 26, 4096).launchable());  // past 2^31 - 1 blocks
+
+  // Every (matrix, query tile) is one block, and neighbouring blocks share a matrix.
+  const auto small = launch::flash_grid_for(t, 5, 3 * t.query_tile() - 7);
+  std::vector<int> seen(static_cast<std::size_t>(5 * 3), 0);
+  for (std::int64_t block = 0; block < small.blocks(); ++block) {
+    const std::int64_t matrix = small.matrix_of(block), tile = small.tile_of(block);
+    REQUIRE((matrix >= 0 && matrix < 5 && tile >= 0 && tile < 3));
+    ++seen[static_cast<std::size_t>(matrix * 3 + tile)];
+    if (block > 0 && tile > 0) CHECK(small.matrix_of(block - 1) == matrix);
+  }
+  CHECK(std::all_of(seen.begin(), seen.end(), [](int n) { return n == 1; }));
 }
 
 TEST_CASE("flash tiling: attention_forward fuses only without probabilities or dropout") {

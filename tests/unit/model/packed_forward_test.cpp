@@ -70,11 +70,11 @@ float max_abs(std::span<const float> values) {
   return m;
 }
 
-// got and want agree to `tolerance` relative to want's largest magnitude.
+// got and want agree to `tolerance` relative to want's largest magnitude (at least `floor`).
 void check_close(std::span<const float> got, std::span<const float> want, const std::string& what,
-                 double tolerance = 1e-5) {
+                 double tolerance = 1e-5, float floor = 1e-30f) {
   REQUIRE_MESSAGE(got.size() == want.size(), what);
-  const double scale = std::max(1e-30f, max_abs(want));
+  const double scale = std::max(floor, max_abs(want));
   double worst = 0;
   for (std::size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(double(got[i]) - double(want[i])));
   CHECK_MESSAGE(worst <= tolerance * scale, what << ": max difference " << worst << " at scale " << scale);
@@ -223,11 +223,15 @@ TEST_CASE("packed forward: a training step gives the padded pass's parameter gra
     };
     const auto padded = gradients(false);
     const auto packed = gradients(true);
+    // A gradient that is zero in exact arithmetic (the key bias: softmax ignores a shift) is
+    // rounding noise, so each tensor is compared at no less than a thousandth of the largest.
+    float largest = 0;
+    for (const auto& g : padded) largest = std::max(largest, max_abs(g));
     std::size_t i = 0;
     for (const auto& p : model.parameters().items()) {
       if (p.name.find("pooler") == std::string::npos || head == dnabert::bert_head::sequence_classification)
         CHECK_MESSAGE(max_abs(padded[i]) > 0, p.name << " got no gradient");
-      check_close(packed[i], padded[i], p.name);
+      check_close(packed[i], padded[i], p.name, 1e-5, 1e-3f * largest);
       ++i;
     }
   }

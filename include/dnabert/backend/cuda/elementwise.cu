@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "dnabert/backend/cuda/common.cuh"
 #include "dnabert/backend/cuda/reductions.cuh"
@@ -311,25 +312,58 @@ void adamw_update(cuda_t<T>& be, T* param, const T* grad, T* m, T* v, std::int64
       "adamw_update");
 }
 
-void adamw_update(cuda_t<bfloat16>& be, bfloat16* param, const bfloat16* grad, float* master, float* m, float* v,
-                  std::int64_t n, double lr, double beta1, double beta2, double eps, double weight_decay,
-                  double bias_correction1, double bias_correction2) {
-  using D = detail::device_t<bfloat16>;
-  auto* pd = detail::device_ptr(param);
-  const auto* gd = detail::device_ptr(grad);
-  const adamw_constants c =
-      make_adamw_constants(lr, beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2);
-  for_each(
-      be, n,
-      [=] __device__(index_t i) {
-        float p = master[i], mi = m[i], vi = v[i];
-        adamw_element(c, to_float(gd[i]), p, mi, vi);
-        master[i] = p;
-        m[i] = mi;
-        v[i] = vi;
-        pd[i] = from_float<D>(p);
-      },
-      "adamw_update (float32 master weights)");
+namespace {
+
+// One tensor of a multi-tensor AdamW launch as the kernel reads it.
+template <class D>
+struct device_adamw_tensor {
+  D* param;
+  const D* grad;
+  float* exp_avg;
+  float* exp_avg_sq;
+  float* master;
+  index_t n;
+  adamw_constants constants;
+};
+
+// Tensor blockIdx.y, grid-stride over its elements.
+template <class D>
+__global__ void adamw_tensors(const device_adamw_tensor<D>* tensors) {
+  const device_adamw_tensor<D> t = tensors[blockIdx.y];
+  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < t.n;
+       i += static_cast<index_t>(gridDim.x) * blockDim.x) {
+    float p = t.master != nullptr ? t.master[i] : to_float(t.param[i]);
+    float m = t.exp_avg[i], v = t.exp_avg_sq[i];
+    adamw_element(t.constants, to_float(t.grad[i]), p, m, v);
+    if (t.master != nullptr) t.master[i] = p;
+    t.param[i] = from_float<D>(p);
+    t.exp_avg[i] = m;
+    t.exp_avg_sq[i] = v;
+  }
+}
+
+}  // namespace
+
+template <class T>
+void adamw_update(cuda_t<T>& be, std::span<const adamw_tensor<T>> tensors, const adamw_hyper& h) {
+  using D = detail::device_t<T>;
+  if (tensors.empty()) return;
+  if (static_cast<std::int64_t>(tensors.size()) > cuda_launch::max_blocks) throw error("adamw_update: more than 65535 tensors in one launch");
+  std::vector<device_adamw_tensor<D>> table;
+  std::int64_t largest = 0;
+  for (const auto& t : tensors) {
+    if (std::is_same_v<T, float> != (t.master == nullptr))
+      throw error("adamw_update: bf16 parameters need a float32 master copy, float32 ones have none");
+    table.push_back({detail::device_ptr(t.param), detail::device_ptr(t.grad), t.exp_avg, t.exp_avg_sq, t.master, t.n,
+                     make_adamw_constants(h.lr, h.beta1, h.beta2, h.eps, t.weight_decay, t.bias_correction1,
+                                          t.bias_correction2)});
+    largest = std::max(largest, t.n);
+  }
+  const detail::scratch<device_adamw_tensor<D>> device_table(be, static_cast<std::int64_t>(table.size()));
+  upload(be, table.data(), device_table.get(), static_cast<std::int64_t>(table.size()));
+  const dim3 grid(static_cast<unsigned>(cuda_launch::blocks_for(largest)), static_cast<unsigned>(table.size()));
+  adamw_tensors<D><<<grid, cuda_launch::block_threads, 0, be.context().stream()>>>(device_table.get());
+  detail::check_launch("adamw_tensors");
 }
 
 #define DNABERT_INSTANTIATE_ELEMENTWISE(T)                                                                            \
@@ -352,7 +386,8 @@ void adamw_update(cuda_t<bfloat16>& be, bfloat16* param, const bfloat16* grad, f
   template void scatter_strided_rows_add<T>(cuda_t<T>&, const T*, std::int64_t, std::int64_t, std::int64_t, T*);     \
   template void mse_backward<T>(cuda_t<T>&, const T*, const T*, std::int64_t, T, T*);                                \
   template void adamw_update<T>(cuda_t<T>&, T*, const T*, T*, T*, std::int64_t, double, double, double, double,      \
-                                double, double, double);
+                                double, double, double);                                                             \
+  template void adamw_update<T>(cuda_t<T>&, std::span<const adamw_tensor<T>>, const adamw_hyper&);
 DNABERT_INSTANTIATE_ELEMENTWISE(float)
 DNABERT_INSTANTIATE_ELEMENTWISE(bfloat16)
 

@@ -25,8 +25,8 @@ using detail::to_float;
 // float4), writes the probabilities to its warp's rows of P, then adds P·V into columns l, l + 32, ...
 template <class D, int Padded>
 __global__ void __launch_bounds__(cuda_launch::flash_tiling_for(Padded).threads())
-    flash_attention_kernel(attention_shape s, const D* q, const D* k, const D* v, const D* key_bias, float scale,
-                           D* context) {
+    flash_attention_kernel(attention_shape s, cuda_launch::flash_grid grid, const D* q, const D* k, const D* v,
+                           const D* key_bias, float scale, D* context) {
   constexpr flash_tiling tiling = cuda_launch::flash_tiling_for(Padded);
   static_assert(tiling.valid() && tiling.head_dim_padded == Padded);
   constexpr int R = static_cast<int>(tiling.rows_per_warp);
@@ -43,14 +43,15 @@ __global__ void __launch_bounds__(cuda_launch::flash_tiling_for(Padded).threads(
   float* vs = shared + tiling.value_offset();
   float* ps = shared + tiling.probability_offset();
 
-  const index_t bh = blockIdx.x;
+  const index_t bh = grid.matrix_of(blockIdx.x);
+  const index_t query_tile = grid.tile_of(blockIdx.x);
   const index_t b = bh / s.heads;
   const index_t S = s.seq;
   const index_t ld = s.row_stride;
   const int d = static_cast<int>(s.head_dim);
   const index_t base = b * S * ld + (bh % s.heads) * s.head_dim;
-  const index_t q0 = static_cast<index_t>(blockIdx.y) * BQ;
-  const int rows_here = static_cast<int>(cuda_launch::tile_length(S, BQ, blockIdx.y));
+  const index_t q0 = query_tile * BQ;
+  const int rows_here = static_cast<int>(cuda_launch::tile_length(S, BQ, query_tile));
   const int warp = static_cast<int>(threadIdx.x) / 32;
   const int lane = static_cast<int>(threadIdx.x) % 32;
 
@@ -166,8 +167,8 @@ void launch_flash_attention(cudaStream_t stream, const attention_shape& s, const
   detail::check_cuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                           static_cast<int>(tiling.shared_bytes())),
                      "cudaFuncSetAttribute(flash_attention_kernel)");
-  kernel<<<dim3(static_cast<unsigned>(grid.x), static_cast<unsigned>(grid.y)), static_cast<unsigned>(tiling.threads()),
-           static_cast<std::size_t>(tiling.shared_bytes()), stream>>>(s, q, k, v, key_bias, scale, context);
+  kernel<<<static_cast<unsigned>(grid.blocks()), static_cast<unsigned>(tiling.threads()),
+           static_cast<std::size_t>(tiling.shared_bytes()), stream>>>(s, grid, q, k, v, key_bias, scale, context);
   detail::check_launch("attention_forward_fused");
 }
 

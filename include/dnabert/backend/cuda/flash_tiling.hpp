@@ -85,12 +85,20 @@ constexpr flash_tiling flash_tiling_for(std::int64_t head_dim) {
   return head_dim <= 64 ? flash_tiling{64, 8, 8, 64} : flash_tiling{128, 8, 8, 32};
 }
 
-/// Launch grid of the fused kernel: x = batch · heads (up to 2^31 - 1), y = query tiles (up to 65535).
+/// Launch grid of the fused kernel: one-dimensional, block i taking query tile i % query_tiles of
+/// attention matrix i / query_tiles, so that the blocks running together share heads and find
+/// their keys and values in L2.
 struct flash_grid {
-  std::int64_t x = 0;
-  std::int64_t y = 0;
-  /// Whether CUDA accepts this grid.
-  [[nodiscard]] constexpr bool launchable() const { return x >= 1 && y >= 1 && x <= 2147483647 && y <= 65535; }
+  std::int64_t heads_total = 0;  ///< batch · heads
+  std::int64_t query_tiles = 0;  ///< per attention matrix
+  /// Blocks to launch.
+  [[nodiscard]] constexpr std::int64_t blocks() const { return heads_total * query_tiles; }
+  /// Whether CUDA accepts this grid (gridDim.x up to 2^31 - 1).
+  [[nodiscard]] constexpr bool launchable() const { return blocks() >= 1 && blocks() <= 2147483647; }
+  /// The attention matrix (batch · heads + head) of block `block`.
+  [[nodiscard]] constexpr std::int64_t matrix_of(std::int64_t block) const { return block / query_tiles; }
+  /// The query tile of block `block`.
+  [[nodiscard]] constexpr std::int64_t tile_of(std::int64_t block) const { return block % query_tiles; }
 };
 
 /// The grid for `heads_total` = batch · heads attention matrices of `seq` queries.

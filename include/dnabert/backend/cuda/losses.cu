@@ -55,8 +55,9 @@ __global__ void cross_entropy_grad(const D* probs, const std::int32_t* labels, c
   }
 }
 
+// Block partials of one tensor's sum of squares; the grid is fixed, so the value is too.
 template <class D>
-__global__ void square_sums(const D* x, index_t n, double* partial) {
+__device__ void square_sums_of(const D* x, index_t n, double* partial) {
   double total = 0;
   for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<index_t>(gridDim.x) * blockDim.x) {
@@ -65,6 +66,18 @@ __global__ void square_sums(const D* x, index_t n, double* partial) {
   }
   total = detail::block_sum(total);
   if (threadIdx.x == 0) partial[blockIdx.x] = total;
+}
+
+template <class D>
+__global__ void square_sums(const D* x, index_t n, double* partial) {
+  square_sums_of(x, n, partial);
+}
+
+// Tensor blockIdx.y of a list, its partials in row blockIdx.y of `partial`.
+template <class D>
+__global__ void square_sums_of_tensors(const tensor_extent<D>* tensors, double* partial) {
+  const tensor_extent<D> t = tensors[blockIdx.y];
+  square_sums_of(t.data, t.n, partial + blockIdx.y * static_cast<index_t>(gridDim.x));
 }
 
 template <class T, class E>
@@ -128,13 +141,35 @@ double sum_of_squares(cuda_t<T>& be, const T* x, std::int64_t n) {
   return std::accumulate(host.begin(), host.end(), 0.0);
 }
 
+template <class T>
+double sum_of_squares(cuda_t<T>& be, std::span<const tensor_extent<T>> tensors) {
+  using D = detail::device_t<T>;
+  if (tensors.empty()) return 0.0;
+  const auto count = static_cast<std::int64_t>(tensors.size());
+  if (count > cuda_launch::max_blocks) throw error("sum_of_squares: more than 65535 tensors in one launch");
+  std::vector<tensor_extent<D>> table;
+  for (const auto& t : tensors) table.push_back({detail::device_ptr(t.data), t.n});
+  const detail::scratch<tensor_extent<D>> device_table(be, count);
+  upload(be, table.data(), device_table.get(), count);
+  detail::scratch<double> partial(be, count * square_sum_blocks);
+  square_sums_of_tensors<D><<<dim3(square_sum_blocks, static_cast<unsigned>(count)), cuda_launch::block_threads, 0,
+                              be.context().stream()>>>(device_table.get(), partial.get());
+  detail::check_launch("square_sums_of_tensors");
+  const auto host = to_host(be, partial.get(), count * square_sum_blocks);
+  double total = 0;  // per tensor, then over the tensors: the single-tensor op's order
+  for (std::int64_t t = 0; t < count; ++t)
+    total += std::accumulate(host.begin() + t * square_sum_blocks, host.begin() + (t + 1) * square_sum_blocks, 0.0);
+  return total;
+}
+
 #define DNABERT_INSTANTIATE_LOSSES(T)                                                                                  \
   template std::pair<double, double> cross_entropy_forward<T>(cuda_t<T>&, const T*, const std::int32_t*, const T*,        \
                                                               std::int64_t, std::int64_t, T*, std::int32_t);              \
   template void cross_entropy_backward<T>(cuda_t<T>&, const T*, const std::int32_t*, const T*, std::int64_t, std::int64_t, \
                                           double, T, T*, std::int32_t);                                                   \
   template double mse_forward<T>(cuda_t<T>&, const T*, const T*, std::int64_t);                                           \
-  template double sum_of_squares<T>(cuda_t<T>&, const T*, std::int64_t);
+  template double sum_of_squares<T>(cuda_t<T>&, const T*, std::int64_t);                                                 \
+  template double sum_of_squares<T>(cuda_t<T>&, std::span<const tensor_extent<T>>);
 DNABERT_INSTANTIATE_LOSSES(float)
 DNABERT_INSTANTIATE_LOSSES(bfloat16)
 
