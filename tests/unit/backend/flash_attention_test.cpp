@@ -109,6 +109,9 @@ TEST_CASE("flash tiling: configurations for every supported head width, shared m
     const std::int64_t bq = t.warps * t.rows_per_warp, bk = t.key_tile, pad = t.head_dim_padded;
     CHECK(t.shared_bytes() == 4 * (bq * pad + bk * (pad + 1) + bk * pad + bq * bk));
     CHECK(t.shared_bytes() <= 227 * 1024);  // the most one block may ask for on sm_90
+    // sm_90 has 228 KB of shared memory per SM, 1 KB of it reserved per block
+    CHECK(t.blocks_per_sm * (t.shared_bytes() + 1024) <= 228 * 1024);
+    CHECK(t.blocks_per_sm * t.threads() <= 2048);  // threads per SM
     CHECK(t.threads() == 32 * t.warps);
     CHECK(t.keys_per_lane() * 32 == bk);
     CHECK(t.columns_per_lane() * 32 == pad);

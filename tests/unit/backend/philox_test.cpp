@@ -72,7 +72,7 @@ TEST_CASE("philox: offset → (block offset/4, lane offset%4), key = seed's low 
   CHECK(be::philox_uniform(1, 0) != be::philox_uniform(1 + (1ULL << 32), 0));
 }
 
-TEST_CASE("philox: 24-bit uniforms in [0, 1)") {
+TEST_CASE("philox: 24-bit uniforms lie in the half-open unit interval") {
   CHECK(be::uniform_from_bits(0u) == 0.0f);
   CHECK(be::uniform_from_bits(0xffu) == 0.0f);  // the low 8 bits are dropped
   CHECK(be::uniform_from_bits(0x100u) == std::ldexp(1.0f, -24));
@@ -81,7 +81,7 @@ TEST_CASE("philox: 24-bit uniforms in [0, 1)") {
   CHECK(be::uniform_from_bits(0xffffffffu) < 1.0f);
 }
 
-TEST_CASE("philox: a million uniforms have the mean, variance and lag-1 correlation of U[0,1)") {
+TEST_CASE("philox: a million uniforms have the mean, variance and lag-1 correlation of the uniform distribution") {
   // Offsets from an odd start, so blocks are entered mid-way; the bounds are 6 standard errors:
   // mean 1/2 (se sqrt(1/12/n)), variance 1/12 (se sqrt((1/80 - 1/144)/n)), E[u_i u_{i+1}] 1/4
   // (se sqrt((1/9 - 1/16)/n), ignoring the weak dependence of overlapping pairs).

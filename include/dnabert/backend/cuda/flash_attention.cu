@@ -24,7 +24,8 @@ using detail::to_float;
 // all its rows (keys read with an odd stride: no bank conflicts; queries read as broadcast
 // float4), writes the probabilities to its warp's rows of P, then adds P·V into columns l, l + 32, ...
 template <class D, int Padded>
-__global__ void __launch_bounds__(cuda_launch::flash_tiling_for(Padded).threads())
+__global__ void __launch_bounds__(cuda_launch::flash_tiling_for(Padded).threads(),
+                                  cuda_launch::flash_tiling_for(Padded).blocks_per_sm)
     flash_attention_kernel(attention_shape s, cuda_launch::flash_grid grid, const D* q, const D* k, const D* v,
                            const D* key_bias, float scale, D* context) {
   constexpr flash_tiling tiling = cuda_launch::flash_tiling_for(Padded);

@@ -42,6 +42,9 @@ struct flash_tiling {
   std::int64_t warps = 8;
   std::int64_t rows_per_warp = 8;
   std::int64_t key_tile = 64;
+  /// Blocks per SM the kernel is compiled for (__launch_bounds__: caps its registers so that this
+  /// many fit, as their shared memory does).
+  std::int64_t blocks_per_sm = 2;
 
   /// Query rows per block.
   [[nodiscard]] constexpr std::int64_t query_tile() const { return warps * rows_per_warp; }
@@ -82,7 +85,7 @@ struct flash_tiling {
 /// The tiling the kernel is compiled for heads of `head_dim` (1..128): 64 keys per step up to
 /// width 64 (DNABERT), 32 for wider heads so that a block stays under 80 KB of shared memory.
 constexpr flash_tiling flash_tiling_for(std::int64_t head_dim) {
-  return head_dim <= 64 ? flash_tiling{64, 8, 8, 64} : flash_tiling{128, 8, 8, 32};
+  return head_dim <= 64 ? flash_tiling{64, 8, 8, 64, 3} : flash_tiling{128, 8, 8, 32, 2};
 }
 
 /// Launch grid of the fused kernel: one-dimensional, block i taking query tile i % query_tiles of
