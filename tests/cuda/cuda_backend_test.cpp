@@ -18,6 +18,7 @@
 #include "dnabert/io/safetensors.hpp"
 #include "dnabert/model/bert.hpp"
 #include "dnabert/model/classifier.hpp"
+#include "dnabert/model/packed_rows.hpp"
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
 #include "dnabert/train/optimizer.hpp"
@@ -831,6 +832,33 @@ TEST_CASE("cuda bf16: fused attention stays within bf16 rounding of the CPU on t
     // relative) is what remains (the scale 1/8 is exact in bf16).
     check_close(std::vector<float>(got.begin(), got.end()), want, "bf16 fused attention seq " + std::to_string(seq), 1e-2);
   }
+}
+
+TEST_CASE("cuda: padding removal gives the padded pass's logits and real-token states") {
+  const std::string dir = dnabert::test::data_path("parity/cls_k6");
+  const auto model = dnabert::Bert<dnabert::dynamic_bert, cuda>::load(gpu(), dir, dnabert::bert_head::sequence_classification);
+  const auto batch = batch_for(6, {"ACGTACGGTTACGATCGGATTACAGATTACAGGCATTAGCA", "TTGACCAGCGT", "GGGCGGCGCATGCATGCAACGTAC"});
+  REQUIRE(dnabert::pack_rows(batch).has_padding);
+  dnabert::autograd::tape<cuda> tape(gpu());
+  dnabert::nn::forward_context<cuda> ctx{tape};
+  dnabert::forward_options padded{true, false, true, {}};
+  dnabert::forward_options packed = padded;
+  packed.remove_padding = true;
+  const auto want = model.forward(ctx, batch, padded);
+  const auto got = model.forward(ctx, batch, packed);
+  check_close(to_host(got.logits.value()), to_host(want.logits.value()), "packed logits");
+  const auto got_states = to_host(got.sequence_output.value());
+  const auto want_states = to_host(want.sequence_output.value());
+  const auto hidden = static_cast<std::size_t>(model.config().hidden_size);
+  std::vector<float> got_real, want_real;
+  for (std::size_t row = 0; row < batch.attention_mask.size(); ++row) {
+    if (!batch.attention_mask[row]) continue;
+    got_real.insert(got_real.end(), got_states.begin() + static_cast<std::ptrdiff_t>(row * hidden),
+                    got_states.begin() + static_cast<std::ptrdiff_t>((row + 1) * hidden));
+    want_real.insert(want_real.end(), want_states.begin() + static_cast<std::ptrdiff_t>(row * hidden),
+                     want_states.begin() + static_cast<std::ptrdiff_t>((row + 1) * hidden));
+  }
+  check_close(got_real, want_real, "packed states at real tokens");
 }
 
 int main(int argc, char** argv) {
