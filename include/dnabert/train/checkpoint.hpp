@@ -61,7 +61,7 @@ struct trainer_state {
                      {"skipped_steps", skipped_steps},
                      {"best_step", best_step},
                      {"evaluations_without_improvement", evaluations_without_improvement},
-                     {"rng", {{"generator", "counter-based (splitmix64 of seed and micro-batch)"},
+                     {"rng", {{"generator", "counter-based (splitmix64 of seed and micro-batch; dropout masks Philox4x32-10)"},
                               {"seed", seed},
                               {"next_micro_batch", step * gradient_accumulation_steps}}}};
     j["best_score"] = best_score ? nlohmann::json(*best_score) : nlohmann::json(nullptr);
