@@ -83,7 +83,9 @@ class cuda_context {
   [[nodiscard]] cudaStream_t stream() const noexcept { return stream_; }
   [[nodiscard]] cublasHandle_t blas() const noexcept { return blas_; }
   [[nodiscard]] const cudaDeviceProp& properties() const noexcept { return properties_; }
+  /// How float32 GEMMs may use the tensor cores.
   [[nodiscard]] cuda_math math() const noexcept { return math_; }
+  /// The cuBLASLt handle (dense layers with epilogues).
   [[nodiscard]] cublasLtHandle_t lt() const noexcept { return lt_; }
   /// cuBLASLt plans by shape, made once each (the heuristic query costs more than a small GEMM).
   [[nodiscard]] std::map<lt_plan_key, lt_plan>& lt_plans() noexcept { return plans_; }
