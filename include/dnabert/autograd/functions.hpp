@@ -208,7 +208,7 @@ var<B> scatter_rows(tape<B>& t, const id_tensor<B>& ids, const var<B>& x, std::i
   if (x.value().rows() != n) throw shape_error("scatter_rows input", {n, width}, x.shape());
   tensor<B> y(be, {rows, width});
   fill(be, y.data(), T(0), y.numel());
-  embedding_backward(be, ids.data(), n, x.value().data(), width, y.data());  // y[ids[i]] += x[i]
+  scatter_rows(be, ids.data(), n, x.value().data(), width, y.data());  // y[ids[i]] = x[i]
   var<B> result = t.make(y, x.requires_grad());
   if (result.requires_grad())
     t.on_backward([&be, ids, x, result, n, width] {

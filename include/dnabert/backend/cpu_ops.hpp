@@ -349,6 +349,12 @@ void embedding_backward(cpu_t<T>&, const std::int32_t* ids, std::int64_t n, cons
   }
 }
 
+/// dst[ids[i], :] = src[i, :] for distinct ids (a plain copy: no sums meet, unlike embedding_backward).
+template <class T>
+void scatter_rows(cpu_t<T>&, const std::int32_t* ids, std::int64_t n, const T* src, std::int64_t width, T* dst) {
+  for (std::int64_t i = 0; i < n; ++i) std::copy_n(src + i * width, width, dst + static_cast<std::int64_t>(ids[i]) * width);
+}
+
 /// out[i, :] = src[i * stride_rows, :] — picks every stride-th row (the [CLS] rows of a batch).
 template <class T>
 void gather_strided_rows(cpu_t<T>&, const T* src, std::int64_t count, std::int64_t stride_rows, std::int64_t width,

@@ -96,6 +96,9 @@ void embedding_forward(cuda_t<T>& be, const std::int32_t* ids, std::int64_t n, c
 template <class T>
 void embedding_backward(cuda_t<T>& be, const std::int32_t* ids, std::int64_t n, const T* dout, std::int64_t width,
                         T* dtable);
+/// dst[ids[i], :] = src[i, :] for distinct ids (a plain copy, no sort: padding removal's expansion).
+template <class T>
+void scatter_rows(cuda_t<T>& be, const std::int32_t* ids, std::int64_t n, const T* src, std::int64_t width, T* dst);
 /// out[i, :] = src[i * stride_rows, :].
 template <class T>
 void gather_strided_rows(cuda_t<T>& be, const T* src, std::int64_t count, std::int64_t stride_rows, std::int64_t width,

@@ -230,6 +230,15 @@ void embedding_backward(cuda_t<T>& be, const std::int32_t* ids, std::int64_t n, 
 }
 
 template <class T>
+void scatter_rows(cuda_t<T>& be, const std::int32_t* ids, std::int64_t n, const T* src, std::int64_t width, T* dst) {
+  const auto* s = detail::device_ptr(src);
+  auto* d = detail::device_ptr(dst);
+  for_each(
+      be, n * width, [=] __device__(index_t i) { d[static_cast<index_t>(ids[i / width]) * width + i % width] = s[i]; },
+      "scatter_rows");
+}
+
+template <class T>
 void gather_strided_rows(cuda_t<T>& be, const T* src, std::int64_t count, std::int64_t stride_rows, std::int64_t width,
                          T* out) {
   const auto* s = detail::device_ptr(src);
@@ -382,6 +391,7 @@ void adamw_update(cuda_t<T>& be, std::span<const adamw_tensor<T>> tensors, const
   template void dropout_backward<T>(cuda_t<T>&, const T*, const std::uint8_t*, T*, std::int64_t, double);            \
   template void embedding_forward<T>(cuda_t<T>&, const std::int32_t*, std::int64_t, const T*, std::int64_t, T*, bool); \
   template void embedding_backward<T>(cuda_t<T>&, const std::int32_t*, std::int64_t, const T*, std::int64_t, T*);   \
+  template void scatter_rows<T>(cuda_t<T>&, const std::int32_t*, std::int64_t, const T*, std::int64_t, T*);        \
   template void gather_strided_rows<T>(cuda_t<T>&, const T*, std::int64_t, std::int64_t, std::int64_t, T*);          \
   template void scatter_strided_rows_add<T>(cuda_t<T>&, const T*, std::int64_t, std::int64_t, std::int64_t, T*);     \
   template void mse_backward<T>(cuda_t<T>&, const T*, const T*, std::int64_t, T, T*);                                \
