@@ -13,8 +13,21 @@ models' 62 k-mers so that it is cut into pieces, writes tests/data/attention/gol
   * combined.{i}: cls_k6.last.sum + cls3_k3.last.sum (DNABERT's several-model combination),
 and inputs.json with the sequences and the selections.
 Each piece runs alone (no padding), so the goldens also check that dnabert's padded batches mask
-padding. Pieces are cut as dnabert's tokenizer does: consecutive runs of max_kmers k-mers, with
-max_kmers = min(510, max_position_embeddings - 2).
+padding. Long sequences are cut as DNABERT itself cuts them, written here from DNABERT's code
+(../shared/reference/dnabert-spec.md sections 1.1, 1.2 and 1.4), not from dnabert's tokenizer:
+  * seq2kmer: the L - k + 1 overlapping k-mers joined by blanks; DNATokenizer looks every word up
+    whole in vocab.txt, anything unknown (N, IUPAC codes) is [UNK]. The sequence is upper-cased
+    first: dnabert's documented rule (DNABERT would make a lower-case k-mer [UNK]; the tokenizer
+    goldens of make_tokenizer_goldens.py pin the same rule);
+  * build_inputs_with_special_tokens: fewer than S = 510 ids give [CLS] ids [SEP]; otherwise
+    len // S + 1 pieces [CLS] ids[S*i : S*(i+1)] [SEP] one after another (the DNABERT-XL input;
+    an exact multiple of S gets a trailing empty [CLS][SEP] piece). DNABERT's S = 510 is its
+    512 positions minus [CLS] and [SEP]; these models have 64 positions, so S = min(510, 64 - 2)
+    = 62 here (DNABERT's 510 would not fit them);
+  * every [CLS] ... [SEP] piece of that token list runs through the model on its own, and its
+    k-mer scores are placed one after another (an empty piece adds none).
+DNABERT-viz itself truncates to max_seq_length instead (spec section 5); scoring every piece is
+the DNABERT-XL cut applied to the viz formula.
 
 Needs torch, transformers, safetensors. Run from the repository root:
     python3 tests/reference/make_attention_goldens.py
@@ -53,21 +66,43 @@ def load(name):
     return model, ids
 
 
+def seq2kmer(sequence, k):
+    """DNABERT's motif_utils.seq2kmer: the L - k + 1 overlapping k-mers, joined by single blanks."""
+    return " ".join(sequence[x:x + k] for x in range(len(sequence) + 1 - k))
+
+
 def kmer_ids(sequence, k, vocab):
-    upper = sequence.upper()
-    return [vocab.get(upper[i:i + k], UNK_ID) for i in range(len(upper) - k + 1)]
+    """DNATokenizer on seq2kmer's sentence (upper-cased first, see above): one id per word, [UNK] when
+    the word is not in vocab.txt."""
+    return [vocab.get(word, UNK_ID) for word in seq2kmer(sequence.upper(), k).split()]
+
+
+def dnabert_pieces(ids, max_single):
+    """DNATokenizer.build_inputs_with_special_tokens(ids) with its 510 as `max_single`, cut back into
+    its [CLS] ... [SEP] pieces."""
+    if len(ids) < max_single:
+        tokens = [CLS_ID] + ids + [SEP_ID]
+    else:
+        tokens = []
+        for i in range(len(ids) // max_single + 1):
+            tokens += [CLS_ID] + ids[max_single * i:min(len(ids), max_single * (i + 1))] + [SEP_ID]
+    pieces = []
+    for token in tokens:
+        if token == CLS_ID:
+            pieces.append([])
+        pieces[-1].append(token)
+    assert all(p[0] == CLS_ID and p[-1] == SEP_ID for p in pieces)
+    return pieces
 
 
 def kmer_scores(model, vocab, sequence, layer, head):
     """The [CLS]-row score of every k-mer of `sequence`, piece by piece, stitched."""
     k = len(next(t for t in vocab if not t.startswith("[")))
-    max_kmers = min(510, model.config.max_position_embeddings - 2)
-    kmers = kmer_ids(sequence, k, vocab)
+    max_single = min(510, model.config.max_position_embeddings - 2)
     layers = model.config.num_hidden_layers
     chosen_layers = range(layers) if layer == "all" else [layers - 1 if layer == "last" else layer]
     scores = []
-    for first in range(0, len(kmers), max_kmers):
-        ids = [CLS_ID] + kmers[first:first + max_kmers] + [SEP_ID]
+    for ids in dnabert_pieces(kmer_ids(sequence, k, vocab), max_single):
         with torch.no_grad():
             out = model(input_ids=torch.tensor([ids]), attention_mask=torch.ones(1, len(ids), dtype=torch.long),
                         output_attentions=True)
@@ -76,6 +111,7 @@ def kmer_scores(model, vocab, sequence, layer, head):
             cls_row = out.attentions[l][0, :, 0, 1:-1].double().numpy()  # [heads, n]
             piece += cls_row.sum(axis=0) if head == "sum" else cls_row[head]
         scores.extend(piece)
+    assert len(scores) == len(sequence) - k + 1
     return np.array(scores)
 
 
