@@ -153,7 +153,7 @@ TEST_CASE("attention scores: several models combined as DNABERT sums normalised 
   CHECK_THROWS_WITH_AS(analysis::combine(mismatched), "cannot combine attention scores of 3 and 1 sequences", dnabert::input_error);
 }
 
-TEST_CASE("attention scores: npy output is [N, L_max] with NaN tails, ids beside it") {
+TEST_CASE("attention scores: npy output is N x L_max with NaN tails, ids beside it") {
   const analysis::nucleotide_scores scores{{0.6f, 0.8f}, {1.0f, 0.0f, 0.0f, 0.0f}, {1.0f}};
   const std::vector<std::string> ids{"a", "b", "c"};
   const auto dir = dnabert::test::scratch_dir("attention-npy");
