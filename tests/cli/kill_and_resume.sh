@@ -1,36 +1,51 @@
 #!/usr/bin/env bash
-# Kill-and-resume contract: a pre-training run killed with SIGKILL at a random point after a
-# checkpoint, then resumed with --resume, ends with the same log and weights as a straight run.
-# Usage: kill_and_resume.sh DNABERT WORK_DIR GENOME.fa CONFIG.json
+# Kill-and-resume contract: a pre-training run killed with SIGKILL between two checkpoints, then
+# resumed with --resume, ends with the same log and weights as a straight run.
+# The kill point follows the run's progress, not the clock: once log.jsonl holds the step halfway
+# between the first two checkpoints, the run is frozen (SIGSTOP), its newest complete checkpoint
+# read, and then it is killed; the resume must name that checkpoint, however fast the run went.
+# Usage: kill_and_resume.sh DNABERT WORK_DIR GENOME.fa CONFIG.json   (exit 0 only if all holds)
 set -euo pipefail
 dnabert=$1 work=$2 genome=$3 config=$4
-steps=300 checkpoint_every=50
+steps=300 checkpoint_every=50 kill_at=75
 run=(pretrain --input "$genome" --max-steps $steps --save-steps $checkpoint_every --batch-size 8 --lr 1e-3
      --threads 2 --seed 7 --save-total-limit 0)
-rm -rf "$work" && mkdir -p "$work"
+fail() { echo "FAIL: $*"; exit 1; }
+rm -rf "$work/straight" "$work/killed"
 
-"$dnabert" "${run[@]}" --config "$config" --output "$work/straight" > /dev/null 2>&1
+"$dnabert" "${run[@]}" --config "$config" --output "$work/straight" > "$work/straight.txt" 2>&1 ||
+  { cat "$work/straight.txt"; fail "the straight run failed"; }
 
-"$dnabert" "${run[@]}" --config "$config" --output "$work/killed" > /dev/null 2>&1 &
+"$dnabert" "${run[@]}" --config "$config" --output "$work/killed" > "$work/killed.txt" 2>&1 &
 pid=$!
-for _ in $(seq 1 30000); do  # up to 5 min for the first checkpoint (sanitizer builds are slow)
-  [[ -f "$work/killed/checkpoint-$checkpoint_every/trainer_state.json" ]] && break
+logged() { [[ -f "$work/killed/log.jsonl" ]] && wc -l < "$work/killed/log.jsonl" || echo 0; }
+for _ in $(seq 1 60000); do  # up to 10 min (sanitizer builds are slow)
+  (( $(logged) >= kill_at )) && break
+  kill -0 "$pid" 2>/dev/null || break
   sleep 0.01
 done
-sleep "0.0$((RANDOM % 10))"
-if [[ -f "$work/killed/checkpoint-$steps/trainer_state.json" ]] || ! kill -0 "$pid" 2>/dev/null; then
-  echo "FAIL: the run ended before it could be killed; make it longer"; exit 1
-fi
+kill -STOP "$pid" 2>/dev/null || fail "the run ended before step $kill_at: $(cat "$work/killed.txt")"
+# Complete checkpoints are checkpoint-<step> folders holding trainer_state.json; dnabert fills
+# checkpoint-<step>.partial and renames it into place.
+newest=$(for state in "$work"/killed/checkpoint-*/trainer_state.json; do
+           name=$(basename "$(dirname "$state")")
+           [[ -f $state && $name =~ ^checkpoint-[0-9]+$ ]] && echo "$name"; done | sort -V | tail -1)
+killed_at=$(logged)
 kill -KILL "$pid"
 wait "$pid" 2>/dev/null || true
-killed_at=$(wc -l < "$work/killed/log.jsonl")
-echo "killed after $killed_at logged steps; newest checkpoint: $(ls -d "$work"/killed/checkpoint-* | sort -V | tail -1)"
+[[ -n $newest ]] || fail "no complete checkpoint at step $killed_at"
+newest_step=${newest#checkpoint-}
+(( newest_step < steps )) || fail "killed at step $killed_at, after the last checkpoint: make the run longer"
+echo "killed at step $killed_at; newest complete checkpoint: $newest"
 
-"$dnabert" "${run[@]}" --resume --output "$work/killed" 2>&1 | grep -E "resuming|pre-trained"
+resumed=$("$dnabert" "${run[@]}" --resume --output "$work/killed" 2>&1) || { echo "$resumed"; fail "the resumed run failed"; }
+grep -E "resuming|pre-trained" <<< "$resumed" || true
+grep -qE "resuming $work/killed/$newest at step $newest_step([^0-9]|\$)" <<< "$resumed" ||
+  fail "the resumed run did not start from $newest"
 
-cmp "$work/straight/log.jsonl" "$work/killed/log.jsonl" || { echo "FAIL: logs differ"; exit 1; }
+cmp "$work/straight/log.jsonl" "$work/killed/log.jsonl" || fail "logs differ"
 for f in model.safetensors checkpoint-$steps/model.safetensors checkpoint-$steps/optimizer.safetensors \
          checkpoint-$steps/trainer_state.json; do
-  cmp "$work/straight/$f" "$work/killed/$f" || { echo "FAIL: $f differs"; exit 1; }
+  cmp "$work/straight/$f" "$work/killed/$f" || fail "$f differs"
 done
-echo "resumed run identical to the straight run"
+echo "resumed from $newest, run identical to the straight run"
