@@ -10,7 +10,8 @@ cmake_minimum_required(VERSION 3.24)
 #     output, as in CTest's PASS_REGULAR_EXPRESSION), and no sanitizer report starts a line;
 #   * each expected/actual pair in `compare` agrees by compare_numbers with `tolerance` (its flags).
 # With GPU_PROBE (a program that exits 77 when no CUDA device is visible) and no GPU, it prints
-# the skip marker that the test's SKIP_REGULAR_EXPRESSION turns into "skipped", running nothing.
+# the skip marker that the test's SKIP_REGULAR_EXPRESSION turns into "skipped", running nothing
+# (a cmake -P script cannot exit 77 itself before CMake 3.29's cmake_language(EXIT)).
 include(${SPEC})
 
 math(EXPR last "${CMAKE_ARGC} - 1")
