@@ -54,7 +54,7 @@ void set(analysis::token_attention_map& map, std::size_t head, std::size_t from,
 
 }  // namespace
 
-TEST_CASE("attention plots: the colour map runs from white through ColorBrewer Reds; NaN is grey") {
+TEST_CASE("attention plots: the colour map runs from white through ColorBrewer Reds, NaN is grey") {
   CHECK(analysis::heat_colour(0.0) == "#ffffff");
   CHECK(analysis::heat_colour(1.0) == "#67000d");
   CHECK(analysis::heat_colour(0.5) == "#fb6a4a");    // stop 4 of 8

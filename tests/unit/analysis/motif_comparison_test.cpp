@@ -27,7 +27,7 @@ const analysis::probability_matrix motif{
 
 }  // namespace
 
-TEST_CASE("motif comparison: column correlation by hand; constant columns count 0") {
+TEST_CASE("motif comparison: column correlation by hand, constant columns count 0") {
   // (1,0,0,0) vs (0,1,0,0): centred (3/4,-1/4,-1/4,-1/4) and (-1/4,3/4,-1/4,-1/4): cov -1/4, var 3/4 each.
   CHECK(analysis::column_correlation({1, 0, 0, 0}, {0, 1, 0, 0}) == doctest::Approx(-1.0 / 3));
   CHECK(analysis::column_correlation({0.7, 0.1, 0.1, 0.1}, {1, 0, 0, 0}) == doctest::Approx(1.0));

@@ -120,7 +120,7 @@ TEST_CASE("line_reader: LF, CRLF, a final line without newline, blank lines and 
   CHECK(line.empty());
 }
 
-TEST_CASE("line_reader: a UTF-8 BOM is removed at the start only; a lone CR inside a line is kept") {
+TEST_CASE("line_reader: a UTF-8 BOM is removed at the start only, a lone CR inside a line is kept") {
   io::line_reader lines(io::open_input(bytes_of("\xEF\xBB\xBFhead\n\xEF\xBB\xBFx\ra\r"), "mem"));
   CHECK(all_lines(lines) == std::vector<std::string>{"head", "\xEF\xBB\xBFx\ra"});
 }

@@ -4,11 +4,11 @@
 
 #include <doctest/doctest.h>
 
-#include <filesystem>
 #include <span>
 #include <string>
 
 #include "test_paths.hpp"
+#include "test_skip.hpp"
 
 namespace {
 
@@ -45,10 +45,7 @@ TEST_CASE("config_json reads DNABERT's 2020 config.json form (no layer_norm_eps,
 TEST_CASE("config_json reads DNABERT's shipped bert-config-6 when the shared sample is present") {
   const std::string path =
       dnabert::test::shared_path("data/dnabert-sample/src/transformers/dnabert-config/bert-config-6/config.json");
-  if (!std::filesystem::exists(path)) {
-    MESSAGE("DNABERT sample not present; skipped " << path);
-    return;
-  }
+  if (!dnabert::test::input_present(path)) return;
   const auto config = dnabert::io::read_config_json(path);
   CHECK(config.vocab_size == 4101);
   CHECK(config.hidden_size == 768);

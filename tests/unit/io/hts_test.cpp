@@ -138,7 +138,7 @@ TEST_CASE("indexed FASTA: BGZF with its .gzi, plain gzip refused, stale index re
                        doctest::Contains("ragged.fa: cannot build the faidx index"), dnabert::format_error);
 }
 
-TEST_CASE("VCF reader: multi-allelic records, IDs, missing ALT, POS 0, plain and BGZF; bad files named") {
+TEST_CASE("VCF reader: multi-allelic records, IDs, missing ALT, POS 0, plain and BGZF, bad files named") {
   const auto dir = dnabert::test::scratch_dir("hts_vcf_read");
   const std::string body =
       "CHROMOSOME_I\t100\trs1\tT\tG,C\t.\tPASS\tDP=3\n"

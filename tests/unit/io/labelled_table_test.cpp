@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 
 #include <cstddef>
-#include <filesystem>
 #include <fstream>
 #include <span>
 #include <sstream>
@@ -13,6 +12,7 @@
 
 #include "dnabert/io/labelled_table.hpp"
 #include "test_paths.hpp"
+#include "test_skip.hpp"
 
 namespace {
 
@@ -76,10 +76,7 @@ TEST_CASE("labelled_table: real-valued labels, raw sequences and extra TSV colum
 
 TEST_CASE("labelled_table: DNABERT's own sample dev.tsv (1000 rows of 101 nt, CRLF)") {
   const std::string path = test::shared_path("data/dnabert-sample/examples/sample_data/ft/6/dev.tsv");
-  if (!std::filesystem::exists(path)) {
-    MESSAGE("skipped: " << path << " is not present on this machine");
-    return;
-  }
+  if (!test::input_present(path)) return;
   const auto table = io::read_labelled_table(path);
   REQUIRE(table.rows.size() == 1000);
   std::size_t positives = 0;
@@ -96,10 +93,7 @@ TEST_CASE("labelled_table: DNABERT's own sample dev.tsv (1000 rows of 101 nt, CR
 
 TEST_CASE("labelled_table: DNABERT-2's sample dev.csv (15 rows of 101 nt)") {
   const std::string path = test::shared_path("data/dnabert-sample/DNABERT_2/sample_data/dev.csv");
-  if (!std::filesystem::exists(path)) {
-    MESSAGE("skipped: " << path << " is not present on this machine");
-    return;
-  }
+  if (!test::input_present(path)) return;
   const auto table = io::read_labelled_table(path);
   CHECK(table.format == io::table_format::dnabert2_csv);
   REQUIRE(table.rows.size() == 15);

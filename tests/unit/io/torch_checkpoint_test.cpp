@@ -84,7 +84,7 @@ TEST_CASE("torch_checkpoint: both formats, ZIP64 and pickle protocol 4 give the 
   }
 }
 
-TEST_CASE("torch_checkpoint: tied weights share one copy; aligned f32 in a zip is viewed in place") {
+TEST_CASE("torch_checkpoint: tied weights share one copy, aligned f32 in a zip is viewed in place") {
   const auto file = dnabert::io::map_file(torch_path("state_zip.bin"));
   const tensor_map tensors = read_torch_checkpoint(file->bytes(), "state_zip.bin", nullptr, file);
   const auto& embeddings = tensors.at("bert.embeddings.word_embeddings.weight");

@@ -3,7 +3,10 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <cstdint>
 #include <fstream>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "dnabert/io/safetensors.hpp"
@@ -19,30 +22,39 @@ std::vector<std::string> golden_sequences(const std::string& name) {
 }  // namespace
 
 TEST_CASE("classifier: predict gives Hugging Face's logits and softmax, whatever the batch size") {
-  const auto dir = dnabert::test::data_path("parity/cls_k6");
-  const auto model = dnabert::load_classifier(dir, 1);
-  const auto sequences = golden_sequences("cls_k6");
-  const auto golden = dnabert::io::read_safetensors(dir + "/golden.safetensors").tensors.at("logits");
-  for (const std::size_t batch_size : {1U, 2U, 32U}) {
-    dnabert::inference_options options;
-    options.batch_size = batch_size;
-    std::size_t progress_calls = 0;
-    options.progress = [&](std::size_t done, std::size_t total) {
-      ++progress_calls;
-      CHECK(done <= total);
-    };
-    const auto result = model.predict(sequences, options);
-    REQUIRE(result.logits.shape()[0] == 3);
-    for (std::size_t s = 0; s < 3; ++s) {
-      double sum = 0;
-      for (std::size_t c = 0; c < 2; ++c) {
-        CHECK(result.logits(s, c) == doctest::Approx(golden.values[s * 2 + c]).epsilon(1e-4));
-        sum += result.probabilities(s, c);
+  for (const auto& [name, classes] : {std::pair<const char*, std::size_t>{"cls_k6", 2}, {"cls3_k3", 3}}) {
+    CAPTURE(name);
+    const auto dir = dnabert::test::data_path(std::string("parity/") + name);
+    const auto model = dnabert::load_classifier(dir, 1);
+    const auto sequences = golden_sequences(name);
+    const auto golden = dnabert::io::read_safetensors(dir + "/golden.safetensors").tensors.at("logits");
+    REQUIRE(golden.values.size() == sequences.size() * classes);
+    for (const std::size_t batch_size : {1U, 2U, 32U}) {
+      dnabert::inference_options options;
+      options.batch_size = batch_size;
+      std::size_t progress_calls = 0;
+      options.progress = [&](std::size_t done, std::size_t total) {
+        ++progress_calls;
+        CHECK(done <= total);
+      };
+      const auto result = model.predict(sequences, options);
+      REQUIRE(result.logits.shape()[0] == sequences.size());
+      REQUIRE(result.logits.shape()[1] == classes);
+      for (std::size_t s = 0; s < sequences.size(); ++s) {
+        // The reference probabilities: softmax of Hugging Face's logits, in double.
+        const float* want = &golden.values[s * classes];
+        double normaliser = 0;
+        for (std::size_t c = 0; c < classes; ++c) normaliser += std::exp(want[c]);
+        std::size_t best = 0;
+        for (std::size_t c = 0; c < classes; ++c) {
+          CHECK(result.logits(s, c) == doctest::Approx(want[c]).epsilon(1e-4));
+          CHECK(result.probabilities(s, c) == doctest::Approx(std::exp(want[c]) / normaliser).epsilon(1e-4));
+          if (want[c] > want[best]) best = c;
+        }
+        CHECK(result.predicted[s] == static_cast<std::int64_t>(best));
       }
-      CHECK(sum == doctest::Approx(1.0));
-      CHECK(result.predicted[s] == (result.logits(s, 1) > result.logits(s, 0) ? 1 : 0));
+      CHECK(progress_calls == (sequences.size() + batch_size - 1) / batch_size);
     }
-    CHECK(progress_calls == (3 + batch_size - 1) / batch_size);
   }
 }
 

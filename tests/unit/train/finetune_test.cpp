@@ -18,11 +18,14 @@ dnabert::bert_config tiny_classifier() {
   return dnabert::test::tiny_config(dnabert::bert_head::sequence_classification, 16, 1, 2, 32, 48);
 }
 
-dnabert::train::training_summary run_once(const std::string& dir, std::unique_ptr<dnabert::Bert<>>& model, B& cpu) {
-  model = std::make_unique<dnabert::Bert<>>(cpu, tiny_classifier(), dnabert::bert_head::sequence_classification, 3);
-  const dnabert::train::labelled_dataset train(dnabert::test::planted_motif_set(96, 1), 3);
-  const dnabert::train::labelled_dataset dev(dnabert::test::planted_motif_set(32, 2), 3);
+// One run; `seed` draws the initial weights, the train and dev sets and the shuffling.
+dnabert::train::training_summary run_once(const std::string& dir, std::unique_ptr<dnabert::Bert<>>& model, B& cpu,
+                                          unsigned seed = 1) {
+  model = std::make_unique<dnabert::Bert<>>(cpu, tiny_classifier(), dnabert::bert_head::sequence_classification, seed + 2);
+  const dnabert::train::labelled_dataset train(dnabert::test::planted_motif_set(96, 2 * seed - 1), 3);
+  const dnabert::train::labelled_dataset dev(dnabert::test::planted_motif_set(32, 2 * seed), 3);
   dnabert::train::finetune_options options;
+  options.seed = 41 + seed;  // 42, the default, for the first run
   options.epochs = 40;
   options.batch_size = 16;
   options.optimizer.lr = 2e-3;
@@ -63,6 +66,18 @@ TEST_CASE("finetune: loss falls, runs are reproducible, the best model is saved 
   for (std::string line; std::getline(log, line);) ++lines;
   CHECK(lines == 240 + 4);
   CHECK(std::filesystem::exists(dir + "/curves.svg"));
+}
+
+TEST_CASE("finetune: the planted motif is learned from other seeds too") {
+  B cpu(1);
+  for (const unsigned seed : {2U, 3U}) {
+    CAPTURE(seed);
+    std::unique_ptr<dnabert::Bert<>> model;
+    const auto run = run_once(dnabert::test::scratch_dir("finetune-seed-" + std::to_string(seed)).string(), model, cpu, seed);
+    REQUIRE(run.best.has_value());
+    MESSAGE("seed " << seed << ": best dev AUC " << run.best->metrics["auc"].get<double>());
+    CHECK(run.best->metrics["auc"].get<double>() > 0.8);
+  }
 }
 
 TEST_CASE("finetune: labels outside the classes are refused before training") {

@@ -187,7 +187,7 @@ TEST_CASE("masking: random replacements cover the whole vocabulary, special ids 
   CHECK(seen[static_cast<std::size_t>(options.vocab_size - 1)] > 0);
 }
 
-TEST_CASE("masking: same (seed, step) gives the same masks; seed, step and padding") {
+TEST_CASE("masking: same (seed, step) gives the same masks, other seeds or steps others, extra padding the same") {
   const token_batch batch = make_kmer_batch(50, 120, 6, 21, 13);
   const auto options = dnabert::train::default_masking_options(6, 77);
   const masked_batch a = dnabert::train::mask_tokens(batch, options, 3);

@@ -218,7 +218,7 @@ TEST_CASE("optimizer: clipping scales to max_norm only above it, counting tied w
   CHECK_FALSE(std::isfinite(dnabert::train::clip_grad_norm(backend, params, 1.0)));
 }
 
-TEST_CASE("optimizer: parameters without a gradient are left alone; accumulation bookkeeping") {
+TEST_CASE("optimizer: parameters without a gradient are left alone, and accumulation bookkeeping") {
   B backend(1);
   const auto params = classifier_parameters(backend);
   dnabert::train::adamw<B> optimizer(backend, params);

@@ -49,7 +49,7 @@ piece_options tiling_options(int k) {
 
 }  // namespace
 
-TEST_CASE("pretraining pieces: half are 509+k nt, the rest max(int(U*(509+k)), 5)") {
+TEST_CASE("pretraining pieces: half are 509+k nt, the rest max(int(U x (509+k)), 5)") {
   const std::string dna = random_dna(400000, 1);
   for (const int k : {3, 6}) {
     const std::size_t full = dnabert::train::full_piece_length(k);

@@ -10,7 +10,7 @@ tests/cli/expected/:
   * embed_cls_k6_mean.txt: `dnabert embed --pooling mean` of three.fa, as compare_numbers reads a
     .npy: the mean of the last hidden state over each row's non-pad tokens ([CLS] and [SEP] included),
     with the golden attention_mask as the weights.
-Needs numpy and safetensors only. Run from anywhere: python3 tests/cli/make_expected_outputs.py
+Needs numpy and safetensors only. Run from anywhere: python3 tests/reference/make_cli_expected_outputs.py
 """
 
 import json
@@ -21,7 +21,7 @@ from safetensors.numpy import load_file
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PARITY = ROOT / "tests" / "data" / "parity"
-OUT = pathlib.Path(__file__).resolve().parent / "expected"
+OUT = ROOT / "tests" / "cli" / "expected"
 
 
 def goldens(model):
