@@ -100,7 +100,7 @@ TEST_CASE("meme: the text says what a file written from the MEME format definiti
   CHECK(file.motifs[0].name == "TATAAT");
   CHECK(file.motifs[1].probabilities.size() == 2);
 
-  const auto path = (dnabert::test::scratch_dir("meme") / "motifs.meme").string();
+  const auto path = (dnabert::test::scratch_dir("meme-write") / "motifs.meme").string();
   dnabert::io::write_meme(path, two_motifs(), {0.3, 0.2, 0.2, 0.3});
   CHECK(read_text(path) == text);
 }
@@ -145,7 +145,7 @@ void check_same_motifs(const std::vector<dnabert::io::meme_motif>& got, const st
 TEST_CASE("meme: write then read gives the same motifs, names, sites, E-values and background") {
   auto motifs = two_motifs();
   motifs[1].alternate_name = "MYC::MAX dimer";
-  const auto path = (dnabert::test::scratch_dir("meme") / "round_trip.meme").string();
+  const auto path = (dnabert::test::scratch_dir("meme-round-trip") / "round_trip.meme").string();
   dnabert::io::write_meme(path, motifs, {0.3, 0.2, 0.2, 0.3});
   const auto file = dnabert::io::read_meme(path);
   check_same_motifs(file.motifs, motifs);
@@ -265,7 +265,7 @@ TEST_CASE("meme: hostile files are refused with the file, the line and what is w
 }
 
 TEST_CASE("meme: read_meme names the path, and a missing file is an error, not a crash") {
-  const auto path = (dnabert::test::scratch_dir("meme") / "truncated.meme").string();
+  const auto path = (dnabert::test::scratch_dir("meme-truncated") / "truncated.meme").string();
   dnabert::io::write_file_atomically(path, with_header("MOTIF m\nletter-probability matrix: w= 2\n1 0 0 0\n"));
   try {
     (void)dnabert::io::read_meme(path);
