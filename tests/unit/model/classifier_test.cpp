@@ -22,7 +22,9 @@ std::vector<std::string> golden_sequences(const std::string& name) {
 }  // namespace
 
 TEST_CASE("classifier: predict gives Hugging Face's logits and softmax, whatever the batch size") {
-  for (const auto& [name, classes] : {std::pair<const char*, std::size_t>{"cls_k6", 2}, {"cls3_k3", 3}}) {
+  for (const auto& model_classes : {std::pair<const char*, std::size_t>{"cls_k6", 2}, {"cls3_k3", 3}}) {
+    const char* name = model_classes.first;  // not a structured binding: clang 14 cannot capture those
+    const std::size_t classes = model_classes.second;
     CAPTURE(name);
     const auto dir = dnabert::test::data_path(std::string("parity/") + name);
     const auto model = dnabert::load_classifier(dir, 1);
