@@ -45,3 +45,22 @@ function(dnabert_find_htslib)
   find_path(DNABERT_HTSLIB_INCLUDE_DIR htslib/vcf.h HINTS ${DNABERT_PC_HTSLIB_INCLUDE_DIRS})
   find_library(DNABERT_HTSLIB_LIBRARY hts HINTS ${DNABERT_PC_HTSLIB_LIBRARY_DIRS})
 endfunction()
+
+# oneDNN (Debian libdnnl-dev) by header and library: Debian's dnnl-config.cmake requires OpenCL's
+# development files (its GPU runtime), which the CPU matmul never uses. Sets the cache entries
+# DNABERT_ONEDNN_INCLUDE_DIR and DNABERT_ONEDNN_LIBRARY, and DNABERT_ONEDNN_OPENMP to TRUE when
+# that build threads with OpenMP: only then does it share dnabert's OpenMP threads (a TBB or
+# sequential build would add its own pool, or run one thread).
+function(dnabert_find_onednn)
+  find_path(DNABERT_ONEDNN_INCLUDE_DIR oneapi/dnnl/dnnl.hpp)
+  find_library(DNABERT_ONEDNN_LIBRARY dnnl)
+  set(openmp FALSE)
+  if(DNABERT_ONEDNN_INCLUDE_DIR)
+    file(STRINGS ${DNABERT_ONEDNN_INCLUDE_DIR}/oneapi/dnnl/dnnl_config.h threading
+         REGEX "^#define DNNL_CPU_THREADING_RUNTIME DNNL_RUNTIME_OMP$")
+    if(threading)
+      set(openmp TRUE)
+    endif()
+  endif()
+  set(DNABERT_ONEDNN_OPENMP ${openmp} PARENT_SCOPE)
+endfunction()

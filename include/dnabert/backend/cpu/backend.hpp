@@ -1,5 +1,5 @@
 #pragma once
-// The CPU backend: 64-byte aligned host memory, OpenMP threads, Eigen for GEMM. Ops for it
+// The CPU backend: 64-byte aligned host memory, OpenMP threads (shared by oneDNN and the BLAS). Ops for it
 // live in backend/cpu/ops.hpp; layers never name it, they receive it as a template parameter.
 
 #include <cstddef>

@@ -18,6 +18,7 @@
 
 #include "dnabert/backend/cpu/backend.hpp"
 #include "dnabert/backend/cpu/blas.hpp"
+#include "dnabert/backend/cpu/onednn_matmul.hpp"
 #include "dnabert/backend/cpu/optimizer_ops.hpp"
 #include "dnabert/core/rng.hpp"
 #include "dnabert/ops/op_list.hpp"
@@ -114,25 +115,39 @@ void apply_dropout(T* x, const std::uint8_t* keep, std::int64_t n, double p) {
 // ---------------------------------------------------------------------------------------------
 // GEMM
 
+namespace detail {
+
+/// C[m,n] = alpha * op(A) * op(B) + beta * C through Eigen's own GEMM (multithreaded), as `gemm`.
+template <class T>
+void eigen_gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
+                const T* b, T beta, T* c) {
+  const auto av = trans_a ? view(a, k, m, m) : view(a, m, k, k);
+  const auto bv = trans_b ? view(b, n, k, k) : view(b, k, n, n);
+  gemm_views(trans_a, trans_b, alpha, av, bv, beta, view(c, m, n, n));
+}
+
+}  // namespace detail
+
 /// C[m,n] = alpha * op(A) * op(B) + beta * C, row-major contiguous; A is [m,k] ([k,m] if
-/// trans_a), B is [k,n] ([n,k] if trans_b). float goes to the BLAS when built with one (BLIS or
-/// OpenBLAS: about 1.3x Eigen's own GEMM on BERT shapes); otherwise Eigen, multithreaded.
+/// trans_a), B is [k,n] ([n,k] if trans_b); beta 0 ignores C's old contents. float goes to oneDNN
+/// or else the BLAS when built with one (faster than Eigen's own GEMM on BERT shapes:
+/// docs/benchmarks.md); double, empty products and builds without either go to Eigen.
 template <class T>
 void gemm(cpu_t<T>&, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
           const T* b, T beta, T* c) {
-#ifdef DNABERT_HAS_CBLAS
+#if defined(DNABERT_USE_ONEDNN) || defined(DNABERT_HAS_CBLAS)
   if constexpr (std::is_same_v<T, float>) {
-    using detail::cblas_int;
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
-                static_cast<cblas_int>(m), static_cast<cblas_int>(n), static_cast<cblas_int>(k), alpha, a,
-                static_cast<cblas_int>(trans_a ? m : k), b, static_cast<cblas_int>(trans_b ? k : n), beta, c,
-                static_cast<cblas_int>(n));
-    return;
+    if (m > 0 && n > 0 && k > 0) {
+#if defined(DNABERT_USE_ONEDNN)
+      detail::onednn_gemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+#else
+      detail::cblas_gemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+#endif
+      return;
+    }
   }
 #endif
-  const auto av = trans_a ? detail::view(a, k, m, m) : detail::view(a, m, k, k);
-  const auto bv = trans_b ? detail::view(b, n, k, k) : detail::view(b, k, n, n);
-  detail::gemm_views(trans_a, trans_b, alpha, av, bv, beta, detail::view(c, m, n, n));
+  detail::eigen_gemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -146,11 +161,19 @@ void add_bias(cpu_t<T>&, T* y, const T* bias, std::int64_t rows, std::int64_t n)
     for (std::int64_t j = 0; j < n; ++j) y[r * n + j] += bias[j];
 }
 
-/// y[rows, out] = x[rows, in] · weight[out, in]^T + bias (torch.nn.Linear; the CUDA backend
-/// fuses the bias into the GEMM).
+/// y[rows, out] = x[rows, in] · weight[out, in]^T + bias (torch.nn.Linear; oneDNN and the CUDA
+/// backend add the bias in the GEMM's epilogue, saving a pass over y).
 template <class T>
 void linear_forward(cpu_t<T>& be, const T* x, const T* weight, const T* bias, std::int64_t rows, std::int64_t in,
                     std::int64_t out, T* y) {
+#ifdef DNABERT_USE_ONEDNN
+  if constexpr (std::is_same_v<T, float>) {
+    if (rows > 0 && in > 0 && out > 0) {
+      detail::onednn_linear(x, weight, bias, rows, in, out, y);
+      return;
+    }
+  }
+#endif
   gemm(be, false, true, rows, out, in, T(1), x, weight, T(0), y);
   add_bias(be, y, bias, rows, out);
 }
