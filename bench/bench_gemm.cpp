@@ -1,5 +1,6 @@
 // sgemm throughput (GFLOP/s) on the GEMM shapes of a DNABERT-6 base forward: the machine's measured
-// peak that encoder benchmarks compare against, and the evidence for choosing Eigen's GEMM or OpenBLAS.
+// peak that encoder benchmarks compare against, and the evidence for choosing the CPU backend's
+// GEMM engine: Eigen's own, oneDNN's matmul (as the backend calls it), BLIS, OpenBLAS.
 #include <benchmark/benchmark.h>
 
 #include <Eigen/Core>
@@ -12,8 +13,20 @@
 #include <string>
 #include <vector>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#ifdef DNABERT_USE_ONEDNN
+#include "dnabert/backend/cpu/onednn_matmul.hpp"
+
+#include <oneapi/dnnl/dnnl_debug.h>
+#endif
 #ifdef DNABERT_BENCH_OPENBLAS
 #include <cblas.h>
+#endif
+#ifdef DNABERT_BENCH_BLIS
+#include <blis.h>
 #endif
 
 namespace {
@@ -81,6 +94,23 @@ std::string openblas_label() {
 }
 #endif
 
+#ifdef DNABERT_USE_ONEDNN
+// The CPU backend's own call: a primitive cached per shape, on dnabert's OpenMP threads.
+void onednn_multiply(gemm_problem& p) {
+  dnabert::backend::detail::onednn_gemm(false, true, p.m, p.n, p.k, 1.0F, p.x.data(), p.w.data(), 0.0F, p.y.data());
+}
+#endif
+
+#ifdef DNABERT_BENCH_BLIS
+// BLIS's own typed API (its cblas would clash with OpenBLAS's in this program).
+void blis_multiply(gemm_problem& p) {
+  float one = 1.0F;
+  float zero = 0.0F;
+  bli_sgemm(BLIS_NO_TRANSPOSE, BLIS_TRANSPOSE, p.m, p.n, p.k, &one, p.x.data(), p.k, 1, p.w.data(), p.k, 1, &zero,
+            p.y.data(), p.n, 1);
+}
+#endif
+
 // Runs one engine on args {M, N, K, threads}; `threads_in_use` is what the engine reports after
 // being asked for that many, so a build without threading cannot pass for a 2-thread result.
 template <void (*Multiply)(gemm_problem&)>
@@ -120,6 +150,26 @@ void eigen_sgemm(benchmark::State& state) {
                                                            std::to_string(EIGEN_MINOR_VERSION));
 }
 
+#ifdef DNABERT_USE_ONEDNN
+void onednn_sgemm(benchmark::State& state) {
+  omp_set_num_threads(static_cast<int>(state.range(3)));
+  const dnnl_version_t* version = dnnl_version();
+  time_gemm<onednn_multiply>(state, omp_get_max_threads(),
+                             "oneDNN " + std::to_string(version->major) + "." + std::to_string(version->minor) + "." +
+                                 std::to_string(version->patch) + " matmul (" + dnnl_runtime2str(version->cpu_runtime) +
+                                 ", " + dnnl_cpu_isa2str(dnnl_get_effective_cpu_isa()) + ")");
+}
+#endif
+
+#ifdef DNABERT_BENCH_BLIS
+void blis_sgemm(benchmark::State& state) {
+  bli_thread_set_num_threads(state.range(3));
+  time_gemm<blis_multiply>(state, static_cast<int>(bli_thread_get_num_threads()),
+                           std::string("BLIS ") + bli_info_get_version_str() + " (" +
+                               bli_arch_string(bli_arch_query_id()) + ")");
+}
+#endif
+
 #ifdef DNABERT_BENCH_OPENBLAS
 void openblas_sgemm(benchmark::State& state) {
   openblas_set_num_threads(static_cast<int>(state.range(3)));
@@ -145,6 +195,12 @@ void dnabert_shapes(benchmark::internal::Benchmark* b) {
 }  // namespace
 
 BENCHMARK(eigen_sgemm)->Apply(dnabert_shapes);
+#ifdef DNABERT_USE_ONEDNN
+BENCHMARK(onednn_sgemm)->Apply(dnabert_shapes);
+#endif
+#ifdef DNABERT_BENCH_BLIS
+BENCHMARK(blis_sgemm)->Apply(dnabert_shapes);
+#endif
 #ifdef DNABERT_BENCH_OPENBLAS
 BENCHMARK(openblas_sgemm)->Apply(dnabert_shapes);
 #endif

@@ -15,8 +15,9 @@ Two suites (``--suites``, default both):
 
 Every engine runs in its own subprocess, one after the other, with the thread count set in the
 environment before any runtime starts, and ``OMP_WAIT_POLICY=PASSIVE`` for the peers: on a 2-core
-machine their spinning OpenMP workers otherwise fight their BLAS threads. dnabert's BLAS (BLIS or
-OpenBLAS, OpenMP builds) shares its one OpenMP pool, so it keeps OpenMP's default active waiting.
+machine their spinning OpenMP workers otherwise fight their BLAS threads. dnabert's GEMM engine
+(oneDNN, BLIS or OpenBLAS, OpenMP builds) shares its one OpenMP pool, so it keeps OpenMP's default
+active waiting.
 
 Usage:
     python3 bench/compare_peers.py [--threads 2] [--suites inference,training]
@@ -573,7 +574,7 @@ def docs_section(suite: Suite, cases: list[Case], args: argparse.Namespace, engi
         f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- CPU: {cpu_description()}; load average before the run: {load_before}{scheduling_note()}",
         f"- Threads: {args.threads} for every engine, one engine at a time; `OMP_WAIT_POLICY=PASSIVE` for "
-        "the peers, `ACTIVE` for dnabert (its BLAS shares its single OpenMP pool)",
+        "the peers, `ACTIVE` for dnabert (its GEMM engine shares its single OpenMP pool)",
         *(f"- {note}" for note in suite.notes),
         "- Shapes: " + "; ".join(describe_model(model) for model in dict.fromkeys(case.model for case in cases)),
         f"- Timed runs per case after {args.warmup} warm-up runs (medians quoted): {runs}",
