@@ -151,22 +151,6 @@ TEST_CASE("linear_forward: x times weight transposed plus bias, over NaN in y") 
   }
 }
 
-TEST_CASE("gemm: the same product on 1 and 2 threads") {
-  // oneDNN's kernels are made for a thread count: a primitive cached at 2 threads must not be
-  // reused at 1 (which would leave half of C unwritten).
-  const std::int64_t m = 257;
-  const std::int64_t n = 129;
-  const std::int64_t k = 65;
-  const auto a = uniform(m * k, 7);
-  const auto b = uniform(k * n, 8);
-  for (const int threads : {2, 1}) {
-    cpu_t<float> be(threads);
-    std::vector<float> c(static_cast<std::size_t>(m * n), std::numeric_limits<float>::quiet_NaN());
-    gemm(be, false, false, m, n, k, 1.0F, a.data(), b.data(), 0.0F, c.data());
-    check_product("gemm on " + std::to_string(threads) + " threads", false, false, m, n, k, 1.0, a, b, 0.0, {}, {}, c);
-  }
-}
-
 #ifdef DNABERT_USE_ONEDNN
 TEST_CASE("onednn_gemm: a shape oneDNN rejects is a dnabert::error naming the product") {
   const std::vector<float> a(4, 1.0F);

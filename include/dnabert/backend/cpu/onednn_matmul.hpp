@@ -36,7 +36,7 @@ struct onednn_matmul_key {
   bool has_bias = false;
   float alpha = 1.0F;
   float beta = 0.0F;
-  int threads = 1;  // oneDNN's OpenMP kernels are partitioned for the thread count they were made for
+  int threads = 1;  // a primitive splits its work for, and runs, the OpenMP thread count it was made with
   friend bool operator==(const onednn_matmul_key&, const onednn_matmul_key&) = default;
 };
 
