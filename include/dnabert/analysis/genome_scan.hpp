@@ -17,14 +17,13 @@
 #include <utility>
 #include <vector>
 
-#include "dnabert/analysis/variant_effects.hpp"
 #include "dnabert/core/error.hpp"
 #include "dnabert/io/atomic_file.hpp"
 #include "dnabert/io/bed.hpp"
 #include "dnabert/io/byte_source.hpp"
 #include "dnabert/io/fasta.hpp"
 #include "dnabert/io/line_reader.hpp"
-#include "dnabert/model/classifier.hpp"
+#include "dnabert/model/window_classification.hpp"
 
 namespace dnabert::analysis {
 
