@@ -15,6 +15,7 @@
 #include "dnabert/analysis/effect_scores.hpp"
 #include "dnabert/core/error.hpp"
 #include "dnabert/core/nucleotide_text.hpp"
+#include "dnabert/io/contig_names.hpp"
 #include "dnabert/model/window_classification.hpp"
 
 namespace dnabert::analysis {
@@ -119,14 +120,6 @@ inline std::optional<std::string> unsupported_allele_reason(std::string_view alt
   return std::nullopt;
 }
 
-// The other spelling of a contig name: "chr1" <-> "1".
-inline std::string other_chr_style(const std::string& contig) {
-  if (contig.starts_with("chr")) return contig.substr(3);
-  std::string prefixed = "chr";
-  prefixed += contig;
-  return prefixed;
-}
-
 // "CHROM:POS REF>ALT", the start of every warning about a variant (POS 1-based, as in the VCF).
 inline std::string variant_place(const variant& v) {
   std::string place = v.contig;
@@ -168,7 +161,7 @@ inline std::optional<variant_window> make_variant_window(const variant& v, std::
   }
   const std::optional<std::int64_t> contig_length = reference.contig_length(v.contig);
   if (!contig_length) {
-    const std::string other = detail::other_chr_style(v.contig);
+    const std::string other = io::other_chr_style(v.contig);
     if (reference.contig_length(other)) {
       std::string what = "contig '" + v.contig + "' is not in the reference, but '";
       what += other;
