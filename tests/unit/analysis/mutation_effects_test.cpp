@@ -30,7 +30,7 @@ dnabert::io::sequence_mutation mutation(std::size_t start, std::size_t end, std:
 
 }  // namespace
 
-TEST_CASE("mutation file mode: a mutation replaces [start, end) by its allele, inside the sequence only") {
+TEST_CASE("mutation file mode: a mutation replaces start to end by its allele, inside the sequence only") {
   CHECK(analysis::apply_mutation("ACGTACGTACGT", mutation(8, 12, "T"), "mut.txt") == "ACGTACGTT");
   CHECK(analysis::apply_mutation("ACGTACGTACGT", mutation(2, 2, "GG"), "mut.txt") == "ACGGGTACGTACGT");  // insertion
   CHECK(analysis::apply_mutation("ACGTACGTACGT", mutation(0, 4, ""), "mut.txt") == "ACGTACGT");          // deletion
