@@ -4,6 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench_support.hpp"
+#include "dnabert/cpu.hpp"
 #include "dnabert/model/bert.hpp"
 
 namespace {
@@ -11,8 +12,8 @@ namespace {
 using dnabert::bench::bench_backend;
 
 /// DNABERT-6 base encoder without a head, random weights, built once per program.
-const dnabert::Bert<dnabert::DNABERT6>& base_model() {
-  static const dnabert::Bert<dnabert::DNABERT6> model(bench_backend(), dnabert::bert_config{}, dnabert::bert_head::none, 1);
+const dnabert::cpu_bert<dnabert::DNABERT6>& base_model() {
+  static const dnabert::cpu_bert<dnabert::DNABERT6> model(bench_backend(), dnabert::bert_config{}, dnabert::bert_head::none, 1);
   return model;
 }
 

@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "dnabert/backend/random.hpp"
+#include "dnabert/core/rng.hpp"
 #include "dnabert/model/bert.hpp"
 #include "dnabert/train/checkpoint.hpp"
 #include "dnabert/train/optimizer.hpp"
@@ -66,7 +66,7 @@ class training_run {
     for (std::int64_t j = 0; j < accumulation; ++j) {
       const std::int64_t index = state_.step * accumulation + j;
       autograd::tape<B> tape(be, true);
-      nn::forward_context<B> ctx{tape, backend::mix64(options_.seed ^ backend::mix64(static_cast<std::uint64_t>(index)))};
+      nn::forward_context<B> ctx{tape, mix64(options_.seed ^ mix64(static_cast<std::uint64_t>(index)))};
       micro_batch_loss<B> part = micro_batch(ctx, index);
       typename B::value_type value{};
       download(be, part.loss.value().data(), &value, 1);
