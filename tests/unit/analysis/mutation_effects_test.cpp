@@ -11,6 +11,7 @@
 
 #include "dnabert/analysis/mutation_effects.hpp"
 #include "dnabert/analysis/mutations_tsv.hpp"
+#include "dnabert/cpu.hpp"
 #include "dnabert/io/mutation_file.hpp"
 #include "test_paths.hpp"
 #include "variant_fixtures.hpp"

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dnabert/core/bert_config.hpp"
+#include "dnabert/cpu.hpp"
 #include "dnabert/io/config_json.hpp"
 #include "dnabert/model/bert.hpp"
 #include "test_paths.hpp"
@@ -72,7 +73,7 @@ TEST_CASE("parameter schema: the model registers exactly bert_parameters for eve
     for (const bert_head head : {bert_head::none, bert_head::masked_lm, bert_head::sequence_classification}) {
       CAPTURE(path.string());
       CAPTURE(dnabert::architecture_name(head));
-      const dnabert::Bert<> model(cpu, config, head, 1);
+      const dnabert::cpu_bert<> model(cpu, config, head, 1);
       // In order, both ways: nothing missing, nothing extra, same shapes, same ties.
       const auto registered = registered_lines(model.parameters());
       const auto schema = schema_lines(dnabert::bert_parameters(config, head));
