@@ -14,41 +14,12 @@
 #include "dnabert/autograd/tape.hpp"
 #include "dnabert/backend/attention_shape.hpp"
 #include "dnabert/backend/tensor.hpp"
-#include "dnabert/core/fixed_width.hpp"
 
 namespace dnabert::autograd {
 
 /// Token ids on the backend ([rows] int32), shared by the ops that need them.
 template <class B>
 using id_tensor = tensor<B, std::int32_t>;
-
-namespace detail {
-
-/// The row width an op hands its backend: fixed_width<Width> once `found` is checked against it,
-/// or `found` itself when Width is dynamic.
-template <int Width>
-auto checked_width(std::int64_t found, const char* op) {
-  if constexpr (Width == dynamic) {
-    return found;
-  } else {
-    if (found != Width) throw shape_error(std::string(op) + " width", {Width}, {found});
-    return fixed_width<Width>{};
-  }
-}
-
-/// The attention shape an op hands its backend: a fixed_head_shape<HeadDim> once s.head_dim is
-/// checked against it, or s itself when HeadDim is dynamic.
-template <int HeadDim>
-auto checked_shape(const backend::attention_shape& s) {
-  if constexpr (HeadDim == dynamic) {
-    return s;
-  } else {
-    if (s.head_dim != HeadDim) throw shape_error("self_attention head size", {HeadDim}, {s.head_dim});
-    return backend::fixed_head_shape<HeadDim>{s};
-  }
-}
-
-}  // namespace detail
 
 /// y = x W^T + b for x [rows, in], W [out, in], b [out] (torch.nn.Linear).
 template <class B>
@@ -120,13 +91,12 @@ var<B> add(tape<B>& t, const var<B>& a, const var<B>& b) {
   return result;
 }
 
-/// LayerNorm over the last dimension with affine gamma, beta; Width, when not dynamic, is that
-/// dimension at compile time (checked), for the backend's fixed-width kernel where it has one.
-template <int Width = dynamic, class B>
+/// LayerNorm over the last dimension with affine gamma, beta.
+template <class B>
 var<B> layer_norm(tape<B>& t, const var<B>& x, const var<B>& gamma, const var<B>& beta, double eps) {
   B& be = t.backend();
   const std::int64_t rows = x.value().rows();
-  const auto n = detail::checked_width<Width>(x.value().dim(-1), "layer_norm");
+  const std::int64_t n = x.value().dim(-1);
   tensor<B> y(be, x.shape());
   const bool needs_grad = t.recording() && (x.requires_grad() || gamma.requires_grad() || beta.requires_grad());
   tensor<B> mean = needs_grad ? tensor<B>(be, {rows}) : tensor<B>();
@@ -149,15 +119,14 @@ var<B> layer_norm(tape<B>& t, const var<B>& x, const var<B>& gamma, const var<B>
 }
 
 /// LayerNorm(a + b) over the last dimension (BERT's residual add + post-LayerNorm) in one op: a + b
-/// is never stored; the backward recomputes it from a and b, which the tape keeps anyway. Width as
-/// for layer_norm.
-template <int Width = dynamic, class B>
+/// is never stored; the backward recomputes it from a and b, which the tape keeps anyway.
+template <class B>
 var<B> add_layer_norm(tape<B>& t, const var<B>& a, const var<B>& b, const var<B>& gamma, const var<B>& beta,
                       double eps) {
   B& be = t.backend();
   if (a.shape() != b.shape()) throw shape_error("add_layer_norm", a.shape(), b.shape());
   const std::int64_t rows = a.value().rows();
-  const auto n = detail::checked_width<Width>(a.value().dim(-1), "add_layer_norm");
+  const std::int64_t n = a.value().dim(-1);
   tensor<B> y(be, a.shape());
   const bool needs_grad =
       t.recording() && (a.requires_grad() || b.requires_grad() || gamma.requires_grad() || beta.requires_grad());
@@ -263,13 +232,11 @@ struct attention_result {
   tensor<B> probabilities;
 };
 
-/// softmax(Q K^T / sqrt(d) + key_bias) V per head; q, k, v and the result are [B*S, H]. HeadDim,
-/// when not dynamic, is s.head_dim at compile time (checked), for the backend's fixed-size kernel.
-template <int HeadDim = dynamic, class B>
+/// softmax(Q K^T / sqrt(d) + key_bias) V per head; q, k, v and the result are [B*S, H].
+template <class B>
 attention_result<B> self_attention(tape<B>& t, const var<B>& q, const var<B>& k, const var<B>& v,
-                                   const tensor<B>& key_bias, const backend::attention_shape& shape,
+                                   const tensor<B>& key_bias, const backend::attention_shape& s,
                                    const attention_options& options) {
-  const auto s = detail::checked_shape<HeadDim>(shape);
   using T = typename B::value_type;
   B& be = t.backend();
   const T scale = T(1) / static_cast<T>(std::sqrt(static_cast<double>(s.head_dim)));

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -21,30 +20,26 @@
 #include "dnabert/backend/cpu_blas.hpp"
 #include "dnabert/backend/cpu.hpp"
 #include "dnabert/backend/random.hpp"
-#include "dnabert/core/fixed_width.hpp"
 
 namespace dnabert::backend {
 
 namespace detail {
 
-/// Eigen's size for a dnabert extent (`dynamic` or a size fixed at compile time).
-constexpr int eigen_size(int extent) { return extent == dynamic ? Eigen::Dynamic : extent; }
+template <class T>
+using row_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class T>
+using matrix_view = Eigen::Map<row_matrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
+template <class T>
+using const_matrix_view = Eigen::Map<const row_matrix<T>, Eigen::Unaligned, Eigen::OuterStride<>>;
 
-template <class T, int Cols = Eigen::Dynamic>
-using row_matrix = Eigen::Matrix<T, Eigen::Dynamic, Cols, Eigen::RowMajor>;
-template <class T, int Cols = Eigen::Dynamic>
-using matrix_view = Eigen::Map<row_matrix<T, Cols>, Eigen::Unaligned, Eigen::OuterStride<>>;
-template <class T, int Cols = Eigen::Dynamic>
-using const_matrix_view = Eigen::Map<const row_matrix<T, Cols>, Eigen::Unaligned, Eigen::OuterStride<>>;
-
-/// A rows × cols row-major view whose rows are `stride` elements apart (Cols: cols at compile time).
-template <int Cols = Eigen::Dynamic, class T>
-const_matrix_view<T, Cols> view(const T* data, std::int64_t rows, std::int64_t cols, std::int64_t stride) {
-  return const_matrix_view<T, Cols>(data, rows, cols, Eigen::OuterStride<>(stride));
+/// A rows × cols row-major view whose rows are `stride` elements apart.
+template <class T>
+const_matrix_view<T> view(const T* data, std::int64_t rows, std::int64_t cols, std::int64_t stride) {
+  return const_matrix_view<T>(data, rows, cols, Eigen::OuterStride<>(stride));
 }
-template <int Cols = Eigen::Dynamic, class T>
-matrix_view<T, Cols> view(T* data, std::int64_t rows, std::int64_t cols, std::int64_t stride) {
-  return matrix_view<T, Cols>(data, rows, cols, Eigen::OuterStride<>(stride));
+template <class T>
+matrix_view<T> view(T* data, std::int64_t rows, std::int64_t cols, std::int64_t stride) {
+  return matrix_view<T>(data, rows, cols, Eigen::OuterStride<>(stride));
 }
 
 /// C = alpha * op(A) * op(B) + beta * C on strided views (beta 0 ignores C's old contents).
@@ -64,10 +59,10 @@ void gemm_views(bool trans_a, bool trans_b, T alpha, const A& a, const B& b, T b
   if (trans_a && trans_b) c.noalias() += alpha * (a.transpose() * b.transpose());
 }
 
-template <class T, int N = Eigen::Dynamic>
-using array_view = Eigen::Map<Eigen::Array<T, N, 1>>;
-template <class T, int N = Eigen::Dynamic>
-using const_array_view = Eigen::Map<const Eigen::Array<T, N, 1>>;
+template <class T>
+using array_view = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using const_array_view = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 /// Splits [0, n) into one contiguous chunk per OpenMP thread and runs body(begin, count) on
 /// each, so element-wise ops run as vectorised Eigen array expressions on every core.
@@ -103,11 +98,6 @@ void draw_dropout(const T* x, T* y, std::uint8_t* keep, std::int64_t n, double p
     y[i] = kept ? x[i] * scale : T(0);
   }
 }
-
-/// Columns of one head's [seq, head_dim] matrix at compile time: the fixed head size (Eigen has
-/// no row-major single column, so 1 stays dynamic), else Eigen::Dynamic.
-template <class Shape>
-inline constexpr int head_columns = head_dim_extent<Shape> > 1 ? head_dim_extent<Shape> : Eigen::Dynamic;
 
 /// x[i] *= keep[i] / (1 - p): a drawn dropout mask applied again (backward).
 template <class T>
@@ -241,27 +231,19 @@ void tanh_backward(cpu_t<T>&, const T* y, const T* dy, T* dx, std::int64_t n) {
 
 namespace detail {
 
-/// Row r of a row-major [rows, width] buffer as an Eigen array, sized at compile time for a fixed_width.
-template <class W, class T>
-auto row_array(T* data, std::int64_t r, W width) {
-  const std::int64_t n = width;
-  using array = Eigen::Array<std::remove_const_t<T>, eigen_size(width_extent<W>), 1>;
-  return Eigen::Map<std::conditional_t<std::is_const_v<T>, const array, array>>(data + r * n, n);
-}
-
 /// LayerNorm of `rows` rows of width n, row r being the Eigen array expression input(r): the
 /// one body of layer_norm_forward and add_layer_norm_forward.
-template <class T, class Input, class W>
-void layer_norm_rows(const Input& input, const T* gamma, const T* beta, std::int64_t rows, W n, double eps,
+template <class T, class Input>
+void layer_norm_rows(const Input& input, const T* gamma, const T* beta, std::int64_t rows, std::int64_t n, double eps,
                      T* y, T* mean, T* rstd) {
-  const auto g = row_array(gamma, 0, n);
-  const auto b = row_array(beta, 0, n);
+  const const_array_view<T> g(gamma, n);
+  const const_array_view<T> b(beta, n);
 #pragma omp parallel for schedule(static)
   for (std::int64_t r = 0; r < rows; ++r) {
     const auto xr = input(r);
     const T mu = xr.mean();
     const T inv = T(1) / std::sqrt((xr - mu).square().mean() + static_cast<T>(eps));
-    row_array(y, r, n) = (xr - mu) * inv * g + b;
+    array_view<T>(y + r * n, n) = (xr - mu) * inv * g + b;
     if (mean != nullptr) mean[r] = mu;
     if (rstd != nullptr) rstd[r] = inv;
   }
@@ -269,10 +251,9 @@ void layer_norm_rows(const Input& input, const T* gamma, const T* beta, std::int
 
 /// LayerNorm backward over rows whose input element (r, j) is x_at(r, j); each dx term goes to
 /// add_dx(r, j, value): the one body of layer_norm_backward and add_layer_norm_backward.
-template <class T, class Input, class Output, class W>
+template <class T, class Input, class Output>
 void layer_norm_backward_rows(const T* dy, const Input& x_at, const T* gamma, const T* mean, const T* rstd,
-                              std::int64_t rows, W width, const Output& add_dx, T* dgamma, T* dbeta) {
-  const std::int64_t n = width;  // a constant the compiler sees through for a fixed_width
+                              std::int64_t rows, std::int64_t n, const Output& add_dx, T* dgamma, T* dbeta) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const T* dyr = dy + r * n;
     T mean_dxhat = 0;
@@ -297,18 +278,17 @@ void layer_norm_backward_rows(const T* dy, const Input& x_at, const T* gamma, co
 }  // namespace detail
 
 /// LayerNorm over rows of width n: y = (x - mean) * rstd * gamma + beta; saves mean and rstd.
-/// n may be a fixed_width (every LayerNorm op): the rows are then Eigen arrays of that size.
-template <class T, row_width W>
-void layer_norm_forward(cpu_t<T>&, const T* x, const T* gamma, const T* beta, std::int64_t rows, W n, double eps, T* y,
-                        T* mean, T* rstd) {
-  detail::layer_norm_rows([=](std::int64_t r) { return detail::row_array(x, r, n); }, gamma, beta, rows, n, eps, y,
-                          mean, rstd);
+template <class T>
+void layer_norm_forward(cpu_t<T>&, const T* x, const T* gamma, const T* beta, std::int64_t rows, std::int64_t n,
+                        double eps, T* y, T* mean, T* rstd) {
+  detail::layer_norm_rows([=](std::int64_t r) { return detail::const_array_view<T>(x + r * n, n); }, gamma, beta, rows,
+                          n, eps, y, mean, rstd);
 }
 
 /// LayerNorm backward: dx += ..., dgamma += sum(dy * xhat), dbeta += sum(dy).
-template <class T, row_width W>
+template <class T>
 void layer_norm_backward(cpu_t<T>&, const T* dy, const T* x, const T* gamma, const T* mean, const T* rstd,
-                         std::int64_t rows, W n, T* dx, T* dgamma, T* dbeta) {
+                         std::int64_t rows, std::int64_t n, T* dx, T* dgamma, T* dbeta) {
   detail::layer_norm_backward_rows(
       dy, [=](std::int64_t r, std::int64_t j) { return x[r * n + j]; }, gamma, mean, rstd, rows, n,
       [=](std::int64_t r, std::int64_t j, T g) { dx[r * n + j] += g; }, dgamma, dbeta);
@@ -316,18 +296,21 @@ void layer_norm_backward(cpu_t<T>&, const T* dy, const T* x, const T* gamma, con
 
 /// y = LayerNorm(a + b) (BERT's residual add + post-LayerNorm) without storing a + b; mean and
 /// rstd (may be null) are those of a + b.
-template <class T, row_width W>
-void add_layer_norm_forward(cpu_t<T>&, const T* a, const T* b, const T* gamma, const T* beta, std::int64_t rows, W n,
-                            double eps, T* y, T* mean, T* rstd) {
-  detail::layer_norm_rows([=](std::int64_t r) { return detail::row_array(a, r, n) + detail::row_array(b, r, n); },
-                          gamma, beta, rows, n, eps, y, mean, rstd);
+template <class T>
+void add_layer_norm_forward(cpu_t<T>&, const T* a, const T* b, const T* gamma, const T* beta, std::int64_t rows,
+                            std::int64_t n, double eps, T* y, T* mean, T* rstd) {
+  detail::layer_norm_rows(
+      [=](std::int64_t r) {
+        return detail::const_array_view<T>(a + r * n, n) + detail::const_array_view<T>(b + r * n, n);
+      },
+      gamma, beta, rows, n, eps, y, mean, rstd);
 }
 
 /// Backward of add_layer_norm_forward, recomputing a + b: da and db (either may be null) += dx,
 /// dgamma += sum(dy * xhat), dbeta += sum(dy).
-template <class T, row_width W>
+template <class T>
 void add_layer_norm_backward(cpu_t<T>&, const T* dy, const T* a, const T* b, const T* gamma, const T* mean,
-                             const T* rstd, std::int64_t rows, W n, T* da, T* db, T* dgamma, T* dbeta) {
+                             const T* rstd, std::int64_t rows, std::int64_t n, T* da, T* db, T* dgamma, T* dbeta) {
   detail::layer_norm_backward_rows(
       dy, [=](std::int64_t r, std::int64_t j) { return a[r * n + j] + b[r * n + j]; }, gamma, mean, rstd, rows, n,
       [=](std::int64_t r, std::int64_t j, T g) {
@@ -417,12 +400,10 @@ void dropout_backward(cpu_t<T>&, const T* dy, const std::uint8_t* keep, T* dx, s
 /// key_bias is [batch, seq] (0 for real tokens, -10000 for padding, as Hugging Face), may be
 /// null. probs [batch, heads, seq, seq] may be null when not needed (inference). With
 /// dropout_p > 0, keep [batch, heads, seq, seq] receives the mask drawn from (seed, offset).
-/// A fixed_head_shape sizes the per-head matrices' columns at compile time.
-template <class T, std::derived_from<attention_shape> Shape>
-void attention_forward(cpu_t<T>&, const Shape& s, const T* q, const T* k, const T* v, const T* key_bias, T scale,
-                       T* probs, T* context, double dropout_p, std::uint8_t* keep, std::uint64_t seed,
+template <class T>
+void attention_forward(cpu_t<T>&, const attention_shape& s, const T* q, const T* k, const T* v, const T* key_bias,
+                       T scale, T* probs, T* context, double dropout_p, std::uint8_t* keep, std::uint64_t seed,
                        std::uint64_t offset) {
-  constexpr int D = detail::head_columns<Shape>;
   const std::int64_t S = s.seq;
   const std::int64_t d = s.head_dim;
   const std::int64_t ld = s.row_stride;
@@ -434,9 +415,9 @@ void attention_forward(cpu_t<T>&, const Shape& s, const T* q, const T* k, const 
       const std::int64_t b = bh / s.heads;
       const std::int64_t h = bh % s.heads;
       const std::int64_t base = b * S * ld + h * d;
-      const auto qv = detail::view<D>(q + base, S, d, ld);
-      const auto kv = detail::view<D>(k + base, S, d, ld);
-      const auto vv = detail::view<D>(v + base, S, d, ld);
+      const auto qv = detail::view(q + base, S, d, ld);
+      const auto kv = detail::view(k + base, S, d, ld);
+      const auto vv = detail::view(v + base, S, d, ld);
       scores.noalias() = scale * (qv * kv.transpose());
       for (std::int64_t i = 0; i < S; ++i) {
         detail::array_view<T> row(scores.data() + i * S, S);
@@ -448,17 +429,16 @@ void attention_forward(cpu_t<T>&, const Shape& s, const T* q, const T* k, const 
       if (dropout_p > 0)
         detail::draw_dropout(scores.data(), scores.data(), keep + bh * S * S, S * S, dropout_p, seed,
                              offset + static_cast<std::uint64_t>(bh * S * S));
-      detail::view<D>(context + base, S, d, ld).noalias() = scores * vv;
+      detail::view(context + base, S, d, ld).noalias() = scores * vv;
     }
   }
 }
 
 /// Backward of attention_forward: dq, dk, dv (same layout as q, k, v) += gradients, given
 /// dcontext, the saved probs (before dropout) and keep mask.
-template <class T, std::derived_from<attention_shape> Shape>
-void attention_backward(cpu_t<T>&, const Shape& s, const T* q, const T* k, const T* v, const T* probs,
+template <class T>
+void attention_backward(cpu_t<T>&, const attention_shape& s, const T* q, const T* k, const T* v, const T* probs,
                         const T* dcontext, T scale, double dropout_p, const std::uint8_t* keep, T* dq, T* dk, T* dv) {
-  constexpr int D = detail::head_columns<Shape>;
   const std::int64_t S = s.seq;
   const std::int64_t d = s.head_dim;
   const std::int64_t ld = s.row_stride;
@@ -472,11 +452,11 @@ void attention_backward(cpu_t<T>&, const Shape& s, const T* q, const T* k, const
       const std::int64_t h = bh % s.heads;
       const std::int64_t base = b * S * ld + h * d;
       const auto p = detail::view(probs + bh * S * S, S, S, S);
-      const auto dctx = detail::view<D>(dcontext + base, S, d, ld);
+      const auto dctx = detail::view(dcontext + base, S, d, ld);
       dropped = p;
       if (dropout_p > 0) detail::apply_dropout(dropped.data(), keep + bh * S * S, S * S, dropout_p);
-      detail::view<D>(dv + base, S, d, ld).noalias() += dropped.transpose() * dctx;
-      dprobs.noalias() = dctx * detail::view<D>(v + base, S, d, ld).transpose();
+      detail::view(dv + base, S, d, ld).noalias() += dropped.transpose() * dctx;
+      dprobs.noalias() = dctx * detail::view(v + base, S, d, ld).transpose();
       if (dropout_p > 0) detail::apply_dropout(dprobs.data(), keep + bh * S * S, S * S, dropout_p);
       // softmax backward, then the 1/sqrt(d) scale: dscores = P * (dP - rowsum(dP * P)) * scale
       for (std::int64_t i = 0; i < S; ++i) {
@@ -484,8 +464,8 @@ void attention_backward(cpu_t<T>&, const Shape& s, const T* q, const T* k, const
         for (std::int64_t j = 0; j < S; ++j) dot += dprobs(i, j) * p(i, j);
         for (std::int64_t j = 0; j < S; ++j) dprobs(i, j) = p(i, j) * (dprobs(i, j) - dot) * scale;
       }
-      detail::view<D>(dq + base, S, d, ld).noalias() += dprobs * detail::view<D>(k + base, S, d, ld);
-      detail::view<D>(dk + base, S, d, ld).noalias() += dprobs.transpose() * detail::view<D>(q + base, S, d, ld);
+      detail::view(dq + base, S, d, ld).noalias() += dprobs * detail::view(k + base, S, d, ld);
+      detail::view(dk + base, S, d, ld).noalias() += dprobs.transpose() * detail::view(q + base, S, d, ld);
     }
   }
 }

@@ -228,9 +228,9 @@ class Bert {
 
  private:
   struct parameters_unset {};
-  // Sizes a static Spec fixes reach the layers: hidden width (LayerNorm) and head size (attention).
-  using layer_type = nn::encoder_layer<B, Spec::hidden, Spec::heads>;
-  // Spec::layers encoder layers held in place when fixed at compile time, else as many as config.json says.
+  using layer_type = nn::encoder_layer<B>;
+  // A static Spec's layers are held in place, Spec::layers of them; a dynamic one's are as many as
+  // config.json says. (Fixed hidden and head sizes in the kernels measured no faster: docs/architecture.md.)
   using layer_stack = std::conditional_t<Spec::layers == dynamic, std::vector<layer_type>,
                                          std::array<layer_type, Spec::layers == dynamic ? 0 : Spec::layers>>;
 
@@ -242,13 +242,13 @@ class Bert {
 
   void build() {
     B& be = *backend_;
-    embeddings_ = decltype(embeddings_)(be, params_, config_);
+    embeddings_ = nn::embeddings<B>(be, params_, config_);
     for (std::int64_t i = 0; i < config_.num_hidden_layers; ++i) {
       if constexpr (Spec::layers == dynamic) layers_.emplace_back(be, params_, i, config_);
       else layers_[static_cast<std::size_t>(i)] = layer_type(be, params_, i, config_);
     }
     pooler_ = nn::pooler<B>(be, params_, config_);
-    if (head_ == bert_head::masked_lm) mlm_ = decltype(mlm_)(be, params_, config_, embeddings_.word);
+    if (head_ == bert_head::masked_lm) mlm_ = nn::masked_lm_head<B>(be, params_, config_, embeddings_.word);
     if (head_ == bert_head::sequence_classification) classifier_ = nn::classification_head<B>(be, params_, config_);
   }
 
@@ -306,10 +306,10 @@ class Bert {
   bert_config config_;
   bert_head head_;
   nn::parameter_list<B> params_;
-  nn::embeddings<B, Spec::hidden> embeddings_;
+  nn::embeddings<B> embeddings_;
   layer_stack layers_;
   nn::pooler<B> pooler_;
-  nn::masked_lm_head<B, Spec::hidden> mlm_;
+  nn::masked_lm_head<B> mlm_;
   nn::classification_head<B> classifier_;
   std::vector<std::string> new_parameters_;
   std::vector<std::string> warnings_;

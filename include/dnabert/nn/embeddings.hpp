@@ -3,7 +3,7 @@
 
 #include "dnabert/core/bert_config.hpp"
 #include "dnabert/nn/forward_context.hpp"
-#include "dnabert/nn/fixed_layer_norm.hpp"
+#include "dnabert/nn/linear.hpp"
 
 namespace dnabert::nn {
 
@@ -15,13 +15,13 @@ struct batch_ids {
   autograd::id_tensor<B> token_types;
 };
 
-/// bert.embeddings.* of Hugging Face's BertModel; Hidden is the width when fixed at compile time.
-template <class B, int Hidden = dynamic>
+/// bert.embeddings.* of Hugging Face's BertModel.
+template <class B>
 struct embeddings {
   autograd::var<B> word;
   autograd::var<B> position;
   autograd::var<B> token_type;
-  layer_norm_for<B, Hidden> norm;
+  layer_norm<B> norm;
   double dropout_p = 0.1;
 
   embeddings() = default;

@@ -8,11 +8,11 @@
 
 namespace dnabert::nn {
 
-/// One post-LN encoder layer: self-attention then feed-forward; Hidden and Heads as in self_attention.
-template <class B, int Hidden = dynamic, int Heads = dynamic>
+/// One post-LN encoder layer: self-attention then feed-forward.
+template <class B>
 struct encoder_layer {
-  self_attention<B, Hidden, Heads> attention;
-  feed_forward<B, Hidden> ffn;
+  self_attention<B> attention;
+  feed_forward<B> ffn;
 
   encoder_layer() = default;
   /// Registers bert.encoder.layer.INDEX.*

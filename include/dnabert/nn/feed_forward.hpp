@@ -5,16 +5,15 @@
 
 #include "dnabert/core/bert_config.hpp"
 #include "dnabert/nn/forward_context.hpp"
-#include "dnabert/nn/fixed_layer_norm.hpp"
 #include "dnabert/nn/linear.hpp"
 
 namespace dnabert::nn {
 
-/// bert.encoder.layer.N.{intermediate,output}.*; Hidden is the width when fixed at compile time.
-template <class B, int Hidden = dynamic>
+/// bert.encoder.layer.N.{intermediate,output}.*
+template <class B>
 struct feed_forward {
   linear<B> intermediate, output;
-  layer_norm_for<B, Hidden> norm;
+  layer_norm<B> norm;
   double hidden_dropout = 0.1;
 
   feed_forward() = default;

@@ -4,7 +4,6 @@
 
 #include "dnabert/core/bert_config.hpp"
 #include "dnabert/nn/forward_context.hpp"
-#include "dnabert/nn/fixed_layer_norm.hpp"
 #include "dnabert/nn/linear.hpp"
 
 namespace dnabert::nn {
@@ -37,12 +36,11 @@ struct pooler {
   }
 };
 
-/// cls.predictions.*: logits = LN(gelu(dense(h))) E^T + bias, E the word embeddings (tied); Hidden
-/// is the width when fixed at compile time.
-template <class B, int Hidden = dynamic>
+/// cls.predictions.*: logits = LN(gelu(dense(h))) E^T + bias, E the word embeddings (tied).
+template <class B>
 struct masked_lm_head {
   linear<B> transform;
-  layer_norm_for<B, Hidden> norm;
+  layer_norm<B> norm;
   autograd::var<B> decoder;  ///< the word-embedding matrix itself
   autograd::var<B> bias;
 
@@ -52,7 +50,7 @@ struct masked_lm_head {
       : decoder(word_embeddings) {
     bias = params.create(backend, "cls.predictions.bias", {config.vocab_size}, init_kind::zeros);
     transform = linear<B>(backend, params, "cls.predictions.transform.dense", config.hidden_size, config.hidden_size);
-    norm = layer_norm_for<B, Hidden>(backend, params, "cls.predictions.transform.LayerNorm", config.hidden_size, config.layer_norm_eps);
+    norm = layer_norm<B>(backend, params, "cls.predictions.transform.LayerNorm", config.hidden_size, config.layer_norm_eps);
     params.alias("cls.predictions.decoder.weight", word_embeddings);
     params.alias("cls.predictions.decoder.bias", bias);
   }

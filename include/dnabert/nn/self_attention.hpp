@@ -6,7 +6,6 @@
 
 #include "dnabert/core/bert_config.hpp"
 #include "dnabert/nn/forward_context.hpp"
-#include "dnabert/nn/fixed_layer_norm.hpp"
 #include "dnabert/nn/linear.hpp"
 
 namespace dnabert::nn {
@@ -32,15 +31,11 @@ struct attention_input {
   }
 };
 
-/// bert.encoder.layer.N.attention.*; Hidden and Heads are the width and head count when fixed at
-/// compile time.
-template <class B, int Hidden = dynamic, int Heads = dynamic>
+/// bert.encoder.layer.N.attention.*
+template <class B>
 struct self_attention {
-  /// Columns per head when both sizes are fixed, else dynamic.
-  static constexpr int head_size = Hidden == dynamic || Heads == dynamic ? dynamic : Hidden / Heads;
-
   linear<B> query, key, value, output;
-  layer_norm_for<B, Hidden> norm;
+  layer_norm<B> norm;
   double attention_dropout = 0.1;
   double hidden_dropout = 0.1;
 
@@ -66,7 +61,7 @@ struct self_attention {
     options.seed = ctx.seed;
     options.offset = options.dropout > 0 ? ctx.reserve(s.batch * s.heads * s.seq * s.seq) : 0;
     options.keep_probabilities = probabilities != nullptr;
-    auto attended = autograd::self_attention<head_size>(t, in.to_padded(t, query(t, x)), in.to_padded(t, key(t, x)),
+    auto attended = autograd::self_attention(t, in.to_padded(t, query(t, x)), in.to_padded(t, key(t, x)),
                                              in.to_padded(t, value(t, x)), in.key_bias, s, options);
     if (probabilities != nullptr) *probabilities = attended.probabilities;
     auto projected = ctx.dropout(output(t, in.to_packed(t, attended.context)), hidden_dropout);
