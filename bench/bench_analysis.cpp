@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bench_support.hpp"
+#include "dnabert/cpu.hpp"
 #include "dnabert/analysis/attention_scores.hpp"
 #include "dnabert/analysis/motif_discovery.hpp"
 
@@ -39,7 +40,7 @@ using small_shape = dnabert::bert_spec<6, 4, 256, 4, 1024, 512>;
 /// Attention scores of `state.range(0)` sequences per iteration, batches of 32.
 template <class Spec>
 void attention_scores(benchmark::State& state) {
-  static const dnabert::Bert<Spec> model(bench_backend(), dnabert::bench::config_of<Spec>(), dnabert::bert_head::sequence_classification, 1);
+  static const dnabert::cpu_bert<Spec> model(bench_backend(), dnabert::bench::config_of<Spec>(), dnabert::bert_head::sequence_classification, 1);
   const auto sequences = sample_sequences(static_cast<std::size_t>(state.range(0)));
   for (auto _ : state) {
     const auto scores = dnabert::analysis::attention_scores(model, sequences);

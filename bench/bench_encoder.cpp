@@ -7,6 +7,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench_support.hpp"
+#include "dnabert/cpu.hpp"
 #include "dnabert/model/bert.hpp"
 
 namespace {
@@ -18,8 +19,8 @@ dnabert::bert_config base_config() { return {}; }
 
 /// DNABERT-6 base encoder without a head, random weights (the same for every Spec), built once per program.
 template <class Spec>
-const dnabert::Bert<Spec>& base_model() {
-  static const dnabert::Bert<Spec> model(bench_backend(), base_config(), dnabert::bert_head::none, 1);
+const dnabert::cpu_bert<Spec>& base_model() {
+  static const dnabert::cpu_bert<Spec> model(bench_backend(), base_config(), dnabert::bert_head::none, 1);
   return model;
 }
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "dnabert/backend/cpu_optimizer_ops.hpp"
+#include "dnabert/backend/cpu/optimizer_ops.hpp"
 
 namespace {
 

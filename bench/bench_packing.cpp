@@ -8,6 +8,7 @@
 #include <random>
 
 #include "bench_support.hpp"
+#include "dnabert/cpu.hpp"
 #include "dnabert/model/bert.hpp"
 
 namespace {
@@ -15,8 +16,8 @@ namespace {
 using dnabert::bench::bench_backend;
 
 /// DNABERT-6 base with a 2-class classifier, random weights, built once per program.
-const dnabert::Bert<dnabert::DNABERT6>& base_classifier() {
-  static const dnabert::Bert<dnabert::DNABERT6> model(bench_backend(), dnabert::bench::config_of<dnabert::DNABERT6>(),
+const dnabert::cpu_bert<dnabert::DNABERT6>& base_classifier() {
+  static const dnabert::cpu_bert<dnabert::DNABERT6> model(bench_backend(), dnabert::bench::config_of<dnabert::DNABERT6>(),
                                                       dnabert::bert_head::sequence_classification, 1);
   return model;
 }

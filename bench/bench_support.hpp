@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <random>
 
-#include "dnabert/backend/cpu.hpp"
+#include "dnabert/backend/cpu/backend.hpp"
 #include "dnabert/core/bert_config.hpp"
 #include "dnabert/core/vocabulary.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"

@@ -10,8 +10,9 @@
 #include <vector>
 
 #include "bench_support.hpp"
+#include "dnabert/cpu.hpp"
 #include "dnabert/autograd/functions.hpp"
-#include "dnabert/backend/random.hpp"
+#include "dnabert/core/rng.hpp"
 #include "dnabert/model/bert.hpp"
 #include "dnabert/train/optimizer.hpp"
 
@@ -48,7 +49,7 @@ class classifier_training {
     cpu& backend = bench_backend();
     dnabert::train::zero_grad(model_.parameters());
     dnabert::autograd::tape<cpu> tape(backend, true);
-    dnabert::nn::forward_context<cpu> ctx{tape, dnabert::backend::mix64(++steps_)};
+    dnabert::nn::forward_context<cpu> ctx{tape, dnabert::mix64(++steps_)};
     const auto out = model_.forward(ctx, batch_);
     const auto loss = dnabert::autograd::cross_entropy(tape, out.logits, labels_);
     float loss_value = 0;
@@ -60,7 +61,7 @@ class classifier_training {
   }
 
  private:
-  dnabert::Bert<Spec> model_;
+  dnabert::cpu_bert<Spec> model_;
   dnabert::train::adamw<cpu> optimizer_;
   dnabert::token_batch batch_;
   dnabert::autograd::id_tensor<cpu> labels_;

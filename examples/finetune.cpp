@@ -10,10 +10,10 @@ int main(int argc, char** argv) try {
   if (argc != 5) return std::cerr << "usage: dnabert_finetune_example PRETRAINED_DIR TRAIN DEV OUT_DIR\n", 2;
   const std::string pretrained = argv[1], out_dir = argv[4];
 
-  // Bert<> reads every size from config.json. The encoder and pooler come from the folder; a
+  // cpu_bert<> reads every size from config.json. The encoder and pooler come from the folder; a
   // masked-LM checkpoint has no classifier, so a 2-class one is initialised from the seed.
   dnabert::backend::cpu cpu;
-  auto model = dnabert::Bert<>::load(cpu, pretrained, dnabert::bert_head::sequence_classification, /*seed=*/42,
+  auto model = dnabert::cpu_bert<>::load(cpu, pretrained, dnabert::bert_head::sequence_classification, /*seed=*/42,
                                      /*num_labels=*/2);
   for (const auto& name : model.new_parameters()) std::cout << "new (initialised): " << name << '\n';
 

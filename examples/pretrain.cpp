@@ -9,7 +9,7 @@
 // A small DNABERT-6 (2 layers, hidden 64, 4 heads, FFN 256, 130 positions = 128 k-mers per
 // piece) so the example runs in seconds; dnabert::DNABERT6 is the paper's 12-layer, 768-wide shape.
 using Spec = dnabert::bert_spec<6, 2, 64, 4, 256, 130>;
-using Model = dnabert::Bert<Spec>;
+using Model = dnabert::cpu_bert<Spec>;
 
 // The config.json the model will be saved with, filled from the Spec so the two agree (the
 // model checks them anyway and throws a config_error naming the field that differs).

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "../bench_support.hpp"
-#include "dnabert/backend/cuda_ops.hpp"
-#include "dnabert/backend/random.hpp"
+#include "dnabert/backend/cuda/ops.hpp"
+#include "dnabert/core/rng.hpp"
 #include "dnabert/model/bert.hpp"
 #include "dnabert/train/optimizer.hpp"
 
@@ -100,7 +100,7 @@ void train_step(benchmark::State& state, B& be, dnabert::Bert<dnabert::DNABERT6,
   const auto step = [&] {
     dnabert::train::zero_grad(m.parameters());
     dnabert::autograd::tape<B> tape(be, true);
-    dnabert::nn::forward_context<B> ctx{tape, dnabert::backend::mix64(++steps)};
+    dnabert::nn::forward_context<B> ctx{tape, dnabert::mix64(++steps)};
     const auto out = m.forward(ctx, batch);
     const auto loss = dnabert::autograd::cross_entropy(tape, out.logits, labels);
     const float value = static_cast<float>(dnabert::host_values(be, loss.value())[0]);
@@ -145,7 +145,7 @@ template <class B>
 void attention_kernel(benchmark::State& state, B& be, bool fused) {
   using T = typename B::value_type;
   const std::int64_t batch = state.range(0), seq = state.range(1), heads = 12, head_dim = 64, width = heads * head_dim;
-  const dnabert::backend::attention_shape s{batch, seq, heads, head_dim, width};
+  const dnabert::ops::attention_shape s{batch, seq, heads, head_dim, width};
   dnabert::tensor<B> q(be, {batch * seq, width}), k(be, {batch * seq, width}), v(be, {batch * seq, width}),
       context(be, {batch * seq, width}), key_bias(be, {batch, seq});
   fill(be, q.data(), T(0.02f), q.numel());

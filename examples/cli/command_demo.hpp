@@ -66,7 +66,7 @@ inline std::pair<train::metrics_report, std::vector<double>> score_on(const std:
 }
 
 /// Fine-tunes `model` on the demo task into `dir`, with a progress display labelled `label`.
-inline train::training_summary finetune_demo(Bert<>& model, const demo_settings& s, const train::labelled_dataset& train_set,
+inline train::training_summary finetune_demo(cpu_bert<>& model, const demo_settings& s, const train::labelled_dataset& train_set,
                                              const train::labelled_dataset& dev_set, const std::string& dir,
                                              const std::string& label) {
   train::finetune_options run;
@@ -82,7 +82,7 @@ inline train::training_summary finetune_demo(Bert<>& model, const demo_settings&
 /// DNABERT's interpretation of the fine-tuned model on the held-out windows: the attention
 /// landscape of positives vs negatives, the attention strip of the most confident positive, and
 /// attention-driven motif discovery on the positives, compared with the planted motif.
-inline void interpret_demo(const Bert<>& model, const demo_settings& s, const std::vector<io::sequence_entry>& test,
+inline void interpret_demo(const cpu_bert<>& model, const demo_settings& s, const std::vector<io::sequence_entry>& test,
                            const std::vector<double>& positive_probability, const motif_matrix& planted) {
   std::vector<std::string> sequences;
   for (const auto& w : test) sequences.push_back(w.sequence);
@@ -184,7 +184,7 @@ inline void run_demo(const demo_settings& s) {
   backend::cpu cpu(s.threads);
   const std::string pretrained = s.output + "/pretrained";
   {
-    Bert<> model(cpu, detail::demo_config(bert_head::masked_lm), bert_head::masked_lm, s.seed);
+    cpu_bert<> model(cpu, detail::demo_config(bert_head::masked_lm), bert_head::masked_lm, s.seed);
     train::pretrain_options run;
     run.max_steps = s.pretrain_steps;
     run.batch_size = 32;
@@ -200,10 +200,10 @@ inline void run_demo(const demo_settings& s) {
 
   const train::labelled_dataset train_set(train_windows, 6, 128);
   const train::labelled_dataset dev_set(dev_windows, 6, 128);
-  auto with_pretraining = Bert<>::load(cpu, pretrained, bert_head::sequence_classification, s.seed, 2);
+  auto with_pretraining = cpu_bert<>::load(cpu, pretrained, bert_head::sequence_classification, s.seed, 2);
   const auto pretrained_run =
       detail::finetune_demo(with_pretraining, s, train_set, dev_set, s.output + "/finetuned", "finetune (pre-trained)");
-  Bert<> from_scratch(cpu, detail::demo_config(bert_head::sequence_classification), bert_head::sequence_classification, s.seed);
+  cpu_bert<> from_scratch(cpu, detail::demo_config(bert_head::sequence_classification), bert_head::sequence_classification, s.seed);
   const auto scratch_run =
       detail::finetune_demo(from_scratch, s, train_set, dev_set, s.output + "/from_scratch", "finetune (from scratch)");
 
@@ -228,7 +228,7 @@ inline void run_demo(const demo_settings& s) {
   for (const auto& [name, report] : {std::pair{"with pre-training ", &pretrained_report}, std::pair{"from scratch      ", &scratch_report}})
     std::cout << "  " << name << std::setw(10) << report->value("acc") << std::setw(8) << report->value("mcc")
               << std::setw(8) << report->value("auc") << '\n';
-  detail::interpret_demo(Bert<>::load(cpu, s.output + "/finetuned", bert_head::sequence_classification), s, test_windows,
+  detail::interpret_demo(cpu_bert<>::load(cpu, s.output + "/finetuned", bert_head::sequence_classification), s, test_windows,
                          pretrained_p, motif);
   std::cout << "\nwritten: " << s.output << "/finetuned (model), " << s.output << "/finetuned/curves.svg, " << s.output
             << "/pretrained/curves.svg, " << s.output << "/predictions.tsv, " << s.output << "/metrics.json, " << s.output

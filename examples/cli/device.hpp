@@ -8,9 +8,9 @@
 #include <string>
 
 #include "dnabert/core/error.hpp"
-#include "dnabert/model/classifier.hpp"
+#include "dnabert/cpu.hpp"
 #ifdef DNABERT_CLI_WITH_CUDA
-#include "dnabert/backend/cuda_ops.hpp"
+#include "dnabert/cuda.hpp"
 #endif
 
 namespace dnabert::cli {

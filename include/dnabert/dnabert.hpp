@@ -16,10 +16,12 @@
 //   auto result = model.predict(seqs);                   // logits, probabilities, classes
 //   auto vectors = model.embed(seqs, dnabert::pooling::mean);
 //
-// Layers (each header includes only lower ones): core ← backend ← autograd ← nn ← model,
-// with tokenizer and io resting on core. See docs/architecture.md.
+// Layers (each header includes only lower ones): core ← ops ← autograd ← nn ← model ← train |
+// analysis, with tokenizer and io resting on core; the backends (backend/cpu, backend/cuda)
+// implement ops/op_list.hpp and are named only by cpu.hpp / cuda.hpp. See docs/architecture.md.
 
-#include "dnabert/backend/xtensor_view.hpp"
+#include "dnabert/cpu.hpp"
+#include "dnabert/core/xtensor_view.hpp"
 #include "dnabert/core/bert_config.hpp"
 #include "dnabert/core/error.hpp"
 #include "dnabert/core/vocabulary.hpp"

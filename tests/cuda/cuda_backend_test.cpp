@@ -11,9 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "dnabert/backend/cpu_ops.hpp"
-#include "dnabert/backend/cpu_optimizer_ops.hpp"
-#include "dnabert/backend/cuda_ops.hpp"
+#include "dnabert/cpu.hpp"
+#include "dnabert/backend/cpu/ops.hpp"
+#include "dnabert/backend/cpu/optimizer_ops.hpp"
+#include "dnabert/backend/cuda/ops.hpp"
 #include "dnabert/io/safetensors.hpp"
 #include "dnabert/model/bert.hpp"
 #include "dnabert/model/classifier.hpp"
@@ -256,7 +257,7 @@ TEST_CASE("cuda: embeddings, strided rows and dropout masks") {
 TEST_CASE("cuda: attention forward and backward, padding and dropout") {
   for (const double p : {0.0, 0.1}) {
     // q, k and v as column blocks of one fused [B*S, 3*hidden] buffer: row_stride 3 * hidden.
-    const dnabert::backend::attention_shape s{3, 17, 4, 8, 3 * 32};
+    const dnabert::ops::attention_shape s{3, 17, 4, 8, 3 * 32};
     const auto rows = s.batch * s.seq;
     const auto qkv = random_values(static_cast<std::size_t>(rows * s.row_stride), 13, -2, 2);
     std::vector<float> key_bias(static_cast<std::size_t>(s.batch * s.seq), 0.0f);
@@ -343,11 +344,11 @@ TEST_CASE("cuda: AdamW update and squared norm") {
   CHECK(sum_of_squares(gpu(), d_grad.data(), n) == sum_of_squares(gpu(), d_grad.data(), n));  // deterministic
 
   // Multi-tensor: three tensors of other sizes and step counts in one launch, as three single updates.
-  using float_tensor = dnabert::backend::adamw_tensor<float>;
+  using float_tensor = dnabert::ops::adamw_tensor<float>;
   std::vector<std::vector<float>> params, grads, ms, vs;
   std::vector<dnabert::tensor<cuda>> dp, dg, dm, dv;
   std::vector<float_tensor> tensors;
-  std::vector<dnabert::backend::tensor_extent<float>> extents;
+  std::vector<dnabert::ops::tensor_extent<float>> extents;
   double single_sums = 0;
   for (const std::int64_t size : {std::int64_t{1}, std::int64_t{768}, std::int64_t{300001}}) {
     const auto seed = static_cast<std::uint32_t>(size % 1000);
@@ -365,7 +366,7 @@ TEST_CASE("cuda: AdamW update and squared norm") {
     extents.push_back({dg.back().data(), size});
     single_sums += sum_of_squares(gpu(), dg.back().data(), size);
   }
-  CHECK(sum_of_squares(gpu(), std::span<const dnabert::backend::tensor_extent<float>>(extents)) == single_sums);
+  CHECK(sum_of_squares(gpu(), std::span<const dnabert::ops::tensor_extent<float>>(extents)) == single_sums);
   adamw_update(gpu(), std::span<const float_tensor>(tensors), {1e-3, 0.9, 0.999, 1e-6});
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const auto& t = tensors[i];
@@ -434,7 +435,7 @@ TEST_CASE("cuda: Hugging Face fixtures give the CPU backend's logits, hidden sta
 
 TEST_CASE("cuda: the classifier predicts and embeds as on the CPU, long sequences included") {
   const std::string dir = dnabert::test::data_path("parity/cls_k6");
-  const dnabert::classifier<> on_cpu(dir, 2);
+  const auto on_cpu = dnabert::load_classifier(dir, 2);
   const dnabert::classifier<dnabert::dynamic_bert, cuda> on_gpu(dir, std::make_unique<cuda>(0));
   std::string long_sequence;
   for (int i = 0; i < 700; ++i) long_sequence += "ACGTTGCAAGGCTTAC"[(i * 7 + i / 5) % 16];  // two pieces
@@ -588,7 +589,7 @@ TEST_CASE("cuda bf16: AdamW updates float32 master weights and rounds them into 
   upload(half, v.data(), d_v.data(), n);
   const auto grad = widen(grad_bf16);
   adamw_update(host(), master.data(), grad.data(), m.data(), v.data(), n, 1e-3, 0.9, 0.999, 1e-6, 0.01, 0.19, 0.00299);
-  using bf16_tensor = dnabert::backend::adamw_tensor<dnabert::bfloat16>;
+  using bf16_tensor = dnabert::ops::adamw_tensor<dnabert::bfloat16>;
   const std::vector<bf16_tensor> one{{d_param.data(), d_grad.data(), d_m.data(), d_v.data(), d_master.data(), n, 0.01, 0.19, 0.00299}};
   adamw_update(half, std::span<const bf16_tensor>(one), {1e-3, 0.9, 0.999, 1e-6});
   const auto got_master = dnabert::host_values(half, d_master);
@@ -751,7 +752,7 @@ namespace {
 // An attention problem for the fused kernel: q, k, v as column blocks of one [B*S, 3*H*d] buffer,
 // batch b padded over its last b·S/(B+1) keys (-10000, as Hugging Face).
 struct fused_attention_case {
-  dnabert::backend::attention_shape s;
+  dnabert::ops::attention_shape s;
   std::vector<float> qkv, key_bias;
   float scale;
   fused_attention_case(std::int64_t batch, std::int64_t seq, std::int64_t heads, std::int64_t head_dim, std::uint32_t seed)

@@ -1,5 +1,5 @@
 #pragma once
-// A host reference of the fused CUDA attention kernel's algorithm (backend/cuda/flash_attention.cu):
+// A host reference of the fused CUDA attention kernel's algorithm (src/cuda/flash_attention.cu):
 // the same query and key tiles, tails and online-softmax recurrence (flash_tiling.hpp's
 // tile_count, tile_length and enter_key_tile, the very functions the kernel calls), run
 // sequentially in float. It lives with the tests because nothing but the tests runs it: the CPU
@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "dnabert/backend/attention_shape.hpp"
+#include "dnabert/ops/attention_shape.hpp"
 #include "dnabert/backend/cuda/flash_tiling.hpp"
 
 namespace dnabert::test {
@@ -19,7 +19,7 @@ namespace dnabert::test {
 /// context = softmax(Q K^T * scale + key_bias) V per head by the fused kernel's tile recurrence,
 /// QueryTile query rows and KeyTile keys at a time; q, k, v, context in attention_shape's layout.
 template <std::int64_t QueryTile, std::int64_t KeyTile>
-void flash_attention_reference(const backend::attention_shape& s, const float* q, const float* k, const float* v,
+void flash_attention_reference(const ops::attention_shape& s, const float* q, const float* k, const float* v,
                                const float* key_bias, float scale, float* context) {
   namespace launch = backend::cuda_launch;
   const std::int64_t S = s.seq;

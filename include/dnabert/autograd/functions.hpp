@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "dnabert/autograd/tape.hpp"
-#include "dnabert/backend/attention_shape.hpp"
-#include "dnabert/backend/tensor.hpp"
+#include "dnabert/ops/attention_shape.hpp"
+#include "dnabert/core/tensor.hpp"
 
 namespace dnabert::autograd {
 
@@ -235,7 +235,7 @@ struct attention_result {
 /// softmax(Q K^T / sqrt(d) + key_bias) V per head; q, k, v and the result are [B*S, H].
 template <class B>
 attention_result<B> self_attention(tape<B>& t, const var<B>& q, const var<B>& k, const var<B>& v,
-                                   const tensor<B>& key_bias, const backend::attention_shape& s,
+                                   const tensor<B>& key_bias, const ops::attention_shape& s,
                                    const attention_options& options) {
   using T = typename B::value_type;
   B& be = t.backend();

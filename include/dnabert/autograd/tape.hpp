@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "dnabert/backend/tensor.hpp"
+#include "dnabert/core/tensor.hpp"
 
 namespace dnabert::autograd {
 

@@ -12,8 +12,6 @@
 #include <utility>
 #include <vector>
 
-#include "dnabert/backend/cpu.hpp"
-#include "dnabert/backend/cpu_ops.hpp"
 #include "dnabert/core/bert_config.hpp"
 #include "dnabert/io/model_folder.hpp"
 #include "dnabert/model/bert_spec.hpp"
@@ -59,7 +57,7 @@ struct bert_output {
 };
 
 /// A BERT encoder with a head, shaped by Spec (sizes fixed or dynamic), running on backend B.
-template <class Spec = dynamic_bert, class B = backend::cpu>
+template <class Spec, class B>
 class Bert {
  public:
   using backend_type = B;

@@ -54,15 +54,11 @@ struct prediction {
 };
 
 /// A sequence-classification model with its tokenizer, ready for inference.
-template <class Spec = dynamic_bert, class B = backend::cpu>
+template <class Spec, class B>
 class classifier {
  public:
-  /// Loads a fine-tuned folder (BertForSequenceClassification) onto a CPU backend with `threads`.
-  explicit classifier(const std::string& dir, int threads = 0)
-    requires(B::host_memory)
-      : classifier(dir, std::make_unique<B>(threads)) {}
-
-  /// Loads a fine-tuned folder onto `backend` (e.g. a backend::cuda for device N).
+  /// Loads a fine-tuned folder (BertForSequenceClassification) onto `backend` (dnabert/cpu.hpp's
+  /// load_classifier makes a CPU one).
   classifier(const std::string& dir, std::unique_ptr<B> backend)
       : backend_(std::move(backend)),
         model_(Bert<Spec, B>::load(*backend_, dir, bert_head::sequence_classification)),
@@ -177,8 +173,5 @@ class classifier {
   Bert<Spec, B> model_;
   kmer_tokenizer tokenizer_;
 };
-
-/// Loads a fine-tuned DNABERT folder for CPU inference: `load_classifier("DIR").predict(seqs)`.
-inline classifier<> load_classifier(const std::string& dir, int threads = 0) { return classifier<>(dir, threads); }
 
 }  // namespace dnabert

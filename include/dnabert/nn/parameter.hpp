@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "dnabert/autograd/tape.hpp"
-#include "dnabert/backend/tensor.hpp"
+#include "dnabert/core/tensor.hpp"
 
 namespace dnabert::nn {
 

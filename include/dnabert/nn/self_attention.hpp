@@ -13,7 +13,7 @@ namespace dnabert::nn {
 /// The batch geometry and padding mask every attention layer of a pass shares.
 template <class B>
 struct attention_input {
-  backend::attention_shape shape;
+  ops::attention_shape shape;
   tensor<B> key_bias;  ///< [batch, seq]: 0 for tokens, -10000 for padding (Hugging Face)
   /// Padding removal: the row of [batch*seq] of each of the T packed token rows the dense layers
   /// run on; empty when rows are not packed (every layer then sees [batch*seq] rows).

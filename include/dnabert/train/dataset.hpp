@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "dnabert/backend/random.hpp"
+#include "dnabert/core/rng.hpp"
 #include "dnabert/core/error.hpp"
 #include "dnabert/io/sequence_input.hpp"
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"
@@ -105,9 +105,9 @@ class labelled_dataset {
 inline std::vector<std::size_t> epoch_order(std::size_t n, std::uint64_t seed, std::uint64_t epoch) {
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
-  const std::uint64_t stream = backend::mix64(seed ^ backend::mix64(epoch + 0x5bd1e995ULL));
+  const std::uint64_t stream = mix64(seed ^ mix64(epoch + 0x5bd1e995ULL));
   for (std::size_t i = n; i > 1; --i) {
-    const double u = backend::uniform_from_counter(stream, i);
+    const double u = uniform_from_counter(stream, i);
     const auto j = std::min(static_cast<std::size_t>(u * static_cast<double>(i)), i - 1);
     std::swap(order[i - 1], order[j]);
   }

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "dnabert/backend/random.hpp"
+#include "dnabert/core/rng.hpp"
 #include "dnabert/core/error.hpp"
 #include "dnabert/core/vocabulary.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
@@ -79,10 +79,10 @@ inline constexpr std::size_t max_masked_length = std::size_t{1} << 30;
 /// depend on how the batch was padded, and a resumed run redraws identically from (seed, step).
 inline double mask_uniform(std::uint64_t seed, std::uint64_t step, std::size_t row, std::size_t position,
                            mask_draw draw) {
-  const std::uint64_t stream = backend::mix64(seed + backend::mix64(step));
+  const std::uint64_t stream = mix64(seed + mix64(step));
   const std::uint64_t counter = (std::uint64_t{row} << 32) + (std::uint64_t{position} << 2) +
                                 static_cast<std::uint64_t>(draw);
-  return backend::uniform_from_counter(stream, counter);
+  return uniform_from_counter(stream, counter);
 }
 
 /// Real k-mer tokens may be masked; [CLS], [SEP], [PAD] and padding never ([UNK] and [MASK] may, as in DNABERT).

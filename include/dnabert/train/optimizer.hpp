@@ -24,13 +24,11 @@
 #include <vector>
 
 #include "dnabert/autograd/tape.hpp"
-#include "dnabert/backend/cpu_ops.hpp"
-#include "dnabert/backend/cpu_optimizer_ops.hpp"
-#include "dnabert/backend/multi_tensor.hpp"
-#include "dnabert/backend/tensor.hpp"
 #include "dnabert/core/error.hpp"
+#include "dnabert/core/tensor.hpp"
 #include "dnabert/io/tensor_map.hpp"
 #include "dnabert/nn/parameter.hpp"
+#include "dnabert/ops/multi_tensor.hpp"
 
 namespace dnabert::train {
 
@@ -73,13 +71,13 @@ void scale_gradients(B& backend, const nn::parameter_list<B>& params, double fac
 /// Global L2 norm of all present gradients (aliases counted once), as torch.nn.utils.clip_grad_norm_.
 template <class B>
 double gradient_norm(B& backend, const nn::parameter_list<B>& params) {
-  std::vector<backend::tensor_extent<typename B::value_type>> grads;
+  std::vector<ops::tensor_extent<typename B::value_type>> grads;
   for (const auto& item : params.items()) {
     if (item.alias || !item.value.has_grad()) continue;
     const auto& grad = item.value.grad(backend);
     grads.push_back({grad.data(), grad.numel()});
   }
-  return std::sqrt(sum_of_squares(backend, std::span<const backend::tensor_extent<typename B::value_type>>(grads)));
+  return std::sqrt(sum_of_squares(backend, std::span<const ops::tensor_extent<typename B::value_type>>(grads)));
 }
 
 /// Scales the gradients by max_norm / (norm + 1e-6) when that is below 1, as
@@ -146,7 +144,7 @@ class adamw {
   /// One update of every parameter that has a gradient, with learning rate `lr` (from a schedule),
   /// all in one multi-tensor op.
   void step(double lr) {
-    std::vector<backend::adamw_tensor<typename B::value_type>> tensors;
+    std::vector<ops::adamw_tensor<typename B::value_type>> tensors;
     for (auto& s : slots_) {
       if (!s.param.has_grad()) continue;
       ++s.steps;
@@ -157,8 +155,8 @@ class adamw {
                          s.decays ? options_.weight_decay : 0.0, 1.0 - std::pow(options_.beta1, t),
                          1.0 - std::pow(options_.beta2, t)});
     }
-    const backend::adamw_hyper hyper{lr, options_.beta1, options_.beta2, options_.eps};
-    adamw_update(*backend_, std::span<const backend::adamw_tensor<typename B::value_type>>(tensors), hyper);
+    const ops::adamw_hyper hyper{lr, options_.beta1, options_.beta2, options_.eps};
+    adamw_update(*backend_, std::span<const ops::adamw_tensor<typename B::value_type>>(tensors), hyper);
     ++steps_taken_;
   }
 

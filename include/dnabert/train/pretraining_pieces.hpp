@@ -9,7 +9,7 @@
 #include <string_view>
 #include <utility>
 
-#include "dnabert/backend/random.hpp"
+#include "dnabert/core/rng.hpp"
 #include "dnabert/core/vocabulary.hpp"
 #include "dnabert/io/fasta.hpp"
 
@@ -68,7 +68,7 @@ class sequence_cutter {
                   std::uint64_t sequence_index)
       : sequence_(sequence),
         options_(options),
-        key_(backend::mix64(backend::mix64(options.seed + backend::mix64(epoch)) + backend::mix64(sequence_index))) {
+        key_(mix64(mix64(options.seed + mix64(epoch)) + mix64(sequence_index))) {
     check_k(options.k);
     if (options.max_kmers == 0) throw config_error("pieces must hold at least one k-mer");
   }
@@ -104,8 +104,8 @@ class sequence_cutter {
     const std::size_t full = full_piece_length(options_.k, options_.max_kmers);
     if (remaining <= full) return remaining;
     const std::uint64_t counter = 2 * cuts_++;
-    if (backend::uniform_from_counter(key_, counter) < 0.5) return full;
-    const double u = backend::uniform_from_counter(key_, counter + 1);
+    if (uniform_from_counter(key_, counter) < 0.5) return full;
+    const double u = uniform_from_counter(key_, counter + 1);
     return std::max(static_cast<std::size_t>(u * static_cast<double>(full)), min_random_piece_length);
   }
 

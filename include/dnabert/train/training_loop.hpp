@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "dnabert/backend/random.hpp"
+#include "dnabert/core/rng.hpp"
 #include "dnabert/io/atomic_file.hpp"
 #include "dnabert/io/svg_chart.hpp"
 #include "dnabert/model/bert.hpp"
@@ -277,7 +277,7 @@ training_summary run_training(Bert<Spec, B>& model, const training_options& opti
     for (std::int64_t j = 0; j < accumulation && nonfinite.empty(); ++j) {
       const std::int64_t index = state.step * accumulation + j;
       autograd::tape<B> tape(be, true);
-      nn::forward_context<B> ctx{tape, backend::mix64(options.seed ^ backend::mix64(static_cast<std::uint64_t>(index)))};
+      nn::forward_context<B> ctx{tape, mix64(options.seed ^ mix64(static_cast<std::uint64_t>(index)))};
       micro_batch_loss<B> part = micro_batch(ctx, index);
       typename B::value_type value{};
       download(be, part.loss.value().data(), &value, 1);

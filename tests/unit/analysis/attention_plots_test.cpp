@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "dnabert/cpu.hpp"
 #include "dnabert/analysis/attention_plots.hpp"
 #include "dnabert/io/safetensors.hpp"
 #include "tensor_compare.hpp"

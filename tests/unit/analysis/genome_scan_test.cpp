@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "dnabert/cpu.hpp"
 #include "dnabert/analysis/genome_scan.hpp"
 #include "test_paths.hpp"
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "dnabert/cpu.hpp"
 #include "dnabert/analysis/mutation_map.hpp"
 #include "test_paths.hpp"
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "dnabert/cpu.hpp"
 #include "dnabert/analysis/variant_effects.hpp"
 #include "test_paths.hpp"
 #include "variant_fixtures.hpp"

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "dnabert/autograd/functions.hpp"
-#include "dnabert/backend/cpu_ops.hpp"
+#include "dnabert/backend/cpu/ops.hpp"
 #include "tensor_compare.hpp"
 
 namespace {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "dnabert/autograd/functions.hpp"
-#include "dnabert/backend/cpu_ops.hpp"
+#include "dnabert/backend/cpu/ops.hpp"
 
 namespace {
 
@@ -139,7 +139,7 @@ TEST_CASE("gradient check: embedding and strided rows") {
 
 TEST_CASE("gradient check: multi-head self-attention with padding mask and dropout") {
   std::mt19937 rng(6);
-  const dnabert::backend::attention_shape shape{2, 4, 2, 3, 6};  // batch 2, seq 4, 2 heads of 3
+  const dnabert::ops::attention_shape shape{2, 4, 2, 3, 6};  // batch 2, seq 4, 2 heads of 3
   const var q = parameter({8, 6}, rng), k = parameter({8, 6}, rng), v = parameter({8, 6}, rng);
   tensor key_bias(test_backend(), {2, 4});
   const double bias[] = {0, 0, 0, 0, 0, 0, -10000, -10000};  // second sequence has 2 pads

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "dnabert/autograd/functions.hpp"
-#include "dnabert/backend/cpu_ops.hpp"
+#include "dnabert/backend/cpu/ops.hpp"
 #include "test_paths.hpp"
 
 namespace {

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "dnabert/backend/block_cache.hpp"
-#include "dnabert/backend/cpu.hpp"
+#include "dnabert/backend/cpu/backend.hpp"
 
 using dnabert::backend::block_cache;
 

@@ -62,8 +62,8 @@ TEST_CASE("cuda launch: batch x head offsets of q/k/v slices and of [B, H, S, S]
   for (std::int64_t b = 0; b < batch; ++b)
     for (std::int64_t h = 0; h < heads; ++h) {
       const std::int64_t i = b * heads + h;
-      CHECK(slices.offset(i) == b * seq * row_stride + h * head_dim);  // cpu_ops.hpp's `base`
-      CHECK(blocks.offset(i) == i * seq * seq);                         // cpu_ops.hpp's `bh * S * S`
+      CHECK(slices.offset(i) == b * seq * row_stride + h * head_dim);  // backend/cpu/ops.hpp's `base`
+      CHECK(blocks.offset(i) == i * seq * seq);                         // backend/cpu/ops.hpp's `bh * S * S`
     }
 }
 

@@ -11,7 +11,7 @@
 #include <random>
 #include <vector>
 
-#include "dnabert/backend/cpu_ops.hpp"
+#include "dnabert/backend/cpu/ops.hpp"
 #include "dnabert/backend/cuda/flash_tiling.hpp"
 #include "flash_attention_reference.hpp"
 
@@ -30,7 +30,7 @@ std::vector<float> random_values(std::size_t n, std::uint32_t seed, float spread
 // One attention problem: q, k, v as column blocks of a fused [B*S, 3*hidden] buffer (row_stride
 // 3 * hidden, as the layers' strided views), and a padding mask cutting batch b to lengths[b].
 struct problem {
-  dnabert::backend::attention_shape shape;
+  dnabert::ops::attention_shape shape;
   std::vector<float> qkv;
   std::vector<float> key_bias;
   float scale;

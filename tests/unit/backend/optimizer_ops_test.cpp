@@ -1,6 +1,6 @@
 // The optimizer's vectorised CPU ops against plain scalar references: AdamW in torch's order,
 // the squared norm (and its independence of the thread count), scaling.
-#include "dnabert/backend/cpu_optimizer_ops.hpp"
+#include "dnabert/backend/cpu/optimizer_ops.hpp"
 
 #include <doctest/doctest.h>
 

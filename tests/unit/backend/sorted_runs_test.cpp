@@ -11,7 +11,7 @@
 #include <random>
 #include <vector>
 
-#include "dnabert/backend/cpu_ops.hpp"
+#include "dnabert/backend/cpu/ops.hpp"
 #include "dnabert/backend/cuda/sorted_runs.hpp"
 
 namespace {

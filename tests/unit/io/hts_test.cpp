@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "dnabert/cpu.hpp"
 #include "dnabert/analysis/variant_effects.hpp"
 #include "dnabert/io/hts/indexed_fasta.hpp"
 #include "dnabert/io/hts/vcf.hpp"

@@ -1,5 +1,6 @@
 // Whole-model behaviour that needs no golden file: shapes, compile-time spec checks, padding
 // invariance, and the gradient of a full model against finite differences (double precision).
+#include "dnabert/cpu.hpp"
 #include "dnabert/model/bert.hpp"
 
 #include <doctest/doctest.h>
@@ -34,7 +35,7 @@ TEST_CASE("bert: output shapes for each head and optional outputs") {
   dnabert::backend::cpu cpu(1);
   const auto batch = tokenize({"ACGTACGTAC", "ACGTNA"});
   for (const auto head : {dnabert::bert_head::masked_lm, dnabert::bert_head::sequence_classification}) {
-    const dnabert::Bert<> model(cpu, tiny_config(head, 3), head, 7);
+    const dnabert::cpu_bert<> model(cpu, tiny_config(head, 3), head, 7);
     dnabert::autograd::tape<dnabert::backend::cpu> tape(cpu);
     dnabert::nn::forward_context<dnabert::backend::cpu> ctx{tape};
     const auto out = model.forward(ctx, batch, {true, true, true, {}});
@@ -50,7 +51,7 @@ TEST_CASE("bert: output shapes for each head and optional outputs") {
 
 TEST_CASE("bert: padding does not change a sequence's outputs") {
   dnabert::backend::cpu cpu(1);
-  const dnabert::Bert<> model(cpu, tiny_config(dnabert::bert_head::sequence_classification),
+  const dnabert::cpu_bert<> model(cpu, tiny_config(dnabert::bert_head::sequence_classification),
                               dnabert::bert_head::sequence_classification, 3);
   dnabert::autograd::tape<dnabert::backend::cpu> tape(cpu);
   dnabert::nn::forward_context<dnabert::backend::cpu> ctx{tape};
@@ -65,14 +66,14 @@ TEST_CASE("bert: compile-time spec refuses a config that does not match") {
   dnabert::backend::cpu cpu(1);
   auto config = tiny_config(dnabert::bert_head::masked_lm);
   using wrong_k = dnabert::bert_spec<6>;
-  CHECK_THROWS_WITH_AS((dnabert::Bert<wrong_k>(cpu, config, dnabert::bert_head::masked_lm)),
+  CHECK_THROWS_WITH_AS((dnabert::cpu_bert<wrong_k>(cpu, config, dnabert::bert_head::masked_lm)),
                        "config.json says k-mer size (from vocab_size) 3 but the model is compiled for 6",
                        dnabert::config_error);
   using right = dnabert::bert_spec<3, 2, 8, 2>;
-  CHECK_NOTHROW((dnabert::Bert<right>(cpu, config, dnabert::bert_head::masked_lm)));
+  CHECK_NOTHROW((dnabert::cpu_bert<right>(cpu, config, dnabert::bert_head::masked_lm)));
   static_assert(dnabert::DNABERT6::hidden == 768 && dnabert::DNABERT6::k == 6);
   config.num_attention_heads = 3;
-  CHECK_THROWS_WITH_AS((dnabert::Bert<>(cpu, config, dnabert::bert_head::masked_lm)),
+  CHECK_THROWS_WITH_AS((dnabert::cpu_bert<>(cpu, config, dnabert::bert_head::masked_lm)),
                        "hidden size 8 is not a multiple of the 3 attention heads", dnabert::config_error);
 }
 

@@ -1,4 +1,5 @@
 // The user-facing inference API on a classifier folder written by PyTorch (tests/data/parity).
+#include "dnabert/cpu.hpp"
 #include "dnabert/model/classifier.hpp"
 
 #include <doctest/doctest.h>

@@ -1,6 +1,7 @@
 // Padding removal against the padded forward pass (and against each sequence run alone) on small
 // random models: outputs at real positions, gradients of a training step, the unpacked path for
 // a batch without padding, and the inputs packing refuses.
+#include "dnabert/cpu.hpp"
 #include "dnabert/model/bert.hpp"
 
 #include <doctest/doctest.h>
@@ -58,7 +59,7 @@ dnabert::forward_options everything(bool remove_padding) {
   return options;
 }
 
-output run(const dnabert::Bert<>& model, const dnabert::token_batch& batch, const dnabert::forward_options& options) {
+output run(const dnabert::cpu_bert<>& model, const dnabert::token_batch& batch, const dnabert::forward_options& options) {
   dnabert::autograd::tape<B> tape(model.backend());
   dnabert::nn::forward_context<B> ctx{tape};
   return model.forward(ctx, batch, options);
@@ -135,7 +136,7 @@ bool bit_identical(const dnabert::tensor<B>& a, const dnabert::tensor<B>& b) {
 TEST_CASE("packed forward: classification matches the padded pass and each sequence alone") {
   B cpu(1);
   const auto head = dnabert::bert_head::sequence_classification;
-  const dnabert::Bert<> model(cpu, small_config(head), head, 11);
+  const dnabert::cpu_bert<> model(cpu, small_config(head), head, 11);
   const auto batch = mixed_batch({5, 27, 3, 14, 9}, 1);
   REQUIRE(dnabert::pack_rows(batch).has_padding);
 
@@ -156,7 +157,7 @@ TEST_CASE("packed forward: classification matches the padded pass and each seque
 TEST_CASE("packed forward: MLM logits match, also with padding on the left and between tokens") {
   B cpu(1);
   const auto head = dnabert::bert_head::masked_lm;
-  const dnabert::Bert<> model(cpu, small_config(head), head, 12);
+  const dnabert::cpu_bert<> model(cpu, small_config(head), head, 12);
   auto batch = mixed_batch({21, 4, 12}, 2);
   SUBCASE("right padding") {}
   SUBCASE("padding anywhere") {  // shift row 1 right by 3 and punch holes: positions stay the columns
@@ -191,7 +192,7 @@ TEST_CASE("packed forward: a training step gives the padded pass's parameter gra
   const auto batch = mixed_batch({17, 4, 25, 9}, 3);
   for (const auto head : {dnabert::bert_head::sequence_classification, dnabert::bert_head::masked_lm}) {
     CAPTURE(static_cast<int>(head));
-    const dnabert::Bert<> model(cpu, small_config(head), head, 13);
+    const dnabert::cpu_bert<> model(cpu, small_config(head), head, 13);
     std::vector<std::int32_t> mlm_rows, labels;
     if (head == dnabert::bert_head::masked_lm) {
       for (std::size_t p = 0; p < batch.attention_mask.size(); p += 2)
@@ -240,7 +241,7 @@ TEST_CASE("packed forward: a training step gives the padded pass's parameter gra
 TEST_CASE("packed forward: a batch without padding takes the unpacked path, bit for bit") {
   B cpu(1);
   for (const auto head : {dnabert::bert_head::sequence_classification, dnabert::bert_head::masked_lm}) {
-    const dnabert::Bert<> model(cpu, small_config(head), head, 14);
+    const dnabert::cpu_bert<> model(cpu, small_config(head), head, 14);
     const auto batch = mixed_batch({10, 10, 10}, 5);
     REQUIRE_FALSE(dnabert::pack_rows(batch).has_padding);
     auto options = everything(false);
@@ -261,7 +262,7 @@ TEST_CASE("packed forward: a batch without padding takes the unpacked path, bit 
 TEST_CASE("packed forward: MLM rows on padding and sequences without tokens are refused") {
   B cpu(1);
   const auto head = dnabert::bert_head::masked_lm;
-  const dnabert::Bert<> model(cpu, small_config(head), head, 15);
+  const dnabert::cpu_bert<> model(cpu, small_config(head), head, 15);
   auto batch = mixed_batch({12, 3}, 6);  // row 1: 3 tokens, then padding
   const std::size_t seq = batch.length;
   const auto padding = static_cast<std::int32_t>(seq + 4);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "dnabert/cpu.hpp"
 #include "dnabert/io/safetensors.hpp"
 #include "dnabert/model/bert.hpp"
 #include "golden_batch.hpp"

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "dnabert/cpu.hpp"
 #include "dnabert/io/safetensors.hpp"
 #include "dnabert/model/bert.hpp"
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"

@@ -1,4 +1,5 @@
 // Fine-tuning end to end on a tiny model and a planted-motif task.
+#include "dnabert/cpu.hpp"
 #include "dnabert/train/finetune.hpp"
 
 #include <doctest/doctest.h>
@@ -19,9 +20,9 @@ dnabert::bert_config tiny_classifier() {
 }
 
 // One run; `seed` draws the initial weights, the train and dev sets and the shuffling.
-dnabert::train::training_summary run_once(const std::string& dir, std::unique_ptr<dnabert::Bert<>>& model, B& cpu,
+dnabert::train::training_summary run_once(const std::string& dir, std::unique_ptr<dnabert::cpu_bert<>>& model, B& cpu,
                                           unsigned seed = 1) {
-  model = std::make_unique<dnabert::Bert<>>(cpu, tiny_classifier(), dnabert::bert_head::sequence_classification, seed + 2);
+  model = std::make_unique<dnabert::cpu_bert<>>(cpu, tiny_classifier(), dnabert::bert_head::sequence_classification, seed + 2);
   const dnabert::train::labelled_dataset train(dnabert::test::planted_motif_set(96, 2 * seed - 1), 3);
   const dnabert::train::labelled_dataset dev(dnabert::test::planted_motif_set(32, 2 * seed), 3);
   dnabert::train::finetune_options options;
@@ -38,7 +39,7 @@ dnabert::train::training_summary run_once(const std::string& dir, std::unique_pt
 TEST_CASE("finetune: loss falls, runs are reproducible, the best model is saved and reloads") {
   B cpu(1);
   const auto dir = dnabert::test::scratch_dir("finetune").string();
-  std::unique_ptr<dnabert::Bert<>> model;
+  std::unique_ptr<dnabert::cpu_bert<>> model;
   const auto first = run_once(dir, model, cpu);
   REQUIRE(first.steps == 240);
   REQUIRE(first.train_loss.size() == 240);
@@ -51,12 +52,12 @@ TEST_CASE("finetune: loss falls, runs are reproducible, the best model is saved 
   CHECK(first.best->metrics["auc"].get<double>() > 0.8);  // it learned the planted motif (0.90 here)
 
   // Same seed, same data: identical losses.
-  std::unique_ptr<dnabert::Bert<>> again_model;
+  std::unique_ptr<dnabert::cpu_bert<>> again_model;
   const auto again = run_once(dnabert::test::scratch_dir("finetune-again").string(), again_model, cpu);
   CHECK(again.train_loss == first.train_loss);
 
   // The saved best model gives the best evaluation's dev loss.
-  const auto best = dnabert::Bert<>::load(cpu, dir, dnabert::bert_head::sequence_classification);
+  const auto best = dnabert::cpu_bert<>::load(cpu, dir, dnabert::bert_head::sequence_classification);
   const dnabert::train::labelled_dataset dev(dnabert::test::planted_motif_set(32, 2), 3);
   const auto check = dnabert::train::detail::evaluate_model(best, dev, 16, first.best->step, "auc");
   CHECK(check.loss == doctest::Approx(first.best->loss).epsilon(1e-5));
@@ -72,7 +73,7 @@ TEST_CASE("finetune: the planted motif is learned from other seeds too") {
   B cpu(1);
   for (const unsigned seed : {2U, 3U}) {
     CAPTURE(seed);
-    std::unique_ptr<dnabert::Bert<>> model;
+    std::unique_ptr<dnabert::cpu_bert<>> model;
     const auto run = run_once(dnabert::test::scratch_dir("finetune-seed-" + std::to_string(seed)).string(), model, cpu, seed);
     REQUIRE(run.best.has_value());
     MESSAGE("seed " << seed << ": best dev AUC " << run.best->metrics["auc"].get<double>());
@@ -82,7 +83,7 @@ TEST_CASE("finetune: the planted motif is learned from other seeds too") {
 
 TEST_CASE("finetune: labels outside the classes are refused before training") {
   B cpu(1);
-  dnabert::Bert<> model(cpu, tiny_classifier(), dnabert::bert_head::sequence_classification, 3);
+  dnabert::cpu_bert<> model(cpu, tiny_classifier(), dnabert::bert_head::sequence_classification, 3);
   const dnabert::train::labelled_dataset bad({{"x", "ACGTACGT", 3.0}}, 3);
   CHECK_THROWS_WITH_AS(dnabert::train::finetune(model, bad, bad, {}, dnabert::test::scratch_dir("finetune-bad").string()),
                        "sequence 'x' has label 3, not a class id in 0..1", dnabert::input_error);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "dnabert/cpu.hpp"
 #include "dnabert/io/safetensors.hpp"
 #include "dnabert/train/optimizer.hpp"
 #include "dnabert/train/schedule.hpp"

@@ -1,5 +1,6 @@
 // Masked-LM pre-training: the corpus (FASTA cut per epoch, text lines as they are), logits at
 // masked rows only giving the full loss and gradients, and a run whose loss falls and resumes.
+#include "dnabert/cpu.hpp"
 #include "dnabert/train/pretrain.hpp"
 
 #include <doctest/doctest.h>
@@ -125,7 +126,7 @@ namespace {
 
 // Pre-trains a tiny masked LM on a repetitive genome for 400 steps into `dir`; `seed` draws the
 // initial weights, the genomes, the masks and the data order (seed 1 is the run pinned below).
-train::training_summary pretrain_tiny(dnabert::Bert<>& model, const std::string& dir, unsigned seed = 1) {
+train::training_summary pretrain_tiny(dnabert::cpu_bert<>& model, const std::string& dir, unsigned seed = 1) {
   const auto corpus = train::pretraining_corpus::read(bytes_of(">g\n" + repetitive_genome(20000, seed + 1) + "\n"), "g.fa");
   const auto held_out = train::pretraining_corpus::read(bytes_of(">h\n" + repetitive_genome(2000, seed + 2) + "\n"), "h.fa");
   train::pretrain_options options;
@@ -154,7 +155,7 @@ dnabert::bert_config tiny_masked_lm() { return dnabert::test::tiny_config(dnaber
 
 TEST_CASE("pretrain: the masked-LM loss falls on a learnable genome, with checkpoints and a final model") {
   B cpu(1);
-  dnabert::Bert<> model(cpu, tiny_masked_lm(), dnabert::bert_head::masked_lm, 5);
+  dnabert::cpu_bert<> model(cpu, tiny_masked_lm(), dnabert::bert_head::masked_lm, 5);
   const auto dir = dnabert::test::scratch_dir("pretrain").string();
   const auto run = pretrain_tiny(model, dir);
   REQUIRE(run.steps == 400);
@@ -169,7 +170,7 @@ TEST_CASE("pretrain: the masked-LM loss falls on a learnable genome, with checkp
   REQUIRE(found.size() == 2);
   CHECK(found.back().first == 300);
   CHECK(train::read_trainer_state(found.back().second.string()).kind == "pretrain");
-  const auto reloaded = dnabert::Bert<>::load(cpu, dir, dnabert::bert_head::masked_lm);
+  const auto reloaded = dnabert::cpu_bert<>::load(cpu, dir, dnabert::bert_head::masked_lm);
   const auto reloaded_state = reloaded.state_dict();  // the spans below view these maps
   const auto trained_state = model.state_dict();
   const auto saved = reloaded_state.at("cls.predictions.bias").values;
@@ -181,7 +182,7 @@ TEST_CASE("pretrain: the masked-LM loss falls as far from other seeds") {
   B cpu(1);
   for (const unsigned seed : {2U, 3U}) {
     CAPTURE(seed);
-    dnabert::Bert<> model(cpu, tiny_masked_lm(), dnabert::bert_head::masked_lm, seed + 4);
+    dnabert::cpu_bert<> model(cpu, tiny_masked_lm(), dnabert::bert_head::masked_lm, seed + 4);
     const auto run = pretrain_tiny(model, dnabert::test::scratch_dir("pretrain-seed-" + std::to_string(seed)).string(), seed);
     const auto [early, late] = early_and_late_loss(run);
     MESSAGE("seed " << seed << ": masked-LM loss " << early << " -> " << late);

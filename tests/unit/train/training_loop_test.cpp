@@ -1,5 +1,6 @@
 // The shared training loop: exact resume from a checkpoint, gradient accumulation, non-finite
 // steps, early stopping, checkpoint rotation and trainer_state.json checks.
+#include "dnabert/cpu.hpp"
 #include "dnabert/train/finetune.hpp"
 
 #include <doctest/doctest.h>
@@ -76,14 +77,14 @@ struct simulated_crash : std::runtime_error {
 TEST_CASE("training loop: a run stopped after a checkpoint and resumed ends bit-identical to a straight run") {
   B cpu(1);
   const auto straight_dir = dnabert::test::scratch_dir("loop-straight").string();
-  dnabert::Bert<> straight(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
+  dnabert::cpu_bert<> straight(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
   const auto reference = train::finetune(straight, train_set(), dev_set(), resumable_options(), straight_dir);
   REQUIRE(reference.steps == 12);
 
   // The interrupted run dies at step 8, three steps after checkpoint-5.
   const auto dir = dnabert::test::scratch_dir("loop-resumed").string();
   {
-    dnabert::Bert<> model(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
+    dnabert::cpu_bert<> model(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
     auto options = resumable_options();
     options.progress = [](const train::step_report& r) {
       if (r.step == 8) throw simulated_crash();
@@ -96,7 +97,7 @@ TEST_CASE("training loop: a run stopped after a checkpoint and resumed ends bit-
   CHECK(state.kind == "finetune");
   CHECK(state.best_step == 4);
 
-  auto resumed = dnabert::Bert<>::load(cpu, dir + "/checkpoint-5", dnabert::bert_head::sequence_classification);
+  auto resumed = dnabert::cpu_bert<>::load(cpu, dir + "/checkpoint-5", dnabert::bert_head::sequence_classification);
   auto options = resumable_options();
   options.resume_from = dir + "/checkpoint-5";
   std::vector<std::string> notices;
@@ -117,7 +118,7 @@ TEST_CASE("training loop: a run stopped after a checkpoint and resumed ends bit-
 TEST_CASE("training loop: resuming with another seed or batch size is refused") {
   B cpu(1);
   const auto dir = dnabert::test::scratch_dir("loop-mismatch").string();
-  dnabert::Bert<> model(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
+  dnabert::cpu_bert<> model(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
   auto options = resumable_options();
   options.max_steps = 5;
   (void)train::finetune(model, train_set(), dev_set(), options, dir);
@@ -135,7 +136,7 @@ TEST_CASE("training loop: resuming with another seed or batch size is refused") 
 TEST_CASE("training loop: two accumulated micro-batches make the same step as one batch of both") {
   B cpu(1);
   const auto run = [&](std::size_t batch, std::int64_t accumulation, const std::string& name) {
-    dnabert::Bert<> model(cpu, classifier_config(0.0), dnabert::bert_head::sequence_classification, 7);
+    dnabert::cpu_bert<> model(cpu, classifier_config(0.0), dnabert::bert_head::sequence_classification, 7);
     train::finetune_options options;
     options.max_steps = 3;
     options.batch_size = batch;
@@ -166,7 +167,7 @@ TEST_CASE("training loop: two accumulated micro-batches make the same step as on
 
 TEST_CASE("training loop: a non-finite loss stops the run naming the step, or is skipped and counted") {
   B cpu(1);
-  dnabert::Bert<> model(cpu, dnabert::test::tiny_config(dnabert::bert_head::sequence_classification, 16, 1, 2, 32, 40, 1),
+  dnabert::cpu_bert<> model(cpu, dnabert::test::tiny_config(dnabert::bert_head::sequence_classification, 16, 1, 2, 32, 40, 1),
                         dnabert::bert_head::sequence_classification, 7);
   std::vector<dnabert::io::sequence_entry> entries = dnabert::test::planted_motif_set(16, 3, 30);
   entries[5].label = std::numeric_limits<double>::quiet_NaN();  // a NaN regression target poisons one batch
@@ -196,7 +197,7 @@ TEST_CASE("training loop: a non-finite loss stops the run naming the step, or is
 
 TEST_CASE("training loop: early stopping after N evaluations without improvement") {
   B cpu(1);
-  dnabert::Bert<> model(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
+  dnabert::cpu_bert<> model(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
   train::training_options options;
   options.total_steps = 20;
   options.eval_steps = 2;
@@ -228,7 +229,7 @@ TEST_CASE("training loop: early stopping after N evaluations without improvement
 
 TEST_CASE("checkpoints: rotation keeps the newest, folders are complete and marked as training state") {
   B cpu(1);
-  dnabert::Bert<> model(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
+  dnabert::cpu_bert<> model(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
   auto options = resumable_options();
   options.max_steps = 7;
   options.save_steps = 2;

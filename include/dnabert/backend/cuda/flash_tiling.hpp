@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <limits>
 
-#include "dnabert/backend/host_device.hpp"
+#include "dnabert/core/host_device.hpp"
 
 namespace dnabert::backend::cuda_launch {
 

@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "dnabert/backend/host_device.hpp"
+#include "dnabert/core/host_device.hpp"
 
 namespace dnabert::backend::sorted_runs {
 

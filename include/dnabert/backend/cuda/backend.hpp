@@ -39,7 +39,7 @@ int cuda_device_count() noexcept;
 
 /// CUDA backend whose tensors hold T: float, or bfloat16 (weights and activations in bf16,
 /// products accumulated and statistics computed in float). Ops for it are declared in
-/// backend/cuda_ops.hpp and found by argument-dependent lookup, exactly as the CPU backend's.
+/// backend/cuda/ops.hpp and found by argument-dependent lookup, exactly as the CPU backend's.
 template <class T>
 class cuda_t {
   static_assert(std::is_same_v<T, float> || std::is_same_v<T, bfloat16>, "the CUDA backend holds float or bfloat16");

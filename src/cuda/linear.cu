@@ -4,8 +4,8 @@
 
 #include <cstdint>
 
-#include "dnabert/backend/cuda/common.cuh"
-#include "dnabert/backend/cuda_ops.hpp"
+#include "common.cuh"
+#include "dnabert/backend/cuda/ops.hpp"
 
 namespace dnabert::backend {
 namespace {

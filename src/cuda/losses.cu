@@ -1,20 +1,21 @@
-// Losses and the squared gradient norm on CUDA. Per-row (or per-block) terms are computed on the
+// Losses on CUDA, each forward next to its backward. Per-row terms are computed on the
 // device and added on the host in a fixed order, so a result never depends on scheduling.
 #include <numeric>
 #include <vector>
 
-#include "dnabert/backend/cuda/common.cuh"
-#include "dnabert/backend/cuda_ops.hpp"
+#include "common.cuh"
+#include "dnabert/backend/cuda/ops.hpp"
 
 namespace dnabert::backend {
 namespace {
 
+using detail::for_each;
 using detail::from_float;
+using detail::to_host;
 using detail::index_t;
 using detail::to_float;
 
 constexpr int loss_threads = 256;
-constexpr unsigned square_sum_blocks = 1024;
 
 // One block per row: softmax into probs, and the row's weighted negative log-likelihood.
 template <class D>
@@ -53,38 +54,6 @@ __global__ void cross_entropy_grad(const D* probs, const std::int32_t* labels, c
     const float row_factor = class_weights == nullptr ? factor : factor * to_float(class_weights[label]);
     dlogits[i] = from_float<D>(to_float(dlogits[i]) + row_factor * (to_float(probs[i]) - (i % classes == label ? 1.0f : 0.0f)));
   }
-}
-
-// Block partials of one tensor's sum of squares; the grid is fixed, so the value is too.
-template <class D>
-__device__ void square_sums_of(const D* x, index_t n, double* partial) {
-  double total = 0;
-  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    const double value = to_float(x[i]);
-    total += value * value;
-  }
-  total = detail::block_sum(total);
-  if (threadIdx.x == 0) partial[blockIdx.x] = total;
-}
-
-template <class D>
-__global__ void square_sums(const D* x, index_t n, double* partial) {
-  square_sums_of(x, n, partial);
-}
-
-// Tensor blockIdx.y of a list, its partials in row blockIdx.y of `partial`.
-template <class D>
-__global__ void square_sums_of_tensors(const tensor_extent<D>* tensors, double* partial) {
-  const tensor_extent<D> t = tensors[blockIdx.y];
-  square_sums_of(t.data, t.n, partial + blockIdx.y * static_cast<index_t>(gridDim.x));
-}
-
-template <class T, class E>
-std::vector<E> to_host(cuda_t<T>& be, const E* device, std::int64_t n) {
-  std::vector<E> host(static_cast<std::size_t>(n));
-  download(be, device, host.data(), n);
-  return host;
 }
 
 }  // namespace
@@ -131,35 +100,15 @@ double mse_forward(cuda_t<T>& be, const T* predictions, const T* targets, std::i
 }
 
 template <class T>
-double sum_of_squares(cuda_t<T>& be, const T* x, std::int64_t n) {
-  if (n == 0) return 0.0;
-  detail::scratch<double> partial(be, square_sum_blocks);
-  square_sums<<<square_sum_blocks, cuda_launch::block_threads, 0, be.context().stream()>>>(detail::device_ptr(x), n,
-                                                                                           partial.get());
-  detail::check_launch("square_sums");
-  const auto host = to_host(be, partial.get(), square_sum_blocks);
-  return std::accumulate(host.begin(), host.end(), 0.0);
-}
-
-template <class T>
-double sum_of_squares(cuda_t<T>& be, std::span<const tensor_extent<T>> tensors) {
+void mse_backward(cuda_t<T>& be, const T* predictions, const T* targets, std::int64_t n, T dloss, T* dpredictions) {
   using D = detail::device_t<T>;
-  if (tensors.empty()) return 0.0;
-  const auto count = static_cast<std::int64_t>(tensors.size());
-  if (count > cuda_launch::max_blocks) throw error("sum_of_squares: more than 65535 tensors in one launch");
-  std::vector<tensor_extent<D>> table;
-  for (const auto& t : tensors) table.push_back({detail::device_ptr(t.data), t.n});
-  const detail::scratch<tensor_extent<D>> device_table(be, count);
-  upload(be, table.data(), device_table.get(), count);
-  detail::scratch<double> partial(be, count * square_sum_blocks);
-  square_sums_of_tensors<D><<<dim3(square_sum_blocks, static_cast<unsigned>(count)), cuda_launch::block_threads, 0,
-                              be.context().stream()>>>(device_table.get(), partial.get());
-  detail::check_launch("square_sums_of_tensors");
-  const auto host = to_host(be, partial.get(), count * square_sum_blocks);
-  double total = 0;  // per tensor, then over the tensors: the single-tensor op's order
-  for (std::int64_t t = 0; t < count; ++t)
-    total += std::accumulate(host.begin() + t * square_sum_blocks, host.begin() + (t + 1) * square_sum_blocks, 0.0);
-  return total;
+  const auto *p = detail::device_ptr(predictions), *t = detail::device_ptr(targets);
+  auto* out = detail::device_ptr(dpredictions);
+  const float factor = static_cast<float>(dloss) * 2.0f / static_cast<float>(n);
+  for_each(
+      be, n,
+      [=] __device__(index_t i) { out[i] = from_float<D>(to_float(out[i]) + factor * (to_float(p[i]) - to_float(t[i]))); },
+      "mse_backward");
 }
 
 #define DNABERT_INSTANTIATE_LOSSES(T)                                                                                  \
@@ -168,8 +117,7 @@ double sum_of_squares(cuda_t<T>& be, std::span<const tensor_extent<T>> tensors) 
   template void cross_entropy_backward<T>(cuda_t<T>&, const T*, const std::int32_t*, const T*, std::int64_t, std::int64_t, \
                                           double, T, T*, std::int32_t);                                                   \
   template double mse_forward<T>(cuda_t<T>&, const T*, const T*, std::int64_t);                                           \
-  template double sum_of_squares<T>(cuda_t<T>&, const T*, std::int64_t);                                                 \
-  template double sum_of_squares<T>(cuda_t<T>&, std::span<const tensor_extent<T>>);
+  template void mse_backward<T>(cuda_t<T>&, const T*, const T*, std::int64_t, T, T*);
 DNABERT_INSTANTIATE_LOSSES(float)
 DNABERT_INSTANTIATE_LOSSES(bfloat16)
 

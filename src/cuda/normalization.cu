@@ -1,9 +1,9 @@
 // LayerNorm on CUDA: one warp per row with float statistics; the parameter gradients are
 // deterministic column sums (reductions.cuh). The fused residual add + LayerNorm is the same
 // kernels reading a + b (in float) and adding the input gradient into both a and b.
-#include "dnabert/backend/cuda/common.cuh"
-#include "dnabert/backend/cuda/reductions.cuh"
-#include "dnabert/backend/cuda_ops.hpp"
+#include "common.cuh"
+#include "reductions.cuh"
+#include "dnabert/backend/cuda/ops.hpp"
 
 namespace dnabert::backend {
 namespace {

@@ -1,4 +1,4 @@
-// Element-wise CUDA ops: bias, sums, fill and scale, GELU, tanh, dropout, embeddings, AdamW.
+// Element-wise CUDA ops: bias, sums, fill, GELU, tanh, dropout, embeddings and row copies.
 // Grid-stride loops, one thread per element per pass; arithmetic in float whatever T stores.
 #include <cub/device/device_radix_sort.cuh>
 
@@ -8,33 +8,19 @@
 #include <string>
 #include <vector>
 
-#include "dnabert/backend/cuda/common.cuh"
-#include "dnabert/backend/cuda/reductions.cuh"
+#include "common.cuh"
+#include "reductions.cuh"
 #include "dnabert/backend/cuda/sorted_runs.hpp"
-#include "dnabert/backend/cuda_ops.hpp"
-#include "dnabert/backend/random.hpp"
+#include "dnabert/backend/cuda/ops.hpp"
+#include "dnabert/core/rng.hpp"
 
 namespace dnabert::backend {
 namespace {
 
+using detail::for_each;
 using detail::from_float;
 using detail::index_t;
 using detail::to_float;
-
-// Runs f(i) for every i in [0, n) on the backend's stream.
-template <class F>
-__global__ void for_each_kernel(index_t n, F f) {
-  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<index_t>(gridDim.x) * blockDim.x)
-    f(i);
-}
-
-template <class T, class F>
-void for_each(cuda_t<T>& be, std::int64_t n, F f, const char* name) {
-  if (n <= 0) return;
-  for_each_kernel<<<detail::grid_for(n), cuda_launch::block_threads, 0, be.context().stream()>>>(n, f);
-  detail::check_launch(name);
-}
 
 constexpr float inv_sqrt2 = 0.70710678118654752440f;
 constexpr float inv_sqrt_2pi = 0.39894228040143267794f;
@@ -78,14 +64,6 @@ void fill(cuda_t<T>& be, T* dst, T value, std::int64_t n) {
   auto* d = detail::device_ptr(dst);
   const float v = static_cast<float>(value);
   for_each(be, n, [=] __device__(index_t i) { d[i] = from_float<D>(v); }, "fill");
-}
-
-template <class T>
-void scale(cuda_t<T>& be, T* x, T factor, std::int64_t n) {
-  using D = detail::device_t<T>;
-  auto* d = detail::device_ptr(x);
-  const float f = static_cast<float>(factor);
-  for_each(be, n, [=] __device__(index_t i) { d[i] = from_float<D>(to_float(d[i]) * f); }, "scale");
 }
 
 template <class T>
@@ -262,126 +240,12 @@ void scatter_strided_rows_add(cuda_t<T>& be, const T* dout, std::int64_t count, 
       "scatter_strided_rows_add");
 }
 
-template <class T>
-void mse_backward(cuda_t<T>& be, const T* predictions, const T* targets, std::int64_t n, T dloss, T* dpredictions) {
-  using D = detail::device_t<T>;
-  const auto *p = detail::device_ptr(predictions), *t = detail::device_ptr(targets);
-  auto* out = detail::device_ptr(dpredictions);
-  const float factor = static_cast<float>(dloss) * 2.0f / static_cast<float>(n);
-  for_each(
-      be, n,
-      [=] __device__(index_t i) { out[i] = from_float<D>(to_float(out[i]) + factor * (to_float(p[i]) - to_float(t[i]))); },
-      "mse_backward");
-}
-
-namespace {
-
-// AdamW's per-call constants, rounded to float once on the host.
-struct adamw_constants {
-  float decay_factor, m_weight, v_keep, v_weight, step_size, bias_correction2_sqrt, epsilon;
-};
-
-adamw_constants make_adamw_constants(double lr, double beta1, double beta2, double eps, double weight_decay,
-                                     double bias_correction1, double bias_correction2) {
-  return {static_cast<float>(1.0 - lr * weight_decay), static_cast<float>(1.0 - beta1), static_cast<float>(beta2),
-          static_cast<float>(1.0 - beta2), static_cast<float>(lr / bias_correction1),
-          static_cast<float>(std::sqrt(bias_correction2)), static_cast<float>(eps)};
-}
-
-// One element of torch.optim.AdamW in torch's statement order, each result rounded to float; no
-// fused multiply-adds (__fmul_rn and friends), so the float update matches the CPU backend's.
-// Updates p, m and v in place.
-__device__ inline void adamw_element(const adamw_constants& c, float g, float& p, float& m, float& v) {
-  p = __fmul_rn(p, c.decay_factor);
-  m = __fadd_rn(m, __fmul_rn(c.m_weight, __fsub_rn(g, m)));
-  v = __fadd_rn(__fmul_rn(v, c.v_keep), __fmul_rn(__fmul_rn(c.v_weight, g), g));
-  const float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(v), c.bias_correction2_sqrt), c.epsilon);
-  p = __fsub_rn(p, __fmul_rn(c.step_size, __fdiv_rn(m, denom)));
-}
-
-}  // namespace
-
-template <class T>
-void adamw_update(cuda_t<T>& be, T* param, const T* grad, T* m, T* v, std::int64_t n, double lr, double beta1,
-                  double beta2, double eps, double weight_decay, double bias_correction1, double bias_correction2) {
-  using D = detail::device_t<T>;
-  auto *pd = detail::device_ptr(param), *md = detail::device_ptr(m), *vd = detail::device_ptr(v);
-  const auto* gd = detail::device_ptr(grad);
-  const adamw_constants c =
-      make_adamw_constants(lr, beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2);
-  for_each(
-      be, n,
-      [=] __device__(index_t i) {
-        float p = to_float(pd[i]), mi = to_float(md[i]), vi = to_float(vd[i]);
-        adamw_element(c, to_float(gd[i]), p, mi, vi);
-        pd[i] = from_float<D>(p);
-        md[i] = from_float<D>(mi);
-        vd[i] = from_float<D>(vi);
-      },
-      "adamw_update");
-}
-
-namespace {
-
-// One tensor of a multi-tensor AdamW launch as the kernel reads it.
-template <class D>
-struct device_adamw_tensor {
-  D* param;
-  const D* grad;
-  float* exp_avg;
-  float* exp_avg_sq;
-  float* master;
-  index_t n;
-  adamw_constants constants;
-};
-
-// Tensor blockIdx.y, grid-stride over its elements.
-template <class D>
-__global__ void adamw_tensors(const device_adamw_tensor<D>* tensors) {
-  const device_adamw_tensor<D> t = tensors[blockIdx.y];
-  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < t.n;
-       i += static_cast<index_t>(gridDim.x) * blockDim.x) {
-    float p = t.master != nullptr ? t.master[i] : to_float(t.param[i]);
-    float m = t.exp_avg[i], v = t.exp_avg_sq[i];
-    adamw_element(t.constants, to_float(t.grad[i]), p, m, v);
-    if (t.master != nullptr) t.master[i] = p;
-    t.param[i] = from_float<D>(p);
-    t.exp_avg[i] = m;
-    t.exp_avg_sq[i] = v;
-  }
-}
-
-}  // namespace
-
-template <class T>
-void adamw_update(cuda_t<T>& be, std::span<const adamw_tensor<T>> tensors, const adamw_hyper& h) {
-  using D = detail::device_t<T>;
-  if (tensors.empty()) return;
-  if (static_cast<std::int64_t>(tensors.size()) > cuda_launch::max_blocks) throw error("adamw_update: more than 65535 tensors in one launch");
-  std::vector<device_adamw_tensor<D>> table;
-  std::int64_t largest = 0;
-  for (const auto& t : tensors) {
-    if (std::is_same_v<T, float> != (t.master == nullptr))
-      throw error("adamw_update: bf16 parameters need a float32 master copy, float32 ones have none");
-    table.push_back({detail::device_ptr(t.param), detail::device_ptr(t.grad), t.exp_avg, t.exp_avg_sq, t.master, t.n,
-                     make_adamw_constants(h.lr, h.beta1, h.beta2, h.eps, t.weight_decay, t.bias_correction1,
-                                          t.bias_correction2)});
-    largest = std::max(largest, t.n);
-  }
-  const detail::scratch<device_adamw_tensor<D>> device_table(be, static_cast<std::int64_t>(table.size()));
-  upload(be, table.data(), device_table.get(), static_cast<std::int64_t>(table.size()));
-  const dim3 grid(static_cast<unsigned>(cuda_launch::blocks_for(largest)), static_cast<unsigned>(table.size()));
-  adamw_tensors<D><<<grid, cuda_launch::block_threads, 0, be.context().stream()>>>(device_table.get());
-  detail::check_launch("adamw_tensors");
-}
-
 #define DNABERT_INSTANTIATE_ELEMENTWISE(T)                                                                            \
   template void add_bias<T>(cuda_t<T>&, T*, const T*, std::int64_t, std::int64_t);                                   \
   template void add_bias_grad<T>(cuda_t<T>&, const T*, std::int64_t, std::int64_t, T*);                              \
   template void add<T>(cuda_t<T>&, const T*, const T*, T*, std::int64_t);                                            \
   template void accumulate<T>(cuda_t<T>&, T*, const T*, std::int64_t);                                               \
   template void fill<T>(cuda_t<T>&, T*, T, std::int64_t);                                                            \
-  template void scale<T>(cuda_t<T>&, T*, T, std::int64_t);                                                           \
   template void gelu_forward<T>(cuda_t<T>&, const T*, T*, std::int64_t);                                             \
   template void gelu_backward<T>(cuda_t<T>&, const T*, const T*, T*, std::int64_t);                                  \
   template void tanh_forward<T>(cuda_t<T>&, const T*, T*, std::int64_t);                                             \
@@ -393,11 +257,7 @@ void adamw_update(cuda_t<T>& be, std::span<const adamw_tensor<T>> tensors, const
   template void embedding_backward<T>(cuda_t<T>&, const std::int32_t*, std::int64_t, const T*, std::int64_t, T*);   \
   template void scatter_rows<T>(cuda_t<T>&, const std::int32_t*, std::int64_t, const T*, std::int64_t, T*);        \
   template void gather_strided_rows<T>(cuda_t<T>&, const T*, std::int64_t, std::int64_t, std::int64_t, T*);          \
-  template void scatter_strided_rows_add<T>(cuda_t<T>&, const T*, std::int64_t, std::int64_t, std::int64_t, T*);     \
-  template void mse_backward<T>(cuda_t<T>&, const T*, const T*, std::int64_t, T, T*);                                \
-  template void adamw_update<T>(cuda_t<T>&, T*, const T*, T*, T*, std::int64_t, double, double, double, double,      \
-                                double, double, double);                                                             \
-  template void adamw_update<T>(cuda_t<T>&, std::span<const adamw_tensor<T>>, const adamw_hyper&);
+  template void scatter_strided_rows_add<T>(cuda_t<T>&, const T*, std::int64_t, std::int64_t, std::int64_t, T*);
 DNABERT_INSTANTIATE_ELEMENTWISE(float)
 DNABERT_INSTANTIATE_ELEMENTWISE(bfloat16)
 

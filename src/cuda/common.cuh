@@ -14,9 +14,10 @@
 #include <string>
 #include <tuple>
 #include <type_traits>
+#include <vector>
 
 #include "dnabert/backend/block_cache.hpp"
-#include "dnabert/backend/cuda.hpp"
+#include "dnabert/backend/cuda/backend.hpp"
 #include "dnabert/backend/cuda/launch.hpp"
 #include "dnabert/core/error.hpp"
 
@@ -218,5 +219,28 @@ __device__ inline float block_max(float value) {
 
 /// Grid-stride loop index type.
 using index_t = long long;
+
+// Runs f(i) for every i in [0, n) on the backend's stream.
+template <class F>
+__global__ void for_each_kernel(index_t n, F f) {
+  for (index_t i = blockIdx.x * static_cast<index_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<index_t>(gridDim.x) * blockDim.x)
+    f(i);
+}
+
+template <class T, class F>
+void for_each(cuda_t<T>& be, std::int64_t n, F f, const char* name) {
+  if (n <= 0) return;
+  for_each_kernel<<<grid_for(n), cuda_launch::block_threads, 0, be.context().stream()>>>(n, f);
+  check_launch(name);
+}
+
+/// n elements copied from the device into a host vector (waits for the queued work).
+template <class T, class E>
+std::vector<E> to_host(cuda_t<T>& be, const E* device, std::int64_t n) {
+  std::vector<E> host(static_cast<std::size_t>(n));
+  download(be, device, host.data(), n);
+  return host;
+}
 
 }  // namespace dnabert::backend::detail

@@ -1,6 +1,6 @@
 #pragma once
 // The CPU backend: 64-byte aligned host memory, OpenMP threads, Eigen for GEMM. Ops for it
-// live in backend/cpu_ops.hpp; layers never name it, they receive it as a template parameter.
+// live in backend/cpu/ops.hpp; layers never name it, they receive it as a template parameter.
 
 #include <cstddef>
 #include <cstdlib>
@@ -16,7 +16,7 @@
 #endif
 
 #include "dnabert/backend/block_cache.hpp"
-#include "dnabert/backend/cpu_blas.hpp"
+#include "dnabert/backend/cpu/blas.hpp"
 
 namespace dnabert::backend {
 

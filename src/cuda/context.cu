@@ -1,7 +1,7 @@
 // The CUDA backend's context: creation, the caching allocator's entry points, byte copies and
 // the GEMM, each CUDA/cuBLAS failure turned into dnabert::error.
-#include "dnabert/backend/cuda/common.cuh"
-#include "dnabert/backend/cuda_ops.hpp"
+#include "common.cuh"
+#include "dnabert/backend/cuda/ops.hpp"
 
 namespace dnabert::backend {
 

@@ -1,7 +1,8 @@
 #pragma once
-// Every op the layers need, for the CPU backend. Each op has the same name and arguments on
-// every backend (found by argument-dependent lookup on the backend type), takes raw row-major
-// buffers plus sizes, and backward ops ADD into their gradient outputs.
+// Every op of the op list (ops/op_list.hpp) for the CPU backend; the optimizer's are in
+// optimizer_ops.hpp, included here so that this header is the whole backend. Each op has the same
+// name and arguments on every backend (found by argument-dependent lookup on the backend type),
+// takes raw row-major buffers plus sizes, and backward ops ADD into their gradient outputs.
 
 #include <algorithm>
 #include <cmath>
@@ -15,13 +16,15 @@
 #include <Eigen/Core>
 #include <unsupported/Eigen/SpecialFunctions>  // vectorised erf
 
-
-#include "dnabert/backend/attention_shape.hpp"
-#include "dnabert/backend/cpu_blas.hpp"
-#include "dnabert/backend/cpu.hpp"
-#include "dnabert/backend/random.hpp"
+#include "dnabert/backend/cpu/backend.hpp"
+#include "dnabert/backend/cpu/blas.hpp"
+#include "dnabert/backend/cpu/optimizer_ops.hpp"
+#include "dnabert/core/rng.hpp"
+#include "dnabert/ops/op_list.hpp"
 
 namespace dnabert::backend {
+
+using ops::attention_shape;
 
 namespace detail {
 
@@ -375,7 +378,7 @@ void scatter_strided_rows_add(cpu_t<T>&, const T* dout, std::int64_t count, std:
 // ---------------------------------------------------------------------------------------------
 // Dropout (counter-based, so every backend draws the same mask from the same seed and offset)
 
-/// y = x * keep / (1 - p), keep[i] = philox_uniform(seed, offset + i) >= p (random.hpp); writes keep as 0/1 bytes.
+/// y = x * keep / (1 - p), keep[i] = philox_uniform(seed, offset + i) >= p (core/rng.hpp); writes keep as 0/1 bytes.
 template <class T>
 void dropout_forward(cpu_t<T>&, const T* x, T* y, std::uint8_t* keep, std::int64_t n, double p, std::uint64_t seed,
                      std::uint64_t offset) {
@@ -534,3 +537,7 @@ void mse_backward(cpu_t<T>&, const T* predictions, const T* targets, std::int64_
 }
 
 }  // namespace dnabert::backend
+
+// The float model backend and the double one of the finite-difference checks provide every op.
+static_assert(dnabert::ops::backend_ops<dnabert::backend::cpu_t<float>>);
+static_assert(dnabert::ops::backend_ops<dnabert::backend::cpu_t<double>>);

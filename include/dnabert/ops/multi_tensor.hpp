@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-namespace dnabert::backend {
+namespace dnabert::ops {
 
 /// n elements at data, read-only (gradients whose norm is taken).
 template <class T>
@@ -37,4 +37,4 @@ struct adamw_hyper {
   double eps = 1e-8;
 };
 
-}  // namespace dnabert::backend
+}  // namespace dnabert::ops

@@ -1,7 +1,7 @@
 #pragma once
-// Every op the layers need, for the CUDA backend: the same names and arguments as cpu_ops.hpp
-// (found by argument-dependent lookup), pointers into device memory, all queued on the backend's
-// stream. T is float or bfloat16; definitions and both instantiations are in backend/cuda/*.cu,
+// Every op of the op list (ops/op_list.hpp) for the CUDA backend: the same names and arguments as
+// the CPU backend's (found by argument-dependent lookup), pointers into device memory, all queued
+// on the backend's stream. T is float or bfloat16; definitions and both instantiations are in src/cuda/*.cu,
 // compiled into dnabert::cuda.
 
 #include <cstddef>
@@ -9,11 +9,15 @@
 #include <span>
 #include <utility>
 
-#include "dnabert/backend/attention_shape.hpp"
-#include "dnabert/backend/cuda.hpp"
-#include "dnabert/backend/multi_tensor.hpp"
+#include "dnabert/backend/cuda/backend.hpp"
+#include "dnabert/ops/op_list.hpp"
 
 namespace dnabert::backend {
+
+using ops::adamw_hyper;
+using ops::adamw_tensor;
+using ops::attention_shape;
+using ops::tensor_extent;
 
 namespace detail {
 /// Direction of a byte copy.
@@ -120,7 +124,7 @@ void dropout_backward(cuda_t<T>& be, const T* dy, const std::uint8_t* keep, T* d
 
 // Multi-head self-attention ----------------------------------------------------------------------
 
-/// As cpu_ops.hpp's attention_forward: the fused kernel (attention_forward_fused) when probs is null,
+/// As the CPU backend's attention_forward: the fused kernel (attention_forward_fused) when probs is null,
 /// dropout_p is 0 and head_dim <= 128 (cuda/flash_tiling.hpp's flash_dispatch), else attention_forward_gemm.
 template <class T>
 void attention_forward(cuda_t<T>& be, const attention_shape& s, const T* q, const T* k, const T* v,
@@ -165,7 +169,7 @@ void mse_backward(cuda_t<T>& be, const T* predictions, const T* targets, std::in
 
 // Optimizer ------------------------------------------------------------------------------------
 
-/// One torch.optim.AdamW update of n elements, in torch's order (see cpu_optimizer_ops.hpp).
+/// One torch.optim.AdamW update of n elements, in torch's order (see backend/cpu/optimizer_ops.hpp).
 template <class T>
 void adamw_update(cuda_t<T>& be, T* param, const T* grad, T* m, T* v, std::int64_t n, double lr,
                   double beta1, double beta2, double eps, double weight_decay, double bias_correction1,
@@ -206,3 +210,7 @@ void download(cuda_t<T>& be, const E* device, E* host, std::int64_t n) {
 }
 
 }  // namespace dnabert::backend
+
+// Both element types provide every op of the op list.
+static_assert(dnabert::ops::backend_ops<dnabert::backend::cuda_t<float>>);
+static_assert(dnabert::ops::backend_ops<dnabert::backend::cuda_t<dnabert::bfloat16>>);

@@ -2,7 +2,7 @@
 // Column sums of a [rows, n] expression added into a vector (bias and LayerNorm parameter
 // gradients): two deterministic passes, partial sums per chunk of rows, then over the chunks.
 
-#include "dnabert/backend/cuda/common.cuh"
+#include "common.cuh"
 
 namespace dnabert::backend::detail {
 

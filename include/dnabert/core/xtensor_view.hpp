@@ -8,7 +8,7 @@
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xarray.hpp>
 
-#include "dnabert/backend/tensor.hpp"
+#include "dnabert/core/tensor.hpp"
 
 namespace dnabert {
 

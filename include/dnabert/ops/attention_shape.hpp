@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-namespace dnabert::backend {
+namespace dnabert::ops {
 
 /// q, k, v and context are [batch * seq, row_stride] with head h in columns
 /// [h * head_dim, (h + 1) * head_dim).
@@ -15,4 +15,4 @@ struct attention_shape {
   std::int64_t row_stride = 0;
 };
 
-}  // namespace dnabert::backend
+}  // namespace dnabert::ops

@@ -1,6 +1,6 @@
 #pragma once
 // The CPU ops the optimizer needs (AdamW update, squared norm, scaling), free functions taking
-// the backend first like every op in cpu_ops.hpp, so a device backend can supply twins.
+// the backend first like every op in ops.hpp, so a device backend can supply twins.
 // They walk the arrays in fixed-size chunks: OpenMP splits the chunks over the threads, and
 // each chunk is an Eigen array expression (or a loop with independent accumulators) that the
 // compiler vectorises; a plain element loop stayed scalar (vsqrtss/vdivss, one add chain).
@@ -18,10 +18,14 @@
 
 #include <Eigen/Core>
 
-#include "dnabert/backend/cpu.hpp"
-#include "dnabert/backend/multi_tensor.hpp"
+#include "dnabert/backend/cpu/backend.hpp"
+#include "dnabert/ops/multi_tensor.hpp"
 
 namespace dnabert::backend {
+
+using ops::adamw_hyper;
+using ops::adamw_tensor;
+using ops::tensor_extent;
 
 namespace detail {
 

@@ -11,9 +11,9 @@
 
 #include <cstdint>
 
-#include "dnabert/backend/host_device.hpp"
+#include "dnabert/core/host_device.hpp"
 
-namespace dnabert::backend {
+namespace dnabert {
 
 /// SplitMix64's finaliser: a bijective 64-bit mix with good avalanche.
 constexpr std::uint64_t mix64(std::uint64_t x) {
@@ -91,4 +91,4 @@ DNABERT_HOST_DEVICE constexpr float philox_uniform(std::uint64_t seed, std::uint
   return uniform_from_bits(philox_block(seed, philox_block_index(offset)).word[philox_lane(offset)]);
 }
 
-}  // namespace dnabert::backend
+}  // namespace dnabert

@@ -1,10 +1,10 @@
 // The tensor type and its xtensor edge.
-#include "dnabert/backend/tensor.hpp"
+#include "dnabert/core/tensor.hpp"
 
 #include <doctest/doctest.h>
 
-#include "dnabert/backend/cpu.hpp"
-#include "dnabert/backend/xtensor_view.hpp"
+#include "dnabert/backend/cpu/backend.hpp"
+#include "dnabert/core/xtensor_view.hpp"
 
 TEST_CASE("tensor: shape, strides, reshape and row slices share storage") {
   dnabert::backend::cpu cpu(1);

@@ -1,10 +1,12 @@
 // Multi-head self-attention on CUDA: batched cuBLAS GEMMs over batch × heads (pointer arrays
 // built on the device) around a masked-softmax kernel, one warp per row of scores. Scores and
 // their gradients are float whatever T stores; bf16 models feed the GEMMs bf16 probabilities.
-// attention_forward (flash_attention.cu) takes this path when probabilities or dropout are wanted.
-#include "dnabert/backend/cuda/common.cuh"
-#include "dnabert/backend/cuda_ops.hpp"
-#include "dnabert/backend/random.hpp"
+// attention_forward takes this path when probabilities or dropout are wanted, else the fused
+// kernel of flash_attention.cu (cuda/flash_tiling.hpp's flash_dispatch decides).
+#include "common.cuh"
+#include "dnabert/backend/cuda/flash_tiling.hpp"
+#include "dnabert/backend/cuda/ops.hpp"
+#include "dnabert/core/rng.hpp"
 
 namespace dnabert::backend {
 namespace {
@@ -157,6 +159,16 @@ void attention_forward_gemm(cuda_t<T>& be, const attention_shape& s, const T* q,
 }
 
 template <class T>
+void attention_forward(cuda_t<T>& be, const attention_shape& s, const T* q, const T* k, const T* v, const T* key_bias,
+                       T scale, T* probs, T* context, double dropout_p, std::uint8_t* keep, std::uint64_t seed,
+                       std::uint64_t offset) {
+  if (cuda_launch::flash_dispatch(probs != nullptr, dropout_p, s.head_dim))
+    attention_forward_fused(be, s, q, k, v, key_bias, scale, context);
+  else
+    attention_forward_gemm(be, s, q, k, v, key_bias, scale, probs, context, dropout_p, keep, seed, offset);
+}
+
+template <class T>
 void attention_backward(cuda_t<T>& be, const attention_shape& s, const T* q, const T* k, const T* v, const T* probs,
                         const T* dcontext, T scale, double dropout_p, const std::uint8_t* keep, T* dq, T* dk, T* dv) {
   using D = detail::device_t<T>;
@@ -198,6 +210,8 @@ void attention_backward(cuda_t<T>& be, const attention_shape& s, const T* q, con
 }
 
 #define DNABERT_INSTANTIATE_ATTENTION(T)                                                                             \
+  template void attention_forward<T>(cuda_t<T>&, const attention_shape&, const T*, const T*, const T*, const T*, T,   \
+                                     T*, T*, double, std::uint8_t*, std::uint64_t, std::uint64_t);                 \
   template void attention_forward_gemm<T>(cuda_t<T>&, const attention_shape&, const T*, const T*, const T*,         \
                                           const T*, T, T*, T*, double, std::uint8_t*, std::uint64_t, std::uint64_t); \
   template void attention_backward<T>(cuda_t<T>&, const attention_shape&, const T*, const T*, const T*, const T*,    \

@@ -1,5 +1,5 @@
-// Fused (FlashAttention-style) multi-head attention for inference on CUDA, and attention_forward's
-// choice between it and the batched-GEMM path of attention.cu. One block per (batch · head, tile
+// Fused (FlashAttention-style) multi-head attention for inference on CUDA (attention_forward in
+// attention.cu picks it when no probabilities or dropout are wanted). One block per (batch · head, tile
 // of query rows): the block's queries stay in shared memory, key and value tiles are staged in
 // turn, and each row keeps an online softmax (running max and sum in float, the accumulator
 // rescaled when the max moves), so the [B, H, S, S] scores never exist. Plain float FMAs on the
@@ -7,9 +7,9 @@
 // with a host reference of the same recurrence (tests/support/flash_attention_reference.hpp).
 #include <string>
 
-#include "dnabert/backend/cuda/common.cuh"
+#include "common.cuh"
 #include "dnabert/backend/cuda/flash_tiling.hpp"
-#include "dnabert/backend/cuda_ops.hpp"
+#include "dnabert/backend/cuda/ops.hpp"
 
 namespace dnabert::backend {
 namespace {
@@ -188,21 +188,9 @@ void attention_forward_fused(cuda_t<T>& be, const attention_shape& s, const T* q
          detail::device_ptr(key_bias), static_cast<float>(scale), detail::device_ptr(context));
 }
 
-template <class T>
-void attention_forward(cuda_t<T>& be, const attention_shape& s, const T* q, const T* k, const T* v, const T* key_bias,
-                       T scale, T* probs, T* context, double dropout_p, std::uint8_t* keep, std::uint64_t seed,
-                       std::uint64_t offset) {
-  if (cuda_launch::flash_dispatch(probs != nullptr, dropout_p, s.head_dim))
-    attention_forward_fused(be, s, q, k, v, key_bias, scale, context);
-  else
-    attention_forward_gemm(be, s, q, k, v, key_bias, scale, probs, context, dropout_p, keep, seed, offset);
-}
-
 #define DNABERT_INSTANTIATE_FLASH_ATTENTION(T)                                                                       \
   template void attention_forward_fused<T>(cuda_t<T>&, const attention_shape&, const T*, const T*, const T*,         \
-                                           const T*, T, T*);                                                        \
-  template void attention_forward<T>(cuda_t<T>&, const attention_shape&, const T*, const T*, const T*, const T*, T,   \
-                                     T*, T*, double, std::uint8_t*, std::uint64_t, std::uint64_t);
+                                           const T*, T, T*);
 DNABERT_INSTANTIATE_FLASH_ATTENTION(float)
 DNABERT_INSTANTIATE_FLASH_ATTENTION(bfloat16)
 

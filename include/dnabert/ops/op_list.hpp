@@ -1,0 +1,99 @@
+#pragma once
+// The op list: every operation the layers, the autograd tape and the trainer ask of a backend, with
+// its arguments. A backend is a type B (its value_type T, its memory) plus free functions taking a
+// B& first, found by argument-dependent lookup; each backend's ops header ends with
+// static_assert(ops::backend_ops<B>), so an op a backend lacks, or declares with other arguments,
+// is one error naming the requirement instead of a cascade inside a layer's template.
+//
+// Pointers are into the backend's memory; n, rows, width... are element counts. What each op
+// computes is documented next to its CPU definition (backend/cpu/ops.hpp, backend/cpu/optimizer_ops.hpp).
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+
+#include "dnabert/ops/attention_shape.hpp"
+#include "dnabert/ops/multi_tensor.hpp"
+
+namespace dnabert::ops {
+
+/// The backend object itself: its element type, where its memory lives, how to get some.
+template <class B>
+concept backend_memory = requires(const B& be, std::size_t bytes) {
+  typename B::value_type;
+  { B::host_memory } -> std::convertible_to<bool>;
+  { be.allocate(bytes) } -> std::same_as<std::shared_ptr<void>>;
+  { be.name() } -> std::convertible_to<std::string>;
+};
+
+/// GEMMs, element-wise and row-wise ops, LayerNorm, embeddings and row copies.
+template <class B, class T = typename B::value_type>
+concept dense_ops = requires(B& be, T* y, const T* x, T value, bool flag, std::int64_t n, double real,
+                             const std::int32_t* ids, std::uint8_t* keep, const std::uint8_t* kept, std::uint64_t seed,
+                             const float* host_floats, float* floats) {
+  gemm(be, flag, flag, n, n, n, value, x, x, value, y);
+  linear_forward(be, x, x, x, n, n, n, y);
+  add_bias(be, y, x, n, n);
+  add_bias_grad(be, x, n, n, y);
+  add(be, x, x, y, n);
+  accumulate(be, y, x, n);
+  fill(be, y, value, n);
+  scale(be, y, value, n);
+  gelu_forward(be, x, y, n);
+  gelu_backward(be, x, x, y, n);
+  tanh_forward(be, x, y, n);
+  tanh_backward(be, x, x, y, n);
+  layer_norm_forward(be, x, x, x, n, n, real, y, y, y);
+  layer_norm_backward(be, x, x, x, x, x, n, n, y, y, y);
+  add_layer_norm_forward(be, x, x, x, x, n, n, real, y, y, y);
+  add_layer_norm_backward(be, x, x, x, x, x, x, n, n, y, y, y, y);
+  embedding_forward(be, ids, n, x, n, y, flag);
+  embedding_backward(be, ids, n, x, n, y);
+  scatter_rows(be, ids, n, x, n, y);
+  gather_strided_rows(be, x, n, n, n, y);
+  scatter_strided_rows_add(be, x, n, n, n, y);
+  dropout_forward(be, x, y, keep, n, real, seed, seed);
+  dropout_backward(be, x, kept, y, n, real);
+  copy(be, x, y, n);
+  upload(be, host_floats, floats, n);
+  download(be, host_floats, floats, n);
+};
+
+/// Multi-head self-attention (probabilities and dropout optional: null probs/keep, p = 0).
+template <class B, class T = typename B::value_type>
+concept attention_ops = requires(B& be, const attention_shape& shape, const T* x, T* y, T value, double p,
+                                 std::uint8_t* keep, const std::uint8_t* kept, std::uint64_t seed) {
+  attention_forward(be, shape, x, x, x, x, value, y, y, p, keep, seed, seed);
+  attention_backward(be, shape, x, x, x, x, x, value, p, kept, y, y, y);
+};
+
+/// Losses: each forward returns host numbers, each backward adds into the gradient.
+template <class B, class T = typename B::value_type>
+concept loss_ops = requires(B& be, const T* x, T* y, T value, const std::int32_t* labels, std::int64_t n,
+                            double real, std::int32_t ignore) {
+  { cross_entropy_forward(be, x, labels, x, n, n, y, ignore) } -> std::same_as<std::pair<double, double>>;
+  cross_entropy_backward(be, x, labels, x, n, n, real, value, y, ignore);
+  { mse_forward(be, x, x, n) } -> std::convertible_to<double>;
+  mse_backward(be, x, x, n, value, y);
+};
+
+/// AdamW (one tensor, or many in one call) and the squared norm gradient clipping needs.
+template <class B, class T = typename B::value_type>
+concept optimizer_ops = requires(B& be, T* y, const T* x, std::int64_t n, double real,
+                                 std::span<const adamw_tensor<T>> tensors, const adamw_hyper& hyper,
+                                 std::span<const tensor_extent<T>> extents) {
+  adamw_update(be, y, x, y, y, n, real, real, real, real, real, real, real);
+  adamw_update(be, tensors, hyper);
+  { sum_of_squares(be, x, n) } -> std::convertible_to<double>;
+  { sum_of_squares(be, extents) } -> std::convertible_to<double>;
+};
+
+/// Everything a backend must provide for models to run and train on it.
+template <class B>
+concept backend_ops = backend_memory<B> && dense_ops<B> && attention_ops<B> && loss_ops<B> && optimizer_ops<B>;
+
+}  // namespace dnabert::ops
