@@ -69,7 +69,8 @@ LARGE_BATCH_TOKENS = 4096
 MATH_LIBRARY_PATTERN = r"^lib(?!cu)\S*(blas|mkl|dnnl|omp)|^libtorch_cpu"
 # ONNX Runtime must reproduce PyTorch's hidden states this closely before it is timed.
 ORT_TOLERANCE = 1e-3
-# The training step: DNABERT's fine-tuning recipe (spec §4.3) at a constant learning rate.
+# The training step: DNABERT's fine-tuning recipe (section 3.3 of https://github.com/jerryji1993/DNABERT/blob/master/README.md,
+# run_finetune.py's defaults for betas and eps) at a constant learning rate.
 LABEL_COUNT = 2
 MAX_GRAD_NORM = 1.0
 ADAMW = dict(lr=2e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)

@@ -11,7 +11,6 @@
 #include <utility>
 #include <vector>
 
-#include "common.hpp"
 #include "device.hpp"
 #include "dnabert/analysis/attention_scores.hpp"
 #include "dnabert/io/config_json.hpp"

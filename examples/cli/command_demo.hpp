@@ -10,8 +10,12 @@
 #include <random>
 #include <sstream>
 
+#include <dnabert/dnabert.hpp>
+
 #include "demo_task.hpp"
-#include "training_flags.hpp"
+#include "progress.hpp"
+#include "shared_flags.hpp"
+#include "training_run.hpp"
 
 namespace dnabert::cli {
 
@@ -73,10 +77,7 @@ inline train::training_summary finetune_demo(cpu_bert<>& model, const demo_setti
   run.epochs = s.finetune_epochs;
   run.optimizer.lr = 5e-4;  // DNABERT's 2e-4 is for the 768-wide model; a small one takes larger steps
   run.seed = s.seed;
-  const auto bar = attach_progress(run, label, 0);
-  auto result = train::finetune(model, train_set, dev_set, run, dir);
-  bar->finish();
-  return result;
+  return with_training_progress(run, label, [&] { return train::finetune(model, train_set, dev_set, run, dir); });
 }
 
 /// DNABERT's interpretation of the fine-tuned model on the held-out windows: the attention
@@ -191,9 +192,7 @@ inline void run_demo(const demo_settings& s) {
     run.optimizer.lr = 1e-3;
     run.save_steps = s.pretrain_steps / 2;
     run.seed = s.seed;
-    const auto bar = attach_progress(run, "pretrain", 0);
-    const auto result = train::pretrain(model, corpus, run, pretrained, nullptr);
-    bar->finish();
+    const auto result = with_training_progress(run, "pretrain", [&] { return train::pretrain(model, corpus, run, pretrained, nullptr); });
     std::cout << "pre-trained " << result.steps << " steps: masked-LM loss " << std::fixed << std::setprecision(3)
               << result.train_loss.front().second << " -> " << result.train_loss.back().second << " (" << pretrained << ")" << std::endl;
   }
@@ -245,7 +244,7 @@ inline void add_demo_command(CLI::App& app) {
   cmd->add_option("--train-windows", s->train_windows, "training windows")->check(CLI::Range(10, 1 << 24));
   cmd->add_option("--epochs", s->finetune_epochs, "fine-tuning epochs")->check(CLI::Range(1, 1000));
   cmd->add_option("--seed", s->seed, "seed of the task, the models and the training runs");
-  cmd->add_option("-t,--threads", s->threads, "CPU threads (default: all)")->check(CLI::Range(0, 1024));
+  add_threads_option(cmd, s->threads);
   cmd->callback([s] { run_demo(*s); });
 }
 

@@ -4,8 +4,18 @@
 #include <CLI/CLI.hpp>
 
 #include <cmath>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
 
-#include "command_predict.hpp"
+#include <dnabert/dnabert.hpp>
+
+#include "inference_flags.hpp"
+#include "input.hpp"
+#include "output.hpp"
+#include "progress.hpp"
+#include "shared_flags.hpp"
 
 namespace dnabert::cli {
 
@@ -16,8 +26,8 @@ inline void add_evaluate_command(CLI::App& app) {
   cmd->add_option("-m,--model", o->model, "fine-tuned classifier folder")->required();
   cmd->add_option("-i,--input", o->input, "DNABERT TSV, DNABERT-2 CSV (labels required)")->required();
   cmd->add_option("-o,--output", o->output, "metrics JSON (default: MODEL/eval_results.json)");
-  cmd->add_option("-b,--batch-size", o->batch_size, "pieces per forward pass")->check(CLI::Range(1, 65536));
-  cmd->add_option("-t,--threads", o->threads, "CPU threads (default: all)")->check(CLI::Range(0, 1024));
+  add_batch_size_option(cmd, o->batch_size);
+  add_threads_option(cmd, o->threads);
   cmd->callback([o] {
     const auto model = load_classifier(o->model, o->threads);
     const auto classes = static_cast<int>(model.num_labels());

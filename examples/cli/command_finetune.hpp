@@ -3,16 +3,17 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <iostream>
+#include <memory>
+#include <string>
 
-#include "training_flags.hpp"
+#include <dnabert/dnabert.hpp>
+
+#include "input.hpp"
+#include "training_run.hpp"
 
 namespace dnabert::cli {
-
-/// Labelled sequences from a TSV/CSV, or a FASTA with its labels file.
-inline std::vector<io::sequence_entry> read_labelled(const std::string& path, const std::string& labels) {
-  return labels.empty() ? read_input(path) : io::read_sequences(path, labels);
-}
 
 /// The BertConfig in `path` for a classifier of `num_labels` classes (0: as the file says).
 inline bert_config classifier_config(const std::string& path, std::int64_t num_labels) {
@@ -27,13 +28,9 @@ inline bert_config classifier_config(const std::string& path, std::int64_t num_l
 
 /// Registers `finetune`.
 inline void add_finetune_command(CLI::App& app) {
-  struct options {
-    std::string model, config, train, dev, train_labels, dev_labels, output;
+  struct options : trainer_cli_options<train::finetune_options> {
+    std::string train, dev, train_labels, dev_labels;
     std::int64_t num_labels = 0;
-    int threads = 0;
-    device_options device;
-    resume_request resume;
-    train::finetune_options run;
   };
   auto o = std::make_shared<options>();
   auto* cmd = app.add_subcommand("finetune", "Fine-tune a DNABERT folder on labelled sequences (best model saved)");
@@ -51,16 +48,10 @@ inline void add_finetune_command(CLI::App& app) {
   cmd->add_option("--class-weights", o->run.class_weights, "loss weight of each class, e.g. --class-weights 1 4")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--num-labels", o->num_labels, "classes (1 = regression); default: from config.json")->check(CLI::Range(1, 1 << 20));
-  add_training_flags(cmd, o->run, o->resume, o->threads, o->device);
+  add_training_flags(cmd, *o);
   cmd->callback([o] {
-    with_backend(o->device, o->threads, [&](auto backend) {
-      using B = typename decltype(backend)::element_type;
-      B& be = *backend;
-      o->run.resume_from = o->resume.checkpoint(o->output);
-      const std::string start = starting_folder("finetune", o->run.resume_from, o->model, o->config);
-      auto model = start.empty() ? Bert<dynamic_bert, B>(be, classifier_config(o->config, o->num_labels), bert_head::sequence_classification, o->run.seed)
-                                 : Bert<dynamic_bert, B>::load(be, start, bert_head::sequence_classification, o->run.seed, o->num_labels);
-      for (const auto& name : model.new_parameters()) print_notice("new (initialised): " + name);
+    const auto read_config = [o](const std::string& path) { return classifier_config(path, o->num_labels); };
+    run_training("finetune", *o, bert_head::sequence_classification, o->num_labels, read_config, [&](auto& model, auto progress) {
       const auto max_kmers = model.max_kmers();
       const train::labelled_dataset train_set(read_labelled(o->train, o->train_labels), model.k(), max_kmers);
       const train::labelled_dataset dev_set(read_labelled(o->dev, o->dev_labels), model.k(), max_kmers);
@@ -68,9 +59,7 @@ inline void add_finetune_command(CLI::App& app) {
         if (set->truncated() > 0)
           print_notice(std::to_string(set->truncated()) + " sequences longer than " + std::to_string(max_kmers) +
                        " k-mers were cut to their first piece, as DNABERT's max_seq_length does");
-      const auto bar = attach_progress(o->run, "finetune", first_step(o->run.resume_from));
-      const auto result = train::finetune(model, train_set, dev_set, o->run, o->output);
-      bar->finish();
+      const auto result = progress([&] { return train::finetune(model, train_set, dev_set, o->run, o->output); });
       std::cout << "best at step " << result.best->step << ": " << o->run.best_metric << " " << result.best->score
                 << ", dev loss " << result.best->loss;
       if (result.stopped_early) std::cout << " (stopped early at step " << result.steps << ")";

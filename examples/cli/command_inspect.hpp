@@ -3,7 +3,11 @@
 
 #include <CLI/CLI.hpp>
 
-#include "common.hpp"
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <dnabert/dnabert.hpp>
 
 namespace dnabert::cli {
 

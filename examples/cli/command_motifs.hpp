@@ -6,19 +6,23 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <filesystem>
+#include <functional>
 #include <iostream>
+#include <memory>
 #include <span>
 #include <sstream>
+#include <string>
+#include <vector>
 
+#include <dnabert/dnabert.hpp>
+
+#include "attention_flags.hpp"
 #include "attention_input.hpp"
-#include "command_attention.hpp"
-#include "command_finetune.hpp"
 #include "device.hpp"
-#include "dnabert/analysis/motif_comparison.hpp"
-#include "dnabert/analysis/motif_discovery.hpp"
-#include "dnabert/analysis/sequence_logo.hpp"
-#include "dnabert/io/meme.hpp"
-#include "dnabert/io/npy.hpp"
+#include "input.hpp"
+#include "progress.hpp"
+#include "shared_flags.hpp"
 
 namespace dnabert::cli {
 
@@ -102,8 +106,8 @@ inline void add_motifs_command(CLI::App& app) {
       ->check(CLI::Range(1, 1 << 30));
   cmd->add_flag("--align-all-ties", o->discovery.align_all_ties, "merge a motif into every best-scoring key");
   cmd->add_option("--layer", o->layer, "attention layer: 0-based index, last, or all")->check(index_or_words({"last", "all"}));
-  cmd->add_option("-b,--batch-size", o->batch_size, "pieces per forward pass")->check(CLI::Range(1, 65536));
-  cmd->add_option("-t,--threads", o->threads, "CPU threads (default: all)")->check(CLI::Range(0, 1024));
+  add_batch_size_option(cmd, o->batch_size);
+  add_threads_option(cmd, o->threads);
   add_device_option(cmd, o->device)->excludes(scores);  // --scores runs no model
   cmd->callback([o] {
     if (o->model.empty() == o->scores.empty()) throw input_error("motifs needs --model or --scores (one of them)");

@@ -6,12 +6,16 @@
 
 #include <iostream>
 #include <memory>
+#include <span>
+#include <sstream>
 #include <string>
 
-#include "command_plot.hpp"
-#include "common.hpp"
+#include <dnabert/dnabert.hpp>
+
 #include "device.hpp"
-#include "dnabert/analysis/mutation_map.hpp"
+#include "input.hpp"
+#include "progress.hpp"
+#include "shared_flags.hpp"
 
 namespace dnabert::cli {
 
@@ -36,14 +40,14 @@ inline void add_mutate_command(CLI::App& app) {
       ->required();
   cmd->add_option("--svg", o->svg, "heat map: rows A/C/G/T, columns positions, wild type marked");
   cmd->add_flag("--attention", o->attention, "draw the DNABERT-viz attention track above the heat map (needs --svg)");
-  cmd->add_option("-b,--batch-size", o->batch_size, "sequences per forward pass")->check(CLI::Range(1, 65536));
-  cmd->add_option("-t,--threads", o->threads, "CPU threads (default: all)")->check(CLI::Range(0, 1024));
+  add_batch_size_option(cmd, o->batch_size, "sequences per forward pass");
+  add_threads_option(cmd, o->threads);
   add_device_option(cmd, o->device);
   cmd->callback([o] {
     if (o->attention && o->svg.empty()) throw input_error("--attention draws a track on the heat map: add --svg OUT.svg");
     with_classifier(o->model, o->device, o->threads, [&](const auto& model) {
       const auto [sequences, ids] = sequences_and_ids(o->input);
-      const std::size_t chosen = detail::chosen_sequence(ids, o->id, o->input);
+      const std::size_t chosen = chosen_sequence(ids, o->id, o->input);
       progress_line progress("mutate", "mutants");
       analysis::mutagenesis_options options;
       options.batch_size = o->batch_size;

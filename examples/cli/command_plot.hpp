@@ -19,13 +19,14 @@
 #include <utility>
 #include <vector>
 
+#include <dnabert/dnabert.hpp>
+
+#include "attention_flags.hpp"
 #include "attention_input.hpp"
-#include "command_attention.hpp"
-#include "command_finetune.hpp"
-#include "common.hpp"
 #include "device.hpp"
-#include "dnabert/analysis/attention_plots.hpp"
-#include "dnabert/io/npy.hpp"
+#include "input.hpp"
+#include "progress.hpp"
+#include "shared_flags.hpp"
 
 namespace dnabert::cli {
 
@@ -40,18 +41,6 @@ struct plot_cli_options {
 };
 
 namespace detail {
-
-/// Index of the sequence named `id` in `ids`, or of the only sequence when `id` is empty.
-inline std::size_t chosen_sequence(std::span<const std::string> ids, const std::string& id, const std::string& path) {
-  if (id.empty()) {
-    if (ids.size() == 1) return 0;
-    throw input_error(path + " holds " + std::to_string(ids.size()) + " sequences: choose one with --id" +
-                      (ids.empty() ? "" : " (e.g. --id " + ids.front() + ")"));
-  }
-  const auto found = std::find(ids.begin(), ids.end(), id);
-  if (found == ids.end()) throw input_error("no sequence '" + id + "' in " + path);
-  return static_cast<std::size_t>(found - ids.begin());
-}
 
 /// DNABERT-viz scores of `sequences` from `model` at `layer`, with a progress line.
 template <class B>
@@ -93,8 +82,8 @@ inline std::string strip_title(const std::string& id, const std::string& note) {
 inline void add_plot_io_options(CLI::App* cmd, plot_cli_options& o, const std::string& output_help) {
   cmd->add_option("-i,--input", o.input, "FASTA (.gz), DNABERT TSV or DNABERT-2 CSV")->required();
   cmd->add_option("-o,--output", o.output, output_help)->required();
-  cmd->add_option("-b,--batch-size", o.batch_size, "pieces per forward pass")->check(CLI::Range(1, 65536));
-  cmd->add_option("-t,--threads", o.threads, "CPU threads (default: all)")->check(CLI::Range(0, 1024));
+  add_batch_size_option(cmd, o.batch_size);
+  add_threads_option(cmd, o.threads);
 }
 
 /// Adds --model or --scores (one of them), --layer and --device, for the nucleotide-score pictures.
@@ -159,7 +148,7 @@ inline void add_plot_command(CLI::App& app) {
     if (o.all)
       for (std::size_t s = 0; s < all_sequences.size(); ++s) chosen.push_back(s);
     else
-      chosen.push_back(detail::chosen_sequence(all_ids, o.id, o.input));
+      chosen.push_back(chosen_sequence(all_ids, o.id, o.input));
     std::vector<std::string> sequences, ids;
     for (const std::size_t s : chosen) {
       sequences.push_back(all_sequences[s]);

@@ -5,48 +5,20 @@
 
 #include <iomanip>
 #include <limits>
+#include <memory>
+#include <span>
+#include <sstream>
+#include <string>
 
-#include "common.hpp"
+#include <dnabert/dnabert.hpp>
+
 #include "device.hpp"
+#include "inference_flags.hpp"
+#include "input.hpp"
+#include "output.hpp"
+#include "progress.hpp"
 
 namespace dnabert::cli {
-
-/// Options predict and embed share.
-struct inference_cli_options {
-  std::string model, input, output, long_rule = "mean", pooling_name = "cls";
-  device_options device;
-  std::size_t batch_size = 32;
-  int threads = 0;
-};
-
-/// Adds --model/--input/--output/--batch-size/--threads to `cmd`.
-inline void add_inference_options(CLI::App* cmd, inference_cli_options& o) {
-  cmd->add_option("-m,--model", o.model, "model folder (config.json, vocab.txt, weights)")->required();
-  cmd->add_option("-i,--input", o.input, "FASTA (.gz), DNABERT TSV or DNABERT-2 CSV")->required();
-  cmd->add_option("-o,--output", o.output, "output file")->required();
-  cmd->add_option("-b,--batch-size", o.batch_size, "pieces per forward pass")->check(CLI::Range(1, 65536));
-  cmd->add_option("-t,--threads", o.threads, "CPU threads (default: all)")->check(CLI::Range(0, 1024));
-  add_device_option(cmd, o.device);
-}
-
-/// The sequences and ids of an input file.
-inline std::pair<std::vector<std::string>, std::vector<std::string>> sequences_and_ids(const std::string& path) {
-  std::vector<std::string> sequences, ids;
-  for (auto& entry : read_input(path)) {
-    sequences.push_back(std::move(entry.sequence));
-    ids.push_back(std::move(entry.id));
-  }
-  return {std::move(sequences), std::move(ids)};
-}
-
-/// Library options from the command line, reporting progress through `progress`.
-inline inference_options to_inference_options(const inference_cli_options& o, progress_line& progress) {
-  inference_options options;
-  options.batch_size = o.batch_size;
-  options.long_sequences = o.long_rule == "max" ? piece_rule::max : piece_rule::mean;
-  options.progress = std::ref(progress);
-  return options;
-}
 
 /// Registers `predict`.
 inline void add_predict_command(CLI::App& app) {

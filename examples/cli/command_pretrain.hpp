@@ -5,19 +5,20 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
 
-#include "training_flags.hpp"
+#include <dnabert/dnabert.hpp>
+
+#include "training_run.hpp"
 
 namespace dnabert::cli {
 
 /// Registers `pretrain`.
 inline void add_pretrain_command(CLI::App& app) {
-  struct options {
-    std::string input, eval_input, output, config, model;
-    int threads = 0;
-    device_options device;
-    resume_request resume;
-    train::pretrain_options run;
+  struct options : trainer_cli_options<train::pretrain_options> {
+    std::string input, eval_input;
   };
   auto o = std::make_shared<options>();
   auto* cmd = app.add_subcommand("pretrain", "Pre-train DNABERT by masked language modelling (checkpoints, exact resume)");
@@ -37,25 +38,18 @@ inline void add_pretrain_command(CLI::App& app) {
   cmd->add_option("--logging-steps", o->run.logging_steps, "a log.jsonl line every N steps")->check(CLI::Range(1, 1 << 30));
   cmd->add_flag("--keep-n", [o](std::int64_t) { o->run.n_runs = train::n_run_handling::keep; },
                 "keep N runs inside pieces as DNABERT's code does (default: drop them)");
-  add_training_flags(cmd, o->run, o->resume, o->threads, o->device);
+  add_training_flags(cmd, *o);
   cmd->callback([o] {
-    with_backend(o->device, o->threads, [&](auto backend) {
-      using B = typename decltype(backend)::element_type;
-      B& be = *backend;
-      o->run.resume_from = o->resume.checkpoint(o->output);
-      const std::string start = starting_folder("pretrain", o->run.resume_from, o->model, o->config);
-      auto model = start.empty() ? Bert<dynamic_bert, B>(be, io::read_config_json(o->config), bert_head::masked_lm, o->run.seed)
-                                 : Bert<dynamic_bert, B>::load(be, start, bert_head::masked_lm, o->run.seed);
-      for (const auto& name : model.new_parameters()) print_notice("new (initialised): " + name);
+    const auto read_config = [](const std::string& path) { return io::read_config_json(path); };
+    run_training("pretrain", *o, bert_head::masked_lm, 0, read_config, [&](auto& model, auto progress) {
       const auto corpus = train::pretraining_corpus::read(o->input);
       std::cerr << "pretrain: " << corpus.records() << (corpus.cut_each_epoch() ? " FASTA records, " : " lines, ")
                 << corpus.nucleotides() << " nt; k=" << model.k() << ", " << model.config().num_hidden_layers << " layers, hidden "
                 << model.config().hidden_size << '\n';
       std::optional<train::pretraining_corpus> held_out;
       if (!o->eval_input.empty()) held_out.emplace(train::pretraining_corpus::read(o->eval_input));
-      const auto bar = attach_progress(o->run, "pretrain", first_step(o->run.resume_from));
-      const auto result = train::pretrain(model, corpus, o->run, o->output, held_out ? &*held_out : nullptr);
-      bar->finish();
+      const auto result =
+          progress([&] { return train::pretrain(model, corpus, o->run, o->output, held_out ? &*held_out : nullptr); });
       std::cout << "pre-trained " << result.steps << " steps";
       if (!result.train_loss.empty()) std::cout << ", last masked-LM loss " << result.train_loss.back().second;
       if (result.skipped_steps > 0) std::cout << ", " << result.skipped_steps << " skipped (non-finite)";

@@ -10,9 +10,11 @@
 #include <optional>
 #include <string>
 
-#include "common.hpp"
+#include <dnabert/dnabert.hpp>
+
 #include "device.hpp"
-#include "dnabert/analysis/genome_scan.hpp"
+#include "progress.hpp"
+#include "shared_flags.hpp"
 
 namespace dnabert::cli {
 
@@ -55,8 +57,8 @@ inline void add_scan_command(CLI::App& app) {
   cmd->add_option("--threshold", o->threshold, "P(class 1) a window needs to join a peak")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--max-n", o->max_n, "skip windows with more than this fraction of N (default 1: only all-N windows)")
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("-b,--batch-size", o->batch_size, "windows per forward pass")->check(CLI::Range(1, 65536));
-  cmd->add_option("-t,--threads", o->threads, "CPU threads (default: all)")->check(CLI::Range(0, 1024));
+  add_batch_size_option(cmd, o->batch_size, "windows per forward pass");
+  add_threads_option(cmd, o->threads);
   add_device_option(cmd, o->device);
   cmd->callback([o] {
     std::optional<analysis::bed_regions> regions;

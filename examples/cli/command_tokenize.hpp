@@ -3,7 +3,14 @@
 
 #include <CLI/CLI.hpp>
 
-#include "common.hpp"
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include <dnabert/dnabert.hpp>
+
+#include "input.hpp"
+#include "output.hpp"
 
 namespace dnabert::cli {
 

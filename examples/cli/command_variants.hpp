@@ -12,9 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "common.hpp"
+#include <dnabert/dnabert.hpp>
+
 #include "device.hpp"
-#include "dnabert/analysis/variant_effects.hpp"
+#include "input.hpp"
+#include "progress.hpp"
+#include "shared_flags.hpp"
 #ifdef DNABERT_WITH_HTSLIB
 #include "dnabert/io/hts/indexed_fasta.hpp"
 #include "dnabert/io/hts/vcf.hpp"
@@ -155,8 +158,8 @@ inline void add_variants_command(CLI::App& app) {
   cmd->add_option("--mut-file", o->mut_file, "DNABERT's mutation file: idx<TAB>start<TAB>end<TAB>allele, 0-based half-open");
   cmd->add_option("--window", o->window, "window in nt (default: the model's longest input, 510 + k - 1)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
-  cmd->add_option("-b,--batch-size", o->batch_size, "sequences per forward pass")->check(CLI::Range(1, 65536));
-  cmd->add_option("-t,--threads", o->threads, "CPU threads (default: all)")->check(CLI::Range(0, 1024));
+  add_batch_size_option(cmd, o->batch_size, "sequences per forward pass");
+  add_threads_option(cmd, o->threads);
   cmd->add_flag("--strict", o->strict, "stop at the first problem (REF mismatch, unknown contig, edge, ...) instead of warning");
   add_device_option(cmd, o->device);
   cmd->callback([o] {

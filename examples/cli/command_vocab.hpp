@@ -3,7 +3,10 @@
 
 #include <CLI/CLI.hpp>
 
-#include "common.hpp"
+#include <memory>
+#include <string>
+
+#include <dnabert/dnabert.hpp>
 
 namespace dnabert::cli {
 

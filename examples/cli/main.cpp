@@ -3,6 +3,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <string>
 
 #include "command_attention.hpp"
 #include "command_demo.hpp"
@@ -20,8 +21,20 @@
 #include "command_vocab.hpp"
 #include "options_file.hpp"
 
+namespace {
+
+/// The top-level description, naming every registered command (so a new one cannot be left out).
+std::string program_description(const CLI::App& app) {
+  std::string names;
+  for (const CLI::App* command : app.get_subcommands([](const CLI::App*) { return true; }))
+    names += (names.empty() ? "" : ", ") + command->get_name();
+  return "dnabert: DNABERT in C++ — " + names;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  CLI::App app{"dnabert: DNABERT in C++ — demo, tokenize, inspect models, predict, embed, evaluate, pretrain, finetune"};
+  CLI::App app;
   app.require_subcommand(1);
   dnabert::cli::add_demo_command(app);
   dnabert::cli::add_tokenize_command(app);
@@ -39,6 +52,7 @@ int main(int argc, char** argv) {
   dnabert::cli::add_pretrain_command(app);
   dnabert::cli::add_finetune_command(app);
   dnabert::cli::add_options_file(app);  // after every command: each gets --options FILE.json
+  app.description(program_description(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,7 +1,7 @@
 # add_cli_test: every CLI test is one command run by check_cli.cmake, which asserts its exit status
 # and its output (see there).
 #
-#   add_cli_test(NAME name [EXPECT_ERROR] [OUTPUT regex] [NOT_OUTPUT regex]
+#   add_cli_test(NAME name [EXPECT_ERROR] [STDOUT_ONLY] [OUTPUT regex] [NOT_OUTPUT regex]
 #                [COMPARE expected actual [expected actual ...]] [TOLERANCE compare_numbers flags...]
 #                [GPU] [FIXTURES_SETUP ...] [FIXTURES_REQUIRED ...] [RESOURCE_LOCK ...] [LABELS ...]
 #                [ONLY_COMMAND var] COMMAND command args...)
@@ -9,7 +9,8 @@
 # Each test owns the folder ${cli_scratch}/<name>, emptied before its run and its working
 # directory; @DIR@ in COMMAND and COMPARE stands for it. A test reading another test's files names
 # that folder and requires its fixture, so a failed setup stops it instead of leaving old files.
-# GPU: labelled gpu, skipped where dnabert_cuda_smoke sees no device. The regexes are stored
+# STDOUT_ONLY: the regexes see stdout without stderr. GPU: labelled gpu, skipped where
+# dnabert_cuda_smoke sees no device. The regexes are stored
 # verbatim in a spec file (bracket arguments), so ';', tabs and newlines in them survive.
 
 set(cli_scratch ${CMAKE_CURRENT_BINARY_DIR}/scratch)
@@ -27,7 +28,7 @@ endfunction()
 
 function(add_cli_test)
   set(properties FIXTURES_SETUP FIXTURES_REQUIRED RESOURCE_LOCK LABELS)
-  cmake_parse_arguments(PARSE_ARGV 0 arg "EXPECT_ERROR;GPU" "NAME;OUTPUT;NOT_OUTPUT;ONLY_COMMAND"
+  cmake_parse_arguments(PARSE_ARGV 0 arg "EXPECT_ERROR;STDOUT_ONLY;GPU" "NAME;OUTPUT;NOT_OUTPUT;ONLY_COMMAND"
                         "COMPARE;TOLERANCE;COMMAND;${properties}")
   if(arg_UNPARSED_ARGUMENTS OR NOT arg_NAME OR NOT arg_COMMAND)
     message(FATAL_ERROR "add_cli_test(${arg_NAME}): needs NAME and COMMAND; unexpected: ${arg_UNPARSED_ARGUMENTS}")
@@ -45,7 +46,8 @@ function(add_cli_test)
   cli_bracket(skip "${cli_skip_marker}")
   set(spec ${CMAKE_CURRENT_BINARY_DIR}/specs/${arg_NAME}.cmake)
   file(WRITE ${spec}
-    "set(folder \"${folder}\")\nset(expect_error ${arg_EXPECT_ERROR})\nset(output_regex ${output})\n"
+    "set(folder \"${folder}\")\nset(expect_error ${arg_EXPECT_ERROR})\nset(stdout_only ${arg_STDOUT_ONLY})\n"
+    "set(output_regex ${output})\n"
     "set(not_output_regex ${not_output})\nset(compare \"${arg_COMPARE}\")\nset(tolerance \"${arg_TOLERANCE}\")\n"
     "set(skip_marker ${skip})\n")
   set(checker ${CMAKE_COMMAND} -DSPEC=${spec} -DNUMBERS=$<TARGET_FILE:compare_numbers>)

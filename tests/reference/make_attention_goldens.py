@@ -14,7 +14,8 @@ models' 62 k-mers so that it is cut into pieces, writes tests/data/attention/gol
 and inputs.json with the sequences and the selections.
 Each piece runs alone (no padding), so the goldens also check that dnabert's padded batches mask
 padding. Long sequences are cut as DNABERT itself cuts them, written here from DNABERT's code
-(../shared/reference/dnabert-spec.md sections 1.1, 1.2 and 1.4), not from dnabert's tokenizer:
+(https://github.com/jerryji1993/DNABERT/blob/master/src/transformers/tokenization_dna.py and
+motif/motif_utils.py), not from dnabert's tokenizer:
   * seq2kmer: the L - k + 1 overlapping k-mers joined by blanks; DNATokenizer looks every word up
     whole in vocab.txt, anything unknown (N, IUPAC codes) is [UNK]. The sequence is upper-cased
     first: dnabert's documented rule (DNABERT would make a lower-case k-mer [UNK]; the tokenizer

@@ -1,5 +1,6 @@
 #pragma once
-// Attention-driven motif discovery, DNABERT's motif_utils.py step by step (spec §6): high-attention
+// Attention-driven motif discovery, DNABERT's motif_utils.py step by step
+// (https://github.com/jerryji1993/DNABERT/blob/master/motif/motif_utils.py): high-attention
 // regions, hypergeometric enrichment with BH, merging by ungapped alignment, fixed windows, PFMs.
 #include <algorithm>
 #include <array>

@@ -1,5 +1,6 @@
 #pragma once
-// Variant effect scores (DNABERT's SNP/ scripts, spec §7): reference and alternative windows around
+// Variant effect scores (DNABERT's SNP/mutate_seqs.py and SNP/SNP.py, https://github.com/jerryji1993/DNABERT):
+// reference and alternative windows around
 // each variant, checked against the genome, predicted in batches and scored as diff and logOR.
 
 #include <algorithm>

@@ -22,7 +22,8 @@ inline constexpr std::int64_t max_layers = 1024;
 inline constexpr std::int64_t max_token_types = std::int64_t{1} << 16;
 }  // namespace config_limits
 
-/// BertConfig as DNABERT uses it; the defaults are DNABERT-6 base (spec §2.1).
+/// BertConfig as DNABERT uses it; the defaults are DNABERT-6 base
+/// (https://github.com/jerryji1993/DNABERT/blob/master/src/transformers/dnabert-config/bert-config-6/config.json).
 struct bert_config {
   std::int64_t vocab_size = 4101;
   std::int64_t hidden_size = 768;

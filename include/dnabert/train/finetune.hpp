@@ -21,8 +21,8 @@
 
 namespace dnabert::train {
 
-/// Fine-tuning settings; the defaults are DNABERT's README recipe (spec §4.3). eval_steps 0
-/// evaluates at the end of each epoch.
+/// Fine-tuning settings; the defaults are DNABERT's README recipe (section 3.3 of
+/// https://github.com/jerryji1993/DNABERT/blob/master/README.md). eval_steps 0 evaluates at the end of each epoch.
 struct finetune_options : run_settings {
   int epochs = 5;
   std::int64_t max_steps = 0;  ///< > 0: stop after this many steps (overrides epochs)

@@ -1,5 +1,6 @@
 #pragma once
-// DNABERT's masked-language-model masking (`mask_tokens`, spec §3.2): centres widened to k
+// DNABERT's masked-language-model masking (`mask_tokens` in
+// https://github.com/jerryji1993/DNABERT/blob/master/examples/run_pretrain.py): centres widened to k
 // contiguous k-mers, then 80 % [MASK] / 10 % random id / 10 % unchanged, from a counter-based RNG.
 
 #include <algorithm>

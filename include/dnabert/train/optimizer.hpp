@@ -32,7 +32,8 @@
 
 namespace dnabert::train {
 
-/// AdamW hyper-parameters; the defaults are DNABERT's pre-training ones (spec §3.3).
+/// AdamW hyper-parameters; the defaults are DNABERT's pre-training ones (the run_pretrain.py command in
+/// section 2.2 of https://github.com/jerryji1993/DNABERT/blob/master/README.md).
 struct adamw_options {
   double lr = 4e-4;
   double beta1 = 0.9;
@@ -42,7 +43,7 @@ struct adamw_options {
 
   /// DNABERT pre-training: lr 4e-4, betas (0.9, 0.98), eps 1e-6, weight decay 0.01.
   static adamw_options pretraining() { return {}; }
-  /// DNABERT fine-tuning (spec §4.3): lr 2e-4, betas (0.9, 0.999), eps 1e-8, weight decay 0.01.
+  /// DNABERT fine-tuning (README section 3.3, run_finetune.py defaults): lr 2e-4, betas (0.9, 0.999), eps 1e-8, weight decay 0.01.
   static adamw_options finetuning() { return {2e-4, 0.9, 0.999, 1e-8, 0.01}; }
 };
 

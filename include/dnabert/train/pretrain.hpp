@@ -19,7 +19,8 @@
 
 namespace dnabert::train {
 
-/// Pre-training settings; the defaults are DNABERT's (spec §3.3) except where noted. eval_steps 0
+/// Pre-training settings; the defaults are DNABERT's (the run_pretrain.py command in section 2.2 of
+/// https://github.com/jerryji1993/DNABERT/blob/master/README.md) except where noted. eval_steps 0
 /// evaluates (with an evaluation corpus) at the end only.
 struct pretrain_options : run_settings {
   pretrain_options() { save_steps = 500; }  // DNABERT's --save_steps
@@ -28,7 +29,7 @@ struct pretrain_options : run_settings {
   std::int64_t batch_size = 10;                    ///< sequences per micro-batch (DNABERT: 10 per GPU, 25 accumulated, 8 GPUs)
   adamw_options optimizer = adamw_options::pretraining();
   std::int64_t warmup_steps = -1;                  ///< -1: DNABERT's 10000, at most 5 % of the steps
-  double mask_probability = 0;                     ///< span-centre probability p; 0: DNABERT's for k (spec §3.2)
+  double mask_probability = 0;                     ///< span-centre probability p; 0: DNABERT's for k (default_mask_probability)
   n_run_handling n_runs = n_run_handling::drop;
   std::int64_t logging_steps = 1;
 };

@@ -1,6 +1,8 @@
 #pragma once
-// DNABERT's pre-training pieces (`cut_no_overlap`, spec §3.1): each genome sequence cut into
-// consecutive non-overlapping pieces, re-drawn every epoch, streamed one FASTA record at a time.
+// DNABERT's pre-training pieces (`cut_no_overlap` in
+// https://github.com/jerryji1993/DNABERT/blob/master/examples/data_process_template/process_pretrain_data.py):
+// each genome sequence cut into consecutive non-overlapping pieces, re-drawn every epoch, streamed
+// one FASTA record at a time.
 
 #include <algorithm>
 #include <cstddef>

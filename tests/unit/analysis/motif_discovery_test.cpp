@@ -1,5 +1,5 @@
-// DNABERT's motif discovery steps (spec §6) on hand-made cases whose answers are worked out in the
-// comments, and a planted motif recovered end to end.
+// DNABERT's motif discovery steps (https://github.com/jerryji1993/DNABERT/blob/master/motif/motif_utils.py)
+// on hand-made cases whose answers are worked out in the comments, and a planted motif recovered end to end.
 #include "dnabert/analysis/motif_discovery.hpp"
 
 #include <doctest/doctest.h>

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "../../../examples/cli/common.hpp"
+#include "../../../examples/cli/progress.hpp"
 
 namespace {
 

@@ -177,7 +177,11 @@ TEST_CASE("bert_parameters lists the MLM head with its tied decoder as transform
 }
 
 TEST_CASE("bert_parameters counts match DNABERT's published BertModel sizes") {
-  // dnabert-spec.md §2.1: BertModel with pooler has 86,094,336 (k=3) ... 89,190,912 (k=6) parameters.
+  // By hand from DNABERT's configs, src/transformers/dnabert-config/bert-config-{3,4,5,6}/config.json in
+  // https://github.com/jerryji1993/DNABERT (hidden 768, 12 layers, FFN 3072, 512 positions, 2 token types):
+  // embeddings V·768 + 514·768 + LayerNorm 2·768, each layer 4·768·769 + 768·3072 + 3072 + 3072·768 + 768
+  // + 2·2·768 = 7,087,872, pooler 768·769: 86,094,336 (k=3, V=69) ... 89,190,912 (k=6, V=4101), the
+  // 86M–89M that DNABERT-2's paper lists for DNABERT.
   bert_config config;
   const std::vector<std::pair<std::int64_t, std::int64_t>> vocab_and_count = {
       {69, 86'094'336}, {261, 86'241'792}, {1029, 86'831'616}, {4101, 89'190'912}};

@@ -1,43 +1,20 @@
 #pragma once
-// Pieces every CLI command shares: reading the input sequences (or the embedded example),
-// writing to a file or stdout, and progress on stderr (redrawn on a terminal, plain lines in logs).
+// The CLI's progress displays on stderr: a line redrawn on a terminal, plain lines in logs; one
+// for counted work (pieces, windows, mutants), one for training steps.
 
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <iostream>
 #include <optional>
-#include <span>
 #include <sstream>
 #include <string>
-#include <vector>
-
-#include <dnabert/dnabert.hpp>
-
-#include "example_fasta.hpp"
+#include <utility>
 
 namespace dnabert::cli {
-
-/// Sequences from `path` (FASTA/.gz, DNABERT TSV or DNABERT-2 CSV, told apart by content), or
-/// the embedded example FASTA when `path` is empty.
-inline std::vector<io::sequence_entry> read_input(const std::string& path) {
-  if (!path.empty()) return io::read_sequences(path);
-  const auto bytes = std::as_bytes(std::span<const char>(example_fasta.data(), example_fasta.size()));
-  return io::read_sequences(bytes, std::string(example_fasta_name));
-}
-
-/// Writes `text` to `path` atomically, or to stdout when `path` is empty or "-".
-inline void write_output(const std::string& path, const std::string& text) {
-  if (path.empty() || path == "-") {
-    std::cout << text;
-    std::cout.flush();
-    return;
-  }
-  io::write_file_atomically(path, text);
-}
 
 namespace detail {
 

@@ -1,15 +1,20 @@
 #pragma once
-// What `pretrain` and `finetune` share on the command line: the run's flags, explicit resume,
-// the progress display and the user-facing notices.
+// What `pretrain` and `finetune` share: the run's flags, explicit resume, and one skeleton
+// (backend -> checkpoint to resume -> model loaded or created -> notices -> training under a
+// progress display) around what each trains on.
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <iostream>
 #include <memory>
 #include <string>
 
-#include "common.hpp"
+#include <dnabert/dnabert.hpp>
+
 #include "device.hpp"
+#include "progress.hpp"
+#include "shared_flags.hpp"
 
 namespace dnabert::cli {
 
@@ -27,13 +32,25 @@ struct resume_request {
   }
 };
 
-/// Adds the flags both trainers take to `cmd`, bound to the fields of `run` (pretrain_options or
-/// finetune_options), `resume`, the CPU `threads` and the `device`.
+/// The options both trainers take besides their data: where the model starts from, where the run
+/// goes, the backend, resume and the run's settings (train::pretrain_options or finetune_options).
 template <class RunOptions>
-void add_training_flags(CLI::App* cmd, RunOptions& run, resume_request& resume, int& threads, device_options& device) {
+struct trainer_cli_options {
+  std::string model, config, output;
+  int threads = 0;
+  device_options device;
+  resume_request resume;
+  RunOptions run;
+};
+
+/// Adds the flags both trainers take to `cmd`, bound to the fields of `o` (its run's settings,
+/// resume, the CPU threads and the device); --model, --config and --output are each command's.
+template <class RunOptions>
+void add_training_flags(CLI::App* cmd, trainer_cli_options<RunOptions>& o) {
+  RunOptions& run = o.run;
   cmd->add_option("--max-steps", run.max_steps, "optimizer steps to run (overrides --epochs)")->check(CLI::Range(0, 1 << 30));
   cmd->add_option("--epochs", run.epochs, "epochs when --max-steps is not given")->check(CLI::Range(1, 100000));
-  cmd->add_option("-b,--batch-size", run.batch_size, "sequences per micro-batch")->check(CLI::Range(1, 65536));
+  add_batch_size_option(cmd, run.batch_size, "sequences per micro-batch");
   cmd->add_option("--gradient-accumulation", run.gradient_accumulation_steps, "micro-batches per optimizer step")
       ->check(CLI::Range(1, 65536));
   cmd->add_option("--lr", run.optimizer.lr, "peak learning rate")->check(CLI::PositiveNumber);
@@ -46,10 +63,9 @@ void add_training_flags(CLI::App* cmd, RunOptions& run, resume_request& resume, 
       ->check(CLI::Range(0, 1 << 20));
   cmd->add_flag("--skip-nonfinite", run.skip_nonfinite, "skip a step whose loss or gradient is not finite (counted in the log)");
   cmd->add_option("--seed", run.seed, "seed for initialisation, data order, masking and dropout");
-  cmd->add_option("-t,--threads", threads, "CPU threads (default: all; a resumed run repeats bit for bit with the same count)")
-      ->check(CLI::Range(0, 1024));
-  add_device_option(cmd, device);
-  resume.flag = cmd->add_option("--resume", resume.folder,
+  add_threads_option(cmd, o.threads, "a resumed run repeats bit for bit with the same count");
+  add_device_option(cmd, o.device);
+  o.resume.flag = cmd->add_option("--resume", o.resume.folder,
                                  "continue a run exactly: from this checkpoint folder, or (no value) the newest in --output")
                     ->expected(0, 1);
 }
@@ -76,16 +92,38 @@ inline std::int64_t first_step(const std::string& resume_from) {
   return resume_from.empty() ? 0 : train::read_trainer_state(resume_from).step;
 }
 
-/// Binds the progress display and notices of `run` to stderr; returns the display to finish().
-template <class RunOptions>
-std::shared_ptr<training_progress> attach_progress(RunOptions& run, const std::string& label, std::int64_t start_step) {
-  auto bar = std::make_shared<training_progress>(label, start_step);
+/// Runs `fit()` (a training call with `run`) with its progress display, labelled `label`, and
+/// its notices on stderr; returns what fit() returns.
+template <class RunOptions, class Fit>
+auto with_training_progress(RunOptions& run, const std::string& label, Fit&& fit) {
+  auto bar = std::make_shared<training_progress>(label, first_step(run.resume_from));
   run.progress = [bar, first_tokens = std::int64_t{-1}](const train::step_report& r) mutable {
     if (first_tokens < 0) first_tokens = r.tokens_seen;  // a resumed run's rate counts its own tokens
     (*bar)(r.step, r.total_steps, r.loss, r.learning_rate, r.tokens_seen - first_tokens);
   };
   run.notice = print_notice;
-  return bar;
+  auto result = fit();
+  bar->finish();
+  return result;
+}
+
+/// The skeleton of `command` (pretrain or finetune): on the --device backend, the model with
+/// `head` resumed from --resume, loaded from --model (with `num_labels` classes, 0: as saved) or
+/// created from the config `config_from(--config)` returns; its new parameters noted; then
+/// train(model, progress), where the command reads its data and calls progress(fit) to run its
+/// training call fit() under the progress display.
+template <class RunOptions, class ConfigFrom, class Train>
+void run_training(const std::string& command, trainer_cli_options<RunOptions>& o, bert_head head, std::int64_t num_labels,
+                  ConfigFrom&& config_from, Train&& train) {
+  with_backend(o.device, o.threads, [&](auto backend) {
+    using B = typename decltype(backend)::element_type;
+    o.run.resume_from = o.resume.checkpoint(o.output);
+    const std::string start = starting_folder(command, o.run.resume_from, o.model, o.config);
+    auto model = start.empty() ? Bert<dynamic_bert, B>(*backend, config_from(o.config), head, o.run.seed)
+                               : Bert<dynamic_bert, B>::load(*backend, start, head, o.run.seed, num_labels);
+    for (const auto& name : model.new_parameters()) print_notice("new (initialised): " + name);
+    train(model, [&](auto&& fit) { return with_training_progress(o.run, command, fit); });
+  });
 }
 
 }  // namespace dnabert::cli

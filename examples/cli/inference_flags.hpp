@@ -1,0 +1,46 @@
+#pragma once
+// The options of the commands that run a model over an input file (predict, embed, attention,
+// evaluate), and the library's inference_options made from them.
+
+#include <CLI/CLI.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <string>
+
+#include <dnabert/model/classifier.hpp>
+
+#include "device.hpp"
+#include "progress.hpp"
+#include "shared_flags.hpp"
+
+namespace dnabert::cli {
+
+/// Options predict and embed share.
+struct inference_cli_options {
+  std::string model, input, output, long_rule = "mean", pooling_name = "cls";
+  device_options device;
+  std::size_t batch_size = 32;
+  int threads = 0;
+};
+
+/// Adds --model/--input/--output/--batch-size/--threads/--device to `cmd`.
+inline void add_inference_options(CLI::App* cmd, inference_cli_options& o) {
+  cmd->add_option("-m,--model", o.model, "model folder (config.json, vocab.txt, weights)")->required();
+  cmd->add_option("-i,--input", o.input, "FASTA (.gz), DNABERT TSV or DNABERT-2 CSV")->required();
+  cmd->add_option("-o,--output", o.output, "output file")->required();
+  add_batch_size_option(cmd, o.batch_size);
+  add_threads_option(cmd, o.threads);
+  add_device_option(cmd, o.device);
+}
+
+/// Library options from the command line, reporting progress through `progress`.
+inline inference_options to_inference_options(const inference_cli_options& o, progress_line& progress) {
+  inference_options options;
+  options.batch_size = o.batch_size;
+  options.long_sequences = o.long_rule == "max" ? piece_rule::max : piece_rule::mean;
+  options.progress = std::ref(progress);
+  return options;
+}
+
+}  // namespace dnabert::cli
