@@ -1,6 +1,9 @@
 // DNABERT-6 base encoder forward (12 layers, hidden 768, 12 heads, FFN 3072; random weights)
 // at batch × tokens 1×128, 8×128, 8×512: tokens/s, and GFLOP/s of the matmuls to compare with
-// the machine's sgemm peak (bench_gemm). Threads: DNABERT_THREADS or OMP_NUM_THREADS (default all).
+// the machine's sgemm peak (bench_gemm). `encoder_forward` is the static spec (DNABERT6, sizes
+// fixed at compile time), `encoder_forward_dynamic` the same model with every size read from the
+// configuration at run time (docs/architecture.md, "What a static spec buys"). Threads:
+// DNABERT_THREADS or OMP_NUM_THREADS (default all).
 #include <benchmark/benchmark.h>
 
 #include "bench_support.hpp"
@@ -11,9 +14,13 @@ namespace {
 
 using dnabert::bench::bench_backend;
 
-/// DNABERT-6 base encoder without a head, random weights, built once per program.
-const dnabert::cpu_bert<dnabert::DNABERT6>& base_model() {
-  static const dnabert::cpu_bert<dnabert::DNABERT6> model(bench_backend(), dnabert::bert_config{}, dnabert::bert_head::none, 1);
+/// Hugging Face's default BertConfig: DNABERT-6 base (g++ 12 fails on `bert_config{}` in the template below).
+dnabert::bert_config base_config() { return {}; }
+
+/// DNABERT-6 base encoder without a head, random weights (the same for every Spec), built once per program.
+template <class Spec>
+const dnabert::cpu_bert<Spec>& base_model() {
+  static const dnabert::cpu_bert<Spec> model(bench_backend(), base_config(), dnabert::bert_head::none, 1);
   return model;
 }
 
@@ -25,10 +32,11 @@ double forward_flops(double batch, double tokens) {
 }
 
 /// One inference forward of the encoder and pooler per iteration.
+template <class Spec>
 void encoder_forward(benchmark::State& state) {
   const auto rows = static_cast<std::size_t>(state.range(0));
   const auto length = static_cast<std::size_t>(state.range(1));
-  const auto& model = base_model();
+  const auto& model = base_model<Spec>();
   const auto batch = dnabert::bench::random_batch(rows, length);
   dnabert::autograd::tape<dnabert::backend::cpu> tape(bench_backend());
   for (auto _ : state) {
@@ -41,7 +49,13 @@ void encoder_forward(benchmark::State& state) {
                                                  benchmark::Counter::kIsIterationInvariantRate);
 }
 
+/// batch × tokens of the encoder benchmarks.
+void encoder_shapes(benchmark::internal::Benchmark* b) {
+  b->Args({1, 128})->Args({8, 128})->Args({8, 512})->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
 }  // namespace
 
-BENCHMARK(encoder_forward)->Args({1, 128})->Args({8, 128})->Args({8, 512})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(encoder_forward<dnabert::DNABERT6>)->Name("encoder_forward")->Apply(encoder_shapes);
+BENCHMARK(encoder_forward<dnabert::dynamic_bert>)->Name("encoder_forward_dynamic")->Apply(encoder_shapes);
 BENCHMARK_MAIN();

@@ -130,9 +130,9 @@ void run_mutation_file(const variants_cli_options& o, const Model& model) {
   if (!o.output.ends_with(".tsv"))
     throw input_error("--output " + o.output + ": --mut-file mode writes DNABERT's mutations.tsv: use a name ending in .tsv");
   const auto sequences = read_input(o.input);
-  const auto mutations = analysis::read_mutation_file(o.mut_file);
+  const auto mutations = io::read_mutation_file(o.mut_file);
   const auto rows = analysis::score_mutations(model, std::span<const io::sequence_entry>(sequences),
-                                              std::span<const analysis::sequence_mutation>(mutations), o.mut_file,
+                                              std::span<const io::sequence_mutation>(mutations), o.mut_file,
                                               o.batch_size);
   analysis::mutations_tsv_writer table(o.output, model.model().k());
   for (const auto& row : rows)

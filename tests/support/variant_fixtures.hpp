@@ -1,8 +1,11 @@
 #pragma once
 // Shared by the variant tests: the real FASTA files Debian ships (htslib-test, pyfaidx examples),
-// the goldens of tests/reference/make_variant_goldens.py, and an in-memory reference genome.
+// the goldens of tests/reference/make_variant_goldens.py with the tolerances scores are held to,
+// and an in-memory reference genome.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +20,19 @@
 #include "test_paths.hpp"
 
 namespace dnabert::test {
+
+// Probabilities (about 0.03) to 1e-5; diff and logOR are small differences of them (goldens as
+// small as 1.9e-6 and 1.6e-3, and one exact 0), so they are compared relative to the golden, with
+// floors below the smallest: a zero, a sign flip or a factor of two cannot pass.
+inline constexpr double probability_tolerance = 1e-5;
+inline constexpr double relative_tolerance = 1e-2;
+inline constexpr double diff_floor = 1e-6;
+inline constexpr double log_odds_floor = 1e-4;
+
+/// Whether `got` is within relative_tolerance of `want`, relative to at least `floor`.
+inline bool relatively_close(double got, double want, double floor) {
+  return std::abs(got - want) <= relative_tolerance * std::max(std::abs(want), floor);
+}
 
 /// A FASTA file shipped by a Debian package: "ce" (htslib-test's C. elegans sample, 7 contigs) or
 /// "chr17" (python-pyfaidx-examples' soft-masked human chr17 piece, one 40,000-nt line).

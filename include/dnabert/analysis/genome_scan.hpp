@@ -17,14 +17,14 @@
 #include <utility>
 #include <vector>
 
-#include "dnabert/analysis/variant_effects.hpp"
 #include "dnabert/core/error.hpp"
 #include "dnabert/io/atomic_file.hpp"
 #include "dnabert/io/bed.hpp"
+#include "dnabert/io/contig_names.hpp"
 #include "dnabert/io/byte_source.hpp"
 #include "dnabert/io/fasta.hpp"
 #include "dnabert/io/line_reader.hpp"
-#include "dnabert/model/classifier.hpp"
+#include "dnabert/model/window_classification.hpp"
 
 namespace dnabert::analysis {
 
@@ -147,7 +147,7 @@ inline std::vector<std::vector<std::pair<std::int64_t, std::int64_t>>> scan_span
     const auto found = index_of.find(region.contig);
     if (found == index_of.end()) {
       std::string what = "contig '" + region.contig + "' is not in the FASTA";
-      const std::string other = other_chr_style(region.contig);
+      const std::string other = io::other_chr_style(region.contig);
       if (index_of.contains(other)) {
         what += ", but '";
         what += other;

@@ -4,7 +4,6 @@
 // regions, hypergeometric enrichment with BH, merging by ungapped alignment, fixed windows, PFMs.
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +19,7 @@
 
 #include "dnabert/analysis/motif_statistics.hpp"
 #include "dnabert/core/error.hpp"
+#include "dnabert/core/nucleotide_text.hpp"
 
 namespace dnabert::analysis {
 
@@ -110,13 +110,6 @@ struct motif_discovery_options {
 
 namespace detail {
 
-/// Upper-case copy, so that motifs found in "acgt" and "ACGT" are the same key.
-inline std::string to_upper(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
 inline bool is_acgt(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return nucleotide_code(c) >= 0; });
 }
@@ -141,7 +134,8 @@ inline bool is_acgt(std::string_view text) {
       throw input_error("motif discovery: positive " + std::to_string(s) + " has " + std::to_string(sequence.size()) +
                         " nt but only " + std::to_string(scores[s].size()) + " attention scores");
     for (const auto region : high_attention_regions(std::span(scores[s]).first(sequence.size()), min_len)) {
-      std::string motif = detail::to_upper(std::string_view(sequence).substr(region.start, region.end - region.start));
+      // Upper case, so that motifs found in "acgt" and "ACGT" are the same key.
+      std::string motif = upper_case(std::string_view(sequence).substr(region.start, region.end - region.start));
       if (!detail::is_acgt(motif)) continue;
       auto [it, inserted] = index_of_motif.try_emplace(motif, candidates.size());
       if (inserted) candidates.push_back({std::move(motif), {}});
@@ -273,8 +267,8 @@ inline bool is_acgt(std::string_view text) {
                                                                    std::span<const std::vector<double>> positive_scores,
                                                                    const motif_discovery_options& options = {}) {
   std::vector<std::string> upper_positives, upper_negatives;
-  for (const auto& s : positives) upper_positives.push_back(detail::to_upper(s));
-  for (const auto& s : negatives) upper_negatives.push_back(detail::to_upper(s));
+  for (const auto& s : positives) upper_positives.push_back(upper_case(s));
+  for (const auto& s : negatives) upper_negatives.push_back(upper_case(s));
 
   auto candidates = collect_candidate_motifs(upper_positives, positive_scores, options.min_len);
   std::vector<std::string> motifs;

@@ -16,11 +16,12 @@
 #include <vector>
 
 #include "dnabert/analysis/attention_plots.hpp"
-#include "dnabert/analysis/variant_effects.hpp"
+#include "dnabert/analysis/effect_scores.hpp"
 #include "dnabert/core/error.hpp"
+#include "dnabert/core/nucleotide_text.hpp"
 #include "dnabert/io/atomic_file.hpp"
 #include "dnabert/io/svg_chart.hpp"
-#include "dnabert/model/classifier.hpp"
+#include "dnabert/model/window_classification.hpp"
 
 namespace dnabert::analysis {
 
@@ -60,7 +61,7 @@ struct mutagenesis_options {
 template <class Spec, class B>
 mutation_map saturation_mutagenesis(const classifier<Spec, B>& model, std::string_view sequence, std::string id,
                                     const mutagenesis_options& options = {}) {
-  mutation_map map{std::move(id), detail::upper_case(std::string(sequence)), 0, {}};
+  mutation_map map{std::move(id), upper_case(sequence), 0, {}};
   if (map.sequence.size() < static_cast<std::size_t>(model.model().k()))
     throw input_error("sequence '" + map.id + "' has " + std::to_string(map.sequence.size()) + " nt, fewer than one " +
                       std::to_string(model.model().k()) + "-mer");

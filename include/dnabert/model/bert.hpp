@@ -3,6 +3,7 @@
 // blocks, with parameters named exactly as PyTorch names them. Loads and saves model folders.
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -225,6 +226,11 @@ class Bert {
 
  private:
   struct parameters_unset {};
+  using layer_type = nn::encoder_layer<B>;
+  // A static Spec's layers are held in place, Spec::layers of them; a dynamic one's are as many as
+  // config.json says. (Fixed hidden and head sizes in the kernels measured no faster: docs/architecture.md.)
+  using layer_stack = std::conditional_t<Spec::layers == dynamic, std::vector<layer_type>,
+                                         std::array<layer_type, Spec::layers == dynamic ? 0 : Spec::layers>>;
 
   // A model with allocated but unset parameters (load() fills them).
   Bert(B& backend, bert_config config, bert_head head, parameters_unset) : backend_(&backend), config_(std::move(config)), head_(head) {
@@ -235,7 +241,10 @@ class Bert {
   void build() {
     B& be = *backend_;
     embeddings_ = nn::embeddings<B>(be, params_, config_);
-    for (std::int64_t i = 0; i < config_.num_hidden_layers; ++i) layers_.emplace_back(be, params_, i, config_);
+    for (std::int64_t i = 0; i < config_.num_hidden_layers; ++i) {
+      if constexpr (Spec::layers == dynamic) layers_.emplace_back(be, params_, i, config_);
+      else layers_[static_cast<std::size_t>(i)] = layer_type(be, params_, i, config_);
+    }
     pooler_ = nn::pooler<B>(be, params_, config_);
     if (head_ == bert_head::masked_lm) mlm_ = nn::masked_lm_head<B>(be, params_, config_, embeddings_.word);
     if (head_ == bert_head::sequence_classification) classifier_ = nn::classification_head<B>(be, params_, config_);
@@ -296,7 +305,7 @@ class Bert {
   bert_head head_;
   nn::parameter_list<B> params_;
   nn::embeddings<B> embeddings_;
-  std::vector<nn::encoder_layer<B>> layers_;
+  layer_stack layers_;
   nn::pooler<B> pooler_;
   nn::masked_lm_head<B> mlm_;
   nn::classification_head<B> classifier_;

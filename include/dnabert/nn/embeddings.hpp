@@ -3,7 +3,7 @@
 
 #include "dnabert/core/bert_config.hpp"
 #include "dnabert/nn/forward_context.hpp"
-#include "dnabert/nn/linear.hpp"
+#include "dnabert/nn/layer_norm.hpp"
 
 namespace dnabert::nn {
 

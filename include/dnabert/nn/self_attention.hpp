@@ -6,6 +6,7 @@
 
 #include "dnabert/core/bert_config.hpp"
 #include "dnabert/nn/forward_context.hpp"
+#include "dnabert/nn/layer_norm.hpp"
 #include "dnabert/nn/linear.hpp"
 
 namespace dnabert::nn {

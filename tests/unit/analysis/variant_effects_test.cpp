@@ -4,11 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <map>
 #include <span>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -22,17 +19,10 @@ namespace {
 namespace analysis = dnabert::analysis;
 using analysis::variant_issue;
 
-// Probabilities (about 0.03) to 1e-5; diff and logOR are small differences of them (goldens as
-// small as 1.9e-6 and 1.6e-3, and one exact 0), so they are compared relative to the golden, with
-// floors below the smallest: a zero, a sign flip or a factor of two cannot pass.
-constexpr double probability_tolerance = 1e-5;
-constexpr double relative_tolerance = 1e-2;
-constexpr double diff_floor = 1e-6;
-constexpr double log_odds_floor = 1e-4;
-
-bool relatively_close(double got, double want, double floor) {
-  return std::abs(got - want) <= relative_tolerance * std::max(std::abs(want), floor);
-}
+using dnabert::test::diff_floor;
+using dnabert::test::log_odds_floor;
+using dnabert::test::probability_tolerance;
+using dnabert::test::relatively_close;
 
 // Builds one variant's window over `contigs`; the warnings land in `report`.
 std::optional<analysis::variant_window> window_of(const std::map<std::string, std::string>& contigs,
@@ -166,7 +156,7 @@ TEST_CASE("variant scores: windows, P(class 1), diff and logOR of cls_k6 match t
       {"ce", dnabert::test::read_contigs(dnabert::test::debian_fasta("ce"))},
       {"chr17", dnabert::test::read_contigs(dnabert::test::debian_fasta("chr17"))}};
   const auto model = dnabert::load_classifier(dnabert::test::data_path("parity/cls_k6"), 1);
-  CHECK(analysis::default_window(model) == 67);
+  CHECK(dnabert::default_window(model) == 67);
   std::size_t checked = 0;
   // One call per (genome, window): the two alleles of the multi-allelic site share a reference window.
   for (const auto& [fasta, contigs] : genomes) {
@@ -209,84 +199,7 @@ TEST_CASE("variant scores: windows, P(class 1), diff and logOR of cls_k6 match t
 TEST_CASE("variant scores: only a 2-class classifier is accepted") {
   const auto regression = dnabert::load_classifier(dnabert::test::data_path("parity/reg_k6"), 1);
   const std::vector<std::string> sequences{"ACGTACGTACGT"};
-  CHECK_THROWS_WITH_AS((void)analysis::positive_class_probabilities(regression, sequences, 4),
+  CHECK_THROWS_WITH_AS((void)dnabert::positive_class_probabilities(regression, sequences, 4),
                        "variant scores need a 2-class classifier (they compare P(class 1)); the model has 1 output (regression)",
                        dnabert::config_error);
-}
-
-TEST_CASE("mutation file: DNABERT's idx start end allele rows, with hostile lines rejected by line") {
-  const auto parse = [](const std::string& text) {
-    const auto bytes = std::as_bytes(std::span<const char>(text.data(), text.size()));
-    return analysis::read_mutation_file(dnabert::io::open_input(bytes, "mut.txt"));
-  };
-  const auto rows = parse("0\t3\t4\tg\n\n1\t8\t8\tA\n2\t10\t11\n2\t5\t7\t\n");
-  REQUIRE(rows.size() == 4);
-  CHECK(rows[0].sequence_id == "0");
-  CHECK(rows[0].allele == "G");
-  CHECK(rows[1].start == 8);
-  CHECK(rows[1].end == 8);
-  CHECK(rows[2].allele.empty());
-  CHECK(rows[3].allele.empty());
-  CHECK(rows[3].line == 5);
-  CHECK_THROWS_WITH_AS((void)parse("0 3 4 A\n"), doctest::Contains("mut.txt:1: expected 'idx<TAB>start<TAB>end<TAB>allele'"),
-                       dnabert::format_error);
-  CHECK_THROWS_WITH_AS((void)parse("0\t3\t4\tA\n0\t-1\t4\tA\n"),
-                       "mut.txt:2: start -1 is negative (coordinates are 0-based and start at 0)", dnabert::format_error);
-  CHECK_THROWS_WITH_AS((void)parse("0\t5\t4\tA\n"), "mut.txt:1: start 5 is after end 4 (0-based half-open [start, end))",
-                       dnabert::format_error);
-  CHECK_THROWS_WITH_AS((void)parse("0\t3\t4\tA-\n"), "mut.txt:1: allele 'A-' has letters other than A, C, G, T, N",
-                       dnabert::format_error);
-  CHECK_THROWS_WITH_AS((void)parse("0\t3\t4\tA\textra\n"), doctest::Contains("(3 or 4 tab-separated columns)"),
-                       dnabert::format_error);
-  const auto mutation = parse("0\t8\t12\tT\n")[0];
-  CHECK(analysis::apply_mutation("ACGTACGTACGT", mutation, "mut.txt") == "ACGTACGTT");
-  CHECK_THROWS_WITH_AS((void)analysis::apply_mutation("ACGTACGTAC", mutation, "mut.txt"),
-                       "mut.txt:1: mutation [8, 12) runs past the end of sequence 0 (10 nt)", dnabert::format_error);
-}
-
-TEST_CASE("mutation file mode: mutations.tsv as DNABERT's SNP.py writes it, scores from transformers") {
-  const auto model = dnabert::load_classifier(dnabert::test::data_path("parity/cls_k6"), 1);
-  const auto sequences = dnabert::io::read_sequences(dnabert::test::data_path("variants/dev.tsv"));
-  const std::string mut_path = dnabert::test::data_path("variants/mut.txt");
-  const auto mutations = analysis::read_mutation_file(mut_path);
-  const auto rows = analysis::score_mutations(model, std::span<const dnabert::io::sequence_entry>(sequences),
-                                              std::span<const analysis::sequence_mutation>(mutations), mut_path, 2);
-  const auto out = dnabert::test::scratch_dir("mutations_tsv") / "mutations.tsv";
-  analysis::mutations_tsv_writer table(out.string(), 6);
-  for (const auto& row : rows) table.add(sequences[row.sequence].id, sequences[row.sequence].sequence, row.mutated, row.score);
-  table.commit();
-
-  std::ifstream ours(out), golden(dnabert::test::data_path("variants/mutations.tsv"));
-  std::string our_line, golden_line;
-  REQUIRE(std::getline(ours, our_line));
-  REQUIRE(std::getline(golden, golden_line));
-  CHECK(our_line == golden_line);  // "\tidx\torig_seq\torig_pred\tmut_seq\tmut_pred\tdiff\tlogOR"
-  std::size_t compared = 0;
-  while (std::getline(golden, golden_line)) {
-    REQUIRE(std::getline(ours, our_line));
-    std::vector<std::string> a, b;
-    for (std::istringstream in(our_line); std::getline(in, a.emplace_back(), '\t');) {
-    }
-    for (std::istringstream in(golden_line); std::getline(in, b.emplace_back(), '\t');) {
-    }
-    REQUIRE(a.size() == 9);  // 8 columns + the empty string getline leaves at the end
-    REQUIRE(b.size() == 9);
-    for (const std::size_t text_column : {0, 1, 2, 4}) CHECK(a[text_column] == b[text_column]);
-    for (const std::size_t probability_column : {3, 5})
-      CHECK(std::abs(std::stod(a[probability_column]) - std::stod(b[probability_column])) < probability_tolerance);
-    CHECK(relatively_close(std::stod(a[6]), std::stod(b[6]), diff_floor));
-    CHECK(relatively_close(std::stod(a[7]), std::stod(b[7]), log_odds_floor));
-    ++compared;
-  }
-  CHECK(compared == 7);
-  CHECK_FALSE(std::getline(ours, our_line));
-}
-
-TEST_CASE("mutation file mode: an idx that names no sequence is an error naming the line") {
-  const auto model = dnabert::load_classifier(dnabert::test::data_path("parity/cls_k6"), 1);
-  const std::vector<dnabert::io::sequence_entry> sequences{{"0", "ACGTACGTACGTAC", std::nullopt}};
-  const std::vector<analysis::sequence_mutation> mutations{{"7", 1, 2, "A", 3}};
-  CHECK_THROWS_WITH_AS((void)analysis::score_mutations(model, std::span<const dnabert::io::sequence_entry>(sequences),
-                                                       std::span<const analysis::sequence_mutation>(mutations), "mut.txt", 2),
-                       "mut.txt:3: idx '7' names no sequence of the input (1 sequences)", dnabert::format_error);
 }

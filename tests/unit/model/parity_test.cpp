@@ -65,7 +65,8 @@ dnabert::token_batch batch_from_tokenizer(const golden_case& c) {
   return dnabert::make_batch(pieces);
 }
 
-void check_forward(const golden_case& c, const dnabert::Bert<dnabert::dynamic_bert, B>& model) {
+template <class Spec>
+void check_forward(const golden_case& c, const dnabert::Bert<Spec, B>& model) {
   B& cpu = model.backend();
   dnabert::autograd::tape<B> tape(cpu);
   dnabert::nn::forward_context<B> ctx{tape};
@@ -88,7 +89,8 @@ void check_forward(const golden_case& c, const dnabert::Bert<dnabert::dynamic_be
   if (c.golden.contains("pooled")) CHECK(max_abs_diff(out.pooled.value().span(), golden(c, "pooled").values) <= 1e-4);
 }
 
-void check_gradients(const golden_case& c, const dnabert::Bert<dnabert::dynamic_bert, B>& model) {
+template <class Spec>
+void check_gradients(const golden_case& c, const dnabert::Bert<Spec, B>& model) {
   B& cpu = model.backend();
   for (const auto& p : model.parameters().items()) p.value.clear_grad();
   dnabert::autograd::tape<B> tape(cpu, true);
@@ -171,4 +173,43 @@ TEST_CASE("parity with Hugging Face: save then load round-trips bit-exact") {
     CHECK_MESSAGE(std::memcmp(tensor.values.data(), other.values.data(), tensor.values.size_bytes()) == 0, entry.first);
   }
   check_forward(c, again);
+}
+
+namespace {
+
+// The fixtures' shapes fixed at compile time (the encoder then holds its layers in a std::array).
+using mlm_k3_spec = dnabert::bert_spec<3, 2, 32, 4, 64, 64>;
+using cls_k6_spec = dnabert::bert_spec<6, 3, 32, 2, 48, 64, 2>;
+
+// A static-spec model of fixture `name` against the goldens and against the dynamic model, which
+// runs the same kernels and so must give the same bits.
+template <class Spec>
+void check_static_spec(const char* name) {
+  CAPTURE(name);
+  const auto c = load_case(name);
+  B cpu(1);
+  const auto fixed = dnabert::Bert<Spec, B>::load(cpu, c.dir, c.head);
+  check_forward(c, fixed);
+  check_gradients(c, fixed);
+
+  const auto dynamic = dnabert::Bert<dnabert::dynamic_bert, B>::load(cpu, c.dir, c.head);
+  dnabert::autograd::tape<B> tape(cpu);
+  dnabert::nn::forward_context<B> ctx{tape};
+  const auto batch = batch_from_tokenizer(c);
+  const auto want = dynamic.forward(ctx, batch, {true, true, true, {}});
+  const auto got = fixed.forward(ctx, batch, {true, true, true, {}});
+  CHECK(max_abs_diff(got.logits.value().span(), want.logits.value().span()) == 0);
+  REQUIRE(got.hidden_states.size() == static_cast<std::size_t>(Spec::layers) + 1);
+  for (std::size_t i = 0; i < want.hidden_states.size(); ++i)
+    CHECK_MESSAGE(max_abs_diff(got.hidden_states[i].span(), want.hidden_states[i].span()) == 0, "hidden state " << i);
+  REQUIRE(got.attentions.size() == want.attentions.size());
+  for (std::size_t i = 0; i < want.attentions.size(); ++i)
+    CHECK_MESSAGE(max_abs_diff(got.attentions[i].span(), want.attentions[i].span()) == 0, "attention " << i);
+}
+
+}  // namespace
+
+TEST_CASE("parity with Hugging Face: a static spec gives the goldens and the dynamic model's outputs") {
+  check_static_spec<mlm_k3_spec>("mlm_k3");
+  check_static_spec<cls_k6_spec>("cls_k6");
 }

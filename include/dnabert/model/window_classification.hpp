@@ -1,0 +1,36 @@
+#pragma once
+// A 2-class classifier as the window analyses (variant effects, mutation maps, genome scans) read
+// it: the longest window it takes in one piece, and P(class 1) of each window.
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dnabert/core/error.hpp"
+#include "dnabert/model/classifier.hpp"
+
+namespace dnabert {
+
+/// The default window: the longest sequence the model reads in one piece (max k-mers + k − 1 nt).
+template <class Spec, class B>
+std::size_t default_window(const classifier<Spec, B>& model) {
+  return model.model().max_kmers() + static_cast<std::size_t>(model.model().k()) - 1;
+}
+
+/// P(class 1) of every sequence, batched; the model must be a 2-class classifier.
+template <class Spec, class B>
+std::vector<double> positive_class_probabilities(const classifier<Spec, B>& model, std::span<const std::string> sequences,
+                                                 std::size_t batch_size) {
+  if (model.num_labels() != 2)
+    throw config_error("variant scores need a 2-class classifier (they compare P(class 1)); the model has " +
+                       std::to_string(model.num_labels()) + (model.num_labels() == 1 ? " output (regression)" : " classes"));
+  inference_options options;
+  options.batch_size = batch_size;
+  const prediction predicted = model.predict(sequences, options);
+  std::vector<double> probabilities(sequences.size());
+  for (std::size_t s = 0; s < sequences.size(); ++s) probabilities[s] = predicted.probabilities(s, 1);
+  return probabilities;
+}
+
+}  // namespace dnabert
