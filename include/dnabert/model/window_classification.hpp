@@ -23,7 +23,8 @@ template <class Spec, class B>
 std::vector<double> positive_class_probabilities(const classifier<Spec, B>& model, std::span<const std::string> sequences,
                                                  std::size_t batch_size) {
   if (model.num_labels() != 2)
-    throw config_error("variant scores need a 2-class classifier (they compare P(class 1)); the model has " +
+    throw config_error("window scores (variant effects, mutation maps, genome scans) need a 2-class classifier (they "
+                       "compare P(class 1)); the model has " +
                        std::to_string(model.num_labels()) + (model.num_labels() == 1 ? " output (regression)" : " classes"));
   inference_options options;
   options.batch_size = batch_size;

@@ -200,6 +200,7 @@ TEST_CASE("variant scores: only a 2-class classifier is accepted") {
   const auto regression = dnabert::load_classifier(dnabert::test::data_path("parity/reg_k6"), 1);
   const std::vector<std::string> sequences{"ACGTACGTACGT"};
   CHECK_THROWS_WITH_AS((void)dnabert::positive_class_probabilities(regression, sequences, 4),
-                       "variant scores need a 2-class classifier (they compare P(class 1)); the model has 1 output (regression)",
+                       "window scores (variant effects, mutation maps, genome scans) need a 2-class classifier (they compare "
+                       "P(class 1)); the model has 1 output (regression)",
                        dnabert::config_error);
 }
