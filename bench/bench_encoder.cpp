@@ -1,9 +1,12 @@
 // DNABERT-6 base encoder forward (12 layers, hidden 768, 12 heads, FFN 3072; random weights)
 // at batch × tokens 1×128, 8×128, 8×512: tokens/s, and GFLOP/s of the matmuls to compare with
-// the machine's sgemm peak (bench_gemm). `encoder_forward` is the static spec (DNABERT6, sizes
-// fixed at compile time), `encoder_forward_dynamic` the same model with every size read from the
-// configuration at run time (docs/architecture.md, "What a static spec buys"). Threads:
-// DNABERT_THREADS or OMP_NUM_THREADS (default all).
+// the machine's sgemm peak (bench_gemm). `encoder_forward` is inference as `dnabert predict` runs
+// it: the static spec (DNABERT6, sizes fixed at compile time) with weights packed for inference
+// (Bert::pack_weights: oneDNN's layout, fused Q/K/V, GELU in the GEMM); `encoder_forward_bf16`
+// and `encoder_forward_int8` the same on a cpu_math::bf16 / int8 backend; `encoder_forward_unpacked`
+// without packing (the path training forwards take); `encoder_forward_dynamic` unpacked with every
+// size read from the configuration at run time (docs/architecture.md, "What a static spec buys").
+// Threads: DNABERT_THREADS or OMP_NUM_THREADS (default all).
 #include <benchmark/benchmark.h>
 
 #include "bench_support.hpp"
@@ -12,15 +15,28 @@
 
 namespace {
 
-using dnabert::bench::bench_backend;
+using dnabert::backend::cpu_math;
+using dnabert::bench::threads_from_environment;
+
+/// The backend of each precision, made once.
+template <cpu_math Math>
+dnabert::backend::cpu& precision_backend() {
+  static dnabert::backend::cpu backend(threads_from_environment(), Math);
+  return backend;
+}
 
 /// Hugging Face's default BertConfig: DNABERT-6 base (g++ 12 fails on `bert_config{}` in the template below).
 dnabert::bert_config base_config() { return {}; }
 
-/// DNABERT-6 base encoder without a head, random weights (the same for every Spec), built once per program.
-template <class Spec>
+/// DNABERT-6 base encoder without a head, random weights (the same for every Spec and
+/// precision), built once per program; `packed`: with pack_weights().
+template <class Spec, cpu_math Math, bool packed>
 const dnabert::cpu_bert<Spec>& base_model() {
-  static const dnabert::cpu_bert<Spec> model(bench_backend(), base_config(), dnabert::bert_head::none, 1);
+  static const dnabert::cpu_bert<Spec> model = [] {
+    dnabert::cpu_bert<Spec> made(precision_backend<Math>(), base_config(), dnabert::bert_head::none, 1);
+    if (packed) made.pack_weights();
+    return made;
+  }();
   return model;
 }
 
@@ -32,13 +48,13 @@ double forward_flops(double batch, double tokens) {
 }
 
 /// One inference forward of the encoder and pooler per iteration.
-template <class Spec>
+template <class Spec, cpu_math Math, bool packed>
 void encoder_forward(benchmark::State& state) {
   const auto rows = static_cast<std::size_t>(state.range(0));
   const auto length = static_cast<std::size_t>(state.range(1));
-  const auto& model = base_model<Spec>();
+  const auto& model = base_model<Spec, Math, packed>();
   const auto batch = dnabert::bench::random_batch(rows, length);
-  dnabert::autograd::tape<dnabert::backend::cpu> tape(bench_backend());
+  dnabert::autograd::tape<dnabert::backend::cpu> tape(precision_backend<Math>());
   for (auto _ : state) {
     dnabert::nn::forward_context<dnabert::backend::cpu> ctx{tape};
     auto out = model.forward(ctx, batch);
@@ -56,6 +72,9 @@ void encoder_shapes(benchmark::internal::Benchmark* b) {
 
 }  // namespace
 
-BENCHMARK(encoder_forward<dnabert::DNABERT6>)->Name("encoder_forward")->Apply(encoder_shapes);
-BENCHMARK(encoder_forward<dnabert::dynamic_bert>)->Name("encoder_forward_dynamic")->Apply(encoder_shapes);
+BENCHMARK(encoder_forward<dnabert::DNABERT6, cpu_math::fp32, true>)->Name("encoder_forward")->Apply(encoder_shapes);
+BENCHMARK(encoder_forward<dnabert::DNABERT6, cpu_math::bf16, true>)->Name("encoder_forward_bf16")->Apply(encoder_shapes);
+BENCHMARK(encoder_forward<dnabert::DNABERT6, cpu_math::int8, true>)->Name("encoder_forward_int8")->Apply(encoder_shapes);
+BENCHMARK(encoder_forward<dnabert::DNABERT6, cpu_math::fp32, false>)->Name("encoder_forward_unpacked")->Apply(encoder_shapes);
+BENCHMARK(encoder_forward<dnabert::dynamic_bert, cpu_math::fp32, false>)->Name("encoder_forward_dynamic")->Apply(encoder_shapes);
 BENCHMARK_MAIN();

@@ -32,6 +32,7 @@ class attention_model {
     } else {
       backend_ = std::move(backend);
       encoder_.emplace(Bert<dynamic_bert, B>::load(*backend_, dir, head));
+      encoder_->pack_weights();
     }
   }
 

@@ -28,8 +28,8 @@ inline void add_evaluate_command(CLI::App& app) {
   cmd->add_option("-o,--output", o->output, "metrics JSON (default: MODEL/eval_results.json)");
   add_batch_size_option(cmd, o->batch_size);
   add_threads_option(cmd, o->threads);
-  cmd->callback([o] {
-    const auto model = load_classifier(o->model, o->threads);
+  add_device_option(cmd, o->device);
+  cmd->callback([o] { with_classifier(o->model, o->device, o->threads, [&](const auto& model) {
     const auto classes = static_cast<int>(model.num_labels());
     if (classes < 2) throw input_error("evaluate needs a classifier; " + o->model + " is a regression model");
     std::vector<std::string> sequences, ids;
@@ -50,7 +50,7 @@ inline void add_evaluate_command(CLI::App& app) {
     const auto text = report.to_json().dump(2) + "\n";
     std::cout << text;
     write_output(o->output.empty() ? o->model + "/eval_results.json" : o->output, text);
-  });
+  }); });
 }
 
 }  // namespace dnabert::cli

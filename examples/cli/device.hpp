@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <iostream>
 #include <memory>
 #include <string>
 
@@ -14,6 +15,9 @@
 #endif
 
 namespace dnabert::cli {
+
+/// Prints "note: TEXT" on stderr (what a run should know but that is not an error).
+inline void print_notice(const std::string& text) { std::cerr << "note: " << text << '\n'; }
 
 /// A parsed --device value.
 struct device_choice {
@@ -37,27 +41,41 @@ struct device_options {
   std::string precision = "fp32";
 };
 
-/// Adds -d,--device (cpu, cuda or cuda:N) and --precision (fp32, tf32, bf16) to `cmd`, writing
-/// `options`; returns the --device option.
+/// Adds -d,--device (cpu, cuda or cuda:N) and --precision (fp32, tf32, bf16, int8) to `cmd`,
+/// writing `options`; returns the --device option.
 inline CLI::Option* add_device_option(CLI::App* cmd, device_options& options) {
   cmd->add_option("--precision", options.precision,
-                  "with --device cuda: fp32 (IEEE float32, the default), tf32 (float32 GEMMs on the tensor cores) or "
-                  "bf16 (bfloat16 weights and activations; training keeps float32 master weights)")
-      ->check(CLI::IsMember({"fp32", "tf32", "bf16"}));
+                  "fp32 (IEEE float32, the default); bf16 (CPU: GEMMs in bfloat16 with float32 sums, LayerNorm and "
+                  "softmax in float32; CUDA: bfloat16 weights and activations; training keeps float32 master "
+                  "weights); int8 (CPU inference: weights per output channel, activations quantized per call, as "
+                  "ONNX Runtime's quantize_dynamic); tf32 (CUDA: float32 GEMMs on the tensor cores). What each costs "
+                  "in accuracy: README, Precisions")
+      ->check(CLI::IsMember({"fp32", "tf32", "bf16", "int8"}));
   return cmd->add_option("-d,--device", options.device, "cpu, cuda or cuda:N (needs a build with CUDA)");
 }
 
 /// Calls use(std::unique_ptr<B>) with a fresh backend of the chosen device: backend::cpu with
-/// `threads`, or for device N backend::cuda (fp32 or tf32 GEMMs) or backend::cuda_bf16.
+/// `threads` computing in fp32, bf16 or int8, or for device N backend::cuda (fp32 or tf32 GEMMs)
+/// or backend::cuda_bf16. `training`: int8 is refused (it is for inference).
 template <class Use>
-void with_backend(const device_options& options, int threads, Use&& use) {
+void with_backend(const device_options& options, int threads, Use&& use, bool training = false) {
   const device_choice choice = parse_device(options.device);
+  if (training && options.precision == "int8")
+    throw input_error("--precision int8 is for inference (predict, embed, scan, variants, mutate, attention, "
+                      "evaluate); train in fp32 or bf16, then run the model in int8");
   if (!choice.cuda) {
-    if (options.precision != "fp32")
-      throw input_error("--precision " + options.precision + " needs --device cuda (the CPU computes in float32)");
-    use(std::make_unique<backend::cpu>(threads));
+    if (options.precision == "tf32")
+      throw input_error("--precision tf32 needs --device cuda (the CPU computes in fp32, bf16 or int8)");
+    const auto math = options.precision == "bf16"   ? backend::cpu_math::bf16
+                      : options.precision == "int8" ? backend::cpu_math::int8
+                                                    : backend::cpu_math::fp32;
+    auto cpu = std::make_unique<backend::cpu>(threads, math);
+    if (math != backend::cpu_math::fp32) print_notice(backend::describe_cpu_math(math));
+    use(std::move(cpu));
     return;
   }
+  if (options.precision == "int8")
+    throw input_error("--precision int8 runs on the CPU only (--device cpu)");
 #ifdef DNABERT_CLI_WITH_CUDA
   if (options.precision == "bf16")
     use(std::make_unique<backend::cuda_bf16>(choice.index));

@@ -71,7 +71,6 @@ void add_training_flags(CLI::App* cmd, trainer_cli_options<RunOptions>& o) {
 }
 
 /// Prints a library notice on stderr.
-inline void print_notice(const std::string& text) { std::cerr << "note: " << text << '\n'; }
 
 /// Where a run's weights come from, after the checks both trainers share: the checkpoint to
 /// resume, else `model`; empty when `config` starts from scratch. Warns when a folder started
@@ -123,7 +122,7 @@ void run_training(const std::string& command, trainer_cli_options<RunOptions>& o
                                : Bert<dynamic_bert, B>::load(*backend, start, head, o.run.seed, num_labels);
     for (const auto& name : model.new_parameters()) print_notice("new (initialised): " + name);
     train(model, [&](auto&& fit) { return with_training_progress(o.run, command, fit); });
-  });
+  }, /*training=*/true);
 }
 
 }  // namespace dnabert::cli

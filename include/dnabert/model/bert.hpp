@@ -152,6 +152,18 @@ class Bert {
     return out;
   }
 
+  /// Prepares every linear layer's weights for inference in the backend's precision (on the CPU:
+  /// reordered for oneDNN, rounded to bfloat16, or quantized to int8 per output channel); forwards
+  /// whose tape does not record use them, training forwards never do. Weights changed afterwards
+  /// (training, assign) need pack_weights() again, or unpack_weights().
+  void pack_weights() {
+    for_each_packable([this](auto& part) { part.pack(*backend_); });
+  }
+  /// Drops packed weights: inference uses the float weights again.
+  void unpack_weights() {
+    for_each_packable([](auto& part) { part.unpack(); });
+  }
+
   /// The configuration (as config.json).
   [[nodiscard]] const bert_config& config() const noexcept { return config_; }
   /// The head on the encoder.
@@ -248,6 +260,15 @@ class Bert {
     pooler_ = nn::pooler<B>(be, params_, config_);
     if (head_ == bert_head::masked_lm) mlm_ = nn::masked_lm_head<B>(be, params_, config_, embeddings_.word);
     if (head_ == bert_head::sequence_classification) classifier_ = nn::classification_head<B>(be, params_, config_);
+  }
+
+  // Calls visit on every layer that packs weights: the encoder layers, then the heads' dense layers.
+  template <class Visit>
+  void for_each_packable(Visit&& visit) {
+    for (auto& layer : layers_) visit(layer);
+    visit(pooler_.dense);
+    if (head_ == bert_head::masked_lm) visit(mlm_.transform);
+    if (head_ == bert_head::sequence_classification) visit(classifier_.classifier);
   }
 
   autograd::id_tensor<B> upload_ids(const std::vector<token_id>& host) const {

@@ -58,11 +58,14 @@ template <class Spec, class B>
 class classifier {
  public:
   /// Loads a fine-tuned folder (BertForSequenceClassification) onto `backend` (dnabert/cpu.hpp's
-  /// load_classifier makes a CPU one).
+  /// load_classifier makes a CPU one), its weights packed for inference in the backend's
+  /// precision (Bert::pack_weights).
   classifier(const std::string& dir, std::unique_ptr<B> backend)
       : backend_(std::move(backend)),
         model_(Bert<Spec, B>::load(*backend_, dir, bert_head::sequence_classification)),
-        tokenizer_(model_.k()) {}
+        tokenizer_(model_.k()) {
+    model_.pack_weights();
+  }
 
   /// The underlying model.
   [[nodiscard]] const Bert<Spec, B>& model() const noexcept { return model_; }

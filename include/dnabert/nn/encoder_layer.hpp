@@ -25,6 +25,17 @@ struct encoder_layer {
                               tensor<B>* probabilities) const {
     return ffn(ctx, attention(ctx, x, in, probabilities));
   }
+
+  /// Packs the layer's weights for inference (see linear::pack).
+  void pack(B& be) {
+    attention.pack(be);
+    ffn.pack(be);
+  }
+  /// Drops the packed weights.
+  void unpack() {
+    attention.unpack();
+    ffn.unpack();
+  }
 };
 
 }  // namespace dnabert::nn

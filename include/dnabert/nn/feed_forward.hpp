@@ -28,8 +28,19 @@ struct feed_forward {
   /// Transforms x [B*S, hidden].
   autograd::var<B> operator()(forward_context<B>& ctx, const autograd::var<B>& x) const {
     auto& t = ctx.tape;
-    auto h = ctx.dropout(output(t, autograd::gelu(t, intermediate(t, x))), hidden_dropout);
+    auto h = ctx.dropout(output(t, intermediate(t, x, ops::activation::gelu)), hidden_dropout);
     return norm(t, h, x);
+  }
+
+  /// Packs both projections for inference (see linear::pack).
+  void pack(B& be) {
+    intermediate.pack(be);
+    output.pack(be);
+  }
+  /// Drops the packed weights.
+  void unpack() {
+    intermediate.unpack();
+    output.unpack();
   }
 };
 

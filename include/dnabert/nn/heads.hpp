@@ -59,7 +59,7 @@ struct masked_lm_head {
   /// Vocabulary logits [rows, vocab] for hidden states [rows, hidden].
   autograd::var<B> operator()(forward_context<B>& ctx, const autograd::var<B>& hidden) const {
     auto& t = ctx.tape;
-    return autograd::linear(t, norm(t, autograd::gelu(t, transform(t, hidden))), decoder, bias);
+    return autograd::linear(t, norm(t, transform(t, hidden, ops::activation::gelu)), decoder, bias);
   }
 };
 

@@ -92,6 +92,24 @@ concept optimizer_ops = requires(B& be, T* y, const T* x, std::int64_t n, double
   { sum_of_squares(be, extents) } -> std::convertible_to<double>;
 };
 
+/// What a linear layer's forward may apply to its output in the same pass.
+enum class activation : std::uint8_t { none, gelu };
+
+/// Optional: weights prepared once for inference (reordered, converted, quantized). A backend
+/// that has them provides pack_linear (weight [out, in], bias [out] → its packed type) and a
+/// linear_forward over the packed weights that reads x rows `x_stride` apart and applies an
+/// activation; layers use them in forwards that do not record (nn/linear.hpp).
+template <class B>
+concept packs_linear = requires(B& be, const float* x, float* y, std::int64_t n, activation act) {
+  pack_linear(be, x, x, n, n);
+  linear_forward(be, x, n, pack_linear(be, x, x, n, n), n, y, act);
+};
+
+/// The packed weights of backend B (for a B that packs_linear).
+template <class B>
+using packed_linear_t = decltype(pack_linear(std::declval<B&>(), std::declval<const float*>(), std::declval<const float*>(),
+                                             std::int64_t{}, std::int64_t{}));
+
 /// Everything a backend must provide for models to run and train on it.
 template <class B>
 concept backend_ops = backend_memory<B> && dense_ops<B> && attention_ops<B> && loss_ops<B> && optimizer_ops<B>;

@@ -48,7 +48,11 @@ class training_run {
         schedule_(options.optimizer.lr, options.warmup_steps, options.total_steps),
         state_(starting_state(options, optimizer_)),
         history_(created_folder(output_dir), options.kind, options.score_name, state_.step,
-                 state_.best_score ? std::optional(state_.best_step) : std::nullopt) {}
+                 state_.best_score ? std::optional(state_.best_step) : std::nullopt) {
+    // Packed weights are inference copies the optimizer will not update: evaluation during and
+    // after training must read the trained weights.
+    model_.unpack_weights();
+  }
 
   /// Whether steps remain: neither all were taken nor did early stopping end the run.
   [[nodiscard]] bool running() const { return state_.step < options_.total_steps && !history_.summary().stopped_early; }

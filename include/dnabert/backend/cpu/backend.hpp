@@ -3,11 +3,13 @@
 // live in backend/cpu/ops.hpp; layers never name it, they receive it as a template parameter.
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <new>
 #include <string>
 #include <thread>
+#include <type_traits>
 
 #include <Eigen/Core>
 
@@ -17,8 +19,28 @@
 
 #include "dnabert/backend/block_cache.hpp"
 #include "dnabert/backend/cpu/blas.hpp"
+#include "dnabert/core/error.hpp"
 
 namespace dnabert::backend {
+
+/// What the CPU's GEMMs compute in. Tensors stay float32 in every mode; LayerNorm, softmax, GELU
+/// and every accumulation stay float32 too.
+enum class cpu_math : std::uint8_t {
+  fp32,  ///< IEEE float32
+  bf16,  ///< GEMM operands rounded to bfloat16, float32 accumulation (AVX512_BF16 / AMX through oneDNN)
+  int8,  ///< inference: packed linear layers in int8 (weights per output channel, activations per call), as
+         ///< ONNX Runtime's quantize_dynamic; every other GEMM, and training, in float32
+};
+
+/// "fp32", "bf16" or "int8".
+[[nodiscard]] inline std::string to_string(cpu_math math) {
+  switch (math) {
+    case cpu_math::bf16: return "bf16";
+    case cpu_math::int8: return "int8";
+    case cpu_math::fp32: break;
+  }
+  return "fp32";
+}
 
 /// Host backend computing in T (float for models; double for finite-difference checks).
 template <class T>
@@ -28,8 +50,17 @@ class cpu_t {
   /// Whether tensor memory is directly readable by the host.
   static constexpr bool host_memory = true;
 
-  /// Uses `threads` threads for GEMM and parallel loops (0: one per hardware thread).
-  explicit cpu_t(int threads = 0) : threads_(threads > 0 ? threads : default_threads()) {
+  /// Uses `threads` threads for GEMM and parallel loops (0: one per hardware thread) and computes
+  /// float GEMMs in `math` (bf16 and int8 need a build with oneDNN: DNABERT_USE_ONEDNN).
+  explicit cpu_t(int threads = 0, cpu_math math = cpu_math::fp32)
+      : threads_(threads > 0 ? threads : default_threads()), math_(math) {
+    if (math_ != cpu_math::fp32 && !std::is_same_v<T, float>)
+      throw config_error("the CPU backend computes " + to_string(math_) + " only for float tensors");
+#ifndef DNABERT_USE_ONEDNN
+    if (math_ != cpu_math::fp32)
+      throw config_error("--precision " + to_string(math_) + " on the CPU needs oneDNN: this dnabert was built without it "
+                         "(install libdnnl-dev and configure with -DDNABERT_BLAS=onednn or auto)");
+#endif
     Eigen::setNbThreads(threads_);
 #ifdef _OPENMP
     omp_set_num_threads(threads_);
@@ -45,6 +76,9 @@ class cpu_t {
     if (bytes == 0) return {};
     return {pool_->take(bytes), [pool = pool_, bytes](void* p) { pool->give_back(p, bytes); }};
   }
+
+  /// What float GEMMs compute in.
+  [[nodiscard]] cpu_math math() const noexcept { return math_; }
 
   /// Threads used by parallel ops.
   [[nodiscard]] int threads() const noexcept { return threads_; }
@@ -82,6 +116,7 @@ class cpu_t {
   }
 
   int threads_;
+  cpu_math math_;
   std::shared_ptr<block_pool> pool_ = std::make_shared<block_pool>();
 };
 

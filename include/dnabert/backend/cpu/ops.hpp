@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -18,6 +19,7 @@
 
 #include "dnabert/backend/cpu/backend.hpp"
 #include "dnabert/backend/cpu/blas.hpp"
+#include "dnabert/backend/cpu/low_precision.hpp"
 #include "dnabert/backend/cpu/onednn_matmul.hpp"
 #include "dnabert/backend/cpu/optimizer_ops.hpp"
 #include "dnabert/core/rng.hpp"
@@ -128,18 +130,40 @@ void eigen_gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std:
 
 }  // namespace detail
 
+#ifdef DNABERT_USE_ONEDNN
+namespace detail {
+
+/// A [rows, cols] float matrix rounded to bfloat16 into memory of the backend's.
+inline std::shared_ptr<void> bfloat16_copy(cpu_t<float>& be, const float* x, std::int64_t rows, std::int64_t cols) {
+  auto out = be.allocate(static_cast<std::size_t>(rows * cols) * sizeof(std::uint16_t));
+  round_to_bfloat16(x, rows, cols, cols, static_cast<std::uint16_t*>(out.get()));
+  return out;
+}
+
+}  // namespace detail
+#endif
+
 /// C[m,n] = alpha * op(A) * op(B) + beta * C, row-major contiguous; A is [m,k] ([k,m] if
 /// trans_a), B is [k,n] ([n,k] if trans_b); beta 0 ignores C's old contents. float goes to oneDNN
-/// or else the BLAS when built with one (faster than Eigen's own GEMM on BERT shapes:
-/// docs/benchmarks.md); double, empty products and builds without either go to Eigen.
+/// (in bfloat16 on a cpu_math::bf16 backend: A and B rounded, float32 accumulation) or else the
+/// BLAS when built with one (faster than Eigen's own GEMM on BERT shapes: docs/benchmarks.md);
+/// double, empty products and builds without either go to Eigen.
 template <class T>
-void gemm(cpu_t<T>&, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a,
-          const T* b, T beta, T* c) {
+void gemm(cpu_t<T>& be, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
+          const T* a, const T* b, T beta, T* c) {
 #if defined(DNABERT_USE_ONEDNN) || defined(DNABERT_HAS_CBLAS)
   if constexpr (std::is_same_v<T, float>) {
     if (m > 0 && n > 0 && k > 0) {
 #if defined(DNABERT_USE_ONEDNN)
-      detail::onednn_gemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+      if (be.math() == cpu_math::bf16) {
+        const auto a16 = detail::bfloat16_copy(be, a, trans_a ? k : m, trans_a ? m : k);
+        const auto b16 = detail::bfloat16_copy(be, b, trans_b ? n : k, trans_b ? k : n);
+        detail::onednn_matmul_key key{m, n, k, trans_a, trans_b, false, alpha, beta, omp_get_max_threads()};
+        key.types = detail::matmul_types::bf16;
+        detail::onednn_matmul(key, {a16.get(), b16.get(), nullptr, c});
+      } else {
+        detail::onednn_gemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
+      }
 #else
       detail::cblas_gemm(trans_a, trans_b, m, n, k, alpha, a, b, beta, c);
 #endif
@@ -162,14 +186,23 @@ void add_bias(cpu_t<T>&, T* y, const T* bias, std::int64_t rows, std::int64_t n)
 }
 
 /// y[rows, out] = x[rows, in] · weight[out, in]^T + bias (torch.nn.Linear; oneDNN and the CUDA
-/// backend add the bias in the GEMM's epilogue, saving a pass over y).
+/// backend add the bias in the GEMM's epilogue, saving a pass over y). In bfloat16 on a
+/// cpu_math::bf16 backend, as gemm.
 template <class T>
 void linear_forward(cpu_t<T>& be, const T* x, const T* weight, const T* bias, std::int64_t rows, std::int64_t in,
                     std::int64_t out, T* y) {
 #ifdef DNABERT_USE_ONEDNN
   if constexpr (std::is_same_v<T, float>) {
     if (rows > 0 && in > 0 && out > 0) {
-      detail::onednn_linear(x, weight, bias, rows, in, out, y);
+      if (be.math() == cpu_math::bf16) {
+        const auto x16 = detail::bfloat16_copy(be, x, rows, in);
+        const auto w16 = detail::bfloat16_copy(be, weight, out, in);
+        detail::onednn_matmul_key key{rows, out, in, false, true, true, 1.0F, 0.0F, omp_get_max_threads()};
+        key.types = detail::matmul_types::bf16;
+        detail::onednn_matmul(key, {x16.get(), w16.get(), bias, y});
+      } else {
+        detail::onednn_linear(x, weight, bias, rows, in, out, y);
+      }
       return;
     }
   }
@@ -564,3 +597,6 @@ void mse_backward(cpu_t<T>&, const T* predictions, const T* targets, std::int64_
 // The float model backend and the double one of the finite-difference checks provide every op.
 static_assert(dnabert::ops::backend_ops<dnabert::backend::cpu_t<float>>);
 static_assert(dnabert::ops::backend_ops<dnabert::backend::cpu_t<double>>);
+
+// Packed weights for inference are part of the CPU op set (their header includes this one first).
+#include "dnabert/backend/cpu/packed_linear.hpp"
