@@ -38,9 +38,13 @@ inline void add_inspect_command(CLI::App& app) {
       std::int64_t count = 1;
       for (const auto d : tensor.shape) count *= d;
       total += count;
-      std::cout << "  " << name << ' ' << shape_to_string(tensor.shape) << '\n';
+      std::cout << "  " << name << ' ' << shape_to_string(tensor.shape) << (folder.quantized.contains(name) ? " int8" : "")
+                << '\n';
     }
     std::cout << "tensors:    " << folder.tensors.size() << ", " << total << " values (tied ones counted twice)\n";
+    if (!folder.quantized.empty())
+      std::cout << "int8:       " << folder.quantized.size()
+                << " weights with a scale per output channel (a `dnabert quantize` folder: docs/precision.md)\n";
     for (const auto& name : folder.initialised) std::cout << "new:        " << name << " (absent; would be initialised)\n";
     for (const auto& warning : folder.warnings) std::cerr << "warning: " << warning << '\n';
   });

@@ -15,6 +15,7 @@
 #include "command_plot.hpp"
 #include "command_predict.hpp"
 #include "command_pretrain.hpp"
+#include "command_quantize.hpp"
 #include "command_scan.hpp"
 #include "command_tokenize.hpp"
 #include "command_variants.hpp"
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
   dnabert::cli::add_evaluate_command(app);
   dnabert::cli::add_pretrain_command(app);
   dnabert::cli::add_finetune_command(app);
+  dnabert::cli::add_quantize_command(app);
   dnabert::cli::add_options_file(app);  // after every command: each gets --options FILE.json
   app.description(program_description(app));
   try {

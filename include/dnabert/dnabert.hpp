@@ -32,6 +32,7 @@
 #include "dnabert/io/labelled_table.hpp"
 #include "dnabert/io/meme.hpp"
 #include "dnabert/io/model_folder.hpp"
+#include "dnabert/io/model_quantization.hpp"
 #include "dnabert/io/mutation_file.hpp"
 #include "dnabert/io/npy.hpp"
 #include "dnabert/io/safetensors.hpp"

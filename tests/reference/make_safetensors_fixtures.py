@@ -70,6 +70,18 @@ def f32_tensors() -> dict[str, torch.Tensor]:
     }
 
 
+def int8_tensors() -> dict[str, torch.Tensor]:
+    """A quantized folder's tensors (docs/precision.md): I8 weights [out, in] beside their F32 scales
+    and other F32 tensors; the C++ writer must reproduce this file byte for byte (F32 before I8)."""
+    return {
+        "layer.weight": torch.tensor([[127, -127, 0], [-128, 5, 64]], dtype=torch.int8),
+        "layer.weight_scale": torch.tensor([0.5, 0.25]),
+        "layer.bias": torch.tensor([1.0, -1.0]),
+        "z.weight": torch.tensor([[1, 2, 3]], dtype=torch.int8),
+        "a.scalar": torch.tensor(2.0),
+    }
+
+
 def expected_values(tensors: dict[str, torch.Tensor]) -> dict:
     """Shape and float32 bits of every floating tensor (integer and boolean buffers are skipped)."""
     return {
@@ -90,6 +102,8 @@ def main() -> None:
     # One metadata key only: the Rust writer emits a multi-key map in hash order.
     save_file(f32, DATA / "f32_only.safetensors", metadata={"format": "pt"})
     save_file({}, DATA / "no_tensors.safetensors")
+    int8 = int8_tensors()
+    save_file(int8, DATA / "int8.safetensors", metadata={"format": "pt"})
 
     # Reading back with the reference reader proves the files are what we meant to write.
     for name, tensor in load_file(DATA / "mixed.safetensors").items():
@@ -104,6 +118,16 @@ def main() -> None:
         },
         "f32_only.safetensors": {"tensors": expected_values(f32), "skipped": [], "metadata": {"format": "pt"}},
         "no_tensors.safetensors": {"tensors": {}, "skipped": [], "metadata": {}},
+        "int8.safetensors": {
+            "tensors": expected_values(int8),
+            "skipped": [],
+            "metadata": {"format": "pt"},
+            "int8": {
+                name: {"shape": list(tensor.shape), "values": tensor.flatten().tolist()}
+                for name, tensor in int8.items()
+                if tensor.dtype == torch.int8
+            },
+        },
     }
     (DATA / "expected.json").write_text(json.dumps(expected, indent=1, sort_keys=True) + "\n")
 

@@ -157,6 +157,8 @@ struct parameter_spec {
   parameter_presence presence = parameter_presence::required;
   /// For tied parameters: the name whose values this one shares.
   std::string tied_to;
+  /// The weight [out, in] of a linear layer (what inference packs, and `dnabert quantize` makes int8).
+  bool linear_weight = false;
 };
 
 namespace detail {
@@ -164,7 +166,7 @@ namespace detail {
 /// Appends "PREFIX.weight" [rows, columns] and "PREFIX.bias" [rows] (a torch.nn.Linear: [out, in]).
 inline void add_linear(std::vector<parameter_spec>& out, const std::string& prefix, std::int64_t rows,
                        std::int64_t columns, parameter_presence presence = parameter_presence::required) {
-  out.push_back({prefix + ".weight", {rows, columns}, presence, {}});
+  out.push_back({prefix + ".weight", {rows, columns}, presence, {}, true});
   out.push_back({prefix + ".bias", {rows}, presence, {}});
 }
 

@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace dnabert {
@@ -17,6 +20,9 @@ struct int8_rows {
   std::vector<std::int8_t> values;  ///< row-major [rows, cols], each in [-limit, limit]
   std::vector<float> scales;        ///< [rows]
 };
+
+/// Int8 weights by parameter name (e.g. "bert.pooler.dense.weight"), as a quantized folder holds them.
+using int8_weight_map = std::map<std::string, int8_rows, std::less<>>;
 
 /// Quantizes each row of `matrix` [rows, cols] to integers in [-limit, limit] (limit ≤ 127) with
 /// scale max|row| / limit, rounding to nearest even (a row of zeros gets scale 1).
@@ -46,6 +52,13 @@ inline std::vector<float> dequantize_rows(const int8_rows& q) {
       out[i] = static_cast<float>(q.values[i]) * q.scales[static_cast<std::size_t>(r)];
     }
   return out;
+}
+
+/// Whether `matrix` holds exactly the values `q` stands for (dequantize_rows(q)): float weights
+/// loaded from q and not changed since.
+inline bool represents(const int8_rows& q, std::span<const float> matrix) {
+  const std::vector<float> values = dequantize_rows(q);
+  return std::equal(matrix.begin(), matrix.end(), values.begin(), values.end());
 }
 
 }  // namespace dnabert

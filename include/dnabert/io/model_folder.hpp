@@ -1,6 +1,7 @@
 #pragma once
 // A Hugging Face model folder (config.json, vocab.txt, model.safetensors or pytorch_model.bin):
-// reads it and checks every tensor against bert_parameters(); writes one transformers can load.
+// reads it and checks every tensor against bert_parameters(); writes one transformers can load, or
+// one whose linear weights are int8 with a scale per output channel (docs/precision.md).
 
 #include <algorithm>
 #include <cmath>
@@ -14,8 +15,11 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "dnabert/core/bert_config.hpp"
 #include "dnabert/core/error.hpp"
+#include "dnabert/core/int8_quantization.hpp"
 #include "dnabert/io/config_json.hpp"
 #include "dnabert/io/safetensors.hpp"
 #include "dnabert/io/tensor_map.hpp"
@@ -39,8 +43,11 @@ struct model_folder {
   bert_config config;
   /// The k-mer size, from config.vocab_size (and vocab.txt, when present, agrees).
   int k = 0;
-  /// Every parameter the checkpoint held, by Hugging Face name, tied ones filled in.
+  /// Every parameter the checkpoint held, by Hugging Face name, tied ones filled in; an int8
+  /// weight as the float values it stands for (q · scale).
   tensor_map tensors;
+  /// The int8 weights of a quantized folder (`dnabert quantize`) with their scales, by name.
+  int8_weight_map quantized;
   /// The weight file that was read.
   std::string weights_path;
   /// Parameters of the head the checkpoint lacks (e.g. a classifier on a pre-trained MLM
@@ -83,9 +90,10 @@ inline std::string choose_weight_file(const std::filesystem::path& dir) {
                                        std::string(model_files::torch));
 }
 
-/// Tensors and skipped integer buffers of one weight file, whichever its format.
+/// Tensors, int8 tensors and skipped integer buffers of one weight file, whichever its format.
 struct weight_file_contents {
   tensor_map tensors;
+  int8_tensor_map int8_tensors;
   std::vector<std::string> skipped;
 };
 
@@ -93,7 +101,7 @@ struct weight_file_contents {
 inline weight_file_contents read_weight_file(const std::string& path) {
   if (path.ends_with(model_files::safetensors)) {
     auto contents = read_safetensors(path);
-    return {std::move(contents.tensors), std::move(contents.skipped)};
+    return {std::move(contents.tensors), std::move(contents.int8_tensors), std::move(contents.skipped)};
   }
   weight_file_contents contents;
   contents.tensors = read_torch_checkpoint(path, &contents.skipped);
@@ -101,17 +109,70 @@ inline weight_file_contents read_weight_file(const std::string& path) {
 }
 
 /// A checkpoint of a bare BertModel names "embeddings.*" where the task models name
-/// "bert.embeddings.*"; transformers adds the prefix when loading, and so do we.
-inline void add_base_model_prefix(tensor_map& tensors) {
-  const bool has_prefix =
-      std::any_of(tensors.begin(), tensors.end(), [](const auto& entry) { return entry.first.starts_with("bert."); });
-  if (has_prefix) return;
-  tensor_map renamed;
-  for (auto& [name, tensor] : tensors) {
-    const bool base = name.starts_with("embeddings.") || name.starts_with("encoder.") || name.starts_with("pooler.");
-    renamed.emplace(base ? "bert." + name : name, std::move(tensor));
+/// "bert.embeddings.*"; transformers adds the prefix when loading, and so do we (to int8 tensors too).
+inline void add_base_model_prefix(weight_file_contents& contents) {
+  const auto prefixed = [](const auto& entry) { return entry.first.starts_with("bert."); };
+  if (std::any_of(contents.tensors.begin(), contents.tensors.end(), prefixed) ||
+      std::any_of(contents.int8_tensors.begin(), contents.int8_tensors.end(), prefixed))
+    return;
+  const auto rename = [](auto& tensors) {
+    std::remove_reference_t<decltype(tensors)> renamed;
+    for (auto& [name, tensor] : tensors) {
+      const bool base = name.starts_with("embeddings.") || name.starts_with("encoder.") || name.starts_with("pooler.");
+      renamed.emplace(base ? "bert." + name : name, std::move(tensor));
+    }
+    tensors = std::move(renamed);
+  };
+  rename(contents.tensors);
+  rename(contents.int8_tensors);
+}
+
+/// The name of the scale of int8 weight `name` (docs/precision.md).
+inline std::string scale_name(std::string_view name) { return std::string(name) + "_scale"; }
+
+/// Replaces each int8 tensor of `contents` and its scale by the float values they stand for (in
+/// contents.tensors) and returns them as int8_rows. An int8 tensor without a scale is left out
+/// as a buffer, unless it is a parameter (`is_parameter`); a malformed pair, or a scale without an
+/// int8 tensor, throws format_error naming `file` and the tensor.
+template <class IsParameter>
+int8_weight_map dequantize_int8_tensors(const std::string& file, weight_file_contents& contents,
+                                        IsParameter&& is_parameter) {
+  int8_weight_map quantized;
+  for (auto& [name, tensor] : contents.int8_tensors) {
+    const std::string scale_key = scale_name(name);
+    const auto scale = contents.tensors.find(scale_key);
+    if (scale == contents.tensors.end()) {
+      if (is_parameter(name))
+        throw format_error(file, "tensor " + name + " is int8 but has no " + scale_key +
+                                     " (a quantized weight needs its float32 scales, one per output channel)");
+      contents.skipped.push_back(name);
+      continue;
+    }
+    if (tensor.shape.size() != 2)
+      throw format_error(file, "int8 tensor " + name + " has shape " + shape_to_string(tensor.shape) +
+                                   "; a quantized weight is 2-D [out, in]");
+    const std::int64_t rows = tensor.shape[0];
+    if (scale->second.shape != std::vector<std::int64_t>{rows})
+      throw format_error(file, "tensor " + scale_key + " has shape " + shape_to_string(scale->second.shape) + ", but " +
+                                   name + " " + shape_to_string(tensor.shape) + " needs one scale per output channel: [" +
+                                   std::to_string(rows) + "]");
+    const auto bad = std::find_if(scale->second.values.begin(), scale->second.values.end(),
+                                  [](float v) { return !(std::isfinite(v) && v > 0); });
+    if (bad != scale->second.values.end())
+      throw format_error(file, "tensor " + scale_key + ": element " + std::to_string(bad - scale->second.values.begin()) +
+                                   " is " + std::to_string(*bad) + "; a scale must be finite and positive");
+    int8_rows weights{rows, tensor.shape[1], {tensor.values.begin(), tensor.values.end()},
+                      {scale->second.values.begin(), scale->second.values.end()}};
+    contents.tensors.erase(scale);
+    contents.tensors.insert_or_assign(name, make_owned_tensor(tensor.shape, dequantize_rows(weights)));
+    quantized.emplace(name, std::move(weights));
   }
-  tensors = std::move(renamed);
+  contents.int8_tensors.clear();
+  for (const auto& [name, tensor] : contents.tensors)
+    if (name.ends_with(".weight_scale") && !quantized.contains(name.substr(0, name.size() - 6)))
+      throw format_error(file, "tensor " + name + " scales an int8 weight, but " + name.substr(0, name.size() - 6) +
+                                   " is not int8 (or absent)");
+  return quantized;
 }
 
 /// Throws format_error naming the tensor and the first element that is NaN or infinite.
@@ -158,14 +219,18 @@ inline model_folder read_model_folder(const std::string& dir, bert_head head) {
 
   result.weights_path = detail::choose_weight_file(folder);
   const std::string& file = result.weights_path;
-  auto [tensors, skipped] = detail::read_weight_file(file);
-  detail::add_base_model_prefix(tensors);
-  for (const std::string& name : skipped)
+  auto contents = detail::read_weight_file(file);
+  detail::add_base_model_prefix(contents);
+  const std::vector<parameter_spec> specs = bert_parameters(result.config, head);
+  result.quantized = detail::dequantize_int8_tensors(file, contents, [&](std::string_view name) {
+    return std::any_of(specs.begin(), specs.end(), [&](const parameter_spec& spec) { return spec.name == name; });
+  });
+  auto& tensors = contents.tensors;
+  for (const std::string& name : contents.skipped)
     if (!detail::is_known_buffer(name)) result.warnings.push_back(file + ": integer tensor " + name + " ignored");
 
   const std::string model_name(architecture_name(head));
   std::vector<std::string> missing;
-  const std::vector<parameter_spec> specs = bert_parameters(result.config, head);
   std::vector<const parameter_spec*> tied;
   for (const parameter_spec& spec : specs) {
     const auto found = tensors.find(spec.name);
@@ -197,14 +262,24 @@ inline model_folder read_model_folder(const std::string& dir, bert_head head) {
   for (const auto& [name, tensor] : tensors)
     result.warnings.push_back(file + ": unused tensor " + name + " " + shape_to_string(tensor.shape) +
                               " (not part of " + model_name + ")");
+  std::erase_if(result.quantized, [&](const auto& entry) { return !result.tensors.contains(entry.first); });
   return result;
+}
+
+/// What config.json says of a quantized folder (docs/precision.md), under "dnabert_quantization".
+inline nlohmann::json quantization_entry() {
+  return {{"weights", "int8, symmetric, per output channel: NAME (I8 [out, in]) times NAME_scale (F32 [out])"},
+          {"activations", "uint8 per call (dynamic), on an int8 CPU backend"}};
 }
 
 /// Writes config.json, vocab.txt and model.safetensors into `dir` (created if needed), each
 /// atomically. The head comes from config.architectures; `tensors` must hold every required
 /// parameter of that model with its shape; tied ones are left out, as transformers does, and
-/// initialisable ones (pooler, classifier) are written when present.
-inline void write_model_folder(const std::string& dir, const bert_config& config, const tensor_map& tensors) {
+/// initialisable ones (pooler, classifier) are written when present. Parameters in `quantized`
+/// are written as int8 with their scales instead of their float values (a folder transformers
+/// cannot load; config.json records it under "dnabert_quantization").
+inline void write_model_folder(const std::string& dir, const bert_config& config, const tensor_map& tensors,
+                               const int8_weight_map& quantized = {}) {
   const bert_head head = head_for_architectures(config.architectures);
   const std::string model_name(architecture_name(head));
   tensor_map written;
@@ -221,6 +296,22 @@ inline void write_model_folder(const std::string& dir, const bert_config& config
     if (found->second.shape != spec.shape) throw shape_error(spec.name, spec.shape, found->second.shape);
     written.emplace(spec.name, found->second);
   }
+  int8_tensor_map written_int8;
+  for (const auto& [name, weights] : quantized) {
+    const auto found = written.find(name);
+    if (found == written.end())
+      throw input_error("cannot save " + model_name + " to " + dir + ": int8 tensor " + name +
+                        " is not one of its saved parameters");
+    const std::vector<std::int64_t> shape{weights.rows, weights.cols};
+    if (shape != found->second.shape) throw shape_error(name, found->second.shape, shape);
+    if (std::ssize(weights.values) != weights.rows * weights.cols || std::ssize(weights.scales) != weights.rows)
+      throw input_error("cannot save " + model_name + " to " + dir + ": int8 tensor " + name + " " +
+                        shape_to_string(shape) + " holds " + std::to_string(weights.values.size()) + " values and " +
+                        std::to_string(weights.scales.size()) + " scales");
+    written.erase(found);
+    written.emplace(detail::scale_name(name), loaded_tensor{{weights.rows}, weights.scales, nullptr});
+    written_int8.emplace(name, loaded_int8_tensor{shape, weights.values, nullptr});
+  }
   if (!missing.empty())
     throw input_error("cannot save " + model_name + " to " + dir + ": missing tensors " + detail::name_list(missing));
   for (const auto& entry : tensors)
@@ -233,9 +324,16 @@ inline void write_model_folder(const std::string& dir, const bert_config& config
   std::filesystem::create_directories(folder, failure);
   if (failure) throw error("cannot create directory " + dir + ": " + failure.message());
   // Weights first, config.json last: a folder with a config.json is never missing its weights.
-  write_safetensors((folder / model_files::safetensors).string(), written, {{"format", "pt"}});
+  write_safetensors((folder / model_files::safetensors).string(), written, {{"format", "pt"}}, written_int8);
   write_vocab_file((folder / model_files::vocab).string(), config.k());
-  write_config_json((folder / model_files::config).string(), config);
+  const std::string config_path = (folder / model_files::config).string();
+  if (quantized.empty()) {
+    write_config_json(config_path, config);
+  } else {
+    auto document = nlohmann::json::parse(config_json_text(config));
+    document["dnabert_quantization"] = quantization_entry();
+    write_file_atomically(config_path, document.dump(2) + "\n");
+  }
 }
 
 }  // namespace dnabert::io

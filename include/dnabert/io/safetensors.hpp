@@ -1,6 +1,7 @@
 #pragma once
 // Reads and writes Hugging Face safetensors files (model.safetensors), validated exactly as the
-// reference implementation does: F32 is viewed in place, F16/BF16 become f32, integer buffers are skipped.
+// reference implementation does: F32 is viewed in place, F16/BF16 become f32, I8 (the weights of a
+// quantized folder, docs/precision.md) is viewed as int8, other integer buffers are skipped.
 
 #include <algorithm>
 #include <array>
@@ -36,7 +37,9 @@ static_assert(std::endian::native == std::endian::little,
 struct safetensors_contents {
   /// Floating-point tensors as f32 (F32 viewed in the file when aligned, F16/BF16 converted).
   tensor_map tensors;
-  /// Names of integer and boolean buffers (e.g. "bert.embeddings.position_ids"), recognised and left out.
+  /// I8 tensors, viewed in the file.
+  int8_tensor_map int8_tensors;
+  /// Names of other integer and of boolean buffers (e.g. "bert.embeddings.position_ids"), recognised and left out.
   std::vector<std::string> skipped;
   /// The free-form "__metadata__" map (e.g. {"format": "pt"}).
   std::map<std::string, std::string> metadata;
@@ -52,7 +55,7 @@ inline constexpr std::uint64_t safetensors_length_bytes = 8;
 inline constexpr std::string_view safetensors_metadata_key = "__metadata__";
 
 /// What dnabert does with the elements of a dtype.
-enum class element_use { f32, f16, bf16, skip, unsupported };
+enum class element_use { f32, f16, bf16, i8, skip, unsupported };
 
 /// A safetensors dtype: its spelling, its width in bits, and how dnabert reads it.
 struct safetensors_dtype {
@@ -68,7 +71,7 @@ inline constexpr std::array<safetensors_dtype, 22> safetensors_dtypes = {{
     {"BF16", 16, element_use::bf16},
     {"BOOL", 8, element_use::skip},
     {"U8", 8, element_use::skip},
-    {"I8", 8, element_use::skip},
+    {"I8", 8, element_use::i8},
     {"U16", 16, element_use::skip},
     {"I16", 16, element_use::skip},
     {"U32", 32, element_use::skip},
@@ -377,9 +380,8 @@ inline void check_layout(std::vector<safetensors_entry>& entries, std::string_vi
   }
 }
 
-/// Turns one validated entry into an f32 tensor: a view when possible, a converted copy otherwise.
-inline loaded_tensor decode_tensor(const safetensors_entry& entry, std::span<const std::byte> data,
-                                   const std::shared_ptr<const void>& owner, std::string_view file) {
+/// The declared shape of a validated entry as signed sizes.
+inline std::vector<std::int64_t> signed_shape(const safetensors_entry& entry, std::string_view file) {
   std::vector<std::int64_t> shape;
   for (const std::uint64_t dimension : entry.shape) {
     // Only an empty tensor can declare such a dimension (the data bound all others).
@@ -389,6 +391,22 @@ inline loaded_tensor decode_tensor(const safetensors_entry& entry, std::span<con
     }
     shape.push_back(static_cast<std::int64_t>(dimension));
   }
+  return shape;
+}
+
+/// Turns one validated I8 entry into an int8 tensor: a view when `owner` keeps the bytes alive, else a copy.
+inline loaded_int8_tensor decode_int8_tensor(const safetensors_entry& entry, std::span<const std::byte> data,
+                                             const std::shared_ptr<const void>& owner, std::string_view file) {
+  auto shape = signed_shape(entry, file);
+  const std::span<const std::int8_t> values(reinterpret_cast<const std::int8_t*>(data.data()), data.size());
+  if (owner) return loaded_int8_tensor{std::move(shape), values, owner};
+  return make_owned_tensor(std::move(shape), std::vector<std::int8_t>(values.begin(), values.end()));
+}
+
+/// Turns one validated entry into an f32 tensor: a view when possible, a converted copy otherwise.
+inline loaded_tensor decode_tensor(const safetensors_entry& entry, std::span<const std::byte> data,
+                                   const std::shared_ptr<const void>& owner, std::string_view file) {
+  auto shape = signed_shape(entry, file);
   const std::size_t width = static_cast<std::size_t>(entry.dtype->bits / 8);
   const std::size_t count = data.size() / width;
   if (entry.dtype->use == element_use::f32) {
@@ -459,7 +477,14 @@ inline safetensors_contents parse_safetensors(std::span<const std::byte> bytes, 
       case detail::element_use::unsupported:
         throw format_error(display_name, "tensor " + detail::quote_name(entry.name) + ": dtype " +
                                              std::string(entry.dtype->name) +
-                                             " is not supported (dnabert reads F32, F16 and BF16 weights)");
+                                             " is not supported (dnabert reads F32, F16, BF16 and I8 weights)");
+      case detail::element_use::i8: {
+        const auto begin = static_cast<std::size_t>(entry.data_offsets[0]);
+        const auto end = static_cast<std::size_t>(entry.data_offsets[1]);
+        contents.int8_tensors.emplace(
+            entry.name, detail::decode_int8_tensor(entry, data.subspan(begin, end - begin), owner, display_name));
+        break;
+      }
       case detail::element_use::f32:
       case detail::element_use::f16:
       case detail::element_use::bf16: {
@@ -481,10 +506,13 @@ inline safetensors_contents read_safetensors(const std::string& path) {
   return parse_safetensors(file->bytes(), path, file);
 }
 
-/// Writes F32 tensors as a safetensors file, the way Hugging Face's writer does (names sorted,
-/// header space-padded to a multiple of 8), atomically. Throws dnabert::error.
+/// Writes F32 tensors, then I8 ones (`int8_tensors`, a quantized folder's weights), as a safetensors
+/// file the way Hugging Face's writer orders them (wider dtypes first, names sorted within a dtype;
+/// header space-padded to a multiple of 8, so every F32 tensor is aligned), atomically. Throws
+/// dnabert::error.
 inline void write_safetensors(const std::string& path, const tensor_map& tensors,
-                              const std::map<std::string, std::string>& metadata = {}) {
+                              const std::map<std::string, std::string>& metadata = {},
+                              const int8_tensor_map& int8_tensors = {}) {
   // nlohmann escapes exactly as serde_json does, so the bytes match Python's output.
   const auto json_string = [&](const std::string& text) {
     try {
@@ -500,28 +528,38 @@ inline void write_safetensors(const std::string& path, const tensor_map& tensors
     members.push_back("\"__metadata__\":{" + detail::join(pairs) + "}");
   }
   std::uint64_t offset = 0;
-  for (const auto& [name, tensor] : tensors) {
+  const auto add_member = [&](const std::string& name, const std::vector<std::int64_t>& shape, std::size_t value_count,
+                              std::size_t bytes, const detail::safetensors_dtype& dtype) {
     if (name == detail::safetensors_metadata_key) {
       throw error("cannot write " + path + ": a tensor may not be named __metadata__");
     }
-    detail::safetensors_entry entry{name, &detail::safetensors_dtypes[0], {}, {}};
+    detail::safetensors_entry entry{name, &dtype, {}, {}};
     std::vector<std::string> dimensions;
-    for (const std::int64_t dimension : tensor.shape) {
+    for (const std::int64_t dimension : shape) {
       if (dimension < 0) {
         throw error("cannot write " + path + ": tensor " + detail::quote_name(name) + " has negative shape " +
-                    shape_to_string(tensor.shape));
+                    shape_to_string(shape));
       }
       entry.shape.push_back(static_cast<std::uint64_t>(dimension));
       dimensions.push_back(std::to_string(dimension));
     }
     const auto size = detail::byte_size(entry);
-    if (!size || *size != tensor.values.size_bytes()) {
+    if (!size || *size != bytes) {
       throw error("cannot write " + path + ": tensor " + detail::quote_name(name) + " has shape " +
-                  shape_to_string(tensor.shape) + " but " + std::to_string(tensor.values.size()) + " values");
+                  shape_to_string(shape) + " but " + std::to_string(value_count) + " values");
     }
-    members.push_back(json_string(name) + ":{\"dtype\":\"F32\",\"shape\":[" + detail::join(dimensions) +
-                      "],\"data_offsets\":[" + std::to_string(offset) + "," + std::to_string(offset + *size) + "]}");
+    members.push_back(json_string(name) + ":{\"dtype\":\"" + std::string(dtype.name) + "\",\"shape\":[" +
+                      detail::join(dimensions) + "],\"data_offsets\":[" + std::to_string(offset) + "," +
+                      std::to_string(offset + *size) + "]}");
     offset += *size;
+  };
+  const auto& f32 = detail::safetensors_dtypes[0];
+  const auto& i8 = *std::find_if(detail::safetensors_dtypes.begin(), detail::safetensors_dtypes.end(),
+                                 [](const detail::safetensors_dtype& dtype) { return dtype.name == "I8"; });
+  for (const auto& [name, tensor] : tensors) add_member(name, tensor.shape, tensor.values.size(), tensor.values.size_bytes(), f32);
+  for (const auto& [name, tensor] : int8_tensors) {
+    if (tensors.contains(name)) throw error("cannot write " + path + ": tensor " + detail::quote_name(name) + " is given twice");
+    add_member(name, tensor.shape, tensor.values.size(), tensor.values.size_bytes(), i8);
   }
   std::string header = "{" + detail::join(members) + "}";
   header.append((8 - header.size() % 8) % 8, ' ');
@@ -532,6 +570,7 @@ inline void write_safetensors(const std::string& path, const tensor_map& tensors
     writer.write(length);
     writer.write(header);
     for (const auto& entry : tensors) writer.write(std::as_bytes(entry.second.values));
+    for (const auto& entry : int8_tensors) writer.write(std::as_bytes(entry.second.values));
   });
 }
 

@@ -73,7 +73,8 @@ class Bert {
 
   /// Loads a Hugging Face model folder for `head`; parameters the folder lacks for that head
   /// (a fresh classifier on a pre-trained checkpoint) are initialised from `seed` and listed in
-  /// `new_parameters()`.
+  /// `new_parameters()`. A quantized folder (`dnabert quantize`, docs/precision.md) loads its int8
+  /// weights as the float values they stand for, and keeps them for pack_weights().
   /// With `num_labels` > 0 the classifier gets that many classes; a folder that already holds
   /// a classifier of another size is refused.
   static Bert load(B& backend, const std::string& dir, bert_head head, std::uint64_t seed = 42,
@@ -91,6 +92,7 @@ class Bert {
     model.params_.initialise(backend, model.config_.initializer_range, seed, &folder.initialised);
     model.new_parameters_ = std::move(folder.initialised);
     model.warnings_ = std::move(folder.warnings);
+    model.quantized_ = std::move(folder.quantized);
     return model;
   }
 
@@ -153,11 +155,12 @@ class Bert {
   }
 
   /// Prepares every linear layer's weights for inference in the backend's precision (on the CPU:
-  /// reordered for oneDNN, rounded to bfloat16, or quantized to int8 per output channel); forwards
-  /// whose tape does not record use them, training forwards never do. Weights changed afterwards
-  /// (training, assign) need pack_weights() again, or unpack_weights().
+  /// reordered for oneDNN, rounded to bfloat16, or quantized to int8 per output channel; the int8
+  /// weights of a quantized folder are used as they are, unless training changed them since);
+  /// forwards whose tape does not record use them, training forwards never do. Weights changed
+  /// afterwards (training, assign) need pack_weights() again, or unpack_weights().
   void pack_weights() {
-    for_each_packable([this](auto& part) { part.pack(*backend_); });
+    for_each_packable([this](auto& part) { part.pack(*backend_, quantized_); });
   }
   /// Drops packed weights: inference uses the float weights again.
   void unpack_weights() {
@@ -183,6 +186,8 @@ class Bert {
   [[nodiscard]] const std::vector<std::string>& warnings() const noexcept { return warnings_; }
   /// The backend the model runs on.
   [[nodiscard]] B& backend() const noexcept { return *backend_; }
+  /// The int8 weights of the quantized folder the model was loaded from, by name (empty otherwise).
+  [[nodiscard]] const int8_weight_map& quantized_weights() const noexcept { return quantized_; }
 
   /// Host copies of every parameter by name (tied ones under both names).
   [[nodiscard]] io::tensor_map state_dict() const {
@@ -202,7 +207,8 @@ class Bert {
     return out;
   }
 
-  /// Writes config.json, vocab.txt and model.safetensors into `dir`, each atomically.
+  /// Writes config.json, vocab.txt and model.safetensors into `dir`, each atomically, in float32
+  /// (a model loaded from a quantized folder too: io::quantize_model_folder makes int8 again).
   void save(const std::string& dir) const {
     bert_config config = config_;
     config.architectures = {std::string(architecture_name(head_))};
@@ -332,6 +338,7 @@ class Bert {
   nn::classification_head<B> classifier_;
   std::vector<std::string> new_parameters_;
   std::vector<std::string> warnings_;
+  int8_weight_map quantized_;
 };
 
 }  // namespace dnabert

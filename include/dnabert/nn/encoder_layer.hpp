@@ -26,10 +26,10 @@ struct encoder_layer {
     return ffn(ctx, attention(ctx, x, in, probabilities));
   }
 
-  /// Packs the layer's weights for inference (see linear::pack).
-  void pack(B& be) {
-    attention.pack(be);
-    ffn.pack(be);
+  /// Packs the layer's weights for inference (see linear::pack; `stored`: a quantized folder's int8 weights).
+  void pack(B& be, const int8_weight_map& stored = {}) {
+    attention.pack(be, stored);
+    ffn.pack(be, stored);
   }
   /// Drops the packed weights.
   void unpack() {

@@ -32,10 +32,10 @@ struct feed_forward {
     return norm(t, h, x);
   }
 
-  /// Packs both projections for inference (see linear::pack).
-  void pack(B& be) {
-    intermediate.pack(be);
-    output.pack(be);
+  /// Packs both projections for inference (see linear::pack; `stored`: a quantized folder's int8 weights).
+  void pack(B& be, const int8_weight_map& stored = {}) {
+    intermediate.pack(be, stored);
+    output.pack(be, stored);
   }
   /// Drops the packed weights.
   void unpack() {

@@ -74,10 +74,10 @@ struct self_attention {
     return norm(t, projected, x);
   }
 
-  /// Packs the weights for inference (see linear::pack), query, key and value as one
-  /// [3·hidden, hidden] projection: one GEMM instead of three, which pays most in int8 and for
-  /// short batches (docs/benchmarks.md).
-  void pack(B& be) {
+  /// Packs the weights for inference (see linear::pack; `stored`: a quantized folder's int8
+  /// weights), query, key and value as one [3·hidden, hidden] projection: one GEMM instead of
+  /// three, which pays most in int8 and for short batches (docs/benchmarks.md).
+  void pack(B& be, const int8_weight_map& stored = {}) {
     if constexpr (ops::packs_linear<B>) {
       const std::int64_t width = query.in();
       const std::int64_t h = query.out();
@@ -88,8 +88,9 @@ struct self_attention {
         copy(be, parts[i]->weight.value().data(), weights.data() + i * h * width, h * width);
         copy(be, parts[i]->bias.value().data(), biases.data() + i * h, h);
       }
-      qkv_.weights = std::make_shared<const ops::packed_linear_t<B>>(pack_linear(be, weights.data(), biases.data(), width, 3 * h));
-      output.pack(be);
+      qkv_.weights = std::make_shared<const ops::packed_linear_t<B>>(
+          linear<B>::pack_stored_or_float(be, parts, weights.data(), biases.span(), stored));
+      output.pack(be, stored);
     }
   }
   /// Drops the packed weights.

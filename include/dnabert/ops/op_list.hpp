@@ -16,6 +16,7 @@
 #include <string>
 #include <utility>
 
+#include "dnabert/core/int8_quantization.hpp"
 #include "dnabert/ops/attention_shape.hpp"
 #include "dnabert/ops/multi_tensor.hpp"
 
@@ -109,6 +110,15 @@ concept packs_linear = requires(B& be, const float* x, float* y, std::int64_t n,
 template <class B>
 using packed_linear_t = decltype(pack_linear(std::declval<B&>(), std::declval<const float*>(), std::declval<const float*>(),
                                              std::int64_t{}, std::int64_t{}));
+
+/// Optional, beside packs_linear: int8 weights quantized ahead of time (a `dnabert quantize`
+/// folder) packed as they are, never quantized again, when the backend computes in int8
+/// (packs_int8(be)); layers fall back to pack_linear otherwise.
+template <class B>
+concept packs_quantized_linear = packs_linear<B> && requires(B& be, const int8_rows& weights, std::span<const float> bias) {
+  { packs_int8(be) } -> std::convertible_to<bool>;
+  { pack_quantized_linear(be, weights, bias) } -> std::same_as<packed_linear_t<B>>;
+};
 
 /// Everything a backend must provide for models to run and train on it.
 template <class B>

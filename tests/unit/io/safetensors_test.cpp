@@ -112,6 +112,27 @@ TEST_CASE("safetensors: F32-only and tensor-less files read as torch wrote them"
                       "no_tensors.safetensors");
 }
 
+TEST_CASE("safetensors: I8 tensors read as the Python writer wrote them, and the writer reproduces its file") {
+  const std::string original = dnabert::test::data_path("safetensors/int8.safetensors");
+  const auto contents = io::read_safetensors(original);
+  check_against_torch(contents, "int8.safetensors");
+  const auto expected = expected_for("int8.safetensors").at("int8");
+  REQUIRE(contents.int8_tensors.size() == expected.size());
+  for (const auto& item : expected.items()) {
+    INFO("tensor ", item.key());
+    const auto& tensor = contents.int8_tensors.at(item.key());
+    CHECK(tensor.shape == item.value().at("shape").get<std::vector<std::int64_t>>());
+    CHECK(std::vector<int>(tensor.values.begin(), tensor.values.end()) == item.value().at("values").get<std::vector<int>>());
+  }
+  const auto rewritten = (dnabert::test::scratch_dir("safetensors-int8-rewrite") / "model.safetensors").string();
+  io::write_safetensors(rewritten, contents.tensors, contents.metadata, contents.int8_tensors);
+  CHECK(read_bytes(rewritten) == read_bytes(original));
+  // Without an owner to view, the int8 values are copied.
+  const auto copied = io::parse_safetensors(read_bytes(original), "int8.safetensors");
+  CHECK(copied.int8_tensors.at("layer.weight").storage != nullptr);
+  CHECK(copied.int8_tensors.at("layer.weight").values[3] == -128);
+}
+
 TEST_CASE("safetensors: aligned F32 tensors view the caller's bytes and keep them alive") {
   auto owner = std::make_shared<byte_vector>(read_bytes(dnabert::test::data_path("safetensors/mixed.safetensors")));
   io::loaded_tensor weight;
@@ -237,6 +258,15 @@ TEST_CASE("safetensors: the writer refuses tensors it cannot describe and leaves
   io::tensor_map negative;
   negative.emplace("n", io::make_owned_tensor({-1}, {}));
   CHECK_THROWS_WITH_AS(io::write_safetensors(path, negative), doctest::Contains("negative shape [-1]"), dnabert::error);
+  io::int8_tensor_map short_int8;
+  short_int8.emplace("q", io::make_owned_tensor({2, 2}, std::vector<std::int8_t>{1, 2, 3}));
+  CHECK_THROWS_WITH_AS(io::write_safetensors(path, {}, {}, short_int8),
+                       doctest::Contains("tensor \"q\" has shape [2, 2] but 3 values"), dnabert::error);
+  io::tensor_map float_q;
+  float_q.emplace("q", io::make_owned_tensor({3}, {1.0f, 2.0f, 3.0f}));
+  short_int8.insert_or_assign("q", io::make_owned_tensor({3}, std::vector<std::int8_t>{1, 2, 3}));
+  CHECK_THROWS_WITH_AS(io::write_safetensors(path, float_q, {}, short_int8), doctest::Contains("tensor \"q\" is given twice"),
+                       dnabert::error);
   CHECK(std::filesystem::is_empty(dir));
 }
 
@@ -325,7 +355,11 @@ TEST_CASE("safetensors hostile: dtypes") {
   CHECK_THROWS_WITH_AS(parse(file_with(R"({"a":{"dtype":"F33","shape":[1],"data_offsets":[0,4]}})", 4)),
                        "hostile.safetensors: header: tensor \"a\": unknown dtype \"F33\"", dnabert::format_error);
   CHECK_THROWS_WITH_AS(parse(file_with(R"({"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}})", 8)),
-                       "hostile.safetensors: tensor \"a\": dtype F64 is not supported (dnabert reads F32, F16 and BF16 weights)",
+                       "hostile.safetensors: tensor \"a\": dtype F64 is not supported (dnabert reads F32, F16, BF16 and I8 weights)",
+                       dnabert::format_error);
+  // An I8 tensor is one byte per element, like every other dtype's size check.
+  CHECK_THROWS_WITH_AS(parse(file_with(R"({"w":{"dtype":"I8","shape":[2,3],"data_offsets":[0,5]}})", 5)),
+                       "hostile.safetensors: tensor \"w\": shape [2, 3] of I8 needs 6 bytes but data_offsets [0, 5] span 5",
                        dnabert::format_error);
   // Three 4-bit values are not a whole number of bytes.
   CHECK_THROWS_WITH_AS(parse(file_with(R"({"a":{"dtype":"F4","shape":[3],"data_offsets":[0,2]}})", 2)),

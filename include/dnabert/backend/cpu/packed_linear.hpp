@@ -142,6 +142,10 @@ inline packed_linear pack_linear(cpu_t<float>& be, const float* weight, const fl
   return w;
 }
 
+/// Whether pack_linear makes int8 weights here (the backend computes in int8): then layers pack
+/// the int8 weights of a quantized folder with pack_quantized_linear instead.
+inline bool packs_int8(const cpu_t<float>& be) { return be.math() == cpu_math::int8; }
+
 /// Prepares int8 weights quantized ahead of time (a `dnabert quantize` folder) on an int8
 /// backend, without quantizing again. Where oneDNN's int8 kernels lack VNNI (see has_vnni),
 /// weights beyond ±63 are quantized again from their float values, to that range.
@@ -209,5 +213,6 @@ inline void linear_forward(cpu_t<float>& be, const float* x, std::int64_t x_stri
 }
 
 static_assert(ops::packs_linear<cpu>, "the CPU backend packs linear layers (ops/op_list.hpp)");
+static_assert(ops::packs_quantized_linear<cpu>, "the CPU backend packs a quantized folder's int8 weights (ops/op_list.hpp)");
 
 }  // namespace dnabert::backend
