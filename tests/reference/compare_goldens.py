@@ -380,7 +380,7 @@ def main():
         print(f"{'OK' if ok else 'DIFFERS':8s} {name} ({how}): {detail}")
         failures += not ok
     print(f"compare_goldens: {len(paths)} changed file(s), {failures} failing "
-          f"(tolerance |diff| <= {args.atol:g} + {args.rtol:g} x |committed|)")
+          f"(tolerance |diff| <= {args.atol:g} + {args.rtol:g} x |committed|, except files with their own)")
     return 1 if failures else 0
 
 
