@@ -77,7 +77,7 @@ def ort_session(path):
     # Exact int32 accumulation on every x86 CPU. Without VNNI (AVX2, AVX512 before Cascade Lake,
     # Zen 1-3) ORT's default u8s8 kernel sums byte pairs with vpmaddubsw, which saturates at int16:
     # on these fixtures cls_k6's int8 error would be 6.4x larger there (emulated, README.md). With
-    # VNNI or AMX, as on this machine, the option changes nothing: the default kernel is exact.
+    # VNNI or AMX (this machine has VNNI) the option changes nothing: the default kernel is exact.
     options.add_session_config_entry("session.x64quantprecision", "1")
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
