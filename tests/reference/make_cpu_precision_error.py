@@ -2,10 +2,15 @@
 """How far the peers' reduced CPU precisions are from float32 on the parity fixtures: the yardsticks
 for dnabert's cpu_math::bf16 and cpu_math::int8 (issue 16, "Accuracy").
 
-For each model folder in tests/data/parity, the golden batch (input_ids, attention_mask; every row
-and position, padding included) runs on the CPU, one thread:
+For each model folder in tests/data/parity, a batch of 64 random k-mer sequences of random lengths
+(seeded; right-padded; [CLS] ... [SEP] as DNABERT's tokenizer makes them) runs on the CPU, one
+thread. A larger batch than the fixture's golden one (3 sequences): the maximum error over a
+handful of logits moves by up to 2x when the weights move by 1e-6 (int8 rounding boundaries), over
+64 sequences it is a stable yardstick. The batch and its float32 logits are written to
+tests/data/precision/batches.safetensors (NAME.input_ids, NAME.attention_mask, NAME.logits) for the
+C++ test to run the same inputs:
   * fp32: transformers, attn_implementation="eager", eval(), torch.no_grad(): the reference logits
-    (they are the fixture's golden logits: the script fails beyond 1e-5);
+    (on the fixture's golden batch they are its golden logits: the script fails beyond 1e-5);
   * torch_bf16_autocast: the same float32 model under torch.autocast("cpu", dtype=torch.bfloat16),
     as a PyTorch user runs bf16 inference on a CPU (linear layers and matmuls in bf16);
   * onnxruntime_int8: the model exported to ONNX in float32 (TorchScript exporter, opset 14), then
@@ -41,10 +46,12 @@ import onnx
 import onnxruntime as ort
 import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 from transformers import BertForMaskedLM, BertForSequenceClassification
 
 FIXTURES = ["mlm_k3", "cls_k6", "cls3_k3", "reg_k6"]
+BATCH_ROWS = 64
+FIRST_KMER_ID = 5  # [PAD] 0, [UNK] 1, [CLS] 2, [SEP] 3, [MASK] 4 (DNABERT's vocab.txt)
 # What quantize_dynamic made of the graph: MatMulInteger = int8 matmuls (every Linear, the MLM
 # decoder included), MatMul = matmuls left in float32 (attention scores and context),
 # DequantizeLinear = int8 tables read by Gather (word, position and token-type embeddings).
@@ -89,20 +96,38 @@ def error(got, reference):
     return {"max_abs_logit_error": max_abs, "relative_logit_error": max_abs / float(np.abs(reference).max())}
 
 
-def measure(name, workdir):
+def random_batch(config, length, generator):
+    """BATCH_ROWS sequences of 1..length-2 random k-mer ids between [CLS] and [SEP], right-padded."""
+    ids = torch.zeros(BATCH_ROWS, length, dtype=torch.long)
+    mask = torch.zeros(BATCH_ROWS, length, dtype=torch.long)
+    for row in range(BATCH_ROWS):
+        kmers = int(torch.randint(1, length - 1, (1,), generator=generator))
+        ids[row, 0], ids[row, kmers + 1] = 2, 3
+        ids[row, 1 : kmers + 1] = torch.randint(FIRST_KMER_ID, config.vocab_size, (kmers,), generator=generator)
+        mask[row, : kmers + 2] = 1
+    return ids, mask
+
+
+def measure(name, workdir, batches):
     folder = root / "parity" / name
     golden = load_file(str(folder / "golden.safetensors"))
     model_class = BertForMaskedLM if name.startswith("mlm") else BertForSequenceClassification
     model = model_class.from_pretrained(str(folder), attn_implementation="eager").eval()
-    ids, mask = golden["input_ids"].long(), golden["attention_mask"].long()
+    with torch.no_grad():
+        golden_fp32 = model(input_ids=golden["input_ids"].long(), attention_mask=golden["attention_mask"].long()).logits
+    golden_deviation = error(golden_fp32.numpy(), golden["logits"].numpy())["max_abs_logit_error"]
+    if not golden_deviation <= GOLDEN_TOLERANCE:
+        raise RuntimeError(f"{name}: float32 logits differ from golden.safetensors by {golden_deviation:.3g}")
+
+    ids, mask = random_batch(model.config, golden["input_ids"].shape[1], torch.Generator().manual_seed(16))
     with torch.no_grad():
         fp32 = model(input_ids=ids, attention_mask=mask).logits
         with torch.autocast("cpu", dtype=torch.bfloat16):
             bf16 = model(input_ids=ids, attention_mask=mask).logits
+    batches[f"{name}.input_ids"] = ids.to(torch.float32)  # float, as golden.safetensors (the reader takes float tensors)
+    batches[f"{name}.attention_mask"] = mask.to(torch.float32)
+    batches[f"{name}.logits"] = fp32.contiguous()
     fp32 = fp32.numpy()
-    golden_deviation = error(fp32, golden["logits"].numpy())["max_abs_logit_error"]
-    if not golden_deviation <= GOLDEN_TOLERANCE:
-        raise RuntimeError(f"{name}: float32 logits differ from golden.safetensors by {golden_deviation:.3g}")
 
     onnx_fp32, onnx_int8 = workdir / f"{name}.onnx", workdir / f"{name}.int8.onnx"
     torch.onnx.export(
@@ -136,10 +161,12 @@ def main():
     torch.manual_seed(0)
     torch.set_num_threads(1)
     result = {"torch": torch.__version__, "onnxruntime": ort.__version__, "onnx": onnx.__version__}
+    batches = {}
     with tempfile.TemporaryDirectory() as workdir:
         for name in FIXTURES:
-            result[name] = measure(name, pathlib.Path(workdir))
+            result[name] = measure(name, pathlib.Path(workdir), batches)
     (root / "precision").mkdir(exist_ok=True)
+    save_file(batches, str(root / "precision" / "batches.safetensors"))
     (root / "precision" / "cpu_precision_error.json").write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
 

@@ -1,8 +1,8 @@
 // The CPU's precisions (backend::cpu_math) and packed inference weights, on the Hugging Face
 // parity fixtures: packed float32 is the unpacked forward (fused Q/K/V, GELU in the GEMM,
 // padding removal, attention maps); bf16 and int8 stay within the error PyTorch's bf16 autocast
-// and ONNX Runtime's quantize_dynamic show on the same models and inputs
-// (tests/reference/make_cpu_precision_error.py → tests/data/precision/cpu_precision_error.json).
+// and ONNX Runtime's quantize_dynamic show on the same models and inputs (64 random sequences per
+// model: tests/reference/make_cpu_precision_error.py → tests/data/precision/).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -32,19 +32,23 @@ dnabert::bert_head head_of(const std::string& name) {
   return name.starts_with("mlm") ? dnabert::bert_head::masked_lm : dnabert::bert_head::sequence_classification;
 }
 
-// The golden batch and float32 logits PyTorch stored for a fixture.
+// A batch and the float32 logits PyTorch computed for it: the fixture's golden batch, or the 64
+// random sequences the reference errors were measured on (`precision_batch`).
 struct fixture {
   std::string dir;
   dnabert::token_batch batch;
   std::vector<float> logits;
 };
 
-fixture load_fixture(const std::string& name) {
+fixture load_fixture(const std::string& name, bool precision_batch = false) {
   fixture f;
   f.dir = dnabert::test::data_path("parity/" + name);
-  const auto golden = dnabert::io::read_safetensors(f.dir + "/golden.safetensors").tensors;
-  f.batch = dnabert::test::batch_from_tensors(golden.at("input_ids"), golden.at("attention_mask"));
-  const auto logits = golden.at("logits").values;
+  const auto golden = dnabert::io::read_safetensors(
+                          precision_batch ? dnabert::test::data_path("precision/batches.safetensors") : f.dir + "/golden.safetensors")
+                          .tensors;
+  const std::string prefix = precision_batch ? name + "." : "";
+  f.batch = dnabert::test::batch_from_tensors(golden.at(prefix + "input_ids"), golden.at(prefix + "attention_mask"));
+  const auto logits = golden.at(prefix + "logits").values;
   f.logits.assign(logits.begin(), logits.end());
   return f;
 }
@@ -67,7 +71,8 @@ result infer(const dnabert::cpu_bert<>& model, const dnabert::token_batch& batch
   return r;
 }
 
-// The reference error of `engine` ("torch_bf16_autocast" or "onnxruntime_int8") on a fixture.
+// The reference error of `engine` ("torch_bf16_autocast" or "onnxruntime_int8") on a fixture's
+// precision batch.
 double reference_error(const std::string& name, const std::string& engine) {
   std::ifstream in(dnabert::test::data_path("precision/cpu_precision_error.json"));
   REQUIRE_MESSAGE(in.good(), "tests/data/precision/cpu_precision_error.json is missing");
@@ -117,7 +122,7 @@ TEST_CASE("precision: a recording (training) forward ignores packed weights") {
 TEST_CASE("precision: bf16 logits within twice PyTorch's bf16 autocast error") {
   for (const std::string name : fixtures) {
     CAPTURE(name);
-    const auto f = load_fixture(name);
+    const auto f = load_fixture(name, true);
     const double bound = 2 * reference_error(name, "torch_bf16_autocast");
     B cpu(2, cpu_math::bf16);
     auto model = dnabert::cpu_bert<>::load(cpu, f.dir, head_of(name));
@@ -134,7 +139,7 @@ TEST_CASE("precision: bf16 logits within twice PyTorch's bf16 autocast error") {
 TEST_CASE("precision: int8 logits within 1.5x ONNX Runtime's quantize_dynamic error") {
   for (const std::string name : fixtures) {
     CAPTURE(name);
-    const auto f = load_fixture(name);
+    const auto f = load_fixture(name, true);
     const double bound = 1.5 * reference_error(name, "onnxruntime_int8");
     B cpu(2, cpu_math::int8);
     auto model = dnabert::cpu_bert<>::load(cpu, f.dir, head_of(name));
