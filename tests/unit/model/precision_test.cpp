@@ -71,15 +71,6 @@ result infer(const dnabert::cpu_bert<>& model, const dnabert::token_batch& batch
   return r;
 }
 
-// The reference error of `engine` ("torch_bf16_autocast" or "onnxruntime_int8") on a fixture's
-// precision batch.
-double reference_error(const std::string& name, const std::string& engine) {
-  std::ifstream in(dnabert::test::data_path("precision/cpu_precision_error.json"));
-  REQUIRE_MESSAGE(in.good(), "tests/data/precision/cpu_precision_error.json is missing");
-  const auto json = nlohmann::json::parse(in);
-  return json.at(name).at(engine).at("max_abs_logit_error").get<double>();
-}
-
 }  // namespace
 
 TEST_CASE("precision: packed float32 weights give the unpacked forward (fused Q/K/V, GELU epilogue)") {
@@ -105,6 +96,21 @@ TEST_CASE("precision: packed float32 weights give the unpacked forward (fused Q/
     CHECK(max_abs_diff(infer(model, f.batch).logits, plain.logits) == 0);
   }
 }
+
+#ifdef DNABERT_USE_ONEDNN
+
+namespace {
+
+// The reference error of `engine` ("torch_bf16_autocast" or "onnxruntime_int8") on a fixture's
+// precision batch.
+double reference_error(const std::string& name, const std::string& engine) {
+  std::ifstream in(dnabert::test::data_path("precision/cpu_precision_error.json"));
+  REQUIRE_MESSAGE(in.good(), "tests/data/precision/cpu_precision_error.json is missing");
+  const auto json = nlohmann::json::parse(in);
+  return json.at(name).at(engine).at("max_abs_logit_error").get<double>();
+}
+
+}  // namespace
 
 TEST_CASE("precision: a recording (training) forward ignores packed weights") {
   const auto f = load_fixture("cls_k6");
@@ -179,3 +185,12 @@ TEST_CASE("precision: int8 weights per output channel, activations with a zero p
     }
   }
 }
+
+#else  // a build without oneDNN computes in float32 only, and says so
+
+TEST_CASE("precision: without oneDNN, bf16 and int8 backends are refused with the reason") {
+  for (const auto math : {cpu_math::bf16, cpu_math::int8})
+    CHECK_THROWS_WITH_AS(B(1, math), doctest::Contains("needs oneDNN"), dnabert::config_error);
+}
+
+#endif
