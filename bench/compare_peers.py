@@ -1,17 +1,34 @@
 #!/usr/bin/env python3
 """Times dnabert against its peers on the same machine, threads and shapes, in one run.
 
-Two suites (``--suites``, default both):
+Three suites (``--suites``, default inference and training):
 
-- inference: the encoder forward. Peers PyTorch eager fp32 (Hugging Face ``BertModel``) and ONNX
-  Runtime (the same model exported with ``torch.onnx.export``), at DNABERT-6 base shape (12 layers,
-  hidden 768, 12 heads, FFN 3072, vocabulary 4101) with random weights; dnabert's numbers come from
-  ``bench_encoder`` (benchmarks ``encoder_forward/<batch>/<tokens>``).
+- inference: the encoder forward at DNABERT-6 base shape (12 layers, hidden 768, 12 heads, FFN
+  3072, vocabulary 4101) with random weights, one table per precision (``--precisions``, default
+  all three):
+  - fp32: PyTorch eager (Hugging Face ``BertModel``) and ONNX Runtime (the same model exported with
+    ``torch.onnx.export``) against ``bench_encoder``'s ``encoder_forward/<batch>/<tokens>``;
+  - bf16: PyTorch under ``torch.autocast("cpu", dtype=torch.bfloat16)`` against
+    ``encoder_forward_bf16/<batch>/<tokens>``;
+  - int8: PyTorch ``torch.ao.quantization.quantize_dynamic`` (every ``nn.Linear``, qint8 weights)
+    and ONNX Runtime ``onnxruntime.quantization.quantize_dynamic`` (the exported fp32 model,
+    ``QuantType.QInt8`` weights) against ``encoder_forward_int8/<batch>/<tokens>``.
+    ``torch.ao.quantization`` is deprecated in PyTorch 2.15 (it warns that eager-mode
+    ``quantize_dynamic`` moves to torchao's ``quantize_(model, Int8DynamicActivationInt8WeightConfig())``)
+    but still works; it is kept because it is what issue 16 measured and torchao is not installed here.
+  Each reduced-precision peer also reports its error against its own fp32 on the same weights and
+  inputs: max |Δ last hidden state| / max |fp32 last hidden state| on the 8×128 batch. A dnabert
+  benchmark that the program lacks shows as "n/a".
 - training: one fine-tuning step of a 2-label ``BertForSequenceClassification`` in training mode
   (dropout on): zero_grad, forward, cross-entropy, backward, global-norm clipping to 1.0, AdamW
   with DNABERT's no-decay groups, at DNABERT-6 base shape and a small one (4 layers, hidden 256, 4
   heads, FFN 1024). Peer PyTorch eager (ONNX Runtime's packages here have no training); dnabert's
   numbers come from ``bench_train`` (benchmarks ``train_step/<model>/<batch>/<tokens>``).
+- contention: the fp32 8×128 forward (``--contention-shape``) of PyTorch, ONNX Runtime and dnabert,
+  each timed on its own and then at once again while one busy process (``python3 -c 'while True: pass'``,
+  pinned to the first CPU this process may use, CPU 0 normally) spins; the slowdown is loaded
+  median / idle median. The busy process is killed when its measurement ends, on error, on Ctrl-C
+  or SIGTERM, and (Linux's parent-death signal) when this script dies.
 
 Every engine runs in its own subprocess, one after the other, with the thread count set in the
 environment before any runtime starts, and ``OMP_WAIT_POLICY=PASSIVE`` for the peers: on a 2-core
@@ -20,32 +37,40 @@ machine their spinning OpenMP workers otherwise fight their BLAS threads. dnaber
 active waiting.
 
 Usage:
-    python3 bench/compare_peers.py [--threads 2] [--suites inference,training]
+    python3 bench/compare_peers.py [--threads 2] [--suites inference,training,contention]
+                                   [--precisions fp32,bf16,int8]
                                    [--dnabert-bench build/bench/bench_encoder]
                                    [--dnabert-train-bench build/bench/bench_train]
                                    [--write-docs docs/benchmarks.md]
 
-Prints, per suite, a markdown table of median milliseconds per batch (or step), tokens per second
-and dnabert's speed-up (peer median / dnabert median). ``--write-docs`` replaces each suite's
-section of the given file (between ``<!-- peers:begin -->`` and ``<!-- peers:end -->`` for
-inference, ``<!-- training:begin -->`` and ``<!-- training:end -->`` for training), or appends it.
+Prints a markdown table per inference precision, for training and for contention: median
+milliseconds per batch (or step), tokens per second and dnabert's speed-up (peer median / dnabert
+median), with issue 16's goal for it. ``--write-docs`` replaces each table's section of the given
+file, between its markers, or appends it: ``<!-- peers:begin -->`` / ``<!-- peers:end -->`` (fp32
+inference), ``<!-- peers-bf16:... -->``, ``<!-- peers-int8:... -->``, ``<!-- training:... -->``,
+``<!-- contention:... -->``.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
+import ctypes
 import datetime
 import json
 import os
 import platform
 import re
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 from pathlib import Path
 
 # DNABERT-6 base, as in the released checkpoints' config.json.
@@ -68,14 +93,21 @@ INPUT_SEED = 1234
 LARGE_BATCH_TOKENS = 4096
 # Libraries that decide a peer's speed: BLAS, MKL, oneDNN, OpenMP runtimes (CUDA's cuBLAS is not used).
 MATH_LIBRARY_PATTERN = r"^lib(?!cu)\S*(blas|mkl|dnnl|omp)|^libtorch_cpu"
-# ONNX Runtime must reproduce PyTorch's hidden states this closely before it is timed.
+# ONNX Runtime fp32 must reproduce PyTorch's hidden states this closely before it is timed.
 ORT_TOLERANCE = 1e-3
+# CPU flags that decide the bf16 and int8 paths, named in the docs.
+PRECISION_FLAGS = ("avx512_bf16", "amx_bf16", "amx_int8", "avx512_vnni", "avx_vnni")
+PRECISIONS = ("fp32", "bf16", "int8")
+# Reduced precisions are compared with their own engine's fp32 on this batch.
+ERROR_SHAPE_TEXT = "8x128"
 # The training step: DNABERT's fine-tuning recipe (section 3.3 of https://github.com/jerryji1993/DNABERT/blob/master/README.md,
 # run_finetune.py's defaults for betas and eps) at a constant learning rate.
 LABEL_COUNT = 2
 MAX_GRAD_NORM = 1.0
 ADAMW = dict(lr=2e-4, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01)
 NO_DECAY = ("bias", "LayerNorm.weight")  # DNABERT's parameter names without weight decay
+# The contention suite's other work: one process that only spins.
+BUSY_CODE = "while True: pass"
 
 
 @dataclass(frozen=True)
@@ -117,12 +149,12 @@ def describe_model(name: str) -> str:
     )
 
 
-def parse_models(text: str) -> list[str]:
-    models = [item.strip() for item in text.split(",") if item.strip()]
-    unknown = [model for model in models if model not in MODEL_SHAPES]
-    if unknown or not models:
-        raise argparse.ArgumentTypeError(f"models {text!r}: choose from {', '.join(MODEL_SHAPES)}")
-    return models
+def parse_list(text: str, choices, what: str) -> list[str]:
+    """The comma-separated items of text, each one of choices (at least one)."""
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items or any(item not in choices for item in items):
+        raise argparse.ArgumentTypeError(f"{what} {text!r}: choose from {', '.join(choices)}")
+    return items
 
 
 def parse_shapes(text: str) -> list[Shape]:
@@ -136,6 +168,9 @@ def parse_shapes(text: str) -> list[Shape]:
             raise argparse.ArgumentTypeError(f"shape {item!r}: need batch >= 1 and 2 <= tokens <= 512")
         shapes.append(shape)
     return shapes
+
+
+ERROR_SHAPE = parse_shapes(ERROR_SHAPE_TEXT)[0]
 
 
 def runs_for(case: Case, args: argparse.Namespace) -> int:
@@ -163,6 +198,13 @@ def time_runs(work, warmup: int, runs: int) -> list[float]:
         work()
         times.append((time.perf_counter() - start) * 1e3)
     return times
+
+
+def relative_error(got, expected) -> float:
+    """max |got - expected| / max |expected| (numpy arrays)."""
+    import numpy as np
+
+    return float(np.abs(got - expected).max() / np.abs(expected).max())
 
 
 def mapped_libraries(pattern: str) -> list[str]:
@@ -215,6 +257,7 @@ def torch_report(times: dict[str, list[float]], settings: str) -> dict:
         "version": f"PyTorch {torch.__version__}, transformers {transformers.__version__}",
         "detail": (
             f"{settings}, torch threads {torch.get_num_threads()}, "
+            f"CPU capability {torch.backends.cpu.get_cpu_capability()}, "
             f"BLAS_INFO={blas[1] if blas else 'unknown'}"
             + (f" ({blas_line})" if blas_line else "")
             + f", mapped: {', '.join(mapped_libraries(MATH_LIBRARY_PATTERN)) or 'none'}"
@@ -230,17 +273,49 @@ def model_inputs(shape: Shape):
     return ids, torch.ones_like(ids), torch.zeros_like(ids)
 
 
+def torch_precision_forward(encoder, precision: str):
+    """The forward to time at `precision` and how it is made: fp32 as is, bf16 under CPU autocast,
+    int8 through dynamic quantization of every nn.Linear (a quantized copy; encoder stays fp32)."""
+    import torch
+
+    if precision == "fp32":
+        return encoder, "fp32"
+    if precision == "bf16":
+
+        def autocast_forward(*inputs):
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                return encoder(*inputs)
+
+        return autocast_forward, '`torch.autocast("cpu", dtype=torch.bfloat16)`'
+    with warnings.catch_warnings():  # torch.ao.quantization's deprecation notice (see the module docstring)
+        warnings.simplefilter("ignore")
+        quantized = torch.ao.quantization.quantize_dynamic(encoder, {torch.nn.Linear}, dtype=torch.qint8)
+    return quantized, (
+        "`torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)` (qint8 weights per "
+        f"tensor, activations quantized per call), quantized engine `{torch.backends.quantized.engine}`"
+    )
+
+
 def torch_worker(args: argparse.Namespace) -> dict:
     import torch
 
     torch.set_num_threads(args.threads)
     encoder = seeded_encoder()
+    forward, settings = torch_precision_forward(encoder, args.precision)
     results = {}
     with torch.inference_mode():
+        error = None
+        if args.precision != "fp32":
+            inputs = model_inputs(ERROR_SHAPE)
+            error = relative_error(forward(*inputs).float().numpy(), encoder(*inputs).numpy())
+            print(f"[compare_peers] PyTorch {args.precision} vs fp32: {error:.2e}", file=sys.stderr, flush=True)
         for case in args.cases:
-            ids, mask, types = model_inputs(case.shape)
-            results[case.label] = time_runs(lambda: encoder(ids, mask, types), args.warmup, runs_for(case, args))
-    return torch_report(results, f"attention `{encoder.model.config._attn_implementation}`")
+            inputs = model_inputs(case.shape)
+            results[case.label] = time_runs(lambda: forward(*inputs), args.warmup, runs_for(case, args))
+    report = torch_report(results, f"{settings}, attention `{encoder.model.config._attn_implementation}`")
+    if error is not None:
+        report["relative_error"] = error
+    return report
 
 
 def seeded_classifier_training(model_name: str):
@@ -287,6 +362,10 @@ def torch_train_worker(args: argparse.Namespace) -> dict:
     )
 
 
+def onnx_path(args: argparse.Namespace, precision: str) -> Path:
+    return Path(args.onnx_dir) / f"dnabert6_base_{precision}.onnx"
+
+
 def export_worker(args: argparse.Namespace) -> dict:
     """Exports the model to ONNX and stores PyTorch's output on a padded batch for validation."""
     import numpy as np
@@ -296,12 +375,11 @@ def export_worker(args: argparse.Namespace) -> dict:
     encoder = seeded_encoder()
     ids, mask, types = model_inputs(Shape(2, 24))
     mask[1, 20:] = 0  # a padded row, so that the exported graph keeps the mask path
-    onnx_path = Path(args.onnx_dir) / "dnabert6_base.onnx"
     names = ["input_ids", "attention_mask", "token_type_ids"]
     torch.onnx.export(
         encoder,
         (ids, mask, types),
-        str(onnx_path),
+        str(onnx_path(args, "fp32")),
         input_names=names,
         output_names=["last_hidden_state"],
         dynamic_axes={name: {0: "batch", 1: "tokens"} for name in names + ["last_hidden_state"]},
@@ -311,46 +389,104 @@ def export_worker(args: argparse.Namespace) -> dict:
     with torch.inference_mode():
         expected = encoder(ids, mask, types).numpy()
     np.savez(Path(args.onnx_dir) / "reference.npz", input_ids=ids.numpy(), attention_mask=mask.numpy(), expected=expected)
-    return {"onnx": str(onnx_path)}
+    return {}
 
 
-def ort_worker(args: argparse.Namespace) -> dict:
-    import numpy as np
+def quantize_worker(args: argparse.Namespace) -> dict:
+    """Writes the int8 model: ONNX Runtime's dynamic quantization of the exported fp32 model."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(onnx_path(args, "fp32"), onnx_path(args, "int8"), weight_type=QuantType.QInt8)
+    return {}
+
+
+def ort_session(path: Path, threads: int):
+    """An ONNX Runtime CPU session: intra-op `threads`, inter-op 1, sequential, every graph optimisation."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = args.threads
+    options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(
-        str(Path(args.onnx_dir) / "dnabert6_base.onnx"), options, providers=["CPUExecutionProvider"]
-    )
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
-    def feed(ids, mask):
-        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
 
-    reference = np.load(Path(args.onnx_dir) / "reference.npz")
-    (got,) = session.run(None, feed(reference["input_ids"], reference["attention_mask"]))
-    deviation = float(np.abs(got - reference["expected"]).max())
-    if not deviation <= ORT_TOLERANCE:
-        raise RuntimeError(f"ONNX Runtime output differs from PyTorch by {deviation:.3g} (> {ORT_TOLERANCE})")
-    results = {}
-    for case in args.cases:
-        ids = token_ids(case.shape)
-        inputs = feed(ids, np.ones_like(ids))
-        results[case.label] = time_runs(lambda: session.run(None, inputs), args.warmup, runs_for(case, args))
+def ort_feed(ids, mask=None) -> dict:
+    """The session inputs for token ids (numpy int64), attention mask all ones unless given."""
+    import numpy as np
+
     return {
-        "times": results,
-        "version": f"ONNX Runtime {ort.__version__}",
-        "detail": (
-            f"CPUExecutionProvider, opset 14, graph optimisation all, intra-op {args.threads}, inter-op 1, "
-            f"max |Δ| vs PyTorch {deviation:.1e}"
-        ),
+        "input_ids": ids,
+        "attention_mask": np.ones_like(ids) if mask is None else mask,
+        "token_type_ids": np.zeros_like(ids),
     }
 
 
-WORKERS = {"torch": torch_worker, "export": export_worker, "ort": ort_worker, "torch-train": torch_train_worker}
+def quantized_operators(path: Path) -> str:
+    """What quantization made of the graph: integer MatMuls, MatMuls left in fp32, dequantized weights."""
+    import onnx
+
+    counts = {op: 0 for op in ("MatMulInteger", "MatMul", "DequantizeLinear")}
+    for node in onnx.load(str(path)).graph.node:
+        if node.op_type in counts:
+            counts[node.op_type] += 1
+    return (
+        f"{counts['MatMulInteger']} MatMulInteger, {counts['MatMul']} MatMul left in fp32, "
+        f"{counts['DequantizeLinear']} DequantizeLinear (int8-stored weights used in fp32, e.g. embedding tables)"
+    )
+
+
+def ort_worker(args: argparse.Namespace) -> dict:
+    """Times ONNX Runtime at args.precision; fp32 is first checked against PyTorch, int8 is compared
+    with the fp32 session's output (its error, not a check)."""
+    import numpy as np
+    import onnxruntime as ort
+
+    fp32_session = ort_session(onnx_path(args, "fp32"), args.threads)
+    if args.precision == "fp32":
+        reference = np.load(Path(args.onnx_dir) / "reference.npz")
+        (got,) = fp32_session.run(None, ort_feed(reference["input_ids"], reference["attention_mask"]))
+        deviation = float(np.abs(got - reference["expected"]).max())
+        if not deviation <= ORT_TOLERANCE:
+            raise RuntimeError(f"ONNX Runtime output differs from PyTorch by {deviation:.3g} (> {ORT_TOLERANCE})")
+        session, facts, error = fp32_session, f"max |Δ| vs PyTorch {deviation:.1e}", None
+    else:
+        session = ort_session(onnx_path(args, args.precision), args.threads)
+        inputs = ort_feed(token_ids(ERROR_SHAPE))
+        error = relative_error(session.run(None, inputs)[0], fp32_session.run(None, inputs)[0])
+        print(f"[compare_peers] ONNX Runtime {args.precision} vs fp32: {error:.2e}", file=sys.stderr, flush=True)
+        del fp32_session
+        facts = (
+            "`onnxruntime.quantization.quantize_dynamic(fp32 model, weight_type=QuantType.QInt8)` (defaults: "
+            "int8 weights per tensor, uint8 activations quantized per call, MatMuls with constant weights only), "
+            f"quantized graph: {quantized_operators(onnx_path(args, args.precision))}"
+        )
+    results = {}
+    for case in args.cases:
+        inputs = ort_feed(token_ids(case.shape))
+        results[case.label] = time_runs(lambda: session.run(None, inputs), args.warmup, runs_for(case, args))
+    report = {
+        "times": results,
+        "version": f"ONNX Runtime {ort.__version__}",
+        "detail": (
+            f"CPUExecutionProvider, opset 14, graph optimisation all, intra-op {args.threads}, inter-op 1, {facts}"
+        ),
+    }
+    if error is not None:
+        report["relative_error"] = error
+    return report
+
+
+WORKERS = {
+    "torch": torch_worker,
+    "export": export_worker,
+    "quantize": quantize_worker,
+    "ort": ort_worker,
+    "torch-train": torch_train_worker,
+}
+# Workers that prepare files for others (in the suite's temporary folder): run once per suite.
+PREPARATION_ROLES = {"export", "quantize"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -362,54 +498,132 @@ class Peer:
     name: str  # in the table and the docs
     short_name: str  # in the speed-up column's header
     key: str  # in --peers
+    roles: tuple[str, ...]  # the workers it runs, in order (each needs the one before it); the last one times
+    precision: str  # what its workers get as --precision
 
 
-PYTORCH = Peer("PyTorch", "PyTorch", "torch")
-ONNX_RUNTIME = Peer("ONNX Runtime", "ORT", "ort")
+@dataclass(frozen=True)
+class Block:
+    """One table: dnabert at one precision against the peers at that precision, and its docs section."""
+
+    precision: str
+    markers: tuple[str, str]  # around its docs section
+    title: str
+    peers: tuple[Peer, ...]  # in table order
+    benchmark_name: Callable[[Case], str]  # dnabert's Google Benchmark name for a case
+    goal: float  # issue 16: dnabert at least this many times as fast as ...
+    goal_peers: tuple[Peer, ...]  # ... the faster of these
+    notes: tuple[str, ...]  # bullets on the model and the work (the shapes are listed from the cases)
 
 
 @dataclass(frozen=True)
 class Suite:
-    """What one comparison times, who runs it, and where its docs section goes."""
+    """What one comparison times and which dnabert program answers it."""
 
     name: str  # the --suites key
-    markers: tuple[str, str]  # around its docs section
-    title: str
-    peers: tuple[tuple[Peer, tuple[str, ...]], ...]  # each peer with the workers it runs, in order, in table order
     program_option: str  # the argparse destination naming dnabert's benchmark program
-    benchmark_name: Callable[[Case], str]  # dnabert's Google Benchmark name for a case
     unit: str  # what one timed run is, for the footnote
-    notes: tuple[str, ...]  # bullets on the model and the work (the shapes are listed from the cases)
+    blocks: tuple[Block, ...]
 
+
+PYTORCH = Peer("PyTorch fp32", "PyTorch", "torch", ("torch",), "fp32")
+ONNX_RUNTIME = Peer("ONNX Runtime fp32", "ORT", "ort", ("export", "ort"), "fp32")
+PYTORCH_BF16 = Peer("PyTorch bf16 autocast", "PyTorch", "torch", ("torch",), "bf16")
+PYTORCH_INT8 = Peer("PyTorch int8", "PyTorch", "torch", ("torch",), "int8")
+ONNX_RUNTIME_INT8 = Peer("ONNX Runtime int8", "ORT", "ort", ("export", "quantize", "ort"), "int8")
+PYTORCH_TRAIN = Peer("PyTorch", "PyTorch", "torch", ("torch-train",), "fp32")
+
+INFERENCE_MODEL = "Model: Hugging Face `BertModel` (encoder and pooler), inference, random weights, no padding"
+ERROR_NOTE = (
+    f"Error of a reduced precision: max |Δ last hidden state| / max |fp32 last hidden state| against the same "
+    f"engine's fp32, same weights, same random inputs, batch {ERROR_SHAPE.label}"
+)
+
+
+def encoder_benchmark(prefix: str) -> Callable[[Case], str]:
+    """bench_encoder's name for a case: `<prefix>/<batch>/<tokens>`."""
+    return lambda case: f"{prefix}/{case.shape.batch}/{case.shape.tokens}"
+
+
+INFERENCE_BLOCKS = {
+    "fp32": Block(
+        precision="fp32",
+        markers=("<!-- peers:begin -->", "<!-- peers:end -->"),
+        title="Encoder against its peers, fp32",
+        peers=(PYTORCH, ONNX_RUNTIME),
+        benchmark_name=encoder_benchmark("encoder_forward"),
+        goal=1.2,
+        goal_peers=(PYTORCH, ONNX_RUNTIME),
+        notes=(INFERENCE_MODEL + ", fp32",),
+    ),
+    "bf16": Block(
+        precision="bf16",
+        markers=("<!-- peers-bf16:begin -->", "<!-- peers-bf16:end -->"),
+        title="Encoder against its peers, bf16",
+        peers=(PYTORCH_BF16,),
+        benchmark_name=encoder_benchmark("encoder_forward_bf16"),
+        goal=1.2,
+        goal_peers=(PYTORCH_BF16,),
+        notes=(INFERENCE_MODEL + ", bf16 (PyTorch: fp32 weights, CPU autocast to bfloat16)", ERROR_NOTE),
+    ),
+    "int8": Block(
+        precision="int8",
+        markers=("<!-- peers-int8:begin -->", "<!-- peers-int8:end -->"),
+        title="Encoder against its peers, int8",
+        peers=(PYTORCH_INT8, ONNX_RUNTIME_INT8),
+        benchmark_name=encoder_benchmark("encoder_forward_int8"),
+        goal=1.2,
+        goal_peers=(ONNX_RUNTIME_INT8,),
+        notes=(INFERENCE_MODEL + ", int8 dynamic quantization of the linear layers", ERROR_NOTE),
+    ),
+}
 
 SUITES = {
     "inference": Suite(
-        name="inference",
-        markers=("<!-- peers:begin -->", "<!-- peers:end -->"),
-        title="Encoder against its peers",
-        peers=((PYTORCH, ("torch",)), (ONNX_RUNTIME, ("export", "ort"))),
-        program_option="dnabert_bench",
-        benchmark_name=lambda case: f"encoder_forward/{case.shape.batch}/{case.shape.tokens}",
-        unit="batch",
-        notes=("Model: Hugging Face `BertModel` (encoder and pooler), inference, random weights, fp32, no padding",),
+        name="inference", program_option="dnabert_bench", unit="batch", blocks=tuple(INFERENCE_BLOCKS.values())
     ),
     "training": Suite(
         name="training",
-        markers=("<!-- training:begin -->", "<!-- training:end -->"),
-        title="Training step against PyTorch",
-        peers=((PYTORCH, ("torch-train",)),),
         program_option="dnabert_train_bench",
-        benchmark_name=lambda case: f"train_step/{case.model}/{case.shape.batch}/{case.shape.tokens}",
         unit="training step",
-        notes=(
-            "Model: 2-label sequence classifier (Hugging Face `BertForSequenceClassification`), training "
-            "mode (dropout 0.1), random weights, fp32, no padding",
-            "Step, the same on both sides: gradients set to none, forward, cross-entropy, backward, "
-            f"global-norm clipping to {MAX_GRAD_NORM}, AdamW (lr {ADAMW['lr']}, betas {ADAMW['betas']}, "
-            f"eps {ADAMW['eps']}, weight decay {ADAMW['weight_decay']} except biases and LayerNorm weights); "
-            "the loss is read back to the host every step",
-            "ONNX Runtime is not compared: the `onnxruntime` package runs inference only (training needs "
-            "ONNX Runtime's separate training builds, not installed here)",
+        blocks=(
+            Block(
+                precision="fp32",
+                markers=("<!-- training:begin -->", "<!-- training:end -->"),
+                title="Training step against PyTorch",
+                peers=(PYTORCH_TRAIN,),
+                benchmark_name=lambda case: f"train_step/{case.model}/{case.shape.batch}/{case.shape.tokens}",
+                goal=1.5,
+                goal_peers=(PYTORCH_TRAIN,),
+                notes=(
+                    "Model: 2-label sequence classifier (Hugging Face `BertForSequenceClassification`), training "
+                    "mode (dropout 0.1), random weights, fp32, no padding",
+                    "Step, the same on both sides: gradients set to none, forward, cross-entropy, backward, "
+                    f"global-norm clipping to {MAX_GRAD_NORM}, AdamW (lr {ADAMW['lr']}, betas {ADAMW['betas']}, "
+                    f"eps {ADAMW['eps']}, weight decay {ADAMW['weight_decay']} except biases and LayerNorm weights); "
+                    "the loss is read back to the host every step",
+                    "ONNX Runtime is not compared: the `onnxruntime` package runs inference only (training needs "
+                    "ONNX Runtime's separate training builds, not installed here)",
+                    "Issue 16's goal is stated for base 8×128",
+                ),
+            ),
+        ),
+    ),
+    "contention": Suite(
+        name="contention",
+        program_option="dnabert_bench",
+        unit="batch",
+        blocks=(
+            Block(
+                precision="fp32",
+                markers=("<!-- contention:begin -->", "<!-- contention:end -->"),
+                title="Encoder under contention",
+                peers=(PYTORCH, ONNX_RUNTIME),
+                benchmark_name=encoder_benchmark("encoder_forward"),
+                goal=1.0,  # dnabert's slowdown no worse than PyTorch's
+                goal_peers=(PYTORCH,),
+                notes=(INFERENCE_MODEL + ", fp32",),
+            ),
         ),
     ),
 }
@@ -430,15 +644,16 @@ def engine_environment(threads: int, wait_policy: str = "PASSIVE") -> dict:
     return env
 
 
-def run_worker(role: str, suite: Suite, args: argparse.Namespace, onnx_dir: str) -> dict:
+def run_worker(role: str, precision: str, suite: Suite, args: argparse.Namespace, onnx_dir: str) -> dict:
     """Runs one worker on the cases of `suite` in a subprocess; returns its JSON, or {'error': ...}."""
     command = [
-        sys.executable, os.path.abspath(__file__), "--worker", role, "--suites", suite.name,
-        "--threads", str(args.threads), "--warmup", str(args.warmup), "--runs", str(args.runs),
+        sys.executable, os.path.abspath(__file__), "--worker", role, "--precision", precision,
+        "--suites", suite.name, "--threads", str(args.threads), "--warmup", str(args.warmup), "--runs", str(args.runs),
         "--runs-large", str(args.runs_large), "--shapes", args.shapes_text, "--train-models", args.train_models_text,
-        "--train-shapes", args.train_shapes_text, "--onnx-dir", onnx_dir,
+        "--train-shapes", args.train_shapes_text, "--contention-shape", args.contention_shape_text,
+        "--onnx-dir", onnx_dir,
     ]  # fmt: skip
-    print(f"[compare_peers] running {role} ...", file=sys.stderr, flush=True)
+    print(f"[compare_peers] running {role} {precision} ...", file=sys.stderr, flush=True)
     try:
         done = subprocess.run(
             command, env=engine_environment(args.threads), stdout=subprocess.PIPE, text=True, timeout=args.timeout
@@ -451,15 +666,57 @@ def run_worker(role: str, suite: Suite, args: argparse.Namespace, onnx_dir: str)
     return json.loads(lines[-1])
 
 
-def run_dnabert(suite: Suite, cases: list[Case], args: argparse.Namespace) -> dict:
-    """Runs the suite's benchmark program once per case with Google Benchmark repetitions and reads the medians."""
+def run_peer(peer: Peer, suite: Suite, args: argparse.Namespace, onnx_dir: str, prepared: dict[str, dict]) -> dict:
+    """Runs the peer's workers in order; a preparation worker (export, quantization) runs once per
+    suite and its answer is reused. Returns the last worker's answer, or the first error."""
+    if peer.key not in args.peer_keys:
+        return {"error": "skipped"}
+    result: dict = {}
+    for role in peer.roles:
+        if role in PREPARATION_ROLES:
+            if role not in prepared:
+                prepared[role] = run_worker(role, peer.precision, suite, args, onnx_dir)
+            result = prepared[role]
+        else:
+            result = run_worker(role, peer.precision, suite, args, onnx_dir)
+        if "error" in result:
+            break
+    return result
+
+
+def listed_benchmarks(binary: Path, args: argparse.Namespace) -> list[str] | None:
+    """The benchmark names the program lists (`--benchmark_list_tests`), or None if it cannot list them."""
+    try:
+        done = subprocess.run(
+            [str(binary), "--benchmark_list_tests=true"], env=engine_environment(args.threads, "ACTIVE"),
+            stdout=subprocess.PIPE, text=True, timeout=args.timeout,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return None
+    return done.stdout.split() if done.returncode == 0 else None
+
+
+def benchmark_pattern(name: str) -> re.Pattern:
+    """Matches Google Benchmark's full names for `name` (e.g. encoder_forward/8/128/real_time)."""
+    return re.compile(rf"{re.escape(name)}(/.*)?")
+
+
+def run_dnabert(suite: Suite, block: Block, cases: list[Case], args: argparse.Namespace) -> dict:
+    """Runs the suite's benchmark program once per case with Google Benchmark repetitions and reads
+    the medians; a case the program has no benchmark for gets no median (its cell reads n/a)."""
     binary = Path(getattr(args, suite.program_option))
     if not binary.is_file() or not os.access(binary, os.X_OK):
         return {"error": "not built", "detail": f"{binary} does not exist (build with -DDNABERT_BUILD_BENCH=ON)"}
-    print(f"[compare_peers] running dnabert ({binary.name}) ...", file=sys.stderr, flush=True)
-    times = {}
+    listed = listed_benchmarks(binary, args)
+    if listed is None:
+        return {"error": f"{binary.name} --benchmark_list_tests failed"}
+    print(f"[compare_peers] running dnabert {block.precision} ({binary.name}) ...", file=sys.stderr, flush=True)
+    times, absent = {}, []
     for case in cases:
-        name = suite.benchmark_name(case)
+        name = block.benchmark_name(case)
+        if not any(benchmark_pattern(name).fullmatch(entry) for entry in listed):
+            absent.append(name)
+            continue
         command = [
             str(binary), "--benchmark_format=json", f"--benchmark_repetitions={runs_for(case, args)}",
             "--benchmark_report_aggregates_only=true", f"--benchmark_filter=^{name}(/|$)",
@@ -473,12 +730,15 @@ def run_dnabert(suite: Suite, cases: list[Case], args: argparse.Namespace) -> di
             return {"error": f"timed out after {args.timeout} s"}
         if done.returncode != 0:
             return {"error": f"{binary.name} exited with status {done.returncode}"}
-        report = json.loads(done.stdout[done.stdout.index("{"):])
-        median = median_from_benchmark_json(report, name)
+        median = median_from_benchmark_json(json.loads(done.stdout[done.stdout.index("{"):]), name)
         if median is None:
-            return {"error": f"{binary.name} has no benchmark {name}"}
+            return {"error": f"{binary.name} reported no median for {name}"}
         times[case.label] = median
-    return {"medians": times, "detail": f"`{binary}`, median wall-clock time of Google Benchmark repetitions"}
+    detail = f"`{binary}`, median wall-clock time of Google Benchmark repetitions"
+    if absent:
+        detail += f"; n/a: {binary.name} has no benchmark {', '.join(absent)}"
+        print(f"[compare_peers] {binary.name} has no benchmark {', '.join(absent)}: n/a", file=sys.stderr)
+    return {"medians": times, "detail": detail}
 
 
 UNIT_TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
@@ -486,7 +746,7 @@ UNIT_TO_MS = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
 
 def median_from_benchmark_json(report: dict, name: str) -> float | None:
     """Median wall-clock ms of the benchmark `name` (e.g. encoder_forward/8/128) in a Google Benchmark JSON report."""
-    pattern = re.compile(rf"{re.escape(name)}(/.*)?")
+    pattern = benchmark_pattern(name)
     for entry in report.get("benchmarks", []):
         if entry.get("error_occurred"):
             continue
@@ -503,9 +763,11 @@ def cpu_description() -> str:
             fields.setdefault(key.strip(), value.strip())
     flags = fields.get("flags", "").split()
     isa = "AVX-512" if "avx512f" in flags else "AVX2 + FMA" if "avx2" in flags else "no AVX2"
+    precision_flags = [flag for flag in PRECISION_FLAGS if flag in flags]
     return (
         f"{fields.get('model name', platform.processor())} (family {fields.get('cpu family', '?')}, "
-        f"model {fields.get('model', '?')}), {os.cpu_count()} logical CPUs, {isa}"
+        f"model {fields.get('model', '?')}), {os.cpu_count()} logical CPUs, {isa}; "
+        f"bf16/int8 flags: {', '.join(precision_flags) or 'none'} (of {', '.join(PRECISION_FLAGS)})"
     )
 
 
@@ -532,65 +794,309 @@ def medians_ms(result: dict) -> dict[str, float]:
     return {label: statistics.median(times) for label, times in result.get("times", {}).items()}
 
 
-def format_ms(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.1f}"
+def format_ms(value: float | None, missing: str) -> str:
+    return missing if value is None else f"{value:,.1f}"
 
 
-def format_rate(case: Case, value: float | None) -> str:
-    return "—" if value is None else f"{case.batch_tokens / (value / 1e3):,.0f}"
+def format_rate(case: Case, value: float | None, missing: str) -> str:
+    return missing if value is None else f"{case.batch_tokens / (value / 1e3):,.0f}"
 
 
-def format_speedup(peer: float | None, dnabert: float | None) -> str:
-    return "—" if peer is None or dnabert is None else f"{peer / dnabert:.2f}×"
+def format_ratio(numerator: float | None, denominator: float | None) -> str:
+    return "—" if numerator is None or denominator is None else f"{numerator / denominator:.2f}×"
 
 
-def markdown_table(suite: Suite, cases: list[Case], engines: dict[str, dict]) -> str:
-    """Median ms and tokens/s per engine, then dnabert's speed-up over each of the suite's peers."""
+def missing_cell(result: dict) -> str:
+    """What an engine's cell without a median reads: '—' after an error, 'n/a' for a benchmark that does not exist."""
+    return "—" if "error" in result else "n/a"
+
+
+def dnabert_name(block: Block) -> str:
+    return f"dnabert {block.precision}"
+
+
+def fastest(medians: dict[str, dict[str, float]], peers: tuple[Peer, ...], label: str) -> float | None:
+    """The smallest median among peers for a case, None if any of them has none."""
+    values = [medians[peer.name].get(label) for peer in peers]
+    return None if any(value is None for value in values) else min(values)
+
+
+def goal_line(block: Block, cases: list[Case], medians: dict[str, dict[str, float]]) -> str:
+    """Issue 16's goal for the block and the cases where it is met, missed or not measured."""
+    names = [peer.name for peer in block.goal_peers]
+    target = names[0] if len(names) == 1 else "the faster of " + " and ".join(names)
+    verdicts: dict[str, list[str]] = {"met": [], "not met": [], "not measured": []}
+    for case in cases:
+        ours, best = medians[dnabert_name(block)].get(case.label), fastest(medians, block.goal_peers, case.label)
+        verdict = "not measured" if ours is None or best is None else "met" if best / ours >= block.goal else "not met"
+        verdicts[verdict].append(case.label)
+    found = "; ".join(f"{verdict} at {', '.join(labels)}" for verdict, labels in verdicts.items() if labels)
+    return f"Goal (issue 16): {dnabert_name(block)} ≥ {block.goal}× {target} — {found}."
+
+
+def markdown_table(block: Block, cases: list[Case], engines: dict[str, dict]) -> str:
+    """Median ms and tokens/s per engine, dnabert's speed-up over each peer and, with more than
+    one peer, over the faster one."""
     medians = {name: medians_ms(result) for name, result in engines.items()}
+    ours_name = dnabert_name(block)
     header = ["model, batch×tokens"]
     for name, result in engines.items():
         suffix = f" ({result['error']})" if "error" in result else ""
         header += [f"{name}{suffix} ms", f"{name} tokens/s"]
-    header += [f"dnabert vs {peer.short_name}" for peer, _ in suite.peers]
+    header += [f"dnabert vs {peer.short_name}" for peer in block.peers]
+    if len(block.peers) > 1:
+        header.append("dnabert vs faster peer")
     rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for case in cases:
         cells = [case.label]
-        for name in engines:
+        for name, result in engines.items():
             value = medians[name].get(case.label)
-            cells += [format_ms(value), format_rate(case, value)]
-        ours = medians["dnabert"].get(case.label)
-        cells += [format_speedup(medians[peer.name].get(case.label), ours) for peer, _ in suite.peers]
+            cells += [format_ms(value, missing_cell(result)), format_rate(case, value, missing_cell(result))]
+        ours = medians[ours_name].get(case.label)
+        cells += [format_ratio(medians[peer.name].get(case.label), ours) for peer in block.peers]
+        if len(block.peers) > 1:
+            cells.append(format_ratio(fastest(medians, block.peers, case.label), ours))
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
-def docs_section(suite: Suite, cases: list[Case], args: argparse.Namespace, engines: dict[str, dict], table: str,
-                 load_before: str) -> str:
-    runs = ", ".join(f"{case.label}: {runs_for(case, args)}" for case in cases)
+def error_line(engines: dict[str, dict]) -> str:
+    """The reduced-precision peers' errors against their own fp32, '' where none was measured."""
+    errors = [f"{name} {result['relative_error']:.1e}" for name, result in engines.items()
+              if "relative_error" in result]
+    return f"Error vs the same engine's fp32 (batch {ERROR_SHAPE.label}): " + "; ".join(errors) + "." if errors else ""
+
+
+def docs_section(block: Block, cases: list[Case], args: argparse.Namespace, engines: dict[str, dict],
+                 load_before: str, setting_lines: list[str], runs: str, body: list[str]) -> str:
+    """A docs section: the markers around the title, the run's facts, each engine's facts, then body."""
     lines = [
-        suite.markers[0],
-        f"## {suite.title} (written by `bench/compare_peers.py`)",
+        block.markers[0],
+        f"## {block.title} (written by `bench/compare_peers.py`)",
         "",
         f"- Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- CPU: {cpu_description()}; load average before the run: {load_before}{scheduling_note()}",
         f"- Threads: {args.threads} for every engine, one engine at a time; `OMP_WAIT_POLICY=PASSIVE` for "
         "the peers, `ACTIVE` for dnabert (its GEMM engine shares its single OpenMP pool)",
-        *(f"- {note}" for note in suite.notes),
+        *setting_lines,
+        *(f"- {note}" for note in block.notes),
         "- Shapes: " + "; ".join(describe_model(model) for model in dict.fromkeys(case.model for case in cases)),
         f"- Timed runs per case after {args.warmup} warm-up runs (medians quoted): {runs}",
     ]
     for name, result in engines.items():
         facts = [result.get(key) for key in ("version", "error", "detail")]
         lines.append(f"- {name}: " + "; ".join(fact for fact in facts if fact))
-    lines += [
-        "",
-        table,
-        "",
+    return "\n".join(lines + ["", *body, block.markers[1]]) + "\n"
+
+
+def speed_section(suite: Suite, block: Block, cases: list[Case], args: argparse.Namespace, engines: dict[str, dict],
+                  load_before: str) -> str:
+    """The docs section of an inference precision or of training: table, errors, goal."""
+    medians = {name: medians_ms(result) for name, result in engines.items()}
+    body = [markdown_table(block, cases, engines), ""]
+    errors = error_line(engines)
+    body += [errors] if errors else []
+    body += [
         f"Milliseconds are medians per {suite.unit}; speed-up = peer median / dnabert median "
         "(> 1 means dnabert is faster).",
-        suite.markers[1],
+        goal_line(block, cases, medians),
     ]
-    return "\n".join(lines) + "\n"
+    runs = ", ".join(f"{case.label}: {runs_for(case, args)}" for case in cases)
+    return docs_section(block, cases, args, engines, load_before, [], runs, body)
+
+
+def parent_death_signal() -> Callable[[], None] | None:
+    """A preexec_fn after which Linux kills the child when this (single-threaded) process dies, however
+    it dies (prctl PR_SET_PDEATHSIG); None where there is no prctl (the caller's finally still stops it)."""
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    return lambda: prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+
+
+@contextlib.contextmanager
+def busy_process() -> Iterator[int | None]:
+    """Runs BUSY_CODE in a fresh Python for the duration of the with-block, pinned to the first CPU this
+    process may use (CPU 0 normally); yields that CPU, or None if pinning failed. The process is killed
+    when the block ends however it ends (Ctrl-C and, through exit_on_signal, SIGTERM included), at
+    interpreter exit, and by the kernel if this script is killed."""
+    process = subprocess.Popen([sys.executable, "-c", BUSY_CODE], preexec_fn=parent_death_signal())
+    atexit.register(stop_process, process)
+    try:
+        cpu: int | None = min(os.sched_getaffinity(0))
+        try:
+            os.sched_setaffinity(process.pid, {cpu})
+        except OSError:
+            cpu = None
+        time.sleep(0.2)  # let it start spinning before the engine starts
+        if process.poll() is not None:
+            raise RuntimeError(f"the busy process exited with status {process.returncode}")
+        yield cpu
+    finally:
+        stop_process(process)
+        atexit.unregister(stop_process)
+
+
+def contention_section(suite: Suite, block: Block, cases: list[Case], args: argparse.Namespace,
+                       idle: dict[str, dict], loaded: dict[str, dict], load_before: str, pinned: str) -> str:
+    """The contention suite's section: idle and loaded medians per engine, slowdowns, dnabert's against PyTorch's."""
+    (case,) = cases
+    ours_name = dnabert_name(block)
+    slowdowns: dict[str, float | None] = {}
+    rows = [
+        f"| engine, {case.label} | idle ms | with one busy process ms | slowdown (loaded / idle) |",
+        "|---|---|---|---|",
+    ]
+    for name in idle:
+        before, after = medians_ms(idle[name]).get(case.label), medians_ms(loaded[name]).get(case.label)
+        slowdowns[name] = None if before is None or after is None else after / before
+        problems = "; ".join(dict.fromkeys(result["error"] for result in (idle[name], loaded[name])
+                                           if "error" in result))
+        missing = missing_cell(idle[name] if "error" in idle[name] else loaded[name])
+        rows.append(
+            f"| {name}{f' ({problems})' if problems else ''} | {format_ms(before, missing)} | "
+            f"{format_ms(after, missing)} | {format_ratio(after, before)} |"
+        )
+    (reference,) = block.goal_peers
+    ours, theirs = slowdowns.get(ours_name), slowdowns.get(reference.name)
+    goal = f"Goal (issue 16): {ours_name}'s slowdown no worse than {reference.name}'s"
+    if ours is None or theirs is None:
+        verdict = f"{goal} — not measured."
+    else:
+        met = "met" if ours <= theirs * block.goal else "not met"
+        ratio = f"{ours:.2f} / {theirs:.2f} = {ours / theirs:.2f}"
+        verdict = f"{ours_name}'s slowdown / {reference.name}'s: {ratio}. {goal} — {met}."
+    body = ["\n".join(rows), "", verdict]
+    settings = [
+        f"- Contention: each engine timed alone, then at once again while one busy process "
+        f"(`python3 -c '{BUSY_CODE}'`) runs, {pinned}; slowdown = loaded median / idle median"
+    ]
+    runs = f"{case.label}: {runs_for(case, args)} idle, {runs_for(case, args)} loaded"
+    return docs_section(block, cases, args, idle, load_before, settings, runs, body)
+
+
+def suite_cases(suite: Suite, args: argparse.Namespace) -> list[Case]:
+    """Inference: DNABERT-6 base at every --shapes; training: every --train-models at every
+    --train-shapes; contention: DNABERT-6 base at --contention-shape."""
+    if suite.name == "inference":
+        return [Case("base", shape) for shape in args.shapes]
+    if suite.name == "contention":
+        return [Case("base", args.contention_shape)]
+    return [Case(model, shape) for model in args.train_models for shape in args.train_shapes]
+
+
+def suite_blocks(suite: Suite, args: argparse.Namespace) -> list[Block]:
+    """The suite's tables that this run makes: inference's are chosen with --precisions."""
+    if suite.name == "inference":
+        return [INFERENCE_BLOCKS[precision] for precision in args.precisions]
+    return list(suite.blocks)
+
+
+def warn_if_busy() -> str:
+    """The load average now, after warning when other work runs (the timings will be noisy)."""
+    load = load_average()
+    if float(load.split()[0]) > 0.5 * (os.cpu_count() or 1):
+        print(f"[compare_peers] warning: load average {load} — other work is running, the timings will be noisy",
+              file=sys.stderr)
+    return load
+
+
+def compare_speed(suite: Suite, block: Block, cases: list[Case], args: argparse.Namespace, onnx_dir: str,
+                  prepared: dict[str, dict]) -> str:
+    """Runs the block's peers (those --peers names) and dnabert one after another; returns its docs section."""
+    load_before = warn_if_busy()
+    engines = {peer.name: run_peer(peer, suite, args, onnx_dir, prepared) for peer in block.peers}
+    engines[dnabert_name(block)] = run_dnabert(suite, block, cases, args)
+    return speed_section(suite, block, cases, args, engines, load_before)
+
+
+def compare_under_contention(suite: Suite, block: Block, cases: list[Case], args: argparse.Namespace, onnx_dir: str,
+                             prepared: dict[str, dict]) -> str:
+    """Runs each engine alone, then at once again beside a busy process; returns the docs section."""
+    load_before = warn_if_busy()
+    runners = [(peer.name, lambda peer=peer: run_peer(peer, suite, args, onnx_dir, prepared)) for peer in block.peers]
+    runners.append((dnabert_name(block), lambda: run_dnabert(suite, block, cases, args)))
+    idle, loaded, cpus = {}, {}, set()
+    for name, run in runners:
+        idle[name] = run()
+        with busy_process() as cpu:
+            print(f"[compare_peers] ... again beside a busy process on CPU {cpu}", file=sys.stderr, flush=True)
+            loaded[name] = run()
+        cpus.add(cpu)
+    pinned = f"pinned to CPU {cpus.pop()}" if len(cpus) == 1 and None not in cpus else "not pinned to one CPU"
+    return contention_section(suite, block, cases, args, idle, loaded, load_before, pinned)
+
+
+def compare(suite: Suite, args: argparse.Namespace) -> list[tuple[Block, str]]:
+    """Runs the suite's tables one after another; returns each table's block and docs section. The
+    ONNX export (and quantization) is shared by the suite's tables, in one temporary folder."""
+    cases = suite_cases(suite, args)
+    measure = compare_under_contention if suite.name == "contention" else compare_speed
+    with tempfile.TemporaryDirectory(prefix="dnabert-peers-") as onnx_dir:
+        prepared: dict[str, dict] = {}
+        return [(block, measure(suite, block, cases, args, onnx_dir, prepared)) for block in suite_blocks(suite, args)]
+
+
+def parse_arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2, help="threads for every engine (default 2)")
+    parser.add_argument(
+        "--suites", default="inference,training",
+        help=f"what to compare: {', '.join(SUITES)} (default inference,training)",
+    )
+    parser.add_argument(
+        "--precisions", dest="precisions_text", default=",".join(PRECISIONS),
+        help=f"inference tables to make: {', '.join(PRECISIONS)} (default all)",
+    )  # fmt: skip
+    parser.add_argument("--shapes", dest="shapes_text", default="1x128,8x128,8x512", help="inference BATCHxTOKENS list")
+    parser.add_argument("--train-shapes", dest="train_shapes_text", default="8x128", help="training BATCHxTOKENS list")
+    parser.add_argument(
+        "--train-models", dest="train_models_text", default="base,small", help="training model shapes: base, small"
+    )
+    parser.add_argument(
+        "--contention-shape", dest="contention_shape_text", default="8x128",
+        help="contention BATCHxTOKENS (default 8x128)",
+    )
+    parser.add_argument("--warmup", type=int, default=2, help="untimed runs before timing (default 2)")
+    parser.add_argument("--runs", type=int, default=7, help="timed runs per case (default 7)")
+    parser.add_argument(
+        "--runs-large", type=int, default=5, help=f"timed runs for batches of >= {LARGE_BATCH_TOKENS} tokens (default 5)"
+    )
+    parser.add_argument("--dnabert-bench", default="build/bench/bench_encoder", help="dnabert's bench_encoder program")
+    parser.add_argument(
+        "--dnabert-train-bench", default="build/bench/bench_train", help="dnabert's bench_train program"
+    )
+    parser.add_argument(
+        "--peers", default="torch,ort", help="peers to run: torch, ort (default both; training has torch only)"
+    )
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per engine (default 1800)")
+    parser.add_argument("--write-docs", type=Path, help="markdown file whose table sections to replace or append")
+    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
+    parser.add_argument("--precision", choices=PRECISIONS, default="fp32", help=argparse.SUPPRESS)
+    parser.add_argument("--onnx-dir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    try:
+        args.shapes = parse_shapes(args.shapes_text)
+        args.train_shapes = parse_shapes(args.train_shapes_text)
+        args.contention_shape = parse_shapes(args.contention_shape_text)[0]
+        if "," in args.contention_shape_text:
+            raise argparse.ArgumentTypeError("--contention-shape takes one BATCHxTOKENS")
+        args.train_models = parse_list(args.train_models_text, MODEL_SHAPES, "models")
+        args.precisions = parse_list(args.precisions_text, PRECISIONS, "--precisions")
+        args.suite_list = [SUITES[name] for name in parse_list(args.suites, SUITES, "--suites")]
+        args.peer_keys = set(parse_list(args.peers, ("torch", "ort"), "--peers"))
+    except argparse.ArgumentTypeError as problem:
+        parser.error(str(problem))
+    if args.threads < 1 or args.warmup < 2 or min(args.runs, args.runs_large) < 5:
+        parser.error("need --threads >= 1, --warmup >= 2 and at least 5 timed runs (--runs, --runs-large)")
+    return args
 
 
 def section_bounds(path: Path, text: str, markers: tuple[str, str]) -> tuple[int, int]:
@@ -614,74 +1120,9 @@ def write_docs(path: Path, section: str, markers: tuple[str, str]) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def suite_cases(suite: Suite, args: argparse.Namespace) -> list[Case]:
-    """Inference: DNABERT-6 base at every --shapes; training: every --train-models at every --train-shapes."""
-    if suite.name == "inference":
-        return [Case("base", shape) for shape in args.shapes]
-    return [Case(model, shape) for model in args.train_models for shape in args.train_shapes]
-
-
-def parse_arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=2, help="threads for every engine (default 2)")
-    parser.add_argument(
-        "--suites", default="inference,training", help="what to compare: inference, training (default both)"
-    )
-    parser.add_argument("--shapes", dest="shapes_text", default="1x128,8x128,8x512", help="inference BATCHxTOKENS list")
-    parser.add_argument("--train-shapes", dest="train_shapes_text", default="8x128", help="training BATCHxTOKENS list")
-    parser.add_argument(
-        "--train-models", dest="train_models_text", default="base,small", help="training model shapes: base, small"
-    )
-    parser.add_argument("--warmup", type=int, default=2, help="untimed runs before timing (default 2)")
-    parser.add_argument("--runs", type=int, default=7, help="timed runs per case (default 7)")
-    parser.add_argument(
-        "--runs-large", type=int, default=5, help=f"timed runs for batches of >= {LARGE_BATCH_TOKENS} tokens (default 5)"
-    )
-    parser.add_argument("--dnabert-bench", default="build/bench/bench_encoder", help="dnabert's bench_encoder program")
-    parser.add_argument(
-        "--dnabert-train-bench", default="build/bench/bench_train", help="dnabert's bench_train program"
-    )
-    parser.add_argument(
-        "--peers", default="torch,ort", help="peers to run: torch, ort (default both; training has torch only)"
-    )
-    parser.add_argument("--timeout", type=int, default=1800, help="seconds allowed per engine (default 1800)")
-    parser.add_argument("--write-docs", type=Path, help="markdown file whose suite sections to replace or append")
-    parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
-    parser.add_argument("--onnx-dir", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    try:
-        args.shapes = parse_shapes(args.shapes_text)
-        args.train_shapes = parse_shapes(args.train_shapes_text)
-        args.train_models = parse_models(args.train_models_text)
-    except argparse.ArgumentTypeError as problem:
-        parser.error(str(problem))
-    names = [name.strip() for name in args.suites.split(",") if name.strip()]
-    if not names or any(name not in SUITES for name in names):
-        parser.error(f"--suites {args.suites!r}: choose from {', '.join(SUITES)}")
-    args.suite_list = [SUITES[name] for name in names]
-    if args.threads < 1 or args.warmup < 2 or min(args.runs, args.runs_large) < 5:
-        parser.error("need --threads >= 1, --warmup >= 2 and at least 5 timed runs (--runs, --runs-large)")
-    return args
-
-
-def compare(suite: Suite, args: argparse.Namespace) -> str:
-    """Runs the suite's peers (those --peers names) and dnabert one after another; returns its docs section."""
-    cases = suite_cases(suite, args)
-    load_before = load_average()
-    if float(load_before.split()[0]) > 0.5 * (os.cpu_count() or 1):
-        print(f"[compare_peers] warning: load average {load_before} — other work is running, the timings will be noisy",
-              file=sys.stderr)
-    wanted = {peer.strip() for peer in args.peers.split(",") if peer.strip()}
-    engines: dict[str, dict] = {}
-    with tempfile.TemporaryDirectory(prefix="dnabert-peers-") as onnx_dir:
-        for peer, roles in suite.peers:
-            result = {"error": "skipped"} if peer.key not in wanted else {}
-            for role in roles:  # each worker needs the one before it (ONNX export, then ONNX Runtime)
-                if "error" not in result:
-                    result = run_worker(role, suite, args, onnx_dir)
-            engines[peer.name] = result
-    engines["dnabert"] = run_dnabert(suite, cases, args)
-    return docs_section(suite, cases, args, engines, markdown_table(suite, cases, engines), load_before)
+def exit_on_signal(signum: int, _frame) -> None:
+    """SIGTERM and SIGHUP end the run through SystemExit, so that finally clauses (the busy process) run."""
+    sys.exit(128 + signum)
 
 
 def main() -> None:
@@ -691,17 +1132,20 @@ def main() -> None:
         args.cases = suite_cases(suite, args)
         print(json.dumps(WORKERS[args.worker](args)))
         return
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, exit_on_signal)
     if args.write_docs and args.write_docs.exists():  # fail now, not after minutes of timing
         text = args.write_docs.read_text(encoding="utf-8")
         for suite in args.suite_list:
-            section_bounds(args.write_docs, text, suite.markers)
+            for block in suite_blocks(suite, args):
+                section_bounds(args.write_docs, text, block.markers)
     started = time.perf_counter()
     for suite in args.suite_list:
-        section = compare(suite, args)
-        print(section)
-        if args.write_docs:
-            write_docs(args.write_docs, section, suite.markers)
-            print(f"[compare_peers] wrote the {suite.name} section of {args.write_docs}", file=sys.stderr)
+        for block, section in compare(suite, args):
+            print(section)
+            if args.write_docs:
+                write_docs(args.write_docs, section, block.markers)
+                print(f"[compare_peers] wrote {block.markers[0]} ... of {args.write_docs}", file=sys.stderr)
     print(f"[compare_peers] took {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 

@@ -28,7 +28,7 @@ inline void add_quantize_command(CLI::App& app) {
   auto from = std::make_shared<std::string>();
   auto to = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand(
-      "quantize", "Write a model folder whose linear weights are int8 per output channel, for --precision int8");
+      "quantize", "Write a model folder whose per-token linear weights are int8 per output channel, for --precision int8");
   cmd->add_option("-m,--model", *from, "float32 model folder (config.json, vocab.txt, weights)")->required();
   cmd->add_option("-o,--output", *to,
                   "folder to write: config.json, vocab.txt and model.safetensors with int8 weights and their "

@@ -22,7 +22,9 @@ How a file is compared (by what it holds, not only by its name):
     2.15.0+cu132) stay text.
   * anything else (.gz, .pkl, images): byte for byte.
 Tolerance: |regenerated - committed| <= ATOL + RTOL * |committed| (see --rtol/--atol; the defaults
-are chosen in tests/reference/README.md from the measured cross-machine noise).
+are chosen in tests/reference/README.md from the measured cross-machine noise). The files of
+PATH_TOLERANCES hold numbers that legitimately move more between CPUs and have their own, looser
+tolerance (which --rtol/--atol do not change).
 
 Usage: python3 tests/reference/compare_goldens.py [--rtol R] [--atol A] [--repo DIR] [PATH ...]
 """
@@ -45,6 +47,17 @@ warnings.filterwarnings("ignore", message="Detected pickle protocol 4")
 RTOL = 3e-5
 ATOL = 3e-5
 SCOPE = ["tests/data", "tests/fuzz/corpus"]
+# (rtol, atol) for files whose numbers are not last-bit noise away from another CPU's.
+PATH_TOLERANCES = {
+    # Errors of reduced precisions (bf16 autocast, ONNX Runtime int8) against float32: each is a
+    # maximum over few logits (3 to 9 on the classifier fixtures), and one rounding step that
+    # flips in another CPU's kernels (a bf16 activation, an int8 step of a dynamically quantized
+    # activation) can move it by tens of percent. Measured here by switching kernels (oneDNN/ATen
+    # ISA limits: < 1e-4 relative; ONNX Runtime graph optimisation off: up to 19 %). +-50 % still
+    # fails a run without autocast or quantization (error 0), autocast to float16 (0.14-0.21x on
+    # three fixtures), reduce_range or QUInt8 weights (1.5-4.9x); not per_channel (0.62-1.2x).
+    "tests/data/precision/cpu_precision_error.json": (0.5, ATOL),
+}
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])")
 INTEGER = re.compile(r"[-+]?\d+")
@@ -360,11 +373,14 @@ def main():
             print(f"DELETED  {name}: committed, but the scripts removed it")
             failures += 1
             continue
-        ok, how, detail = compare(Path(name), path.read_bytes(), committed, args.rtol, args.atol)
+        rtol, atol = PATH_TOLERANCES.get(Path(name).as_posix(), (args.rtol, args.atol))
+        ok, how, detail = compare(Path(name), path.read_bytes(), committed, rtol, atol)
+        if (rtol, atol) != (args.rtol, args.atol):
+            how += f", own tolerance {atol:g} + {rtol:g} x |committed|"
         print(f"{'OK' if ok else 'DIFFERS':8s} {name} ({how}): {detail}")
         failures += not ok
     print(f"compare_goldens: {len(paths)} changed file(s), {failures} failing "
-          f"(tolerance |diff| <= {args.atol:g} + {args.rtol:g} x |committed|)")
+          f"(tolerance |diff| <= {args.atol:g} + {args.rtol:g} x |committed|, except files with their own)")
     return 1 if failures else 0
 
 

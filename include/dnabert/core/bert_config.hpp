@@ -157,16 +157,18 @@ struct parameter_spec {
   parameter_presence presence = parameter_presence::required;
   /// For tied parameters: the name whose values this one shares.
   std::string tied_to;
-  /// The weight [out, in] of a linear layer (what inference packs, and `dnabert quantize` makes int8).
-  bool linear_weight = false;
+  /// The weight [out, in] of a linear layer applied to every token (the encoder layers' and the MLM
+  /// transform's): what inference packs (Bert::pack_weights) and `dnabert quantize` makes int8. The
+  /// pooler and the classifier run once per sequence and stay float32.
+  bool per_token_linear = false;
 };
 
 namespace detail {
 
 /// Appends "PREFIX.weight" [rows, columns] and "PREFIX.bias" [rows] (a torch.nn.Linear: [out, in]).
 inline void add_linear(std::vector<parameter_spec>& out, const std::string& prefix, std::int64_t rows,
-                       std::int64_t columns, parameter_presence presence = parameter_presence::required) {
-  out.push_back({prefix + ".weight", {rows, columns}, presence, {}, true});
+                       std::int64_t columns, bool per_token, parameter_presence presence = parameter_presence::required) {
+  out.push_back({prefix + ".weight", {rows, columns}, presence, {}, per_token});
   out.push_back({prefix + ".bias", {rows}, presence, {}});
 }
 
@@ -198,20 +200,20 @@ inline std::vector<parameter_spec> bert_parameters(const bert_config& config, be
   detail::add_layer_norm(out, "bert.embeddings.LayerNorm", hidden);
   for (std::int64_t layer = 0; layer < config.num_hidden_layers; ++layer) {
     const std::string prefix = "bert.encoder.layer." + std::to_string(layer) + ".";
-    detail::add_linear(out, prefix + "attention.self.query", hidden, hidden);
-    detail::add_linear(out, prefix + "attention.self.key", hidden, hidden);
-    detail::add_linear(out, prefix + "attention.self.value", hidden, hidden);
-    detail::add_linear(out, prefix + "attention.output.dense", hidden, hidden);
+    detail::add_linear(out, prefix + "attention.self.query", hidden, hidden, true);
+    detail::add_linear(out, prefix + "attention.self.key", hidden, hidden, true);
+    detail::add_linear(out, prefix + "attention.self.value", hidden, hidden, true);
+    detail::add_linear(out, prefix + "attention.output.dense", hidden, hidden, true);
     detail::add_layer_norm(out, prefix + "attention.output.LayerNorm", hidden);
-    detail::add_linear(out, prefix + "intermediate.dense", config.intermediate_size, hidden);
-    detail::add_linear(out, prefix + "output.dense", hidden, config.intermediate_size);
+    detail::add_linear(out, prefix + "intermediate.dense", config.intermediate_size, hidden, true);
+    detail::add_linear(out, prefix + "output.dense", hidden, config.intermediate_size, true);
     detail::add_layer_norm(out, prefix + "output.LayerNorm", hidden);
   }
-  detail::add_linear(out, "bert.pooler.dense", hidden, hidden, parameter_presence::initialised);
+  detail::add_linear(out, "bert.pooler.dense", hidden, hidden, false, parameter_presence::initialised);
   switch (head) {
     case bert_head::masked_lm:
       out.push_back({"cls.predictions.bias", {vocab}, parameter_presence::required, {}});
-      detail::add_linear(out, "cls.predictions.transform.dense", hidden, hidden);
+      detail::add_linear(out, "cls.predictions.transform.dense", hidden, hidden, true);
       detail::add_layer_norm(out, "cls.predictions.transform.LayerNorm", hidden);
       out.push_back({"cls.predictions.decoder.weight",
                      {vocab, hidden},
@@ -220,7 +222,7 @@ inline std::vector<parameter_spec> bert_parameters(const bert_config& config, be
       out.push_back({"cls.predictions.decoder.bias", {vocab}, parameter_presence::tied, "cls.predictions.bias"});
       break;
     case bert_head::sequence_classification:
-      detail::add_linear(out, "classifier", config.num_labels, hidden, parameter_presence::initialised);
+      detail::add_linear(out, "classifier", config.num_labels, hidden, false, parameter_presence::initialised);
       break;
     case bert_head::none: break;
   }

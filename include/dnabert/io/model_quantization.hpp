@@ -1,7 +1,7 @@
 #pragma once
-// `dnabert quantize`: a model folder rewritten with the weights of its linear layers as int8, one
-// scale per output channel, so that an int8 CPU backend loads them without quantizing again
-// (docs/precision.md describes the folder).
+// `dnabert quantize`: a model folder rewritten with the weights of its per-token linear layers as
+// int8, one scale per output channel, so that an int8 CPU backend loads them without quantizing
+// again (docs/precision.md describes the folder).
 
 #include <cstdint>
 #include <filesystem>
@@ -44,10 +44,11 @@ inline std::uintmax_t file_bytes(const std::string& path) {
 
 }  // namespace detail
 
-/// Reads the model folder `from` (its head from config.json) and writes it to `to` with every
-/// linear layer's weight (the encoder's projections, the pooler's, the MLM transform's and the
-/// classifier's) as int8 with a float32 scale per output channel, symmetric, rounded to nearest
-/// even (quantize_rows); everything else in float32, config.json marked. Refuses a folder that is
+/// Reads the model folder `from` (its head from config.json) and writes it to `to` with the weights
+/// the int8 CPU backend packs as int8 (those of the per-token linear layers: the encoder's
+/// projections and the MLM transform; parameter_spec::per_token_linear), each with a float32 scale
+/// per output channel, symmetric, rounded to nearest even (quantize_rows); everything else, the
+/// pooler and the classifier included, in float32; config.json marked. Refuses a folder that is
 /// already quantized (input_error). Each file is written atomically.
 inline quantized_folder_report quantize_model_folder(const std::string& from, const std::string& to) {
   const bert_config config = read_config_json((std::filesystem::path(from) / model_files::config).string());
@@ -65,7 +66,7 @@ inline quantized_folder_report quantize_model_folder(const std::string& from, co
   int8_weight_map quantized;
   for (const parameter_spec& spec : bert_parameters(folder.config, head)) {
     const auto found = folder.tensors.find(spec.name);
-    if (!spec.linear_weight || found == folder.tensors.end()) continue;
+    if (!spec.per_token_linear || found == folder.tensors.end()) continue;
     quantized.emplace(spec.name, quantize_rows(found->second.values, spec.shape[0], spec.shape[1], quantized_folder_limit));
     report.weights.push_back(spec.name);
   }

@@ -154,11 +154,12 @@ class Bert {
     return out;
   }
 
-  /// Prepares every linear layer's weights for inference in the backend's precision (on the CPU:
-  /// reordered for oneDNN, rounded to bfloat16, or quantized to int8 per output channel; the int8
-  /// weights of a quantized folder are used as they are, unless training changed them since);
-  /// forwards whose tape does not record use them, training forwards never do. Weights changed
-  /// afterwards (training, assign) need pack_weights() again, or unpack_weights().
+  /// Prepares the per-token linear layers' weights (encoder layers, masked-LM transform) for
+  /// inference in the backend's precision (on the CPU: reordered for oneDNN, rounded to
+  /// bfloat16, or quantized to int8 per output channel; the int8 weights of a quantized folder are
+  /// used as they are, unless training changed them since); forwards whose tape does not record
+  /// use them, training forwards never do. Weights changed afterwards (training, assign) need
+  /// pack_weights() again, or unpack_weights().
   void pack_weights() {
     for_each_packable([this](auto& part) { part.pack(*backend_, quantized_); });
   }
@@ -268,13 +269,14 @@ class Bert {
     if (head_ == bert_head::sequence_classification) classifier_ = nn::classification_head<B>(be, params_, config_);
   }
 
-  // Calls visit on every layer that packs weights: the encoder layers, then the heads' dense layers.
+  // Calls visit on every layer that packs weights: the per-token GEMMs (encoder layers, the
+  // masked-LM transform). The pooler and classifier run once per sequence, a negligible share of
+  // the work, so they stay unpacked: float32 in int8 mode (as ONNX Runtime's quantize_dynamic
+  // leaves their Gemm nodes), saving the accuracy int8 would cost the logits directly.
   template <class Visit>
   void for_each_packable(Visit&& visit) {
     for (auto& layer : layers_) visit(layer);
-    visit(pooler_.dense);
     if (head_ == bert_head::masked_lm) visit(mlm_.transform);
-    if (head_ == bert_head::sequence_classification) visit(classifier_.classifier);
   }
 
   autograd::id_tensor<B> upload_ids(const std::vector<token_id>& host) const {

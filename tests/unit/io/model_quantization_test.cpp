@@ -27,14 +27,14 @@ namespace io = dnabert::io;
 
 std::string parity(const std::string& name) { return dnabert::test::data_path("parity/" + name); }
 
-// Whether `name` is a linear layer's weight of these fixtures' models: BERT's projections, the
-// pooler, the MLM transform and the classifier (not embeddings, LayerNorms, biases or the decoder).
-bool is_linear_weight(const std::string& name) {
+// Whether `name` is the weight of a linear layer that runs on every token: an encoder layer's
+// projections and the MLM transform (not embeddings, LayerNorms, biases, the decoder, and not the
+// pooler or the classifier, which run once per sequence and stay float32 in int8 inference).
+bool is_per_token_weight(const std::string& name) {
   for (const char* end : {".attention.self.query.weight", ".attention.self.key.weight", ".attention.self.value.weight",
-                          ".attention.output.dense.weight", ".intermediate.dense.weight", ".output.dense.weight",
-                          "pooler.dense.weight", "cls.predictions.transform.dense.weight"})
-    if (name.ends_with(end)) return true;
-  return name == "classifier.weight";
+                          ".attention.output.dense.weight", ".intermediate.dense.weight", ".output.dense.weight"})
+    if (name.starts_with("bert.encoder.layer.") && name.ends_with(end)) return true;
+  return name == "cls.predictions.transform.dense.weight";
 }
 
 std::vector<std::uint32_t> bits_of(std::span<const float> values) {
@@ -70,14 +70,14 @@ std::string read_text(const std::string& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-const std::string pooler = "bert.pooler.dense.weight";
+const std::string victim = "bert.encoder.layer.1.attention.output.dense.weight";  // [32, 32]
 
 // doctest's matcher for a message built at run time.
 doctest::Contains contains(const std::string& text) { return doctest::Contains(text.c_str()); }
 
 }  // namespace
 
-TEST_CASE("quantize: linear weights become int8 per output channel as computed here, the rest stays float32") {
+TEST_CASE("quantize: per-token linear weights become int8 per output channel as computed here, the rest stays float32") {
   for (const std::string name : {"cls_k6", "mlm_k3"}) {
     CAPTURE(name);
     const auto original = io::read_safetensors(parity(name) + "/model.safetensors").tensors;
@@ -90,7 +90,7 @@ TEST_CASE("quantize: linear weights become int8 per output channel as computed h
         CHECK_FALSE(written.tensors.contains(tensor_name));  // tied, left out as transformers does
         continue;
       }
-      if (!is_linear_weight(tensor_name)) {
+      if (!is_per_token_weight(tensor_name)) {
         REQUIRE(written.tensors.contains(tensor_name));
         CHECK(bits_of(written.tensors.at(tensor_name).values) == bits_of(tensor.values));
         continue;
@@ -111,9 +111,8 @@ TEST_CASE("quantize: linear weights become int8 per output channel as computed h
         REQUIRE(got == want.values);
       }
     }
-    // 6 projections per layer, and the classifier and pooler (cls_k6: 3 layers) or the MLM transform
-    // (mlm_k3: 2 layers, saved without the pooler its head does not use).
-    CHECK(linear == (name == "cls_k6" ? 3 * 6 + 2 : 2 * 6 + 1));
+    // 6 projections per layer (cls_k6: 3 layers, mlm_k3: 2), and the MLM transform.
+    CHECK(linear == (name == "cls_k6" ? 3 * 6 : 2 * 6 + 1));
     CHECK(report.weights.size() == linear);
     CHECK(written.int8_tensors.size() == linear);
     CHECK(written.tensors.size() == original.size());  // each int8 weight's float32 gave way to its scale
@@ -128,8 +127,8 @@ TEST_CASE("quantize: reading a quantized folder gives the dequantized floats and
   const auto folder = io::read_model_folder(quantized("cls_k6"), dnabert::bert_head::sequence_classification);
   const auto original = io::read_safetensors(parity("cls_k6") + "/model.safetensors").tensors;
   CHECK(folder.warnings.empty());
-  CHECK(folder.quantized.size() == 20);
-  CHECK_FALSE(folder.tensors.contains(pooler + "_scale"));
+  CHECK(folder.quantized.size() == 18);
+  CHECK_FALSE(folder.tensors.contains(victim + "_scale"));
   for (const auto& [name, rows] : folder.quantized) {
     CAPTURE(name);
     const auto& values = folder.tensors.at(name).values;
@@ -145,23 +144,23 @@ TEST_CASE("quantize: reading a quantized folder gives the dequantized floats and
 
 TEST_CASE("quantize: an already quantized folder is refused") {
   CHECK_THROWS_WITH_AS(io::quantize_model_folder(quantized("cls_k6"), dnabert::test::scratch_dir("quantize-twice").string()),
-                       doctest::Contains("is already quantized (20 int8 weights, e.g. bert.encoder.layer.0.attention.output.dense.weight); "
+                       doctest::Contains("is already quantized (18 int8 weights, e.g. bert.encoder.layer.0.attention.output.dense.weight); "
                                          "quantize the float32 folder it was made from"),
                        dnabert::input_error);
 }
 
 TEST_CASE("quantize hostile: int8 weights without usable scales are refused, naming the file and the tensor") {
   const auto read = [](const std::string& dir) { return io::read_model_folder(dir, dnabert::bert_head::sequence_classification); };
-  const auto missing = spoiled("quantized-no-scale", [](io::tensor_map& t, io::int8_tensor_map&) { t.erase(pooler + "_scale"); });
+  const auto missing = spoiled("quantized-no-scale", [](io::tensor_map& t, io::int8_tensor_map&) { t.erase(victim + "_scale"); });
   CHECK_THROWS_WITH_AS(read(missing),
-                       (missing + "/model.safetensors: tensor " + pooler + " is int8 but has no " + pooler +
+                       (missing + "/model.safetensors: tensor " + victim + " is int8 but has no " + victim +
                         "_scale (a quantized weight needs its float32 scales, one per output channel)")
                            .c_str(),
                        dnabert::format_error);
   CHECK_THROWS_WITH_AS(read(spoiled("quantized-scale-shape", [](io::tensor_map& t, io::int8_tensor_map&) {
-                         t[pooler + "_scale"] = io::make_owned_tensor({1, 32}, std::vector<float>(32, 0.01F));
+                         t[victim + "_scale"] = io::make_owned_tensor({1, 32}, std::vector<float>(32, 0.01F));
                        })),
-                       contains("tensor " + pooler + "_scale has shape [1, 32], but " + pooler +
+                       contains("tensor " + victim + "_scale has shape [1, 32], but " + victim +
                                          " [32, 32] needs one scale per output channel: [32]"),
                        dnabert::format_error);
   for (const float bad : {-0.01F, 0.0F, std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
@@ -169,9 +168,9 @@ TEST_CASE("quantize hostile: int8 weights without usable scales are refused, nam
     const auto dir = spoiled("quantized-bad-scale", [&](io::tensor_map& t, io::int8_tensor_map&) {
       std::vector<float> scales(32, 0.01F);
       scales[7] = bad;
-      t[pooler + "_scale"] = io::make_owned_tensor({32}, scales);
+      t[victim + "_scale"] = io::make_owned_tensor({32}, scales);
     });
-    CHECK_THROWS_WITH_AS(read(dir), contains("tensor " + pooler + "_scale: element 7 is "), dnabert::format_error);
+    CHECK_THROWS_WITH_AS(read(dir), contains("tensor " + victim + "_scale: element 7 is "), dnabert::format_error);
     CHECK_THROWS_WITH_AS(read(dir), doctest::Contains("a scale must be finite and positive"), dnabert::format_error);
   }
   CHECK_THROWS_WITH_AS(read(spoiled("quantized-1d", [](io::tensor_map& t, io::int8_tensor_map& q) {
@@ -182,22 +181,22 @@ TEST_CASE("quantize hostile: int8 weights without usable scales are refused, nam
                        doctest::Contains("int8 tensor bert.pooler.dense.bias has shape [32]; a quantized weight is 2-D [out, in]"),
                        dnabert::format_error);
   CHECK_THROWS_WITH_AS(read(spoiled("quantized-orphan-scale", [](io::tensor_map& t, io::int8_tensor_map& q) {
-                         t[pooler] = io::make_owned_tensor({32, 32}, std::vector<float>(32 * 32, 0.5F));
-                         q.erase(pooler);
+                         t[victim] = io::make_owned_tensor({32, 32}, std::vector<float>(32 * 32, 0.5F));
+                         q.erase(victim);
                        })),
-                       contains("tensor " + pooler + "_scale scales an int8 weight, but " + pooler + " is not int8"),
+                       contains("tensor " + victim + "_scale scales an int8 weight, but " + victim + " is not int8"),
                        dnabert::format_error);
   // An int8 tensor whose bytes do not match its shape: the header of a written file altered in place.
   const auto dir = dnabert::test::scratch_dir("quantized-short-int8");
   fs::copy(quantized("cls_k6"), dir, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
   std::string bytes = read_text((dir / "model.safetensors").string());
-  const std::string declared = "\"" + pooler + "\":{\"dtype\":\"I8\",\"shape\":[32,32]";
+  const std::string declared = "\"" + victim + "\":{\"dtype\":\"I8\",\"shape\":[32,32]";
   const auto at = bytes.find(declared);
   REQUIRE(at != std::string::npos);
   bytes.replace(at + declared.size() - 3, 2, "31");
   std::ofstream((dir / "model.safetensors").string(), std::ios::binary | std::ios::trunc) << bytes;
   CHECK_THROWS_WITH_AS(read(dir.string()),
-                       contains("tensor \"" + pooler + "\": shape [32, 31] of I8 needs 992 bytes but data_offsets"),
+                       contains("tensor \"" + victim + "\": shape [32, 31] of I8 needs 992 bytes but data_offsets"),
                        dnabert::format_error);
 }
 
@@ -208,5 +207,5 @@ TEST_CASE("quantize hostile: an int8 tensor that is not a parameter and has no s
   const auto folder = io::read_model_folder(dir, dnabert::bert_head::sequence_classification);
   REQUIRE(folder.warnings.size() == 1);
   CHECK(folder.warnings[0] == dir + "/model.safetensors: integer tensor bert.embeddings.flags ignored");
-  CHECK(folder.quantized.size() == 20);
+  CHECK(folder.quantized.size() == 18);
 }

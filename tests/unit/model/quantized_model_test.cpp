@@ -69,7 +69,7 @@ TEST_CASE("quantized folder: on int8 its stored weights give the float folder's 
     auto from_float = dnabert::cpu_bert<>::load(cpu, parity(name), head_of(name));
     from_float.pack_weights();
     auto from_int8 = dnabert::cpu_bert<>::load(cpu, quantized(name), head_of(name));
-    CHECK(from_int8.quantized_weights().size() == (name == "cls_k6" ? 20 : 13));  // every linear weight
+    CHECK(from_int8.quantized_weights().size() == (name == "cls_k6" ? 18 : 13));  // every per-token weight
     CHECK(from_int8.warnings().empty());
     from_int8.pack_weights();
     if (int8_bit_for_bit())
@@ -89,7 +89,7 @@ TEST_CASE("quantized folder: stored int8 weights are packed as they are, never q
   dnabert::int8_weight_map narrow;
   dnabert::io::tensor_map dequantized = float_folder.tensors;
   for (const auto& spec : dnabert::bert_parameters(float_folder.config, head_of(name))) {
-    if (!spec.linear_weight) continue;
+    if (!spec.per_token_linear) continue;
     auto q = dnabert::quantize_rows(float_folder.tensors.at(spec.name).values, spec.shape[0], spec.shape[1], 60);
     dequantized.insert_or_assign(spec.name, dnabert::io::make_owned_tensor(spec.shape, dnabert::dequantize_rows(q)));
     narrow.emplace(spec.name, std::move(q));
@@ -119,24 +119,24 @@ TEST_CASE("quantized folder: stored int8 weights are packed as they are, never q
   CHECK(logit_bits(stored, batch) == stored_logits);
 
   // One layer: its forward is exactly that of pack_quantized_linear on the stored weights.
-  const auto& pooler = narrow.at("bert.pooler.dense.weight");
+  const auto& stored_rows = narrow.at("bert.encoder.layer.0.attention.output.dense.weight");
   dnabert::nn::parameter_list<B> params;
-  dnabert::nn::linear<B> layer(cpu, params, "bert.pooler.dense", pooler.cols, pooler.rows);
-  const auto values = dnabert::dequantize_rows(pooler);
+  dnabert::nn::linear<B> layer(cpu, params, "bert.encoder.layer.0.attention.output.dense", stored_rows.cols, stored_rows.rows);
+  const auto values = dnabert::dequantize_rows(stored_rows);
   std::copy(values.begin(), values.end(), layer.weight.value().data());
-  const auto bias = float_folder.tensors.at("bert.pooler.dense.bias").values;
+  const auto bias = float_folder.tensors.at("bert.encoder.layer.0.attention.output.dense.bias").values;
   std::copy(bias.begin(), bias.end(), layer.bias.value().data());
   layer.pack(cpu, narrow);
   dnabert::autograd::tape<B> tape(cpu);
-  dnabert::tensor<B> x(cpu, {2, pooler.cols});
+  dnabert::tensor<B> x(cpu, {2, stored_rows.cols});
   for (std::int64_t i = 0; i < x.numel(); ++i) x.data()[i] = static_cast<float>((i * 37) % 23) / 11.0F - 1.0F;
   const auto y = layer(tape, tape.make(x, false)).value();
-  std::vector<float> want(static_cast<std::size_t>(2 * pooler.rows));
-  linear_forward(cpu, x.data(), pooler.cols, pack_quantized_linear(cpu, pooler, bias), 2, want.data(),
+  std::vector<float> want(static_cast<std::size_t>(2 * stored_rows.rows));
+  linear_forward(cpu, x.data(), stored_rows.cols, pack_quantized_linear(cpu, stored_rows, bias), 2, want.data(),
                  dnabert::ops::activation::none);
   CHECK(std::equal(want.begin(), want.end(), y.span().begin(), y.span().end()));
   std::vector<float> from_floats(want.size());
-  linear_forward(cpu, x.data(), pooler.cols, pack_linear(cpu, values.data(), bias.data(), pooler.cols, pooler.rows), 2,
+  linear_forward(cpu, x.data(), stored_rows.cols, pack_linear(cpu, values.data(), bias.data(), stored_rows.cols, stored_rows.rows), 2,
                  from_floats.data(), dnabert::ops::activation::none);
   CHECK(from_floats != want);
 }
@@ -149,8 +149,8 @@ TEST_CASE("quantized folder: on fp32 it is the float model with its weights dequ
     // The float folder's linear weights replaced by q · scale of their rows, computed here.
     auto tensors = dnabert::io::read_model_folder(parity(name), head_of(name)).tensors;
     for (auto& [tensor_name, tensor] : tensors) {
-      const bool linear = tensor.shape.size() == 2 && !tensor_name.starts_with("bert.embeddings.") &&
-                          !tensor_name.starts_with("cls.predictions.decoder.");
+      const bool linear = tensor.shape.size() == 2 && (tensor_name.starts_with("bert.encoder.") ||
+                                                       tensor_name == "cls.predictions.transform.dense.weight");
       if (!linear) continue;
       const auto cols = static_cast<std::size_t>(tensor.shape[1]);
       std::vector<float> values;

@@ -11,11 +11,13 @@
 #ifdef DNABERT_USE_ONEDNN
 
 #include <bit>
+#include <cstdlib>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <string>
 #include <unordered_map>
 
@@ -74,7 +76,7 @@ struct onednn_matmul_key_hash {
 /// A created primitive and the memory descriptors its arguments are wrapped in.
 struct onednn_matmul_entry {
   dnnl::matmul primitive;
-  dnnl::memory::desc a, b, bias, c;
+  dnnl::memory::desc a, b, bias, c, scratchpad;
 };
 
 /// The arguments of one product; `scales` ([n] output scales) and `zero_point` only for u8s8.
@@ -132,6 +134,10 @@ class onednn_matmul_cache {
     const dnnl::memory::desc c({key.m, key.n}, f32, dims{key.n, 1});
     const dnnl::memory::desc bias = key.has_bias ? dnnl::memory::desc({1, key.n}, f32, dims{key.n, 1}) : dnnl::memory::desc();
     dnnl::primitive_attr attr;
+    // The caller gives each execution its own scratch memory: the library's would be shared by
+    // every execution of the primitive, and one primitive runs on several threads at once when a
+    // product is split into row tasks (packed_linear.hpp).
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     dnnl::post_ops post;
     if (quantized) {
       // Per-call activation scale times per-channel weight scales, and the activations' zero
@@ -150,13 +156,34 @@ class onednn_matmul_cache {
     const bool bias_argument = key.has_bias && !quantized;
     const auto desc = bias_argument ? dnnl::matmul::desc(a, b, bias, c) : dnnl::matmul::desc(a, b, c);
     const dnnl::matmul::primitive_desc pd(desc, attr, engine_);
-    return std::make_shared<const onednn_matmul_entry>(onednn_matmul_entry{dnnl::matmul(pd), a, pd.weights_desc(), bias, c});
+    return std::make_shared<const onednn_matmul_entry>(
+        onednn_matmul_entry{dnnl::matmul(pd), a, pd.weights_desc(), bias, c, pd.scratchpad_desc()});
   }
 
   dnnl::engine engine_{dnnl::engine::kind::cpu, 0};
   std::mutex mutex_;
   std::unordered_map<onednn_matmul_key, std::shared_ptr<const onednn_matmul_entry>, onednn_matmul_key_hash> entries_;
 };
+
+/// This thread's scratch memory for oneDNN executions, at least `bytes` long, 64-byte aligned.
+inline void* onednn_scratch(std::size_t bytes) {
+  struct free_block {
+    void operator()(void* p) const noexcept { std::free(p); }
+  };
+  thread_local std::unique_ptr<void, free_block> block;
+  thread_local std::size_t size = 0;
+  if (bytes > size) {
+    const std::size_t rounded = (bytes + 63) / 64 * 64;
+    block.reset(std::aligned_alloc(64, rounded));
+    if (!block) throw std::bad_alloc();
+    size = rounded;
+  }
+  return block.get();
+}
+
+/// The threads a primitive made now runs on: one inside a parallel region (OpenMP runs nested
+/// regions on one thread, and oneDNN then runs sequentially), else omp_get_max_threads().
+inline int onednn_threads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
 
 /// "[m x k]^T x [k x n] + bias": a product's shape for error messages.
 inline std::string onednn_matmul_text(const onednn_matmul_key& key) {
@@ -199,6 +226,8 @@ inline void onednn_matmul(const onednn_matmul_key& key, const onednn_matmul_args
     } else if (key.has_bias) {
       arguments.emplace(DNNL_ARG_BIAS, dnnl::memory(entry->bias, engine, const_cast<float*>(args.bias)));
     }
+    if (const std::size_t bytes = entry->scratchpad.get_size(); bytes > 0)
+      arguments.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(entry->scratchpad, engine, onednn_scratch(bytes)));
     entry->primitive.execute(stream, arguments);
     stream.wait();
   } catch (const dnnl::error& e) {
@@ -210,14 +239,14 @@ inline void onednn_matmul(const onednn_matmul_key& key, const onednn_matmul_args
 /// C[m,n] = alpha·op(A)·op(B) + beta·C, row-major contiguous float32, as `gemm` (sizes > 0).
 inline void onednn_gemm(bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
                         const float* a, const float* b, float beta, float* c) {
-  onednn_matmul_key key{m, n, k, trans_a, trans_b, false, alpha, beta, omp_get_max_threads()};
+  onednn_matmul_key key{m, n, k, trans_a, trans_b, false, alpha, beta, onednn_threads()};
   onednn_matmul(key, {a, b, nullptr, c});
 }
 
 /// y[rows,out] = x[rows,in]·weight[out,in]ᵀ + bias in float32, the bias added by the GEMM's epilogue (sizes > 0).
 inline void onednn_linear(const float* x, const float* weight, const float* bias, std::int64_t rows, std::int64_t in,
                           std::int64_t out, float* y) {
-  onednn_matmul_key key{rows, out, in, false, true, true, 1.0F, 0.0F, omp_get_max_threads()};
+  onednn_matmul_key key{rows, out, in, false, true, true, 1.0F, 0.0F, onednn_threads()};
   onednn_matmul(key, {x, weight, bias, y});
 }
 

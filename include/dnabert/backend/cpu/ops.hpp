@@ -149,7 +149,7 @@ inline std::shared_ptr<void> bfloat16_copy(cpu_t<float>& be, const float* x, std
 /// BLAS when built with one (faster than Eigen's own GEMM on BERT shapes: docs/benchmarks.md);
 /// double, empty products and builds without either go to Eigen.
 template <class T>
-void gemm(cpu_t<T>& be, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
+void gemm([[maybe_unused]] cpu_t<T>& be, bool trans_a, bool trans_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
           const T* a, const T* b, T beta, T* c) {
 #if defined(DNABERT_USE_ONEDNN) || defined(DNABERT_HAS_CBLAS)
   if constexpr (std::is_same_v<T, float>) {
@@ -158,7 +158,7 @@ void gemm(cpu_t<T>& be, bool trans_a, bool trans_b, std::int64_t m, std::int64_t
       if (be.math() == cpu_math::bf16) {
         const auto a16 = detail::bfloat16_copy(be, a, trans_a ? k : m, trans_a ? m : k);
         const auto b16 = detail::bfloat16_copy(be, b, trans_b ? n : k, trans_b ? k : n);
-        detail::onednn_matmul_key key{m, n, k, trans_a, trans_b, false, alpha, beta, omp_get_max_threads()};
+        detail::onednn_matmul_key key{m, n, k, trans_a, trans_b, false, alpha, beta, detail::onednn_threads()};
         key.types = detail::matmul_types::bf16;
         detail::onednn_matmul(key, {a16.get(), b16.get(), nullptr, c});
       } else {
@@ -197,7 +197,7 @@ void linear_forward(cpu_t<T>& be, const T* x, const T* weight, const T* bias, st
       if (be.math() == cpu_math::bf16) {
         const auto x16 = detail::bfloat16_copy(be, x, rows, in);
         const auto w16 = detail::bfloat16_copy(be, weight, out, in);
-        detail::onednn_matmul_key key{rows, out, in, false, true, true, 1.0F, 0.0F, omp_get_max_threads()};
+        detail::onednn_matmul_key key{rows, out, in, false, true, true, 1.0F, 0.0F, detail::onednn_threads()};
         key.types = detail::matmul_types::bf16;
         detail::onednn_matmul(key, {x16.get(), w16.get(), bias, y});
       } else {
@@ -297,7 +297,7 @@ void layer_norm_rows(const Input& input, const T* gamma, const T* beta, std::int
                      T* y, T* mean, T* rstd) {
   const const_array_view<T> g(gamma, n);
   const const_array_view<T> b(beta, n);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 16)  // as attention: blocks of rows, taken as threads come
   for (std::int64_t r = 0; r < rows; ++r) {
     const auto xr = input(r);
     const T mu = xr.mean();
@@ -469,7 +469,7 @@ void attention_forward(cpu_t<T>&, const attention_shape& s, const T* q, const T*
 #pragma omp parallel
   {
     detail::row_matrix<T> scores(S, S);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)  // a descheduled thread holds up one head, not a share
     for (std::int64_t bh = 0; bh < s.batch * s.heads; ++bh) {
       const std::int64_t b = bh / s.heads;
       const std::int64_t h = bh % s.heads;
@@ -505,7 +505,7 @@ void attention_backward(cpu_t<T>&, const attention_shape& s, const T* q, const T
   {
     detail::row_matrix<T> dropped(S, S);
     detail::row_matrix<T> dprobs(S, S);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)  // a descheduled thread holds up one head, not a share
     for (std::int64_t bh = 0; bh < s.batch * s.heads; ++bh) {
       const std::int64_t b = bh / s.heads;
       const std::int64_t h = bh % s.heads;

@@ -54,7 +54,7 @@ inline bool has_vnni() {
 /// The matmul key of a packed linear layer's forward.
 inline onednn_matmul_key packed_key(const packed_linear& w, std::int64_t rows, std::int64_t x_stride,
                                     ops::activation act) {
-  onednn_matmul_key key{rows, w.out, w.in, false, true, true, 1.0F, 0.0F, omp_get_max_threads()};
+  onednn_matmul_key key{rows, w.out, w.in, false, true, true, 1.0F, 0.0F, onednn_threads()};
   key.a_stride = x_stride == w.in ? 0 : x_stride;
   key.types = w.math == cpu_math::fp32 ? matmul_types::f32 : w.math == cpu_math::bf16 ? matmul_types::bf16 : matmul_types::u8s8;
   key.packed_weights = true;
@@ -175,30 +175,67 @@ inline packed_linear pack_quantized_linear(cpu_t<float>& be, const int8_rows& we
 #endif
 }
 
+#ifdef DNABERT_USE_ONEDNN
+namespace detail {
+
+/// Rows of one task of a packed product (see run_in_row_tasks).
+inline constexpr std::int64_t task_rows = 32;
+
+/// Runs product(first_row, rows) over [0, rows) in tasks of task_rows rows that the threads take
+/// as they come, each task one single-threaded oneDNN product. oneDNN splits a product among the
+/// threads in equal static shares, so when the OS deschedules one thread (another process wants
+/// its core) the others wait for its share at the product's end, up to a time slice; here they
+/// take its remaining tasks instead (docs/benchmarks.md, "Under contention"). With fewer tasks
+/// than two per thread, oneDNN's own split runs.
+template <class Product>
+void run_in_row_tasks(std::int64_t rows, Product&& product) {
+  const std::int64_t tasks = (rows + task_rows - 1) / task_rows;
+  if (onednn_threads() == 1 || tasks < 2 * onednn_threads()) {
+    product(0, rows);
+    return;
+  }
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::int64_t t = 0; t < tasks; ++t) product(t * task_rows, std::min(task_rows, rows - t * task_rows));
+}
+
+}  // namespace detail
+#endif
+
 /// y[rows, out] = act(x · Wᵀ + b) for x [rows, in] whose rows are x_stride apart, in w.math: the
 /// activations rounded to bfloat16, or quantized to uint8 for this call (int8). Float32 result.
 inline void linear_forward(cpu_t<float>& be, const float* x, std::int64_t x_stride, const packed_linear& w,
                            std::int64_t rows, float* y, ops::activation act) {
   if (rows <= 0) return;
 #ifdef DNABERT_USE_ONEDNN
-  if (w.math == cpu_math::fp32) {
-    detail::onednn_matmul(detail::packed_key(w, rows, x_stride, act), {x, w.weights.get(), w.bias.data(), y}, &w.layout);
-    return;
+  // The source rows the GEMM reads (x itself, or its bf16 / uint8 copy), their stride, element size.
+  const void* source = x;
+  std::int64_t stride = x_stride;
+  std::size_t element = sizeof(float);
+  std::shared_ptr<void> converted;
+  std::vector<float> scales;
+  std::int32_t zero_point = 0;
+  if (w.math != cpu_math::fp32) {
+    converted = be.allocate(static_cast<std::size_t>(rows * w.in) * sizeof(std::uint16_t));
+    source = converted.get();
+    stride = w.in;
   }
-  const auto converted = be.allocate(static_cast<std::size_t>(rows * w.in) * sizeof(std::uint16_t));
   if (w.math == cpu_math::bf16) {
     detail::round_to_bfloat16(x, rows, w.in, x_stride, static_cast<std::uint16_t*>(converted.get()));
-    detail::onednn_matmul(detail::packed_key(w, rows, w.in, act), {converted.get(), w.weights.get(), w.bias.data(), y},
-                          &w.layout);
-    return;
+    element = sizeof(std::uint16_t);
+  } else if (w.math == cpu_math::int8) {
+    const detail::uint8_quantization q = detail::choose_uint8_quantization(x, rows, w.in, x_stride);
+    if (!q.finite) throw error("int8 linear layer: its input holds a NaN or an infinity, which no int8 scale represents");
+    detail::quantize_to_uint8(x, rows, w.in, x_stride, q, static_cast<std::uint8_t*>(converted.get()));
+    scales.resize(w.scales.size());
+    for (std::size_t c = 0; c < scales.size(); ++c) scales[c] = q.scale * w.scales[c];
+    zero_point = q.zero_point;
+    element = sizeof(std::uint8_t);
   }
-  const detail::uint8_quantization q = detail::choose_uint8_quantization(x, rows, w.in, x_stride);
-  if (!q.finite) throw error("int8 linear layer: its input holds a NaN or an infinity, which no int8 scale represents");
-  detail::quantize_to_uint8(x, rows, w.in, x_stride, q, static_cast<std::uint8_t*>(converted.get()));
-  std::vector<float> scales(w.scales.size());
-  for (std::size_t c = 0; c < scales.size(); ++c) scales[c] = q.scale * w.scales[c];
-  detail::onednn_matmul(detail::packed_key(w, rows, w.in, act),
-                        {converted.get(), w.weights.get(), w.bias.data(), y, scales.data(), q.zero_point}, &w.layout);
+  detail::run_in_row_tasks(rows, [&](std::int64_t first, std::int64_t count) {
+    const auto* from = static_cast<const std::byte*>(source) + static_cast<std::size_t>(first * stride) * element;
+    detail::onednn_matmul(detail::packed_key(w, count, stride, act),
+                          {from, w.weights.get(), w.bias.data(), y + first * w.out, scales.data(), zero_point}, &w.layout);
+  });
 #else
   // Without oneDNN only float32 packs (a copy of the weights): the plain ops on contiguous rows.
   std::vector<float> contiguous;
