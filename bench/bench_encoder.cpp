@@ -16,14 +16,7 @@
 namespace {
 
 using dnabert::backend::cpu_math;
-using dnabert::bench::threads_from_environment;
-
-/// The backend of each precision, made once.
-template <cpu_math Math>
-dnabert::backend::cpu& precision_backend() {
-  static dnabert::backend::cpu backend(threads_from_environment(), Math);
-  return backend;
-}
+using dnabert::bench::precision_backend;
 
 /// Hugging Face's default BertConfig: DNABERT-6 base (g++ 12 fails on `bert_config{}` in the template below).
 dnabert::bert_config base_config() { return {}; }

@@ -1,5 +1,5 @@
 #pragma once
-// What the Google Benchmark programs share: the CPU backend sized from the environment, a random
+// What the Google Benchmark programs share: the CPU backends sized from the environment, a random
 // batch of k-mer ids framed by [CLS] ... [SEP] (the same in every program and run), the counters.
 
 #include <benchmark/benchmark.h>
@@ -21,10 +21,22 @@ inline int threads_from_environment() {
   return 0;
 }
 
-/// The one CPU backend every benchmark of a program runs on.
+/// The one float32 CPU backend every benchmark of a program runs on.
 inline backend::cpu& bench_backend() {
   static backend::cpu backend(threads_from_environment());
   return backend;
+}
+
+/// The backend whose GEMMs compute in Math, with bench_backend()'s threads: bench_backend() itself
+/// for fp32, else one made on first use (it throws config_error in a build without oneDNN).
+template <backend::cpu_math Math>
+backend::cpu& precision_backend() {
+  if constexpr (Math == backend::cpu_math::fp32) {
+    return bench_backend();
+  } else {
+    static backend::cpu backend(threads_from_environment(), Math);
+    return backend;
+  }
 }
 
 /// `rows` sequences of `length` tokens: [CLS], random 6-mer ids (seeded), [SEP]; no padding.

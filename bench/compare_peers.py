@@ -17,22 +17,27 @@ Three suites (``--suites``, default inference and training):
     ``quantize_dynamic`` moves to torchao's ``quantize_(model, Int8DynamicActivationInt8WeightConfig())``)
     but still works; it is kept because it is what issue 16 measured and torchao is not installed here.
   Each reduced-precision peer also reports its error against its own fp32 on the same weights and
-  inputs: max |Δ last hidden state| / max |fp32 last hidden state| on the 8×128 batch. A dnabert
-  benchmark that the program lacks shows as "n/a".
+  inputs: max |Δ last hidden state| / max |fp32 last hidden state| on the 8×128 batch.
 - training: one fine-tuning step of a 2-label ``BertForSequenceClassification`` in training mode
   (dropout on): zero_grad, forward, cross-entropy, backward, global-norm clipping to 1.0, AdamW
   with DNABERT's no-decay groups, at DNABERT-6 base shape and a small one (4 layers, hidden 256, 4
-  heads, FFN 1024). Peer PyTorch eager (ONNX Runtime's packages here have no training); dnabert's
-  numbers come from ``bench_train`` (benchmarks ``train_step/<model>/<batch>/<tokens>``).
+  heads, FFN 1024), one table with fp32 rows and bf16 rows (``--precisions`` does not apply):
+  - fp32: PyTorch eager (ONNX Runtime's packages here have no training) against ``bench_train``'s
+    ``train_step/<model>/<batch>/<tokens>``;
+  - bf16: the same PyTorch step with forward and loss under ``torch.autocast("cpu",
+    dtype=torch.bfloat16)`` and backward outside it (PyTorch's recipe for automatic mixed precision)
+    against ``train_step_bf16/<model>/<batch>/<tokens>`` (GEMMs in bfloat16, float32 accumulation,
+    float32 parameters and AdamW). Reported only: issue 16 sets no goal for it.
 - contention: the fp32 8×128 forward (``--contention-shape``) of PyTorch, ONNX Runtime and dnabert,
   each timed on its own and then at once again while one busy process (``python3 -c 'while True: pass'``,
   pinned to the first CPU this process may use, CPU 0 normally) spins; the slowdown is loaded
   median / idle median. The busy process is killed when its measurement ends, on error, on Ctrl-C
   or SIGTERM, and (Linux's parent-death signal) when this script dies.
 
-Every engine runs in its own subprocess, one after the other, with the thread count set in the
-environment before any runtime starts, and ``OMP_WAIT_POLICY=PASSIVE`` for the peers: on a 2-core
-machine their spinning OpenMP workers otherwise fight their BLAS threads. dnabert's GEMM engine
+A dnabert benchmark that the program lacks shows as "n/a". Every engine runs in its own subprocess,
+one after the other, with the thread count set in the environment before any runtime starts, and
+``OMP_WAIT_POLICY=PASSIVE`` for the peers: on a 2-core machine their spinning OpenMP workers
+otherwise fight their BLAS threads. dnabert's GEMM engine
 (oneDNN, BLIS or OpenBLAS, OpenMP builds) shares its one OpenMP pool, so it keeps OpenMP's default
 active waiting.
 
@@ -45,10 +50,10 @@ Usage:
 
 Prints a markdown table per inference precision, for training and for contention: median
 milliseconds per batch (or step), tokens per second and dnabert's speed-up (peer median / dnabert
-median), with issue 16's goal for it. ``--write-docs`` replaces each table's section of the given
-file, between its markers, or appends it: ``<!-- peers:begin -->`` / ``<!-- peers:end -->`` (fp32
-inference), ``<!-- peers-bf16:... -->``, ``<!-- peers-int8:... -->``, ``<!-- training:... -->``,
-``<!-- contention:... -->``.
+median), with issue 16's goal for it where it sets one. ``--write-docs`` replaces each table's
+section of the given file, between its markers, or appends it: ``<!-- peers:begin -->`` /
+``<!-- peers:end -->`` (fp32 inference), ``<!-- peers-bf16:... -->``, ``<!-- peers-int8:... -->``,
+``<!-- training:... -->`` (both training precisions), ``<!-- contention:... -->``.
 """
 
 from __future__ import annotations
@@ -273,6 +278,16 @@ def model_inputs(shape: Shape):
     return ids, torch.ones_like(ids), torch.zeros_like(ids)
 
 
+AUTOCAST_TEXT = '`torch.autocast("cpu", dtype=torch.bfloat16)`'
+
+
+def bf16_autocast():
+    """A fresh CPU autocast context to bfloat16 (PyTorch's bf16 peer: fp32 weights, bf16 matmuls)."""
+    import torch
+
+    return torch.autocast("cpu", dtype=torch.bfloat16)
+
+
 def torch_precision_forward(encoder, precision: str):
     """The forward to time at `precision` and how it is made: fp32 as is, bf16 under CPU autocast,
     int8 through dynamic quantization of every nn.Linear (a quantized copy; encoder stays fp32)."""
@@ -283,10 +298,10 @@ def torch_precision_forward(encoder, precision: str):
     if precision == "bf16":
 
         def autocast_forward(*inputs):
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            with bf16_autocast():
                 return encoder(*inputs)
 
-        return autocast_forward, '`torch.autocast("cpu", dtype=torch.bfloat16)`'
+        return autocast_forward, AUTOCAST_TEXT
     with warnings.catch_warnings():  # torch.ao.quantization's deprecation notice (see the module docstring)
         warnings.simplefilter("ignore")
         quantized = torch.ao.quantization.quantize_dynamic(encoder, {torch.nn.Linear}, dtype=torch.qint8)
@@ -335,10 +350,13 @@ def seeded_classifier_training(model_name: str):
 
 def torch_train_worker(args: argparse.Namespace) -> dict:
     """Times one training step per run, as bench_train takes it: zero_grad (to None), forward,
-    cross-entropy (Hugging Face's loss for integer labels), backward, clip_grad_norm_, AdamW."""
+    cross-entropy (Hugging Face's loss for integer labels), backward, clip_grad_norm_, AdamW. In bf16
+    the forward and the loss run under CPU autocast and the backward outside it, as PyTorch's
+    automatic mixed precision recipe has it (no gradient scaling: bfloat16 has float32's range)."""
     import torch
 
     torch.set_num_threads(args.threads)
+    forward_context = bf16_autocast if args.precision == "bf16" else contextlib.nullcontext
     results = {}
     for case in args.cases:
         model, optimizer = seeded_classifier_training(case.model)
@@ -347,7 +365,8 @@ def torch_train_worker(args: argparse.Namespace) -> dict:
 
         def train_step():
             optimizer.zero_grad(set_to_none=True)
-            loss = model(input_ids=ids, attention_mask=mask, token_type_ids=types, labels=labels).loss
+            with forward_context():
+                loss = model(input_ids=ids, attention_mask=mask, token_type_ids=types, labels=labels).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), MAX_GRAD_NORM)
             optimizer.step()
@@ -356,9 +375,11 @@ def torch_train_worker(args: argparse.Namespace) -> dict:
         results[case.label] = time_runs(train_step, args.warmup, runs_for(case, args))
     defaults = optimizer.defaults
     implementation = "fused" if defaults.get("fused") else "foreach" if defaults.get("foreach") else "for-loop (the CPU default)"
+    precision = "fp32" if args.precision == "fp32" else f"forward and loss under {AUTOCAST_TEXT}, backward outside it"
     return torch_report(
         results,
-        f"`model.train()`, attention `{model.config._attn_implementation}`, torch.optim.AdamW {implementation}",
+        f"`model.train()`, {precision}, attention `{model.config._attn_implementation}`, "
+        f"torch.optim.AdamW {implementation}",
     )
 
 
@@ -504,14 +525,15 @@ class Peer:
 
 @dataclass(frozen=True)
 class Block:
-    """One table: dnabert at one precision against the peers at that precision, and its docs section."""
+    """dnabert at one precision against the peers at that precision: a table and its docs section, or
+    rows of one, shared with the other blocks of its suite that have the same markers (and as many peers)."""
 
     precision: str
     markers: tuple[str, str]  # around its docs section
     title: str
     peers: tuple[Peer, ...]  # in table order
     benchmark_name: Callable[[Case], str]  # dnabert's Google Benchmark name for a case
-    goal: float  # issue 16: dnabert at least this many times as fast as ...
+    goal: float | None  # issue 16: dnabert at least this many times as fast as ... (None: only reported)
     goal_peers: tuple[Peer, ...]  # ... the faster of these
     notes: tuple[str, ...]  # bullets on the model and the work (the shapes are listed from the cases)
 
@@ -532,6 +554,7 @@ PYTORCH_BF16 = Peer("PyTorch bf16 autocast", "PyTorch", "torch", ("torch",), "bf
 PYTORCH_INT8 = Peer("PyTorch int8", "PyTorch", "torch", ("torch",), "int8")
 ONNX_RUNTIME_INT8 = Peer("ONNX Runtime int8", "ORT", "ort", ("export", "quantize", "ort"), "int8")
 PYTORCH_TRAIN = Peer("PyTorch", "PyTorch", "torch", ("torch-train",), "fp32")
+PYTORCH_TRAIN_BF16 = Peer("PyTorch bf16 autocast", "PyTorch", "torch", ("torch-train",), "bf16")
 
 INFERENCE_MODEL = "Model: Hugging Face `BertModel` (encoder and pooler), inference, random weights, no padding"
 ERROR_NOTE = (
@@ -543,6 +566,11 @@ ERROR_NOTE = (
 def encoder_benchmark(prefix: str) -> Callable[[Case], str]:
     """bench_encoder's name for a case: `<prefix>/<batch>/<tokens>`."""
     return lambda case: f"{prefix}/{case.shape.batch}/{case.shape.tokens}"
+
+
+def train_benchmark(prefix: str) -> Callable[[Case], str]:
+    """bench_train's name for a case: `<prefix>/<model>/<batch>/<tokens>`."""
+    return lambda case: f"{prefix}/{case.model}/{case.shape.batch}/{case.shape.tokens}"
 
 
 INFERENCE_BLOCKS = {
@@ -578,6 +606,48 @@ INFERENCE_BLOCKS = {
     ),
 }
 
+TRAINING_NOTES = (
+    "Model: 2-label sequence classifier (Hugging Face `BertForSequenceClassification`), training "
+    "mode (dropout 0.1), random weights, no padding",
+    "Step, the same on both sides: gradients set to none, forward, cross-entropy, backward, "
+    f"global-norm clipping to {MAX_GRAD_NORM}, AdamW (lr {ADAMW['lr']}, betas {ADAMW['betas']}, "
+    f"eps {ADAMW['eps']}, weight decay {ADAMW['weight_decay']} except biases and LayerNorm weights); "
+    "the loss is read back to the host every step",
+    "ONNX Runtime is not compared: the `onnxruntime` package runs inference only (training needs "
+    "ONNX Runtime's separate training builds, not installed here)",
+)
+
+
+def training_block(peer: Peer, benchmark_prefix: str, goal: float | None, note: str) -> Block:
+    """The rows of the training table at peer's precision: peer against bench_train's `<benchmark_prefix>/...`."""
+    return Block(
+        precision=peer.precision,
+        markers=("<!-- training:begin -->", "<!-- training:end -->"),
+        title="Training step against PyTorch",
+        peers=(peer,),
+        benchmark_name=train_benchmark(benchmark_prefix),
+        goal=goal,
+        goal_peers=(peer,),
+        notes=(*TRAINING_NOTES, note),
+    )
+
+
+# The training suite's two blocks share one table: fp32 rows, then bf16 rows (issue 16 asks bf16 only reported).
+TRAINING_BLOCKS = (
+    training_block(
+        PYTORCH_TRAIN, "train_step", 1.5, "fp32 rows: everything in float32; issue 16's goal is stated for base 8×128"
+    ),
+    training_block(
+        PYTORCH_TRAIN_BF16,
+        "train_step_bf16",
+        None,
+        f"bf16 rows: PyTorch runs forward and loss under {AUTOCAST_TEXT} and the backward outside it "
+        "(its automatic mixed precision recipe); dnabert's `train_step_bf16` computes every GEMM of "
+        "forward and backward in bfloat16 with float32 accumulation (`cpu_math::bf16`); both keep "
+        "parameters, gradients and AdamW's state in float32",
+    ),
+)
+
 SUITES = {
     "inference": Suite(
         name="inference", program_option="dnabert_bench", unit="batch", blocks=tuple(INFERENCE_BLOCKS.values())
@@ -586,28 +656,7 @@ SUITES = {
         name="training",
         program_option="dnabert_train_bench",
         unit="training step",
-        blocks=(
-            Block(
-                precision="fp32",
-                markers=("<!-- training:begin -->", "<!-- training:end -->"),
-                title="Training step against PyTorch",
-                peers=(PYTORCH_TRAIN,),
-                benchmark_name=lambda case: f"train_step/{case.model}/{case.shape.batch}/{case.shape.tokens}",
-                goal=1.5,
-                goal_peers=(PYTORCH_TRAIN,),
-                notes=(
-                    "Model: 2-label sequence classifier (Hugging Face `BertForSequenceClassification`), training "
-                    "mode (dropout 0.1), random weights, fp32, no padding",
-                    "Step, the same on both sides: gradients set to none, forward, cross-entropy, backward, "
-                    f"global-norm clipping to {MAX_GRAD_NORM}, AdamW (lr {ADAMW['lr']}, betas {ADAMW['betas']}, "
-                    f"eps {ADAMW['eps']}, weight decay {ADAMW['weight_decay']} except biases and LayerNorm weights); "
-                    "the loss is read back to the host every step",
-                    "ONNX Runtime is not compared: the `onnxruntime` package runs inference only (training needs "
-                    "ONNX Runtime's separate training builds, not installed here)",
-                    "Issue 16's goal is stated for base 8×128",
-                ),
-            ),
-        ),
+        blocks=TRAINING_BLOCKS,
     ),
     "contention": Suite(
         name="contention",
@@ -730,9 +779,11 @@ def run_dnabert(suite: Suite, block: Block, cases: list[Case], args: argparse.Na
             return {"error": f"timed out after {args.timeout} s"}
         if done.returncode != 0:
             return {"error": f"{binary.name} exited with status {done.returncode}"}
-        median = median_from_benchmark_json(json.loads(done.stdout[done.stdout.index("{"):]), name)
+        report = json.loads(done.stdout[done.stdout.index("{"):])
+        median = median_from_benchmark_json(report, name)
         if median is None:
-            return {"error": f"{binary.name} reported no median for {name}"}
+            reason = benchmark_error(report, name)
+            return {"error": f"{binary.name} reported no median for {name}" + (f": {reason}" if reason else "")}
         times[case.label] = median
     detail = f"`{binary}`, median wall-clock time of Google Benchmark repetitions"
     if absent:
@@ -752,6 +803,15 @@ def median_from_benchmark_json(report: dict, name: str) -> float | None:
             continue
         if entry.get("aggregate_name") == "median" and pattern.fullmatch(entry.get("run_name", "")):
             return float(entry["real_time"]) * UNIT_TO_MS[entry["time_unit"]]
+    return None
+
+
+def benchmark_error(report: dict, name: str) -> str | None:
+    """The message the benchmark `name` skipped with (SkipWithError, e.g. bf16 in a build without oneDNN), if any."""
+    pattern = benchmark_pattern(name)
+    for entry in report.get("benchmarks", []):
+        if entry.get("error_occurred") and pattern.fullmatch(entry.get("run_name", "")):
+            return entry.get("error_message")
     return None
 
 
@@ -822,9 +882,11 @@ def fastest(medians: dict[str, dict[str, float]], peers: tuple[Peer, ...], label
 
 
 def goal_line(block: Block, cases: list[Case], medians: dict[str, dict[str, float]]) -> str:
-    """Issue 16's goal for the block and the cases where it is met, missed or not measured."""
+    """Issue 16's goal for the block and the cases where it is met, missed or not measured (or that it has none)."""
     names = [peer.name for peer in block.goal_peers]
     target = names[0] if len(names) == 1 else "the faster of " + " and ".join(names)
+    if block.goal is None:
+        return f"{dnabert_name(block)} against {target}: reported only, issue 16 sets no goal for it."
     verdicts: dict[str, list[str]] = {"met": [], "not met": [], "not measured": []}
     for case in cases:
         ours, best = medians[dnabert_name(block)].get(case.label), fastest(medians, block.goal_peers, case.label)
@@ -834,29 +896,38 @@ def goal_line(block: Block, cases: list[Case], medians: dict[str, dict[str, floa
     return f"Goal (issue 16): {dnabert_name(block)} ≥ {block.goal}× {target} — {found}."
 
 
-def markdown_table(block: Block, cases: list[Case], engines: dict[str, dict]) -> str:
+def markdown_table(parts: list[tuple[Block, dict[str, dict]]], cases: list[Case]) -> str:
     """Median ms and tokens/s per engine, dnabert's speed-up over each peer and, with more than
-    one peer, over the faster one."""
-    medians = {name: medians_ms(result) for name, result in engines.items()}
-    ours_name = dnabert_name(block)
-    header = ["model, batch×tokens"]
-    for name, result in engines.items():
-        suffix = f" ({result['error']})" if "error" in result else ""
-        header += [f"{name}{suffix} ms", f"{name} tokens/s"]
-    header += [f"dnabert vs {peer.short_name}" for peer in block.peers]
-    if len(block.peers) > 1:
+    one peer, over the faster one: a row per case of each (block, its engines) part. One part names
+    its columns after its engines (with their errors); several parts, which have as many peers, share
+    columns named after the peers' short names and dnabert, and each row names its precision."""
+    first, _ = parts[0]
+    if any(len(block.peers) != len(first.peers) for block, _ in parts):
+        raise ValueError(f"the blocks of {first.title!r} need as many peers to share a table")
+    several = len(parts) > 1
+    if several:
+        columns = [(name, "") for name in [peer.short_name for peer in first.peers] + ["dnabert"]]
+    else:
+        columns = [(name, f" ({result['error']})" if "error" in result else "") for name, result in parts[0][1].items()]
+    header = ["model, batch×tokens"] + (["precision"] if several else [])
+    for name, problem in columns:
+        header += [f"{name}{problem} ms", f"{name} tokens/s"]
+    header += [f"dnabert vs {peer.short_name}" for peer in first.peers]
+    if len(first.peers) > 1:
         header.append("dnabert vs faster peer")
     rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for case in cases:
-        cells = [case.label]
-        for name, result in engines.items():
-            value = medians[name].get(case.label)
-            cells += [format_ms(value, missing_cell(result)), format_rate(case, value, missing_cell(result))]
-        ours = medians[ours_name].get(case.label)
-        cells += [format_ratio(medians[peer.name].get(case.label), ours) for peer in block.peers]
-        if len(block.peers) > 1:
-            cells.append(format_ratio(fastest(medians, block.peers, case.label), ours))
-        rows.append("| " + " | ".join(cells) + " |")
+    for block, engines in parts:
+        medians = {name: medians_ms(result) for name, result in engines.items()}
+        for case in cases:
+            cells = [case.label] + ([block.precision] if several else [])
+            for name, result in engines.items():
+                value = medians[name].get(case.label)
+                cells += [format_ms(value, missing_cell(result)), format_rate(case, value, missing_cell(result))]
+            ours = medians[dnabert_name(block)].get(case.label)
+            cells += [format_ratio(medians[peer.name].get(case.label), ours) for peer in block.peers]
+            if len(block.peers) > 1:
+                cells.append(format_ratio(fastest(medians, block.peers, case.label), ours))
+            rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -867,9 +938,12 @@ def error_line(engines: dict[str, dict]) -> str:
     return f"Error vs the same engine's fp32 (batch {ERROR_SHAPE.label}): " + "; ".join(errors) + "." if errors else ""
 
 
-def docs_section(block: Block, cases: list[Case], args: argparse.Namespace, engines: dict[str, dict],
+def docs_section(blocks: list[Block], cases: list[Case], args: argparse.Namespace, engines: dict[str, dict],
                  load_before: str, setting_lines: list[str], runs: str, body: list[str]) -> str:
-    """A docs section: the markers around the title, the run's facts, each engine's facts, then body."""
+    """A docs section of one or more blocks (the first one's markers and title): the run's facts, every
+    block's notes, each engine's facts, then body."""
+    block = blocks[0]
+    notes = dict.fromkeys(note for each in blocks for note in each.notes)
     lines = [
         block.markers[0],
         f"## {block.title} (written by `bench/compare_peers.py`)",
@@ -879,7 +953,7 @@ def docs_section(block: Block, cases: list[Case], args: argparse.Namespace, engi
         f"- Threads: {args.threads} for every engine, one engine at a time; `OMP_WAIT_POLICY=PASSIVE` for "
         "the peers, `ACTIVE` for dnabert (its GEMM engine shares its single OpenMP pool)",
         *setting_lines,
-        *(f"- {note}" for note in block.notes),
+        *(f"- {note}" for note in notes),
         "- Shapes: " + "; ".join(describe_model(model) for model in dict.fromkeys(case.model for case in cases)),
         f"- Timed runs per case after {args.warmup} warm-up runs (medians quoted): {runs}",
     ]
@@ -889,20 +963,22 @@ def docs_section(block: Block, cases: list[Case], args: argparse.Namespace, engi
     return "\n".join(lines + ["", *body, block.markers[1]]) + "\n"
 
 
-def speed_section(suite: Suite, block: Block, cases: list[Case], args: argparse.Namespace, engines: dict[str, dict],
-                  load_before: str) -> str:
-    """The docs section of an inference precision or of training: table, errors, goal."""
+def speed_section(suite: Suite, parts: list[tuple[Block, dict[str, dict]]], cases: list[Case],
+                  args: argparse.Namespace, load_before: str) -> str:
+    """The docs section of an inference precision or of training (both its precisions), from each
+    (block, its engines) part: table, errors, goals."""
+    engines = {name: result for _, part_engines in parts for name, result in part_engines.items()}
     medians = {name: medians_ms(result) for name, result in engines.items()}
-    body = [markdown_table(block, cases, engines), ""]
+    body = [markdown_table(parts, cases), ""]
     errors = error_line(engines)
     body += [errors] if errors else []
     body += [
         f"Milliseconds are medians per {suite.unit}; speed-up = peer median / dnabert median "
         "(> 1 means dnabert is faster).",
-        goal_line(block, cases, medians),
+        *(goal_line(block, cases, medians) for block, _ in parts),
     ]
     runs = ", ".join(f"{case.label}: {runs_for(case, args)}" for case in cases)
-    return docs_section(block, cases, args, engines, load_before, [], runs, body)
+    return docs_section([block for block, _ in parts], cases, args, engines, load_before, [], runs, body)
 
 
 def parent_death_signal() -> Callable[[], None] | None:
@@ -979,7 +1055,7 @@ def contention_section(suite: Suite, block: Block, cases: list[Case], args: argp
         f"(`python3 -c '{BUSY_CODE}'`) runs, {pinned}; slowdown = loaded median / idle median"
     ]
     runs = f"{case.label}: {runs_for(case, args)} idle, {runs_for(case, args)} loaded"
-    return docs_section(block, cases, args, idle, load_before, settings, runs, body)
+    return docs_section([block], cases, args, idle, load_before, settings, runs, body)
 
 
 def suite_cases(suite: Suite, args: argparse.Namespace) -> list[Case]:
@@ -993,10 +1069,18 @@ def suite_cases(suite: Suite, args: argparse.Namespace) -> list[Case]:
 
 
 def suite_blocks(suite: Suite, args: argparse.Namespace) -> list[Block]:
-    """The suite's tables that this run makes: inference's are chosen with --precisions."""
+    """The suite's blocks that this run makes: inference's are chosen with --precisions."""
     if suite.name == "inference":
         return [INFERENCE_BLOCKS[precision] for precision in args.precisions]
     return list(suite.blocks)
+
+
+def suite_sections(suite: Suite, args: argparse.Namespace) -> list[list[Block]]:
+    """The run's blocks of the suite grouped by docs section (blocks with the same markers share one)."""
+    sections: dict[tuple[str, str], list[Block]] = {}
+    for block in suite_blocks(suite, args):
+        sections.setdefault(block.markers, []).append(block)
+    return list(sections.values())
 
 
 def warn_if_busy() -> str:
@@ -1008,18 +1092,24 @@ def warn_if_busy() -> str:
     return load
 
 
-def compare_speed(suite: Suite, block: Block, cases: list[Case], args: argparse.Namespace, onnx_dir: str,
+def compare_speed(suite: Suite, blocks: list[Block], cases: list[Case], args: argparse.Namespace, onnx_dir: str,
                   prepared: dict[str, dict]) -> str:
-    """Runs the block's peers (those --peers names) and dnabert one after another; returns its docs section."""
+    """Runs each block's peers (those --peers names) and dnabert one after another; returns the blocks'
+    docs section."""
     load_before = warn_if_busy()
-    engines = {peer.name: run_peer(peer, suite, args, onnx_dir, prepared) for peer in block.peers}
-    engines[dnabert_name(block)] = run_dnabert(suite, block, cases, args)
-    return speed_section(suite, block, cases, args, engines, load_before)
+    parts = []
+    for block in blocks:
+        engines = {peer.name: run_peer(peer, suite, args, onnx_dir, prepared) for peer in block.peers}
+        engines[dnabert_name(block)] = run_dnabert(suite, block, cases, args)
+        parts.append((block, engines))
+    return speed_section(suite, parts, cases, args, load_before)
 
 
-def compare_under_contention(suite: Suite, block: Block, cases: list[Case], args: argparse.Namespace, onnx_dir: str,
-                             prepared: dict[str, dict]) -> str:
-    """Runs each engine alone, then at once again beside a busy process; returns the docs section."""
+def compare_under_contention(suite: Suite, blocks: list[Block], cases: list[Case], args: argparse.Namespace,
+                             onnx_dir: str, prepared: dict[str, dict]) -> str:
+    """Runs each engine of the (one) block alone, then at once again beside a busy process; returns the
+    docs section."""
+    (block,) = blocks
     load_before = warn_if_busy()
     runners = [(peer.name, lambda peer=peer: run_peer(peer, suite, args, onnx_dir, prepared)) for peer in block.peers]
     runners.append((dnabert_name(block), lambda: run_dnabert(suite, block, cases, args)))
@@ -1034,14 +1124,17 @@ def compare_under_contention(suite: Suite, block: Block, cases: list[Case], args
     return contention_section(suite, block, cases, args, idle, loaded, load_before, pinned)
 
 
-def compare(suite: Suite, args: argparse.Namespace) -> list[tuple[Block, str]]:
-    """Runs the suite's tables one after another; returns each table's block and docs section. The
-    ONNX export (and quantization) is shared by the suite's tables, in one temporary folder."""
+def compare(suite: Suite, args: argparse.Namespace) -> list[tuple[tuple[str, str], str]]:
+    """Runs the suite's sections one after another; returns each one's markers and text. The ONNX
+    export (and quantization) is shared by the suite's tables, in one temporary folder."""
     cases = suite_cases(suite, args)
     measure = compare_under_contention if suite.name == "contention" else compare_speed
     with tempfile.TemporaryDirectory(prefix="dnabert-peers-") as onnx_dir:
         prepared: dict[str, dict] = {}
-        return [(block, measure(suite, block, cases, args, onnx_dir, prepared)) for block in suite_blocks(suite, args)]
+        return [
+            (blocks[0].markers, measure(suite, blocks, cases, args, onnx_dir, prepared))
+            for blocks in suite_sections(suite, args)
+        ]
 
 
 def parse_arguments() -> argparse.Namespace:
@@ -1141,11 +1234,11 @@ def main() -> None:
                 section_bounds(args.write_docs, text, block.markers)
     started = time.perf_counter()
     for suite in args.suite_list:
-        for block, section in compare(suite, args):
+        for markers, section in compare(suite, args):
             print(section)
             if args.write_docs:
-                write_docs(args.write_docs, section, block.markers)
-                print(f"[compare_peers] wrote {block.markers[0]} ... of {args.write_docs}", file=sys.stderr)
+                write_docs(args.write_docs, section, markers)
+                print(f"[compare_peers] wrote {markers[0]} ... of {args.write_docs}", file=sys.stderr)
     print(f"[compare_peers] took {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
 
