@@ -61,8 +61,8 @@ add_cli_test(NAME cli.motifs_device_excludes_scores EXPECT_ERROR OUTPUT "--score
   COMMAND ${cli} motifs --scores ${motif_cli}/planted_scores.npy --input ${motif_cli}/planted.csv --output @DIR@/motifs
           --device cpu)
 
-# --precision picks the CUDA element type: on the CPU anything but fp32 is refused, names are checked.
-add_cli_test(NAME cli.precision_needs_cuda EXPECT_ERROR OUTPUT "dnabert: error: --precision bf16 needs --device cuda"
-  COMMAND ${cli} predict --model ${parity}/cls_k6 --input ${three_fa} --output - --precision bf16)
-add_cli_test(NAME cli.precision_unknown EXPECT_ERROR OUTPUT "--precision: fp16 not in \\{fp32,tf32,bf16\\}"
+# --precision: tf32 is the GPU's only (the CPU computes fp32, bf16 or int8), names are checked.
+add_cli_test(NAME cli.precision_needs_cuda EXPECT_ERROR OUTPUT "dnabert: error: --precision tf32 needs --device cuda"
+  COMMAND ${cli} predict --model ${parity}/cls_k6 --input ${three_fa} --output - --precision tf32)
+add_cli_test(NAME cli.precision_unknown EXPECT_ERROR OUTPUT "--precision: fp16 not in \\{fp32,tf32,bf16,int8\\}"
   COMMAND ${cli} finetune --model ${parity}/cls_k6 --train ${three_csv} --output @DIR@/model --precision fp16)
