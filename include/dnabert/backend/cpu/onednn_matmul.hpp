@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <sstream>
 #include <string>
 #include <unordered_map>
 
@@ -187,9 +188,11 @@ inline int onednn_threads() { return omp_in_parallel() ? 1 : omp_get_max_threads
 
 /// "[m x k]^T x [k x n] + bias": a product's shape for error messages.
 inline std::string onednn_matmul_text(const onednn_matmul_key& key) {
-  return "[" + std::to_string(key.m) + "x" + std::to_string(key.k) + "]" + (key.trans_a ? "^T" : "") + " x [" +
-         std::to_string(key.k) + "x" + std::to_string(key.n) + "]" + (key.trans_b ? "^T" : "") +
-         (key.has_bias ? " + bias" : "");
+  // A stream, not chained `"[" + std::string`: that form trips g++ 12's -Wrestrict (a false positive).
+  std::ostringstream text;
+  text << '[' << key.m << 'x' << key.k << ']' << (key.trans_a ? "^T" : "") << " x [" << key.k << 'x' << key.n << ']'
+       << (key.trans_b ? "^T" : "") << (key.has_bias ? " + bias" : "");
+  return text.str();
 }
 
 /// Runs the cached primitive for `key`. With key.packed_weights, args.b holds weights in

@@ -118,30 +118,6 @@ inline std::string describe_cpu_math(cpu_math math) {
 #endif
 }
 
-/// Prepares weight [out, in] and bias [out] for inference in be.math(): int8 quantizes each
-/// output channel symmetrically (scale max|row| / 127).
-inline packed_linear pack_linear(cpu_t<float>& be, const float* weight, const float* bias, std::int64_t in, std::int64_t out) {
-  packed_linear w;
-  w.math = be.math();
-  w.in = in;
-  w.out = out;
-#ifdef DNABERT_USE_ONEDNN
-  w.bias.assign(bias, bias + out);
-  if (w.math == cpu_math::int8) {
-    const int8_rows q = quantize_rows({weight, static_cast<std::size_t>(in * out)}, out, in, detail::has_vnni() ? 127 : 63);
-    w.scales = q.scales;
-    detail::reorder_into_packed(be, w, q.values.data(), dnnl::memory::data_type::s8);
-  } else {
-    detail::reorder_into_packed(be, w, weight, dnnl::memory::data_type::f32);  // bf16: the reorder rounds
-  }
-#else
-  w.weights = be.allocate(static_cast<std::size_t>(in * out) * sizeof(float));
-  std::memcpy(w.weights.get(), weight, static_cast<std::size_t>(in * out) * sizeof(float));
-  w.bias.assign(bias, bias + out);
-#endif
-  return w;
-}
-
 /// Whether pack_linear makes int8 weights here (the backend computes in int8): then layers pack
 /// the int8 weights of a quantized folder with pack_quantized_linear instead.
 inline bool packs_int8(const cpu_t<float>& be) { return be.math() == cpu_math::int8; }
@@ -173,6 +149,28 @@ inline packed_linear pack_quantized_linear(cpu_t<float>& be, const int8_rows& we
 #else
   return {};  // unreachable: an int8 backend needs oneDNN (cpu_t's constructor)
 #endif
+}
+
+/// Prepares weight [out, in] and bias [out] for inference in be.math(): int8 quantizes each
+/// output channel symmetrically (scale max|row| / 127, as `dnabert quantize`) and packs that as
+/// pack_quantized_linear does, so both give the same weights on every CPU.
+inline packed_linear pack_linear(cpu_t<float>& be, const float* weight, const float* bias, std::int64_t in, std::int64_t out) {
+  packed_linear w;
+  w.math = be.math();
+  w.in = in;
+  w.out = out;
+#ifdef DNABERT_USE_ONEDNN
+  if (w.math == cpu_math::int8)
+    return pack_quantized_linear(be, quantize_rows({weight, static_cast<std::size_t>(in * out)}, out, in),
+                                 {bias, static_cast<std::size_t>(out)});
+  w.bias.assign(bias, bias + out);
+  detail::reorder_into_packed(be, w, weight, dnnl::memory::data_type::f32);  // bf16: the reorder rounds
+#else
+  w.weights = be.allocate(static_cast<std::size_t>(in * out) * sizeof(float));
+  std::memcpy(w.weights.get(), weight, static_cast<std::size_t>(in * out) * sizeof(float));
+  w.bias.assign(bias, bias + out);
+#endif
+  return w;
 }
 
 #ifdef DNABERT_USE_ONEDNN
