@@ -176,8 +176,10 @@ inline packed_linear pack_linear(cpu_t<float>& be, const float* weight, const fl
 #ifdef DNABERT_USE_ONEDNN
 namespace detail {
 
-/// Rows of one task of a packed product (see run_in_row_tasks).
-inline constexpr std::int64_t task_rows = 32;
+/// Rows of one task of a packed product (see run_in_row_tasks). Measured on a 2-core Xeon
+/// (docs/benchmarks.md, "Under contention"): 32-row tasks cost 25 % of an idle 8x128 forward
+/// (a single-threaded kernel on 32 rows runs slower than oneDNN's own split), 128-row ones ~5 %.
+inline constexpr std::int64_t task_rows = 128;
 
 /// Runs product(first_row, rows) over [0, rows) in tasks of task_rows rows that the threads take
 /// as they come, each task one single-threaded oneDNN product. oneDNN splits a product among the
