@@ -2,7 +2,8 @@
 // own sample (examples/sample_data/ft/6/dev.tsv, 1000 labelled 101-nt sequences) keeps >= 99 % of
 // its fp32 predicted labels and its AUROC within 0.005 when the same folder runs in bf16 and int8.
 // The held-out rows are never seen in training; AUROC is compute_metrics' (checked against
-// scikit-learn in tests/unit/train/metrics_test.cpp).
+// scikit-learn in tests/unit/train/metrics_test.cpp). bf16 and int8 need oneDNN; a build without
+// it refuses them (tests/unit/train/bf16_training_test.cpp) and has no case here.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include "test_paths.hpp"
 #include "test_skip.hpp"
 
+#ifdef DNABERT_USE_ONEDNN
 namespace {
 
 using dnabert::backend::cpu_math;
@@ -103,3 +105,4 @@ TEST_CASE("precision: a classifier fine-tuned on DNABERT's sample keeps its fp32
     CHECK(max_dp > 0);  // it did compute in reduced precision
   }
 }
+#endif  // DNABERT_USE_ONEDNN

@@ -1,6 +1,7 @@
 // Training on the CPU in bf16 (backend::cpu_math::bf16: GEMM operands rounded to bfloat16, float32
 // sums, float32 master weights, LayerNorm and softmax): one step's gradients are fp32's to within
-// bfloat16's precision, and fine-tuning learns as it does in fp32.
+// bfloat16's precision, and fine-tuning learns as it does in fp32. A build without oneDNN has no
+// bf16 backend: there the constructor's refusal is checked instead.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -22,6 +23,16 @@ namespace {
 
 using B = dnabert::backend::cpu;
 using dnabert::backend::cpu_math;
+
+}  // namespace
+
+#ifndef DNABERT_USE_ONEDNN
+TEST_CASE("bf16 training: a build without oneDNN refuses the bf16 backend, saying why") {
+  CHECK_THROWS_WITH_AS(B(1, cpu_math::bf16), doctest::Contains("--precision bf16 on the CPU needs oneDNN"),
+                       dnabert::config_error);
+}
+#else
+namespace {
 
 dnabert::bert_config small_classifier() {
   return dnabert::test::tiny_config(dnabert::bert_head::sequence_classification, 32, 2, 2, 64, 48);
@@ -168,3 +179,4 @@ TEST_CASE("bf16 training: one step's gradients are fp32's to within bfloat16 pre
   CHECK(compared > 30);
   CHECK(worst > 0);
 }
+#endif  // DNABERT_USE_ONEDNN
