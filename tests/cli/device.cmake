@@ -61,8 +61,57 @@ add_cli_test(NAME cli.motifs_device_excludes_scores EXPECT_ERROR OUTPUT "--score
   COMMAND ${cli} motifs --scores ${motif_cli}/planted_scores.npy --input ${motif_cli}/planted.csv --output @DIR@/motifs
           --device cpu)
 
-# --precision: tf32 is the GPU's only (the CPU computes fp32, bf16 or int8), names are checked.
-add_cli_test(NAME cli.precision_needs_cuda EXPECT_ERROR OUTPUT "dnabert: error: --precision tf32 needs --device cuda"
-  COMMAND ${cli} predict --model ${parity}/cls_k6 --input ${three_fa} --output - --precision tf32)
+# --precision: tf32 is CUDA's alone; names are checked; training refuses int8, on every device.
+add_cli_test(NAME cli.precision_tf32_needs_cuda EXPECT_ERROR
+  OUTPUT "dnabert: error: --precision tf32 needs --device cuda \\(the CPU computes in fp32, bf16 or int8\\)"
+  COMMAND ${cli} predict --model ${trained_classifier} --input ${three_fa} --output - --precision tf32)
 add_cli_test(NAME cli.precision_unknown EXPECT_ERROR OUTPUT "--precision: fp16 not in \\{fp32,tf32,bf16,int8\\}"
   COMMAND ${cli} finetune --model ${parity}/cls_k6 --train ${three_csv} --output @DIR@/model --precision fp16)
+add_cli_test(NAME cli.finetune_refuses_int8 EXPECT_ERROR
+  OUTPUT "dnabert: error: --precision int8 is for inference \\([^)]*\\); train in fp32 or bf16, then run the model in int8"
+  COMMAND ${cli} finetune --model ${trained_mlm} --num-labels 2 --train ${three_csv} --dev ${three_csv}
+          --output @DIR@/model --max-steps 2 --precision int8)
+
+# --precision bf16 and int8 on the CPU (oneDNN): each says how this CPU runs it, and gives fp32's
+# results within its precision. The trained classifier's logits are small (about 0.004, classes
+# apart by 0.001), so the tolerances are absolute: 4x what bf16 (2.4e-5) and int8 (6.5e-5) differ
+# from fp32 on an AVX512-VNNI Xeon, far inside the class margins, so the classes must be equal.
+# How close each is to PyTorch's and ONNX Runtime's own errors is precision_test.cpp's matter.
+set(fp32_predictions ${cli_scratch}/cli.precision_predict_fp32/predictions.tsv)
+set(precision_note "(^|\n)note: %s GEMMs through oneDNN [0-9]+\\.[0-9]+ on ")
+if(DNABERT_BLAS_USED STREQUAL "onednn")
+  add_cli_test(NAME cli.precision_predict_fp32 FIXTURES_SETUP cli.precision_predict_fp32 NOT_OUTPUT "GEMMs through"
+    COMMAND ${cli} predict --model ${trained_classifier} --input ${three_fa} --output @DIR@/predictions.tsv --threads 1)
+  foreach(precision_tolerance IN ITEMS "bf16;1e-4" "int8;3e-4")
+    list(GET precision_tolerance 0 precision)
+    list(GET precision_tolerance 1 tolerance)
+    string(REPLACE "%s" "${precision}" note "${precision_note}")
+    add_cli_test(NAME cli.precision_predict_${precision} FIXTURES_REQUIRED cli.precision_predict_fp32 OUTPUT "${note}"
+      COMPARE ${fp32_predictions} @DIR@/predictions.tsv TOLERANCE --abs ${tolerance}
+      COMMAND ${cli} predict --model ${trained_classifier} --input ${three_fa} --output @DIR@/predictions.tsv
+              --threads 1 --precision ${precision})
+  endforeach()
+  # evaluate in int8 finds fp32's metrics (the three probabilities are 6e-5 apart or more, so the
+  # ranking, and with it the AUC, holds).
+  add_cli_test(NAME cli.precision_evaluate_fp32 FIXTURES_SETUP cli.precision_evaluate_fp32
+    COMMAND ${cli} evaluate --model ${trained_classifier} --input ${three_csv} --output @DIR@/eval.json --threads 1)
+  string(REPLACE "%s" "int8" note "${precision_note}")
+  add_cli_test(NAME cli.precision_evaluate_int8 FIXTURES_REQUIRED cli.precision_evaluate_fp32 OUTPUT "${note}"
+    COMPARE ${cli_scratch}/cli.precision_evaluate_fp32/eval.json @DIR@/eval.json
+    COMMAND ${cli} evaluate --model ${trained_classifier} --input ${three_csv} --output @DIR@/eval.json --threads 1
+            --precision int8)
+  # finetune in bf16 (float32 master weights): four steps log fp32's losses, gradient norms and
+  # evaluations within 2 % (bf16 rounds GEMM operands to 8 bits, 0.4 %; measured: 0.32 % at most).
+  set(finetune_steps finetune --model ${trained_mlm} --num-labels 2 --train ${three_csv} --dev ${three_csv}
+      --output @DIR@/model --max-steps 4 --batch-size 2 --lr 0.01 --threads 1)
+  add_cli_test(NAME cli.precision_finetune_fp32 FIXTURES_SETUP cli.precision_finetune_fp32 COMMAND ${cli} ${finetune_steps})
+  string(REPLACE "%s" "bf16" note "${precision_note}")
+  add_cli_test(NAME cli.precision_finetune_bf16 FIXTURES_REQUIRED cli.precision_finetune_fp32
+    OUTPUT "${note}.*best at step [0-9]+: auc [0-9.]+, dev loss [0-9.]+; model in "
+    COMPARE ${cli_scratch}/cli.precision_finetune_fp32/model/log.jsonl @DIR@/model/log.jsonl TOLERANCE --rel 2e-2
+    COMMAND ${cli} ${finetune_steps} --precision bf16)
+else()
+  add_cli_test(NAME cli.precision_int8_needs_onednn EXPECT_ERROR
+    OUTPUT "dnabert: error: --precision int8 on the CPU needs oneDNN: this dnabert was built without it"
+    COMMAND ${cli} predict --model ${trained_classifier} --input ${three_fa} --output - --precision int8)
+endif()
