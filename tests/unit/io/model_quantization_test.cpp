@@ -84,8 +84,9 @@ TEST_CASE("quantize: per-token linear weights become int8 per output channel as 
     const auto report = io::quantize_model_folder(parity(name), dnabert::test::scratch_dir("quantize-" + name).string());
     const auto written = io::read_safetensors(report.written_weights);
     std::size_t linear = 0;
-    for (const auto& [tensor_name, tensor] : original) {
-      CAPTURE(tensor_name);
+    for (const auto& entry : original) {
+      const auto& [tensor_name, tensor] = entry;
+      CAPTURE(entry.first);
       if (tensor_name == "cls.predictions.decoder.weight" || tensor_name == "cls.predictions.decoder.bias") {
         CHECK_FALSE(written.tensors.contains(tensor_name));  // tied, left out as transformers does
         continue;
@@ -129,8 +130,9 @@ TEST_CASE("quantize: reading a quantized folder gives the dequantized floats and
   CHECK(folder.warnings.empty());
   CHECK(folder.quantized.size() == 18);
   CHECK_FALSE(folder.tensors.contains(victim + "_scale"));
-  for (const auto& [name, rows] : folder.quantized) {
-    CAPTURE(name);
+  for (const auto& entry : folder.quantized) {
+    const auto& [name, rows] = entry;
+    CAPTURE(entry.first);
     const auto& values = folder.tensors.at(name).values;
     const auto& source = original.at(name).values;
     for (std::int64_t r = 0; r < rows.rows; ++r)
