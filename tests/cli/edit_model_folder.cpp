@@ -1,19 +1,23 @@
 // Test helper: copies a model folder (config.json, vocab.txt, model.safetensors) and changes what it
 // holds, as checkpoints dnabert meets would: tensors it does not use added (a DNABERT-XL's rnn.*, a
 // classifier next to a masked-LM head; values 0.01 apart, nothing special), a head dropped (an
-// encoder-only folder), or no vocab.txt. The CLI tests make such folders at run time rather than
-// committing them.
-//   edit_model_folder FROM TO [--no-vocab] [--drop PREFIX]... [NAME:D0xD1...]...   exit 0: written, 1: failed
+// encoder-only folder), no vocab.txt, or a config.json entry changed. The CLI tests make such
+// folders at run time rather than committing them.
+//   edit_model_folder FROM TO [--no-vocab] [--drop PREFIX]... [--set KEY=JSON]... [NAME:D0xD1...]...
+// exit 0: written, 1: failed
 #include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "dnabert/io/safetensors.hpp"
 
@@ -36,7 +40,9 @@ std::pair<std::string, std::vector<std::int64_t>> parse_tensor(const std::string
 
 int main(int argc, char** argv) {
   try {
-    if (argc < 4) throw std::runtime_error("usage: edit_model_folder FROM TO [--no-vocab] [--drop PREFIX]... [NAME:D0xD1...]...");
+    if (argc < 4)
+      throw std::runtime_error("usage: edit_model_folder FROM TO [--no-vocab] [--drop PREFIX]... [--set KEY=JSON]... "
+                               "[NAME:D0xD1...]...");
     namespace fs = std::filesystem;
     const fs::path from = argv[1], to = argv[2];
     fs::remove_all(to);
@@ -54,6 +60,17 @@ int main(int argc, char** argv) {
       if (argument == "--drop" && i + 1 < argc) {
         const std::string prefix = argv[++i];
         std::erase_if(tensors, [&](const auto& entry) { return entry.first.starts_with(prefix); });
+        continue;
+      }
+      if (argument == "--set" && i + 1 < argc) {
+        const std::string assignment = argv[++i];
+        const auto equals = assignment.find('=');
+        if (equals == std::string::npos) throw std::runtime_error("expected KEY=JSON after --set, found '" + assignment + "'");
+        const fs::path config = to / "config.json";
+        std::ifstream in(config);
+        auto document = nlohmann::json::parse(in);
+        document[assignment.substr(0, equals)] = nlohmann::json::parse(assignment.substr(equals + 1));
+        std::ofstream(config) << document.dump(2) << '\n';
         continue;
       }
       const auto [name, shape] = parse_tensor(argument);
