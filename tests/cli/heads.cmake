@@ -83,3 +83,16 @@ add_cli_test(NAME cli.finetune_prints_loading_warnings FIXTURES_REQUIRED cli.hea
   OUTPUT "^${loading_warnings}.*best at step 1: "
   COMMAND ${cli} finetune --model ${extra_tensor} --train ${three_csv} --dev ${three_csv} --output @DIR@/model
           --max-steps 1 --batch-size 3 --metric acc --threads 1)
+
+# --- A classifier folder whose classifier.* is missing (config.json still says
+# BertForSequenceClassification): predict names just those two tensors; plot draws the attention
+# without a prediction in its titles, and says so. ---
+set(headless ${cli_scratch}/cli.heads_headless_classifier_folder/model)
+add_cli_test(NAME cli.heads_headless_classifier_folder FIXTURES_SETUP cli.heads_headless_classifier_folder
+  COMMAND ${edit_folder} ${parity}/cls_k6 @DIR@/model --drop classifier.)
+add_cli_test(NAME cli.predict_names_the_missing_classifier EXPECT_ERROR FIXTURES_REQUIRED cli.heads_headless_classifier_folder
+  OUTPUT "dnabert: error: [^\n]*/model has no trained classifier head: classifier\\.weight, classifier\\.bias are not in its weights, so they were initialised at random when it was loaded"
+  COMMAND ${cli} predict --model ${headless} --input ${three_fa} --output @DIR@/predictions.tsv)
+add_cli_test(NAME cli.plot_without_trained_classifier FIXTURES_REQUIRED cli.heads_headless_classifier_folder
+  OUTPUT "note: [^\n]*/model has no trained classifier head \\(classifier\\.weight, classifier\\.bias initialised at load\\): the titles show no prediction\n.*attention strip of seq1 written to"
+  COMMAND ${cli} plot attention --model ${headless} --input ${three_fa} --id seq1 --output @DIR@/strip.svg --threads 1)
