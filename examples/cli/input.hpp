@@ -31,11 +31,13 @@ struct input_chunk {
 };
 
 /// Calls use(chunk) with the sequences of `path` (as read_input reads it; "-" is stdin) a chunk of
-/// at most `limits` at a time, in input order: memory holds one chunk whatever the input's size.
+/// at most `limits` at a time, in input order: memory holds one chunk whatever the input's size,
+/// so FASTA ids are not checked for repeats (that would hold every id).
 template <class Use>
 void for_each_input_chunk(const std::string& path, const io::chunk_limits& limits, Use&& use) {
   const auto example = std::as_bytes(std::span<const char>(example_fasta.data(), example_fasta.size()));
-  io::sequence_reader reader(path.empty() ? io::open_input(example, std::string(example_fasta_name)) : io::open_input(path));
+  io::sequence_reader reader(path.empty() ? io::open_input(example, std::string(example_fasta_name)) : io::open_input(path),
+                             {.unique_ids = false});
   std::vector<io::sequence_entry> entries;
   input_chunk chunk;
   while (reader.next_chunk(entries, limits)) {

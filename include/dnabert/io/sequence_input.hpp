@@ -81,19 +81,21 @@ struct chunk_limits {
 
 /// Reads the sequences of one input (FASTA, DNABERT TSV or DNABERT-2 CSV, plain or gzip) one at a
 /// time or a chunk at a time, in one pass: the format is told from a buffered prefix, so a pipe or
-/// standard input reads as a file does. Memory holds one record or chunk (and FASTA's ids seen).
+/// standard input reads as a file does. Memory holds one record or chunk, and FASTA's ids seen
+/// unless fasta_options::unique_ids is off.
 class sequence_reader {
  public:
-  /// Reads `source`; throws format_error when its format cannot be told.
-  explicit sequence_reader(std::unique_ptr<byte_source> source) {
+  /// Reads `source` (FASTA with `fasta`'s limits); throws format_error when its format cannot be told.
+  explicit sequence_reader(std::unique_ptr<byte_source> source, const fasta_options& fasta = {}) {
     peeked_line peeked = peek_first_line(std::move(source), default_max_table_line_length);
     format_ = detail::format_of(peeked);
-    if (format_ == sequence_format::fasta) fasta_.emplace(std::move(peeked.source));
+    if (format_ == sequence_format::fasta) fasta_.emplace(std::move(peeked.source), fasta);
     else table_.emplace(std::move(peeked.source));
   }
 
   /// Opens `path`: a file, a pipe or "-" (standard input), plain or gzip.
-  explicit sequence_reader(const std::string& path) : sequence_reader(open_input(path)) {}
+  explicit sequence_reader(const std::string& path, const fasta_options& fasta = {})
+      : sequence_reader(open_input(path), fasta) {}
 
   /// The format told from the input's content.
   [[nodiscard]] sequence_format format() const noexcept { return format_; }
