@@ -7,8 +7,13 @@
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <random>
+#include <span>
+#include <string>
 #include <utility>
+#include <vector>
 #include <nlohmann/json.hpp>
+#include <xtensor/xview.hpp>
 
 #include "dnabert/io/safetensors.hpp"
 #include "test_paths.hpp"
@@ -117,4 +122,35 @@ TEST_CASE("classifier: a sequence shorter than k is named in the error") {
   const std::vector<std::string> ids = {"fine", "too_short"};
   CHECK_THROWS_WITH_AS((void)model.predict(sequences, {}, ids), "sequence 'too_short' is 3 nt long, shorter than k = 6",
                        dnabert::input_error);
+}
+
+TEST_CASE("classifier: a sequence gets the same bits whatever it is batched with") {
+  // Padding of a batch's shorter pieces takes no part in their sums, so results do not depend on
+  // the batch size or on the neighbours: predicting a stream chunk by chunk equals predicting it whole.
+  std::mt19937 rng(17);
+  std::vector<std::string> sequences(120);
+  for (auto& sequence : sequences) {
+    sequence.resize(6 + rng() % 150);
+    for (char& c : sequence) c = "ACGT"[rng() % 4];
+  }
+  for (const char* name : {"trained/classifier", "parity/cls3_k3"}) {
+    CAPTURE(name);
+    const auto model = dnabert::load_classifier(dnabert::test::data_path(name), 2);
+    dnabert::inference_options one;
+    one.batch_size = 1;  // no padding at all
+    const auto alone = model.predict(sequences, one);
+    const auto alone_mean = model.embed(sequences, dnabert::pooling::mean, one);
+    for (const std::size_t batch_size : {5U, 32U}) {
+      CAPTURE(batch_size);
+      dnabert::inference_options options;
+      options.batch_size = batch_size;
+      CHECK(model.predict(sequences, options).logits == alone.logits);
+      CHECK(model.embed(sequences, dnabert::pooling::mean, options) == alone_mean);
+      const std::span<const std::string> all(sequences);
+      const auto first = model.predict(all.first(50), options);
+      const auto rest = model.predict(all.subspan(50), options);
+      CHECK(xt::view(alone.logits, xt::range(0, 50), xt::all()) == first.logits);
+      CHECK(xt::view(alone.logits, xt::range(50, 120), xt::all()) == rest.logits);
+    }
+  }
 }
