@@ -30,7 +30,7 @@ struct inference_cli_options {
 /// Adds --model/--input/--output/--batch-size/--threads/--device to `cmd`.
 inline void add_inference_options(CLI::App* cmd, inference_cli_options& o) {
   cmd->add_option("-m,--model", o.model, "model folder (config.json, vocab.txt, weights)")->required();
-  cmd->add_option("-i,--input", o.input, "FASTA (.gz), DNABERT TSV or DNABERT-2 CSV")->required();
+  cmd->add_option("-i,--input", o.input, "FASTA (.gz), DNABERT TSV or DNABERT-2 CSV; '-' reads standard input")->required();
   cmd->add_option("-o,--output", o.output, "output file")->required();
   add_batch_size_option(cmd, o.batch_size);
   add_threads_option(cmd, o.threads);
