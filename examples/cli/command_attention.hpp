@@ -4,10 +4,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
-#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <dnabert/dnabert.hpp>
@@ -21,6 +24,60 @@
 
 namespace dnabert::cli {
 
+namespace detail {
+
+/// Where the scores of the last model go as chunks finish: .npy (with its ids file), TSV or bedGraph.
+class attention_output {
+ public:
+  /// Starts `path` in `format` (npy, tsv or bedgraph).
+  attention_output(const std::string& path, const std::string& format) {
+    if (format == "npy") {
+      if (is_stdout(path)) throw input_error("--format npy needs a file for --output (use tsv or bedgraph for stdout)");
+      npy_.emplace(path, scratch_directory(path));
+      return;
+    }
+    bedgraph_ = format == "bedgraph";
+    text_.emplace(path);
+    text_->text() << (bedgraph_ ? analysis::scores_bedgraph_header : analysis::scores_tsv_header);
+  }
+
+  /// Adds the scores of a chunk of sequences named by `ids`.
+  void add(const analysis::nucleotide_scores& scores, std::span<const std::string> ids) {
+    if (npy_) return npy_->add(scores, ids);
+    if (bedgraph_) analysis::append_scores_bedgraph(text_->text(), scores, ids);
+    else analysis::append_scores_tsv(text_->text(), scores, ids);
+    text_->flush_if_full();
+  }
+
+  /// Puts the output in place.
+  void commit() {
+    if (npy_) npy_->commit();
+    else text_->commit();
+  }
+
+ private:
+  std::optional<analysis::scores_npy_writer> npy_;
+  std::optional<text_output> text_;
+  bool bedgraph_ = false;
+};
+
+/// The next chunk of the sequences kept in `kept` (id and sequence records), within `limits`; false at the end.
+inline bool next_kept_chunk(io::spill_file& kept, const io::chunk_limits& limits, input_chunk& chunk) {
+  chunk.sequences.clear();
+  chunk.ids.clear();
+  std::size_t nucleotides = 0;
+  std::string id, sequence;
+  while (chunk.ids.size() < limits.max_records && nucleotides < limits.max_nucleotides && kept.read(id)) {
+    if (!kept.read(sequence)) throw error("the scratch copy of the input ends inside a record");
+    nucleotides += sequence.size();
+    chunk.ids.push_back(std::move(id));
+    chunk.sequences.push_back(std::move(sequence));
+  }
+  return !chunk.ids.empty();
+}
+
+}  // namespace detail
+
 /// Registers `attention`.
 inline void add_attention_command(CLI::App& app) {
   auto o = std::make_shared<inference_cli_options>();
@@ -31,6 +88,7 @@ inline void add_attention_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "attention", "DNABERT-viz attention scores per nucleotide: .npy [N, L_max] with NaN tails (ids in OUT.ids.txt), TSV or bedGraph");
   add_inference_options(cmd, *o);
+  add_chunk_option(cmd, o->chunk);
   cmd->add_option("--layer", *layer, "layer whose [CLS] attention is scored: 0-based index, last, or all (summed)")
       ->check(index_or_words({"last", "all"}));
   cmd->add_option("--head", *head, "head: 0-based index or sum (every head)")->check(index_or_words({"sum"}));
@@ -40,9 +98,8 @@ inline void add_attention_command(CLI::App& app) {
   cmd->add_option("--format", *format, "npy (with OUT.ids.txt), tsv (id, position, score) or bedgraph (0-based)")
       ->check(CLI::IsMember({"npy", "tsv", "bedgraph"}));
   cmd->callback([o, layer, head, format, combined] {
-    std::vector<std::string> sequences, ids;  // not a structured binding: the lambdas below capture them
-    std::tie(sequences, ids) = sequences_and_ids(o->input);
-    progress_line progress("attention");
+    detail::attention_output output(o->output, *format);
+    chunked_progress progress("attention");
     analysis::attention_options options;
     options.layer = parse_layer(*layer);
     options.head = parse_head(*head);
@@ -50,18 +107,47 @@ inline void add_attention_command(CLI::App& app) {
     options.progress = std::ref(progress);
     std::vector<std::string> dirs{o->model};
     dirs.insert(dirs.end(), combined->begin(), combined->end());
-    std::vector<analysis::nucleotide_scores> per_model;
-    for (const auto& dir : dirs)  // one model loaded at a time: each is freed once its scores are read
-      with_attention_model(dir, o->device, o->threads, [&](const auto& model) {
-        per_model.push_back(analysis::attention_scores(model.model(), sequences, options, ids));
+    // One model loaded at a time, each over the whole input in chunks. With several, the input is
+    // kept in a scratch file for the next ones (a pipe cannot be read again), and the running sum
+    // of the scores (in DNABERT's order: first model's, plus the second's, ...) in another.
+    const std::string scratch = scratch_directory(o->output);
+    std::unique_ptr<io::spill_file> kept_input, sum_so_far;
+    if (dirs.size() > 1) kept_input = std::make_unique<io::spill_file>(scratch);
+    for (std::size_t m = 0; m < dirs.size(); ++m) {
+      const bool last = m + 1 == dirs.size();
+      auto sum = last ? nullptr : std::make_unique<io::spill_file>(scratch);
+      with_attention_model(dirs[m], o->device, o->threads, [&](const auto& model) {
+        std::vector<float> earlier;
+        const auto score = [&](const input_chunk& chunk) {
+          auto scores = analysis::attention_scores(model.model(), chunk.sequences, options, chunk.ids);
+          for (auto& row : scores) {
+            if (sum_so_far) {
+              if (!sum_so_far->read(earlier) || earlier.size() != row.size())
+                throw error("the scratch copy of the scores does not match the input");
+              for (std::size_t p = 0; p < row.size(); ++p) row[p] = earlier[p] + row[p];
+            }
+            if (sum) sum->write(std::span<const float>(row));
+          }
+          if (last) output.add(scores, chunk.ids);
+        };
+        if (m == 0) {
+          for_each_input_chunk(o->input, o->chunk, [&](const input_chunk& chunk) {
+            if (kept_input)
+              for (std::size_t s = 0; s < chunk.ids.size(); ++s) {
+                kept_input->write(chunk.ids[s]);
+                kept_input->write(chunk.sequences[s]);
+              }
+            score(chunk);
+          });
+        } else {
+          kept_input->rewind();
+          for (input_chunk chunk; detail::next_kept_chunk(*kept_input, o->chunk, chunk);) score(chunk);
+        }
       });
-    const auto scores = analysis::combine(per_model);
-    if (*format == "npy") {
-      if (o->output == "-") throw input_error("--format npy needs a file for --output (use tsv or bedgraph for stdout)");
-      analysis::write_scores_npy(o->output, scores, ids);
-    } else {
-      write_output(o->output, *format == "tsv" ? analysis::scores_tsv(scores, ids) : analysis::scores_bedgraph(scores, ids));
+      sum_so_far = std::move(sum);
     }
+    progress.finish();
+    output.commit();
   });
 }
 

@@ -153,6 +153,7 @@ inline void run_demo(const demo_settings& s) {
   if (!fs::exists(s.genome))
     throw input_error(s.genome + " not found: install Debian's htslib-test (apt-get install htslib-test), "
                       "or pass --genome with another FASTA genome");
+  const io::output_lock lock(s.output);
   const auto records = io::read_fasta(s.genome);
   std::size_t largest = 0;
   for (std::size_t i = 0; i < records.size(); ++i)

@@ -43,7 +43,7 @@ inline void add_evaluate_command(CLI::App& app) {
       ids.push_back(std::move(entry.id));
     }
     progress_line progress("evaluate");
-    const auto result = model.predict(sequences, to_inference_options(*o, progress), ids);
+    const auto result = model.predict(sequences, to_inference_options(*o, std::ref(progress)), ids);
     const std::vector<int> predicted(result.predicted.begin(), result.predicted.end());
     const std::vector<double> probabilities(result.probabilities.begin(), result.probabilities.end());
     const auto report = train::compute_metrics(labels, predicted, probabilities, classes);

@@ -111,6 +111,7 @@ inline void add_motifs_command(CLI::App& app) {
   add_device_option(cmd, o->device)->excludes(scores);  // --scores runs no model
   cmd->callback([o] {
     if (o->model.empty() == o->scores.empty()) throw input_error("motifs needs --model or --scores (one of them)");
+    const io::output_lock lock(o->output);
     const auto entries = read_labelled(o->input, o->labels);
     std::vector<std::string> positives, negatives;
     std::vector<std::size_t> positive_rows;  // each positive's row in the input (and in --scores)

@@ -34,7 +34,7 @@ inline void add_mutate_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("mutate", "Saturation mutagenesis of one sequence: every position x 3 other bases, "
                                            "change of P(class 1) as TSV and SVG heat map");
   cmd->add_option("-m,--model", o->model, "fine-tuned 2-class model folder")->required();
-  cmd->add_option("-i,--input", o->input, "FASTA (.gz), DNABERT TSV or DNABERT-2 CSV")->required();
+  cmd->add_option("-i,--input", o->input, "FASTA (.gz), DNABERT TSV or DNABERT-2 CSV; '-' reads standard input")->required();
   cmd->add_option("--id", o->id, "the sequence to mutate: FASTA id or 0-based table row (default: the only one)");
   cmd->add_option("-o,--output", o->output, "TSV: id, position (0-based), ref, alt, p_ref, p_alt, delta, diff, logOR")
       ->required();

@@ -80,7 +80,7 @@ inline std::string strip_title(const std::string& id, const std::string& note) {
 
 /// Adds --input, --output, --batch-size and --threads to a plot subcommand.
 inline void add_plot_io_options(CLI::App* cmd, plot_cli_options& o, const std::string& output_help) {
-  cmd->add_option("-i,--input", o.input, "FASTA (.gz), DNABERT TSV or DNABERT-2 CSV")->required();
+  cmd->add_option("-i,--input", o.input, "FASTA (.gz), DNABERT TSV or DNABERT-2 CSV; '-' reads standard input")->required();
   cmd->add_option("-o,--output", o.output, output_help)->required();
   add_batch_size_option(cmd, o.batch_size);
   add_threads_option(cmd, o.threads);

@@ -4,12 +4,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
+#include <functional>
 #include <iomanip>
 #include <limits>
 #include <memory>
 #include <optional>
 #include <span>
-#include <sstream>
 #include <string>
 
 #include <dnabert/dnabert.hpp>
@@ -27,31 +28,41 @@ inline void add_predict_command(CLI::App& app) {
   auto o = std::make_shared<inference_cli_options>();
   auto* cmd = app.add_subcommand("predict", "Classify sequences (or score them, for a regression model)");
   add_inference_options(cmd, *o);
+  add_chunk_option(cmd, o->chunk);
   cmd->add_option("--long", o->long_rule, "combine the 510-k-mer pieces of long sequences: mean or max of logits")
       ->check(CLI::IsMember({"mean", "max"}));
   cmd->callback([o] { with_classifier(o->model, o->device, o->threads, [&](const auto& model) {
-    const auto [sequences, ids] = sequences_and_ids(o->input);
-    progress_line progress("predict");
-    const auto result = model.predict(sequences, to_inference_options(*o, progress), ids);
-    std::ostringstream out;
-    out << std::setprecision(std::numeric_limits<float>::max_digits10);
+    text_output out(o->output);
+    auto& text = out.text();
+    text << std::setprecision(std::numeric_limits<float>::max_digits10);
     const auto labels = static_cast<std::size_t>(model.num_labels());
-    if (result.regression) {
-      out << "id\tscore\n";
-      for (std::size_t s = 0; s < ids.size(); ++s) out << ids[s] << '\t' << result.logits(s, 0) << '\n';
+    const bool regression = labels == 1;
+    if (regression) {
+      text << "id\tscore\n";
     } else {
-      out << "id\tpredicted";
-      for (std::size_t c = 0; c < labels; ++c) out << "\tprob_" << c;
-      for (std::size_t c = 0; c < labels; ++c) out << "\tlogit_" << c;
-      out << '\n';
-      for (std::size_t s = 0; s < ids.size(); ++s) {
-        out << ids[s] << '\t' << result.predicted[s];
-        for (std::size_t c = 0; c < labels; ++c) out << '\t' << result.probabilities(s, c);
-        for (std::size_t c = 0; c < labels; ++c) out << '\t' << result.logits(s, c);
-        out << '\n';
-      }
+      text << "id\tpredicted";
+      for (std::size_t c = 0; c < labels; ++c) text << "\tprob_" << c;
+      for (std::size_t c = 0; c < labels; ++c) text << "\tlogit_" << c;
+      text << '\n';
     }
-    write_output(o->output, out.str());
+    chunked_progress progress("predict");
+    for_each_input_chunk(o->input, o->chunk, [&](const input_chunk& chunk) {
+      const auto result = model.predict(chunk.sequences, to_inference_options(*o, std::ref(progress)), chunk.ids);
+      for (std::size_t s = 0; s < chunk.ids.size(); ++s) {
+        text << chunk.ids[s];
+        if (regression) {
+          text << '\t' << result.logits(s, 0) << '\n';
+          continue;
+        }
+        text << '\t' << result.predicted[s];
+        for (std::size_t c = 0; c < labels; ++c) text << '\t' << result.probabilities(s, c);
+        for (std::size_t c = 0; c < labels; ++c) text << '\t' << result.logits(s, c);
+        text << '\n';
+      }
+      out.flush_if_full();
+    });
+    progress.finish();
+    out.commit();
   }); });
 }
 
@@ -60,19 +71,24 @@ inline void add_embed_command(CLI::App& app) {
   auto o = std::make_shared<inference_cli_options>();
   auto* cmd = app.add_subcommand("embed", "Embed sequences as float32 .npy [N, hidden] (ids in OUT.ids.txt)");
   add_inference_options(cmd, *o);
+  add_chunk_option(cmd, o->chunk);
   cmd->add_option("-p,--pooling", o->pooling_name, "cls, mean (all non-pad tokens) or pooler")
       ->check(CLI::IsMember({"cls", "mean", "pooler"}));
   cmd->callback([o] { with_classifier(o->model, o->device, o->threads, [&](const auto& model) {
-    const auto [sequences, ids] = sequences_and_ids(o->input);
-    progress_line progress("embed");
+    if (is_stdout(o->output)) throw input_error("embed writes .npy: --output needs a file name, not stdout");
     const pooling how = o->pooling_name == "mean" ? pooling::mean : o->pooling_name == "pooler" ? pooling::pooler : pooling::cls;
-    const auto vectors = model.embed(sequences, how, to_inference_options(*o, progress), ids);
-    io::write_npy(o->output, {vectors.shape()[0], vectors.shape()[1]}, std::span<const float>(vectors.data(), vectors.size()));
-    std::string id_text;
-    for (const auto& id : ids) id_text += id + '\n';
-    std::string ids_path = o->output;
-    if (ids_path.size() > 4 && ids_path.ends_with(".npy")) ids_path.resize(ids_path.size() - 4);
-    io::write_file_atomically(ids_path + ".ids.txt", id_text);
+    io::npy_matrix_writer vectors(o->output, static_cast<std::uint64_t>(model.model().config().hidden_size));
+    text_output ids(analysis::ids_file_path(o->output));
+    chunked_progress progress("embed");
+    for_each_input_chunk(o->input, o->chunk, [&](const input_chunk& chunk) {
+      const auto rows = model.embed(chunk.sequences, how, to_inference_options(*o, std::ref(progress)), chunk.ids);
+      vectors.add_rows(std::span<const float>(rows.data(), rows.size()));
+      for (const auto& id : chunk.ids) ids.text() << id << '\n';
+      ids.flush_if_full();
+    });
+    progress.finish();
+    vectors.commit();
+    ids.commit();
   }, o->pooling_name == "pooler" ? std::optional(inference_use::pooled_embedding) : std::nullopt); });  // cls, mean: the encoder only
 }
 

@@ -38,6 +38,7 @@ inline void add_quantize_command(CLI::App& app) {
                   "the float values they stand for")
       ->required();
   cmd->callback([from, to] {
+    const io::output_lock lock(*to);
     const auto report = io::quantize_model_folder(*from, *to);
     print_warnings(report.warnings);
     std::cout << "quantized " << report.weights.size() << " linear weights to int8 (symmetric, per output channel): "

@@ -22,7 +22,7 @@ inline void add_tokenize_command(CLI::App& app) {
   };
   auto opts = std::make_shared<options>();
   auto* cmd = app.add_subcommand("tokenize", "Turn DNA sequences into DNABERT token ids (one row per 510-k-mer piece)");
-  cmd->add_option("-i,--input", opts->input, "FASTA (.gz), DNABERT TSV or DNABERT-2 CSV; default: an embedded example");
+  cmd->add_option("-i,--input", opts->input, "FASTA (.gz), DNABERT TSV or DNABERT-2 CSV; '-' reads standard input; default: an embedded example");
   cmd->add_option("-k,--k", opts->k, "k-mer size (DNABERT: 3, 4, 5 or 6)")->check(CLI::Range(1, max_k));
   cmd->add_option("--format", opts->format, "ids or tokens")->check(CLI::IsMember({"ids", "tokens"}));
   cmd->add_option("-o,--output", opts->output, "output TSV (default: stdout)");

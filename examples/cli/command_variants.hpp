@@ -15,7 +15,7 @@
 #include <dnabert/dnabert.hpp>
 
 #include "device.hpp"
-#include "input.hpp"
+#include "inference_flags.hpp"
 #include "progress.hpp"
 #include "shared_flags.hpp"
 #ifdef DNABERT_WITH_HTSLIB
@@ -30,6 +30,7 @@ struct variants_cli_options {
   std::string model, fasta, vcf, input, mut_file, output;
   device_options device;
   std::size_t window = 0, batch_size = 32;
+  io::chunk_limits chunk;
   int threads = 0;
   bool strict = false;
 };
@@ -124,21 +125,27 @@ void run_vcf_variants(const variants_cli_options& o, const Model& model) {
 #endif
 
 /// DNABERT's mode: the mutations of a --mut-file applied to the sequences of a DNABERT TSV, scored
-/// by `model` (on any backend).
+/// by `model` (on any backend); the input is read, scored and written a chunk at a time.
 template <class Model>
 void run_mutation_file(const variants_cli_options& o, const Model& model) {
   if (!o.output.ends_with(".tsv"))
     throw input_error("--output " + o.output + ": --mut-file mode writes DNABERT's mutations.tsv: use a name ending in .tsv");
-  const auto sequences = read_input(o.input);
   const auto mutations = io::read_mutation_file(o.mut_file);
-  const auto rows = analysis::score_mutations(model, std::span<const io::sequence_entry>(sequences),
-                                              std::span<const io::sequence_mutation>(mutations), o.mut_file,
-                                              o.batch_size);
+  analysis::mutation_scorer scorer(mutations, o.mut_file);
   analysis::mutations_tsv_writer table(o.output, model.model().k());
-  for (const auto& row : rows)
-    table.add(sequences[row.sequence].id, sequences[row.sequence].sequence, row.mutated, row.score);
+  io::sequence_reader reader(o.input);
+  std::vector<io::sequence_entry> chunk;
+  std::size_t scored = 0;
+  while (reader.next_chunk(chunk, o.chunk)) {
+    scorer.score(model, std::span<const io::sequence_entry>(chunk), o.batch_size, [&](const analysis::scored_mutation& row) {
+      const io::sequence_entry& original = chunk[row.sequence - (reader.count() - chunk.size())];
+      table.add(original.id, original.sequence, row.mutated, row.score);
+      ++scored;
+    });
+  }
+  scorer.finish();
   table.commit();
-  std::cerr << "variants: " << rows.size() << " mutations of " << sequences.size() << " sequences scored; written to "
+  std::cerr << "variants: " << scored << " mutations of " << reader.count() << " sequences scored; written to "
             << o.output << '\n';
 }
 
@@ -159,6 +166,7 @@ inline void add_variants_command(CLI::App& app) {
   cmd->add_option("--window", o->window, "window in nt (default: the model's longest input, 510 + k - 1)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
   add_batch_size_option(cmd, o->batch_size, "sequences per forward pass");
+  add_chunk_option(cmd, o->chunk);
   add_threads_option(cmd, o->threads);
   cmd->add_flag("--strict", o->strict, "stop at the first problem (REF mismatch, unknown contig, edge, ...) instead of warning");
   add_device_option(cmd, o->device);

@@ -7,7 +7,9 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <utility>
 
+#include <dnabert/io/sequence_input.hpp>
 #include <dnabert/model/classifier.hpp>
 
 #include "device.hpp"
@@ -21,25 +23,37 @@ struct inference_cli_options {
   std::string model, input, output, long_rule = "mean", pooling_name = "cls";
   device_options device;
   std::size_t batch_size = 32;
+  io::chunk_limits chunk;
   int threads = 0;
 };
 
 /// Adds --model/--input/--output/--batch-size/--threads/--device to `cmd`.
 inline void add_inference_options(CLI::App* cmd, inference_cli_options& o) {
   cmd->add_option("-m,--model", o.model, "model folder (config.json, vocab.txt, weights)")->required();
-  cmd->add_option("-i,--input", o.input, "FASTA (.gz), DNABERT TSV or DNABERT-2 CSV")->required();
+  cmd->add_option("-i,--input", o.input, "FASTA (.gz), DNABERT TSV or DNABERT-2 CSV; '-' reads standard input")->required();
   cmd->add_option("-o,--output", o.output, "output file")->required();
   add_batch_size_option(cmd, o.batch_size);
   add_threads_option(cmd, o.threads);
   add_device_option(cmd, o.device);
 }
 
+/// Adds --chunk-size to a command that streams its input: at most that many sequences are held
+/// at a time (results do not depend on it).
+inline void add_chunk_option(CLI::App* cmd, io::chunk_limits& chunk) {
+  cmd->add_option("--chunk-size", chunk.max_records,
+                  "sequences read, run and written at a time (fewer when they pass " +
+                      std::to_string(chunk.max_nucleotides >> 20) +
+                      " M nt): memory holds one chunk whatever the input's size; results do not depend on it")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
+}
+
 /// Library options from the command line, reporting progress through `progress`.
-inline inference_options to_inference_options(const inference_cli_options& o, progress_line& progress) {
+inline inference_options to_inference_options(const inference_cli_options& o,
+                                              std::function<void(std::size_t, std::size_t)> progress) {
   inference_options options;
   options.batch_size = o.batch_size;
   options.long_sequences = o.long_rule == "max" ? piece_rule::max : piece_rule::mean;
-  options.progress = std::ref(progress);
+  options.progress = std::move(progress);
   return options;
 }
 

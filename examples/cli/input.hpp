@@ -24,6 +24,33 @@ inline std::vector<io::sequence_entry> read_input(const std::string& path) {
   return io::read_sequences(bytes, std::string(example_fasta_name));
 }
 
+/// A chunk of an input's sequences, in input order.
+struct input_chunk {
+  std::vector<std::string> sequences;
+  std::vector<std::string> ids;
+};
+
+/// Calls use(chunk) with the sequences of `path` (as read_input reads it; "-" is stdin) a chunk of
+/// at most `limits` at a time, in input order: memory holds one chunk whatever the input's size,
+/// so FASTA ids are not checked for repeats (that would hold every id).
+template <class Use>
+void for_each_input_chunk(const std::string& path, const io::chunk_limits& limits, Use&& use) {
+  const auto example = std::as_bytes(std::span<const char>(example_fasta.data(), example_fasta.size()));
+  io::sequence_reader reader(path.empty() ? io::open_input(example, std::string(example_fasta_name)) : io::open_input(path),
+                             {.unique_ids = false});
+  std::vector<io::sequence_entry> entries;
+  input_chunk chunk;
+  while (reader.next_chunk(entries, limits)) {
+    chunk.sequences.clear();
+    chunk.ids.clear();
+    for (auto& entry : entries) {
+      chunk.sequences.push_back(std::move(entry.sequence));
+      chunk.ids.push_back(std::move(entry.id));
+    }
+    use(std::as_const(chunk));
+  }
+}
+
 /// Labelled sequences from a TSV/CSV, or a FASTA with its labels file.
 inline std::vector<io::sequence_entry> read_labelled(const std::string& path, const std::string& labels) {
   return labels.empty() ? read_input(path) : io::read_sequences(path, labels);

@@ -115,10 +115,50 @@ class progress_line {
     output_.draw(text.str(), final);
   }
 
+  /// Reports `done` units of a job whose total is known only at its end (an input read as it
+  /// streams): the count and the rate, no ETA. finish() ends the line.
+  void running(std::size_t done) {
+    if (output_.due(false)) output_.draw(running_text(done), false);
+  }
+
+  /// Ends a running count at `done` units.
+  void finish(std::size_t done) {
+    if (output_.due(true)) output_.draw(running_text(done), true);
+  }
+
  private:
+  [[nodiscard]] std::string running_text(std::size_t done) const {
+    const double rate = output_.rate(static_cast<double>(done));
+    return label_ + ": " + std::to_string(done) + ' ' + unit_ + ", " + detail::short_number(rate) + ' ' + unit_ + "/s";
+  }
+
   std::string label_;
   std::string unit_;
   detail::progress_output output_;
+};
+
+/// The progress of work done chunk by chunk over a streamed input: each chunk's (done, total)
+/// counted on from the chunks before it, the total unknown until the input ends.
+class chunked_progress {
+ public:
+  /// Starts the clock for a job called `label` counting `unit`s.
+  explicit chunked_progress(std::string label, std::string unit = "pieces") : line_(std::move(label), std::move(unit)) {}
+
+  chunked_progress(const chunked_progress&) = delete;
+  chunked_progress& operator=(const chunked_progress&) = delete;
+
+  /// Reports (done, total) of the chunk at hand; its last report (done == total) closes it.
+  void operator()(std::size_t done, std::size_t total) {
+    line_.running(before_ + done);
+    if (done >= total) before_ += total;
+  }
+
+  /// Ends the display, after the last chunk.
+  void finish() { line_.finish(before_); }
+
+ private:
+  progress_line line_;
+  std::size_t before_ = 0;
 };
 
 /// The progress of a training run on stderr

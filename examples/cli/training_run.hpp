@@ -114,6 +114,7 @@ auto with_training_progress(RunOptions& run, const std::string& label, Fit&& fit
 template <class RunOptions, class ConfigFrom, class Train>
 void run_training(const std::string& command, trainer_cli_options<RunOptions>& o, bert_head head, std::int64_t num_labels,
                   ConfigFrom&& config_from, Train&& train) {
+  const io::output_lock lock(o.output);  // one run per output folder, taken before resume looks into it
   with_backend(o.device, o.threads, [&](auto backend) {
     using B = typename decltype(backend)::element_type;
     o.run.resume_from = o.resume.checkpoint(o.output);

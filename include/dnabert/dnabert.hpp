@@ -35,6 +35,7 @@
 #include "dnabert/io/model_quantization.hpp"
 #include "dnabert/io/mutation_file.hpp"
 #include "dnabert/io/npy.hpp"
+#include "dnabert/io/output_lock.hpp"
 #include "dnabert/io/safetensors.hpp"
 #include "dnabert/io/sequence_input.hpp"
 #include "dnabert/io/torch_checkpoint.hpp"

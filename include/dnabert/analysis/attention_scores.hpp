@@ -1,20 +1,25 @@
 #pragma once
 // DNABERT-viz attention scores: how much the [CLS] token attends to each nucleotide, from a
-// model's attention probabilities, for sequences of any length; and their .npy/TSV/bedGraph files.
+// model's attention probabilities, for sequences of any length; and their .npy/TSV/bedGraph files,
+// whole or written a chunk of sequences at a time.
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <iomanip>
 #include <limits>
 #include <span>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dnabert/io/atomic_file.hpp"
 #include "dnabert/io/npy.hpp"
+#include "dnabert/io/spill_file.hpp"
 #include "dnabert/model/bert.hpp"
 #include "dnabert/model/piece_batches.hpp"
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"
@@ -138,20 +143,18 @@ inline std::size_t longest(const nucleotide_scores& scores) {
   return length;
 }
 
-// Every score as "<prefix(id, position)><score>\n", with enough digits to read the float back.
+// Appends every score as "<prefix(id, position)><score>\n" to `out`, with enough digits to read the float back.
 template <class Prefix>
-std::string score_lines(const nucleotide_scores& scores, std::span<const std::string> ids, const std::string& header,
+void append_score_lines(std::ostream& out, const nucleotide_scores& scores, std::span<const std::string> ids,
                         Prefix&& prefix) {
   if (ids.size() != scores.size())
     throw input_error(std::to_string(scores.size()) + " score rows but " + std::to_string(ids.size()) + " ids");
-  std::ostringstream out;
-  out << std::setprecision(std::numeric_limits<float>::max_digits10) << header;
+  out << std::setprecision(std::numeric_limits<float>::max_digits10);
   for (std::size_t s = 0; s < scores.size(); ++s)
     for (std::size_t p = 0; p < scores[s].size(); ++p) {
       prefix(out, ids[s], p);
       out << scores[s][p] << '\n';
     }
-  return out.str();
 }
 
 }  // namespace detail
@@ -209,14 +212,6 @@ inline nucleotide_scores combine(std::span<const nucleotide_scores> per_model) {
   return out;
 }
 
-/// The scores as a row-major [N, L_max] matrix, NaN beyond each sequence's length.
-inline std::vector<float> padded_matrix(const nucleotide_scores& scores) {
-  const std::size_t width = detail::longest(scores);
-  std::vector<float> matrix(scores.size() * width, std::numeric_limits<float>::quiet_NaN());
-  for (std::size_t s = 0; s < scores.size(); ++s) std::copy(scores[s].begin(), scores[s].end(), matrix.begin() + s * width);
-  return matrix;
-}
-
 /// Where the ids of `npy_path` go: OUT.npy → OUT.ids.txt (as `dnabert embed`).
 inline std::string ids_file_path(const std::string& npy_path) {
   std::string stem = npy_path;
@@ -224,30 +219,86 @@ inline std::string ids_file_path(const std::string& npy_path) {
   return stem + ".ids.txt";
 }
 
+/// Writes scores as float32 .npy [N, L_max] (NaN beyond each sequence's length) and their ids, one
+/// a line, beside it in `ids_file_path(path)`, a chunk of sequences at a time: rows wait in a
+/// scratch file until the last, when L_max is known; both files are put in place by commit().
+class scores_npy_writer {
+ public:
+  /// Starts `path` and its ids file; the scratch file goes to `scratch_directory`.
+  scores_npy_writer(std::string path, const std::string& scratch_directory)
+      : path_(std::move(path)), ids_(ids_file_path(path_)), rows_(scratch_directory) {}
+
+  /// Adds the scores of a chunk of sequences, named by `ids`.
+  void add(const nucleotide_scores& scores, std::span<const std::string> ids) {
+    if (ids.size() != scores.size())
+      throw input_error(std::to_string(scores.size()) + " score rows but " + std::to_string(ids.size()) + " ids");
+    for (std::size_t s = 0; s < scores.size(); ++s) {
+      rows_.write(std::span<const float>(scores[s]));
+      width_ = std::max(width_, scores[s].size());
+      ids_.text() << ids[s] << '\n';
+      ids_.flush_if_full();
+    }
+  }
+
+  /// Writes the matrix and puts both files in place.
+  void commit() {
+    io::npy_matrix_writer matrix(path_, width_);
+    std::vector<float> row;
+    while (rows_.read(row)) {
+      row.resize(width_, std::numeric_limits<float>::quiet_NaN());
+      matrix.add_rows(row);
+    }
+    matrix.commit();
+    ids_.commit();
+  }
+
+ private:
+  std::string path_;
+  io::streamed_text_file ids_;
+  io::spill_file rows_;
+  std::size_t width_ = 0;
+};
+
 /// Writes float32 .npy [N, L_max] (NaN beyond each sequence's length) and the ids, one a line,
 /// beside it in `ids_file_path(path)`; both atomically.
 inline void write_scores_npy(const std::string& path, const nucleotide_scores& scores, std::span<const std::string> ids) {
-  if (ids.size() != scores.size())
-    throw input_error(std::to_string(scores.size()) + " score rows but " + std::to_string(ids.size()) + " ids");
-  const auto matrix = padded_matrix(scores);
-  io::write_npy(path, {scores.size(), detail::longest(scores)}, matrix);
-  std::string id_text;
-  for (const auto& id : ids) id_text += id + '\n';
-  io::write_file_atomically(ids_file_path(path), id_text);
+  scores_npy_writer writer(path, std::filesystem::path(path).parent_path().string());
+  writer.add(scores, ids);
+  writer.commit();
+}
+
+/// The header line of scores_tsv.
+inline constexpr std::string_view scores_tsv_header = "id\tposition\tscore\n";
+/// The track line that starts scores_bedgraph.
+inline constexpr std::string_view scores_bedgraph_header = "track type=bedGraph name=\"dnabert attention\"\n";
+
+/// Appends the lines of scores_tsv after its header to `out`.
+inline void append_scores_tsv(std::ostream& out, const nucleotide_scores& scores, std::span<const std::string> ids) {
+  detail::append_score_lines(out, scores, ids,
+                             [](std::ostream& line, const std::string& id, std::size_t p) { line << id << '\t' << p << '\t'; });
+}
+
+/// Appends the lines of scores_bedgraph after its track line to `out`.
+inline void append_scores_bedgraph(std::ostream& out, const nucleotide_scores& scores, std::span<const std::string> ids) {
+  detail::append_score_lines(out, scores, ids, [](std::ostream& line, const std::string& id, std::size_t p) {
+    line << id << '\t' << p << '\t' << p + 1 << '\t';
+  });
 }
 
 /// The scores as TSV: a header "id\tposition\tscore", then one line per nucleotide (0-based position).
 inline std::string scores_tsv(const nucleotide_scores& scores, std::span<const std::string> ids) {
-  return detail::score_lines(scores, ids, "id\tposition\tscore\n",
-                             [](std::ostream& out, const std::string& id, std::size_t p) { out << id << '\t' << p << '\t'; });
+  std::ostringstream out;
+  out << scores_tsv_header;
+  append_scores_tsv(out, scores, ids);
+  return out.str();
 }
 
 /// The scores as bedGraph: the id as chromosome, one 0-based half-open interval per nucleotide.
 inline std::string scores_bedgraph(const nucleotide_scores& scores, std::span<const std::string> ids) {
-  return detail::score_lines(scores, ids, "track type=bedGraph name=\"dnabert attention\"\n",
-                             [](std::ostream& out, const std::string& id, std::size_t p) {
-                               out << id << '\t' << p << '\t' << p + 1 << '\t';
-                             });
+  std::ostringstream out;
+  out << scores_bedgraph_header;
+  append_scores_bedgraph(out, scores, ids);
+  return out.str();
 }
 
 }  // namespace dnabert::analysis

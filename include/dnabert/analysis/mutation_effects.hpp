@@ -1,6 +1,7 @@
 #pragma once
 // DNABERT's mutation-file mode (SNP.py with --mut-file): each row of the file applied to its input
-// sequence, originals and mutants predicted in batches and scored as diff and logOR.
+// sequence, originals and mutants predicted in batches and scored as diff and logOR, over an input
+// whole or read a chunk at a time.
 
 #include <algorithm>
 #include <cstddef>
@@ -8,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "dnabert/analysis/effect_scores.hpp"
@@ -41,6 +43,69 @@ struct scored_mutation {
   variant_score score;
 };
 
+/// DNABERT's --mut-file mode over sequences that come a chunk at a time: the mutations (held in
+/// memory, grouped by the idx they name) are applied to each chunk's sequences as it comes, and
+/// originals and mutants predicted in batches, so that memory holds one chunk of the input. Rows
+/// come in DNABERT's mutations.tsv order (SNP.py's inner join on idx: by original sequence, then
+/// mutation-file order).
+class mutation_scorer {
+ public:
+  /// Scores `mutations` (read from `file`, named in errors); they must outlive the scorer.
+  mutation_scorer(std::span<const io::sequence_mutation> mutations, std::string file)
+      : mutations_(mutations), file_(std::move(file)) {
+    for (std::size_t m = 0; m < mutations_.size(); ++m) waiting_[mutations_[m].sequence_id].push_back(m);
+  }
+
+  /// Scores the mutations of `sequences` (the next chunk of the input; ids are DNABERT's idx, the
+  /// TSV row number) with `model`, `batch_size` sequences per forward pass, and calls
+  /// emit(row) for each in order; `row.sequence` counts from the input's first sequence.
+  template <class Spec, class B, class Emit>
+  void score(const classifier<Spec, B>& model, std::span<const io::sequence_entry> sequences, std::size_t batch_size,
+             Emit&& emit) {
+    std::vector<scored_mutation> rows;
+    std::vector<std::string> originals;  // of the sequences that have mutations
+    std::vector<std::size_t> original_of_row;
+    for (std::size_t s = 0; s < sequences.size(); ++s) {
+      const auto found = waiting_.find(sequences[s].id);
+      if (found == waiting_.end()) continue;
+      for (const std::size_t m : found->second) {
+        rows.push_back({seen_ + s, m, apply_mutation(sequences[s].sequence, mutations_[m], file_), {}});
+        original_of_row.push_back(originals.size());
+      }
+      originals.push_back(upper_case(sequences[s].sequence));
+      waiting_.erase(found);
+    }
+    seen_ += sequences.size();
+    if (rows.empty()) return;
+    std::vector<std::string> mutated;
+    for (const auto& row : rows) mutated.push_back(upper_case(row.mutated));
+    const std::vector<double> p_original = positive_class_probabilities(model, originals, batch_size);
+    const std::vector<double> p_mutated = positive_class_probabilities(model, mutated, batch_size);
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      rows[r].score = score_probabilities(p_original[original_of_row[r]], p_mutated[r]);
+      emit(rows[r]);
+    }
+  }
+
+  /// After the last chunk: throws format_error for the first mutation (in file order) whose idx
+  /// named no sequence of the input.
+  void finish() const {
+    std::size_t first = mutations_.size();
+    for (const auto& [id, indices] : waiting_) first = std::min(first, indices.front());
+    if (first == mutations_.size()) return;
+    const io::sequence_mutation& m = mutations_[first];
+    throw format_error::at_line(file_, m.line, "idx " + io::detail::quote_excerpt(m.sequence_id) +
+                                                   " names no sequence of the input (" + std::to_string(seen_) +
+                                                   " sequences)");
+  }
+
+ private:
+  std::span<const io::sequence_mutation> mutations_;
+  std::string file_;
+  std::unordered_map<std::string_view, std::vector<std::size_t>> waiting_;  // idx -> mutations not yet applied
+  std::size_t seen_ = 0;
+};
+
 /// Applies each mutation to its sequence (matched by id: the TSV row number), predicts originals
 /// and mutants in batches and scores them, in DNABERT's mutations.tsv order (SNP.py's inner join
 /// on idx: by original sequence, then mutation-file order). `file` names the mutation file.
@@ -48,28 +113,10 @@ template <class Spec, class B>
 std::vector<scored_mutation> score_mutations(const classifier<Spec, B>& model, std::span<const io::sequence_entry> sequences,
                                              std::span<const io::sequence_mutation> mutations, const std::string& file,
                                              std::size_t batch_size) {
-  std::unordered_map<std::string_view, std::size_t> index_of_id;
-  for (std::size_t s = 0; s < sequences.size(); ++s) index_of_id.emplace(sequences[s].id, s);
+  mutation_scorer scorer(mutations, file);
   std::vector<scored_mutation> rows;
-  rows.reserve(mutations.size());
-  for (std::size_t m = 0; m < mutations.size(); ++m) {
-    const auto found = index_of_id.find(mutations[m].sequence_id);
-    if (found == index_of_id.end())
-      throw format_error::at_line(file, mutations[m].line, "idx " + io::detail::quote_excerpt(mutations[m].sequence_id) +
-                                                               " names no sequence of the input (" +
-                                                               std::to_string(sequences.size()) + " sequences)");
-    rows.push_back({found->second, m, apply_mutation(sequences[found->second].sequence, mutations[m], file), {}});
-  }
-  std::stable_sort(rows.begin(), rows.end(),
-                   [](const scored_mutation& a, const scored_mutation& b) { return a.sequence < b.sequence; });
-  std::vector<std::string> originals;
-  for (const auto& entry : sequences) originals.push_back(upper_case(entry.sequence));
-  std::vector<std::string> mutated;
-  for (const auto& row : rows) mutated.push_back(upper_case(row.mutated));
-  const std::vector<double> p_original = positive_class_probabilities(model, originals, batch_size);
-  const std::vector<double> p_mutated = positive_class_probabilities(model, mutated, batch_size);
-  for (std::size_t r = 0; r < rows.size(); ++r)
-    rows[r].score = score_probabilities(p_original[rows[r].sequence], p_mutated[r]);
+  scorer.score(model, sequences, batch_size, [&](scored_mutation& row) { rows.push_back(std::move(row)); });
+  scorer.finish();
   return rows;
 }
 

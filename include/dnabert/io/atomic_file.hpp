@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -84,6 +85,22 @@ class atomic_file_writer {
 
   /// Appends text as raw bytes.
   void write(std::string_view text) { write(std::as_bytes(std::span<const char>(text.data(), text.size()))); }
+
+  /// Overwrites bytes already written, from byte `offset` on (a header whose counts are known
+  /// only at the end); the end of the file stays where it is.
+  void write_at(std::uint64_t offset, std::string_view text) {
+    require_open();
+    while (!text.empty()) {
+      const ::ssize_t written = ::pwrite(fd_, text.data(), text.size(), static_cast<::off_t>(offset));
+      if (written < 0 && errno == EINTR) continue;
+      if (written <= 0) {
+        if (written == 0) errno = EIO;
+        fail("cannot write to " + temp_path_);
+      }
+      text.remove_prefix(static_cast<std::size_t>(written));
+      offset += static_cast<std::uint64_t>(written);
+    }
+  }
 
   /// Flushes the data to disk and renames it over the target; the writer is finished afterwards.
   void commit() {

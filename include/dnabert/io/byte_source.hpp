@@ -1,6 +1,7 @@
 #pragma once
-// Streaming byte sources for text inputs: a file (POSIX read), a buffer in memory, and gzip
-// (multi-member, so BGZF too) via zlib. open_input() tells gzip from plain text by content.
+// Streaming byte sources for text inputs: a file, a pipe or standard input ("-") read with POSIX
+// read(), a buffer in memory, and gzip (multi-member, so BGZF too) via zlib. open_input() tells gzip
+// from plain text by content, from a prefix it replays: nothing is ever sought or opened twice.
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -44,17 +46,26 @@ class byte_source {
   std::string name_;
 };
 
-/// Reads a file (or a pipe such as /dev/stdin) with POSIX read(), retrying on EINTR.
+/// The path that stands for standard input, as most Unix tools take it.
+inline constexpr std::string_view stdin_path = "-";
+/// What messages call standard input.
+inline constexpr std::string_view stdin_name = "<stdin>";
+
+/// The name messages give the input at `path`: "<stdin>" for "-", else the path itself.
+inline std::string input_name(const std::string& path) { return path == stdin_path ? std::string(stdin_name) : path; }
+
+/// Reads a file, a pipe (/dev/stdin, a FIFO) or standard input ("-") with POSIX read(), retrying on EINTR.
 class file_source final : public byte_source {
  public:
-  /// Opens `path`; throws format_error "cannot open" or "is a directory".
-  explicit file_source(const std::string& path) : byte_source(path) {
-    descriptor_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (descriptor_ < 0) throw format_error(path, std::string("cannot open: ") + std::strerror(errno));
+  /// Opens `path` ("-": a duplicate of standard input, which stays open); throws format_error
+  /// "cannot open" or "is a directory".
+  explicit file_source(const std::string& path) : byte_source(input_name(path)) {
+    descriptor_ = path == stdin_path ? ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (descriptor_ < 0) throw format_error(name(), std::string("cannot open: ") + std::strerror(errno));
     struct stat info {};
     if (::fstat(descriptor_, &info) == 0 && S_ISDIR(info.st_mode)) {
       ::close(descriptor_);
-      throw format_error(path, "cannot open: is a directory, expected a file");
+      throw format_error(name(), "cannot open: is a directory, expected a file");
     }
   }
 
@@ -215,7 +226,8 @@ inline std::unique_ptr<byte_source> decompress_if_gzip(std::unique_ptr<byte_sour
   return replayed;
 }
 
-/// Opens a plain or gzip-compressed file, telling them apart by content, not by name.
+/// Opens a plain or gzip-compressed file, pipe or standard input ("-"), telling them apart by
+/// content, not by name.
 inline std::unique_ptr<byte_source> open_input(const std::string& path) {
   return decompress_if_gzip(std::make_unique<file_source>(path));
 }

@@ -34,6 +34,9 @@ struct fasta_record {
 struct fasta_options {
   std::size_t max_line_length = default_max_line_length;  ///< longest line, in bytes
   std::uint64_t max_record_length = std::uint64_t{1} << 31;  ///< longest sequence, in nucleotides
+  /// Refuse an id seen before; this keeps every id, so memory grows with the records read. Off,
+  /// a stream of reads of any length runs in memory that does not grow.
+  bool unique_ids = true;
 };
 
 namespace detail {
@@ -70,7 +73,8 @@ inline bool is_control_byte(char c) {
 
 }  // namespace detail
 
-/// Reads FASTA records one at a time; memory holds one record plus the ids seen so far.
+/// Reads FASTA records one at a time; memory holds one record plus the ids seen so far (none
+/// without fasta_options::unique_ids).
 class fasta_reader {
  public:
   /// Reads from `source` (see open_input for files and gzip).
@@ -148,11 +152,13 @@ class fasta_reader {
     record.sequence.clear();
     record.soft_masked = 0;
     record.non_acgt = 0;
-    const auto [previous, inserted] = first_line_of_id_.try_emplace(record.id, header_line_);
-    if (!inserted)
-      throw format_error::at_line(name(), header_line_,
-                                  "duplicate FASTA id '" + record.id + "' (first used on line " +
-                                      std::to_string(previous->second) + ")");
+    if (options_.unique_ids) {
+      const auto [previous, inserted] = first_line_of_id_.try_emplace(record.id, header_line_);
+      if (!inserted)
+        throw format_error::at_line(name(), header_line_,
+                                    "duplicate FASTA id '" + record.id + "' (first used on line " +
+                                        std::to_string(previous->second) + ")");
+    }
     ++records_;
   }
 

@@ -108,42 +108,73 @@ inline std::optional<table_format> table_format_of_header(std::string_view heade
   return std::nullopt;
 }
 
+/// Reads the rows of a DNABERT TSV or DNABERT-2 CSV table one at a time, holding one line: blank
+/// lines are skipped, the first other line is the header.
+class labelled_table_reader {
+ public:
+  /// Reads the header from `source`; throws format_error when it is missing or not a table header.
+  explicit labelled_table_reader(std::unique_ptr<byte_source> source,
+                                 std::size_t max_line_length = default_max_table_line_length)
+      : lines_(std::move(source), max_line_length) {
+    if (!detail::next_non_blank_line(lines_, line_))
+      throw format_error(name(), "empty table: expected a header line ('sequence<TAB>label' or 'sequence,label')");
+    const std::optional<table_format> format = table_format_of_header(line_);
+    if (!format)
+      throw format_error::at_line(name(), lines_.line_number(),
+                                  "expected a table header with a tab ('sequence<TAB>label') or a comma "
+                                  "('sequence,label'), found " +
+                                      detail::quote_excerpt(line_));
+    format_ = *format;
+    const std::size_t header_columns = detail::split_leading_columns(line_, separator()).count;
+    if (format_ == table_format::dnabert2_csv && header_columns != 2)
+      throw format_error::at_line(name(), lines_.line_number(),
+                                  "expected a CSV header with 2 columns ('sequence,label'), found " +
+                                      std::to_string(header_columns) + " columns");
+  }
+
+  /// The layout the header announced.
+  [[nodiscard]] table_format format() const noexcept { return format_; }
+  /// The input's name, for messages.
+  [[nodiscard]] const std::string& name() const noexcept { return lines_.name(); }
+
+  /// Reads the next row into `row`; false after the last. Throws format_error on a bad row, and
+  /// when the table ends without any row.
+  bool next(labelled_row& row) {
+    if (!detail::next_non_blank_line(lines_, line_)) {
+      if (rows_ == 0) throw format_error(name(), "the table has a header but no rows");
+      return false;
+    }
+    const bool tsv = format_ == table_format::dnabert_tsv;
+    const std::uint64_t number = lines_.line_number();
+    const detail::leading_columns columns = detail::split_leading_columns(line_, separator());
+    if (tsv && columns.count < 2)
+      throw format_error::at_line(name(), number, "missing label column: expected 'sequence<TAB>label', found 1 column");
+    if (!tsv && columns.count != 2)
+      throw format_error::at_line(name(), number,
+                                  "expected 2 comma-separated columns (sequence,label) as in the header, found " +
+                                      std::to_string(columns.count));
+    row.sequence = detail::parse_sequence_column(columns.sequence, name(), number);
+    row.label = detail::parse_label(columns.label, name(), number);
+    row.line = number;
+    ++rows_;
+    return true;
+  }
+
+ private:
+  [[nodiscard]] char separator() const { return detail::separator_of(format_); }
+
+  line_reader lines_;
+  std::string line_;
+  table_format format_ = table_format::dnabert_tsv;
+  std::uint64_t rows_ = 0;
+};
+
 /// Reads a DNABERT TSV or DNABERT-2 CSV table; blank lines are skipped, the first other line is the header.
 inline labelled_table read_labelled_table(std::unique_ptr<byte_source> source,
                                           std::size_t max_line_length = default_max_table_line_length) {
-  line_reader lines(std::move(source), max_line_length);
-  const std::string& file = lines.name();
-  std::string line;
-  if (!detail::next_non_blank_line(lines, line))
-    throw format_error(file, "empty table: expected a header line ('sequence<TAB>label' or 'sequence,label')");
-  const std::optional<table_format> format = table_format_of_header(line);
-  if (!format)
-    throw format_error::at_line(file, lines.line_number(),
-                                "expected a table header with a tab ('sequence<TAB>label') or a comma "
-                                "('sequence,label'), found " +
-                                    detail::quote_excerpt(line));
-  const char separator = detail::separator_of(*format);
-  const bool tsv = *format == table_format::dnabert_tsv;
-  const std::size_t header_columns = detail::split_leading_columns(line, separator).count;
-  if (!tsv && header_columns != 2)
-    throw format_error::at_line(file, lines.line_number(),
-                                "expected a CSV header with 2 columns ('sequence,label'), found " +
-                                    std::to_string(header_columns) + " columns");
-
-  labelled_table table{*format, {}};
-  while (detail::next_non_blank_line(lines, line)) {
-    const std::uint64_t number = lines.line_number();
-    const detail::leading_columns columns = detail::split_leading_columns(line, separator);
-    if (tsv && columns.count < 2)
-      throw format_error::at_line(file, number, "missing label column: expected 'sequence<TAB>label', found 1 column");
-    if (!tsv && columns.count != 2)
-      throw format_error::at_line(file, number,
-                                  "expected 2 comma-separated columns (sequence,label) as in the header, found " +
-                                      std::to_string(columns.count));
-    table.rows.push_back(labelled_row{detail::parse_sequence_column(columns.sequence, file, number),
-                                      detail::parse_label(columns.label, file, number), number});
-  }
-  if (table.rows.empty()) throw format_error(file, "the table has a header but no rows");
+  labelled_table_reader reader(std::move(source), max_line_length);
+  labelled_table table{reader.format(), {}};
+  for (labelled_row row; reader.next(row);) table.rows.push_back(std::move(row));
   return table;
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -152,6 +153,47 @@ inline bool next_non_blank_line(line_reader& lines, std::string& line) {
   return false;
 }
 
+/// Passes reads on from a source it does not own and keeps a copy of every byte, so that what
+/// was read to look at an input can be given back (a pipe cannot be read twice).
+class recording_source final : public byte_source {
+ public:
+  recording_source(byte_source& inner, std::vector<char>& recorded)
+      : byte_source(inner.name()), inner_(inner), recorded_(recorded) {}
+
+  std::size_t read(std::span<char> buffer) override {
+    const std::size_t count = inner_.read(buffer);
+    recorded_.insert(recorded_.end(), buffer.begin(), buffer.begin() + static_cast<std::ptrdiff_t>(count));
+    return count;
+  }
+
+ private:
+  byte_source& inner_;
+  std::vector<char>& recorded_;
+};
+
 }  // namespace detail
+
+/// The first non-blank line of an input, looked at without using it up.
+struct peeked_line {
+  bool found = false;             ///< false when the input is empty or blank
+  std::string line;               ///< the line, as line_reader gives it (no terminator, no BOM)
+  std::uint64_t line_number = 0;  ///< its 1-based number
+  std::unique_ptr<byte_source> source;  ///< the whole input again, from its first byte
+};
+
+/// Reads `source` up to its first non-blank line (at most `max_line_length` bytes a line) and
+/// returns that line with a source that replays the bytes read, then reads on: formats are told
+/// from a buffered prefix, never by seeking or opening the input again.
+inline peeked_line peek_first_line(std::unique_ptr<byte_source> source, std::size_t max_line_length) {
+  peeked_line peeked;
+  std::vector<char> prefix;
+  {
+    line_reader lines(std::make_unique<detail::recording_source>(*source, prefix), max_line_length);
+    peeked.found = detail::next_non_blank_line(lines, peeked.line);
+    peeked.line_number = lines.line_number();
+  }
+  peeked.source = std::make_unique<detail::replay_source>(std::move(prefix), std::move(source));
+  return peeked;
+}
 
 }  // namespace dnabert::io

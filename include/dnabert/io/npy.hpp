@@ -47,6 +47,47 @@ inline void write_npy(const std::string& path, const std::vector<std::uint64_t>&
   });
 }
 
+/// Writes a float32 .npy matrix [rows, columns] a row at a time, atomically: rows stream to the
+/// temporary file and the row count goes into the header at commit(), so memory holds no more
+/// than the rows handed over. The file is byte for byte what write_npy writes.
+class npy_matrix_writer {
+ public:
+  /// Starts `path` (put in place by commit()) for rows of `columns` floats.
+  npy_matrix_writer(const std::string& path, std::uint64_t columns)
+      : file_(path), columns_(columns), header_size_(npy_header({max_rows, columns}).size()) {
+    file_.write(std::string(header_size_, ' '));  // the header's place; its row count is written last
+  }
+
+  /// Appends rows: a multiple of `columns` floats.
+  void add_rows(std::span<const float> values) {
+    if (columns_ == 0 ? !values.empty() : values.size() % columns_ != 0)
+      throw error("cannot write " + file_.path() + ": " + std::to_string(values.size()) +
+                  " values are not whole rows of " + std::to_string(columns_));
+    file_.write(std::as_bytes(values));
+    if (columns_ != 0) rows_ += values.size() / columns_;
+  }
+
+  /// Writes the header with the row count and puts the file in place.
+  void commit() {
+    const std::string header = npy_header({rows_, columns_});
+    // Every 2-D header is 128 bytes: 70 to 108 before padding to 64, whatever the counts.
+    if (header.size() != header_size_) throw error("cannot write " + file_.path() + ": the .npy header changed size");
+    file_.write_at(0, header);
+    file_.commit();
+  }
+
+  /// Rows written so far.
+  [[nodiscard]] std::uint64_t rows() const noexcept { return rows_; }
+
+ private:
+  static constexpr std::uint64_t max_rows = ~std::uint64_t{0};
+
+  atomic_file_writer file_;
+  std::uint64_t columns_;
+  std::size_t header_size_;
+  std::uint64_t rows_ = 0;
+};
+
 /// A float32 matrix read from .npy: [rows, columns], row-major.
 struct npy_matrix {
   std::uint64_t rows = 0;

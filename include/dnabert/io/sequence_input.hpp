@@ -1,6 +1,7 @@
 #pragma once
 // One entry point for sequences to tokenize, predict or train on: FASTA, DNABERT TSV or DNABERT-2
-// CSV, plain or gzip, told apart by content (never by file name); FASTA may take labels from a side file.
+// CSV, plain or gzip, told apart by content (never by file name) in one pass, so pipes and standard
+// input work; read whole or in bounded chunks. FASTA may take labels from a side file.
 
 #include <algorithm>
 #include <cstddef>
@@ -45,40 +46,108 @@ struct sequence_entry {
   std::optional<double> label;
 };
 
-/// Tells the format from the first non-blank line: '>' means FASTA, a tab TSV, a comma CSV.
-inline sequence_format detect_sequence_format(std::unique_ptr<byte_source> source) {
-  line_reader lines(std::move(source), default_max_table_line_length);
-  std::string line;
-  if (!detail::next_non_blank_line(lines, line))
-    throw format_error(lines.name(), "cannot tell the format of an empty or blank input");
+namespace detail {
+
+/// Tells the format of the input `peeked` looked at: '>' means FASTA, a tab TSV, a comma CSV.
+inline sequence_format format_of(const peeked_line& peeked) {
+  const std::string& name = peeked.source->name();
+  if (!peeked.found) throw format_error(name, "cannot tell the format of an empty or blank input");
+  const std::string& line = peeked.line;
   if (line[line.find_first_not_of(" \t")] == '>') return sequence_format::fasta;
   if (const std::optional<table_format> table = table_format_of_header(line))
     return *table == table_format::dnabert_tsv ? sequence_format::dnabert_tsv : sequence_format::dnabert2_csv;
-  throw format_error::at_line(lines.name(), lines.line_number(),
+  throw format_error::at_line(name, peeked.line_number,
                               "cannot tell the format: expected a FASTA header ('>id'), a DNABERT TSV header "
                               "('sequence<TAB>label') or a DNABERT-2 CSV header ('sequence,label'), found " +
-                                  detail::quote_excerpt(line));
+                                  quote_excerpt(line));
+}
+
+}  // namespace detail
+
+/// Tells the format from the first non-blank line: '>' means FASTA, a tab TSV, a comma CSV.
+inline sequence_format detect_sequence_format(std::unique_ptr<byte_source> source) {
+  return detail::format_of(peek_first_line(std::move(source), default_max_table_line_length));
 }
 
 /// Tells the format of a file (plain or gzip) by its content.
 inline sequence_format detect_sequence_format(const std::string& path) { return detect_sequence_format(open_input(path)); }
 
+/// At most how many sequences a chunk holds: records, and nucleotides (a chunk holds at least one
+/// record, however long, and ends with the record that reaches `max_nucleotides`).
+struct chunk_limits {
+  std::size_t max_records = 4096;
+  std::size_t max_nucleotides = std::size_t{1} << 22;
+};
+
+/// Reads the sequences of one input (FASTA, DNABERT TSV or DNABERT-2 CSV, plain or gzip) one at a
+/// time or a chunk at a time, in one pass: the format is told from a buffered prefix, so a pipe or
+/// standard input reads as a file does. Memory holds one record or chunk, and FASTA's ids seen
+/// unless fasta_options::unique_ids is off.
+class sequence_reader {
+ public:
+  /// Reads `source` (FASTA with `fasta`'s limits); throws format_error when its format cannot be told.
+  explicit sequence_reader(std::unique_ptr<byte_source> source, const fasta_options& fasta = {}) {
+    peeked_line peeked = peek_first_line(std::move(source), default_max_table_line_length);
+    format_ = detail::format_of(peeked);
+    if (format_ == sequence_format::fasta) fasta_.emplace(std::move(peeked.source), fasta);
+    else table_.emplace(std::move(peeked.source));
+  }
+
+  /// Opens `path`: a file, a pipe or "-" (standard input), plain or gzip.
+  explicit sequence_reader(const std::string& path, const fasta_options& fasta = {})
+      : sequence_reader(open_input(path), fasta) {}
+
+  /// The format told from the input's content.
+  [[nodiscard]] sequence_format format() const noexcept { return format_; }
+  /// The input's name, for messages ("<stdin>" for standard input).
+  [[nodiscard]] const std::string& name() const noexcept { return fasta_ ? fasta_->name() : table_->name(); }
+
+  /// Reads the next sequence into `entry` (a table row's id is its 0-based row number); false
+  /// after the last. Throws format_error on bad input.
+  bool next(sequence_entry& entry) {
+    if (fasta_) {
+      if (!fasta_->next(record_)) return false;
+      entry = {std::move(record_.id), std::move(record_.sequence), std::nullopt};
+    } else {
+      if (!table_->next(row_)) return false;
+      entry = {std::to_string(rows_), std::move(row_.sequence), row_.label};
+    }
+    ++rows_;
+    return true;
+  }
+
+  /// Replaces `chunk` with the next sequences, within `limits`; false (and `chunk` empty) when
+  /// the input is exhausted.
+  bool next_chunk(std::vector<sequence_entry>& chunk, const chunk_limits& limits = {}) {
+    chunk.clear();
+    std::size_t nucleotides = 0;
+    sequence_entry entry;
+    while (chunk.size() < std::max<std::size_t>(limits.max_records, 1) && nucleotides < limits.max_nucleotides &&
+           next(entry)) {
+      nucleotides += entry.sequence.size();
+      chunk.push_back(std::move(entry));
+    }
+    return !chunk.empty();
+  }
+
+  /// Sequences read so far.
+  [[nodiscard]] std::uint64_t count() const noexcept { return rows_; }
+
+ private:
+  sequence_format format_ = sequence_format::fasta;
+  std::optional<fasta_reader> fasta_;
+  std::optional<labelled_table_reader> table_;
+  fasta_record record_;
+  labelled_row row_;
+  std::uint64_t rows_ = 0;
+};
+
 namespace detail {
 
-/// Detects the format on one opening of the input and reads it from a second.
-template <class OpenInput>
-std::vector<sequence_entry> read_sequences_from(OpenInput open) {
+/// Every sequence `reader` reads.
+inline std::vector<sequence_entry> read_all(sequence_reader reader) {
   std::vector<sequence_entry> entries;
-  if (detect_sequence_format(open()) == sequence_format::fasta) {
-    fasta_reader reader(open());
-    fasta_record record;
-    while (reader.next(record)) entries.push_back({std::move(record.id), std::move(record.sequence), std::nullopt});
-    return entries;
-  }
-  labelled_table table = read_labelled_table(open());
-  entries.reserve(table.rows.size());
-  for (std::size_t row = 0; row < table.rows.size(); ++row)
-    entries.push_back({std::to_string(row), std::move(table.rows[row].sequence), table.rows[row].label});
+  for (sequence_entry entry; reader.next(entry);) entries.push_back(std::move(entry));
   return entries;
 }
 
@@ -190,14 +259,15 @@ inline void attach_labels_in_order(std::vector<sequence_entry>& entries, line_re
 
 }  // namespace detail
 
-/// Reads every sequence of a FASTA, DNABERT TSV or DNABERT-2 CSV file (plain or gzip).
+/// Reads every sequence of a FASTA, DNABERT TSV or DNABERT-2 CSV file, pipe or standard input
+/// ("-"), plain or gzip.
 inline std::vector<sequence_entry> read_sequences(const std::string& path) {
-  return detail::read_sequences_from([&] { return open_input(path); });
+  return detail::read_all(sequence_reader(path));
 }
 
 /// Reads every sequence of such bytes in memory; `name` appears in messages.
 inline std::vector<sequence_entry> read_sequences(std::span<const std::byte> bytes, const std::string& name) {
-  return detail::read_sequences_from([&] { return open_input(bytes, name); });
+  return detail::read_all(sequence_reader(open_input(bytes, name)));
 }
 
 /// Gives unlabelled entries (read from `sequences_name`) the labels of a labels file: either
@@ -223,7 +293,7 @@ inline void attach_labels(std::vector<sequence_entry>& entries, std::unique_ptr<
 /// Reads the sequences of `path` (FASTA, plain or gzip) and their labels from `labels_path`.
 inline std::vector<sequence_entry> read_sequences(const std::string& path, const std::string& labels_path) {
   std::vector<sequence_entry> entries = read_sequences(path);
-  attach_labels(entries, open_input(labels_path), path);
+  attach_labels(entries, open_input(labels_path), input_name(path));
   return entries;
 }
 

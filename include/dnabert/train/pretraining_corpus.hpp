@@ -30,15 +30,13 @@ struct corpus_piece {
 /// length, as DNABERT's LineByLineTextDataset does.
 class pretraining_corpus {
  public:
-  /// Reads a FASTA file (plain or gzip) or a text file of one sequence per line; the first
-  /// non-blank line tells which ('>' means FASTA).
-  static pretraining_corpus read(const std::string& path) {
-    return read_from([&] { return io::open_input(path); });
-  }
+  /// Reads a FASTA file (plain or gzip), pipe or standard input ("-"), or a text file of one
+  /// sequence per line; the first non-blank line tells which ('>' means FASTA).
+  static pretraining_corpus read(const std::string& path) { return read_from(io::open_input(path)); }
 
   /// Reads FASTA or text held in memory; `name` appears in messages.
   static pretraining_corpus read(std::span<const std::byte> bytes, const std::string& name) {
-    return read_from([&] { return io::open_input(bytes, name); });
+    return read_from(io::open_input(bytes, name));
   }
 
   /// Whether records are cut into fresh pieces every epoch (FASTA) or used as they are (text lines).
@@ -77,24 +75,19 @@ class pretraining_corpus {
   }
 
  private:
-  template <class OpenInput>
-  static pretraining_corpus read_from(OpenInput open) {
+  // Reads the input in one pass: its first non-blank line is looked at from a replayed prefix.
+  static pretraining_corpus read_from(std::unique_ptr<io::byte_source> source) {
     pretraining_corpus corpus;
-    std::string name;
-    {
-      io::line_reader lines(open());
-      name = lines.name();
-      std::string line;
-      if (!io::detail::next_non_blank_line(lines, line))
-        throw format_error(lines.name(), "no sequences to pre-train on: the input is empty or blank");
-      corpus.cut_each_epoch_ = line[line.find_first_not_of(" \t")] == '>';
-    }
+    io::peeked_line peeked = io::peek_first_line(std::move(source), io::default_max_line_length);
+    const std::string name = peeked.source->name();
+    if (!peeked.found) throw format_error(name, "no sequences to pre-train on: the input is empty or blank");
+    corpus.cut_each_epoch_ = peeked.line[peeked.line.find_first_not_of(" \t")] == '>';
     if (corpus.cut_each_epoch_) {
-      io::fasta_reader reader(open());
+      io::fasta_reader reader(std::move(peeked.source));
       io::fasta_record record;
       while (reader.next(record)) corpus.append(record.sequence);
     } else {
-      io::line_reader lines(open());
+      io::line_reader lines(std::move(peeked.source));
       std::string line;
       while (lines.next_line(line)) {
         if (!line.empty() && line.back() == '\r') line.pop_back();

@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <span>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -183,4 +185,38 @@ TEST_CASE("attention scores: TSV and bedGraph lines") {
   CHECK(analysis::scores_tsv(scores, ids) == "id\tposition\tscore\nchrA\t0\t0.600000024\nchrA\t1\t0.800000012\nchrB\t0\t1\n");
   CHECK(analysis::scores_bedgraph(scores, ids) ==
         "track type=bedGraph name=\"dnabert attention\"\nchrA\t0\t1\t0.600000024\nchrA\t1\t2\t0.800000012\nchrB\t0\t1\t1\n");
+}
+
+TEST_CASE("attention scores: a stream scored and written chunk by chunk equals the whole input at once") {
+  // Scores of a chunk do not depend on the other chunks (padding takes no part in any sum), and the
+  // .npy written chunk by chunk, whose width is known only at the end, is the file written at once.
+  const attention_goldens goldens;
+  B cpu(2);
+  const auto model = load_parity_model(cpu, "cls_k6");
+  std::vector<std::string> sequences = goldens.sequences;
+  for (int copy = 0; copy < 3; ++copy)
+    for (std::size_t s = 0; s < 3; ++s)  // shorter copies, none under k = 6: batches that mix lengths
+      sequences.push_back(goldens.sequences[s].substr(0, std::max<std::size_t>(6, goldens.sequences[s].size() / (copy + 2))));
+  std::vector<std::string> ids;
+  for (std::size_t s = 0; s < sequences.size(); ++s) ids.push_back(std::to_string(s));
+  const auto whole = analysis::attention_scores(model, sequences, selection(analysis::last_layer, analysis::all_heads, 32));
+  const auto dir = dnabert::test::scratch_dir("attention-stream");
+  analysis::write_scores_npy((dir / "whole.npy").string(), whole, ids);
+  analysis::scores_npy_writer streamed((dir / "streamed.npy").string(), dir.string());
+  std::ostringstream tsv;
+  tsv << analysis::scores_tsv_header;
+  for (std::size_t first = 0; first < sequences.size(); first += 4) {
+    const std::size_t count = std::min<std::size_t>(4, sequences.size() - first);
+    const auto chunk_sequences = std::span<const std::string>(sequences).subspan(first, count);
+    const auto chunk_ids = std::span<const std::string>(ids).subspan(first, count);
+    const auto chunk = analysis::attention_scores(model, chunk_sequences, selection(analysis::last_layer, analysis::all_heads, 3));
+    for (std::size_t s = 0; s < count; ++s) CHECK(chunk[s] == whole[first + s]);
+    streamed.add(chunk, chunk_ids);
+    analysis::append_scores_tsv(tsv, chunk, chunk_ids);
+  }
+  CHECK_FALSE(std::filesystem::exists(dir / "streamed.npy"));
+  streamed.commit();
+  CHECK(read_bytes((dir / "streamed.npy").string()) == read_bytes((dir / "whole.npy").string()));
+  CHECK(read_bytes((dir / "streamed.ids.txt").string()) == read_bytes((dir / "whole.ids.txt").string()));
+  CHECK(tsv.str() == analysis::scores_tsv(whole, ids));
 }

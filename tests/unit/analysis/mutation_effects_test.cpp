@@ -2,6 +2,7 @@
 // the real classifier cls_k6 against tests/reference/make_variant_goldens.py (transformers).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <span>
@@ -85,4 +86,34 @@ TEST_CASE("mutation file mode: an idx that names no sequence is an error naming 
   CHECK_THROWS_WITH_AS((void)analysis::score_mutations(model, std::span<const dnabert::io::sequence_entry>(sequences),
                                                        std::span<const dnabert::io::sequence_mutation>(mutations), "mut.txt", 2),
                        "mut.txt:3: idx '7' names no sequence of the input (1 sequences)", dnabert::format_error);
+}
+
+TEST_CASE("mutation file mode: an input scored a chunk at a time gives the rows of the whole input") {
+  const auto model = dnabert::load_classifier(dnabert::test::data_path("parity/cls_k6"), 1);
+  const auto sequences = dnabert::io::read_sequences(dnabert::test::data_path("variants/dev.tsv"));
+  const std::string mut_path = dnabert::test::data_path("variants/mut.txt");
+  const auto mutations = dnabert::io::read_mutation_file(mut_path);
+  const auto whole = analysis::score_mutations(model, std::span<const dnabert::io::sequence_entry>(sequences),
+                                               std::span<const dnabert::io::sequence_mutation>(mutations), mut_path, 4);
+  for (const std::size_t chunk : {1U, 2U}) {
+    CAPTURE(chunk);
+    analysis::mutation_scorer scorer(mutations, mut_path);
+    std::vector<analysis::scored_mutation> rows;
+    for (std::size_t first = 0; first < sequences.size(); first += chunk)
+      scorer.score(model, std::span<const dnabert::io::sequence_entry>(sequences).subspan(first, std::min(chunk, sequences.size() - first)),
+                   3, [&](const analysis::scored_mutation& row) { rows.push_back(row); });
+    scorer.finish();
+    REQUIRE(rows.size() == whole.size());
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      CHECK(rows[r].sequence == whole[r].sequence);
+      CHECK(rows[r].mutation == whole[r].mutation);
+      CHECK(rows[r].mutated == whole[r].mutated);
+      CHECK(rows[r].score.p_ref == whole[r].score.p_ref);  // the same bits: batches do not matter
+      CHECK(rows[r].score.p_alt == whole[r].score.p_alt);
+    }
+  }
+  // An idx no chunk had is reported at the end, the first in file order.
+  analysis::mutation_scorer scorer(mutations, mut_path);
+  scorer.score(model, std::span<const dnabert::io::sequence_entry>(sequences).first(1), 3, [](const auto&) {});
+  CHECK_THROWS_WITH_AS(scorer.finish(), doctest::Contains("names no sequence of the input (1 sequences)"), dnabert::format_error);
 }

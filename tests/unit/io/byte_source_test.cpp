@@ -1,5 +1,7 @@
 // Byte sources (file, memory, gzip with several members, BGZF) and the line reader on top.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <filesystem>
@@ -12,6 +14,7 @@
 
 #include "dnabert/io/byte_source.hpp"
 #include "dnabert/io/line_reader.hpp"
+#include "pipe_feed.hpp"
 #include "test_paths.hpp"
 
 namespace {
@@ -144,4 +147,35 @@ TEST_CASE("line_reader: a line over the cap is an error naming its line") {
                        doctest::Contains("capped.txt:2: line is longer than the limit of 10 bytes"), format_error);
   io::line_reader exact(io::open_input(bytes_of("0123456789\n"), "exact.txt"), 10);
   CHECK(all_lines(exact) == std::vector<std::string>{"0123456789"});
+}
+
+TEST_CASE("line_reader: peek_first_line looks at the first non-blank line and gives every byte back") {
+  const std::string text = "\xEF\xBB\xBF\r\n \t\n>first line\nsecond\n";
+  io::peeked_line peeked = io::peek_first_line(io::open_input(bytes_of(text), "mem"), 1 << 20);
+  CHECK(peeked.found);
+  CHECK(peeked.line == ">first line");
+  CHECK(peeked.line_number == 3);
+  CHECK(drain(*peeked.source) == text);
+  CHECK(peeked.source->name() == "mem");
+
+  io::peeked_line blank = io::peek_first_line(io::open_input(bytes_of("\n \n"), "blank"), 1 << 20);
+  CHECK_FALSE(blank.found);
+  CHECK(drain(*blank.source) == "\n \n");
+  // A long input is read only up to the chunk holding its first line.
+  const std::string big = ">x\n" + std::string(1 << 20, 'A');
+  io::peeked_line prefix = io::peek_first_line(io::open_input(bytes_of(big), "big"), 1 << 20);
+  CHECK(drain(*prefix.source, 1 << 16) == big);
+}
+
+TEST_CASE("byte_source: '-' reads standard input, named <stdin>, and leaves it open") {
+  const std::string fasta = slurp_file(plain_fasta);
+  const test::stdin_feed feed(fasta);
+  {
+    auto source = io::open_input("-");
+    CHECK(source->name() == "<stdin>");
+    CHECK(drain(*source) == fasta);
+  }
+  CHECK(::fcntl(STDIN_FILENO, F_GETFD) != -1);
+  CHECK(io::input_name("-") == "<stdin>");
+  CHECK(io::input_name("x.fa") == "x.fa");
 }

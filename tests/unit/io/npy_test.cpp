@@ -6,10 +6,14 @@
 
 #include <cmath>
 #include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "dnabert/core/error.hpp"
 #include "test_paths.hpp"
 
 namespace {
@@ -95,4 +99,28 @@ TEST_CASE("npy: hostile bytes throw, never read past the end") {
   std::string version9 = npy_bytes(good, 24);
   version9[6] = '\x09';
   CHECK_THROWS_WITH_AS((void)parse(version9), "mem.npy: unsupported .npy version 9", dnabert::format_error);
+}
+
+TEST_CASE("npy: a matrix written a few rows at a time is the file write_npy writes") {
+  const auto dir = dnabert::test::scratch_dir("npy_rows");
+  const std::vector<float> values{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  io::write_npy((dir / "whole.npy").string(), {6, 2}, values);
+  {
+    io::npy_matrix_writer rows((dir / "rows.npy").string(), 2);
+    rows.add_rows(std::span<const float>(values).first(2));
+    rows.add_rows(std::span<const float>(values).subspan(2, 6));
+    CHECK_FALSE(std::filesystem::exists(dir / "rows.npy"));  // nothing in place before commit
+    rows.add_rows(std::span<const float>(values).subspan(8));
+    CHECK(rows.rows() == 6);
+    CHECK_THROWS_WITH_AS(rows.add_rows(std::span<const float>(values).first(3)),
+                         doctest::Contains("3 values are not whole rows of 2"), dnabert::error);
+    rows.commit();
+  }
+  std::ifstream whole(dir / "whole.npy", std::ios::binary), streamed(dir / "rows.npy", std::ios::binary);
+  const std::string a{std::istreambuf_iterator<char>(whole), {}}, b{std::istreambuf_iterator<char>(streamed), {}};
+  CHECK(a.size() == 128 + values.size() * sizeof(float));
+  CHECK(a == b);
+  // Uncommitted: no file, no temporary left beside it.
+  { io::npy_matrix_writer abandoned((dir / "abandoned.npy").string(), 2); }
+  CHECK(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()) == 2);
 }

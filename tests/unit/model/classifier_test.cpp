@@ -8,10 +8,13 @@
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <random>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 #include <nlohmann/json.hpp>
+#include <xtensor/xview.hpp>
 
 #include "dnabert/io/safetensors.hpp"
 #include "test_paths.hpp"
@@ -196,5 +199,34 @@ TEST_CASE("classifier: a fine-tuned folder passes every check") {
   for (const auto use : {inference_use::classification, inference_use::pooled_embedding, inference_use::fine_tuned_attention}) {
     CHECK(dnabert::untrained_parameters(model.model(), use).empty());
     CHECK_NOTHROW(dnabert::require_trained(model.model(), use));
+
+TEST_CASE("classifier: a sequence gets the same bits whatever it is batched with") {
+  // Padding of a batch's shorter pieces takes no part in their sums, so results do not depend on
+  // the batch size or on the neighbours: predicting a stream chunk by chunk equals predicting it whole.
+  std::mt19937 rng(17);
+  std::vector<std::string> sequences(60);
+  for (auto& sequence : sequences) {
+    sequence.resize(6 + rng() % 150);
+    for (char& c : sequence) c = "ACGT"[rng() % 4];
+  }
+  for (const char* name : {"trained/classifier", "parity/cls3_k3"}) {
+    CAPTURE(name);
+    const auto model = dnabert::load_classifier(dnabert::test::data_path(name), 1);
+    dnabert::inference_options one;
+    one.batch_size = 1;  // no padding at all
+    const auto alone = model.predict(sequences, one);
+    const auto alone_mean = model.embed(sequences, dnabert::pooling::mean, one);
+    for (const std::size_t batch_size : {5U, 32U}) {
+      CAPTURE(batch_size);
+      dnabert::inference_options options;
+      options.batch_size = batch_size;
+      CHECK(model.predict(sequences, options).logits == alone.logits);
+      CHECK(model.embed(sequences, dnabert::pooling::mean, options) == alone_mean);
+      const std::span<const std::string> all(sequences);
+      const auto first = model.predict(all.first(25), options);
+      const auto rest = model.predict(all.subspan(25), options);
+      CHECK(xt::view(alone.logits, xt::range(0, 25), xt::all()) == first.logits);
+      CHECK(xt::view(alone.logits, xt::range(25, 60), xt::all()) == rest.logits);
+    }
   }
 }

@@ -8,6 +8,7 @@
 #include <random>
 #include <string>
 
+#include "pipe_feed.hpp"
 #include "test_paths.hpp"
 #include "tiny_config.hpp"
 
@@ -57,6 +58,20 @@ TEST_CASE("pretraining corpus: FASTA records are cut every epoch, text lines are
   const auto pieces = lines.epoch_pieces({6, 42, train::n_run_handling::drop, false, 10}, 0);
   REQUIRE(pieces.size() == 2);          // "AC" is shorter than k
   CHECK(pieces[1].length == 15);        // cut to 10 k-mers
+}
+
+TEST_CASE("pretraining corpus: a pipe reads as its file, FASTA or text lines") {
+  const auto dir = dnabert::test::scratch_dir("pretraining_corpus_pipe");
+  const std::string fasta = ">chr1\n" + repetitive_genome(5000, 3) + "\n>chr2\nACGTACGTNNNNACGT\n";
+  const std::string text = "ACGTAC CGTACG\n\nTTTTTTTTTT\n";
+  for (const std::string* content : {&fasta, &text}) {
+    const auto from_memory = train::pretraining_corpus::read(bytes_of(*content), "mem");
+    const dnabert::test::fifo_feed pipe(dir, "corpus", *content, 100);
+    const auto from_pipe = train::pretraining_corpus::read(pipe.path());
+    CHECK(from_pipe.cut_each_epoch() == from_memory.cut_each_epoch());
+    REQUIRE(from_pipe.records() == from_memory.records());
+    for (std::size_t r = 0; r < from_pipe.records(); ++r) CHECK(from_pipe.record(r) == from_memory.record(r));
+  }
 }
 
 TEST_CASE("pretraining corpus: bad input names the file and line") {

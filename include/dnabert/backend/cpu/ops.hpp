@@ -12,6 +12,7 @@
 #include <limits>
 #include <memory>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <Eigen/Core>
@@ -455,10 +456,31 @@ void dropout_backward(cpu_t<T>&, const T* dy, const std::uint8_t* keep, T* dx, s
 // ---------------------------------------------------------------------------------------------
 // Multi-head self-attention core (parallel over batch x heads)
 
+namespace detail {
+
+/// Keys of batch row `row` that take part in its attention: all but the trailing run whose bias
+/// is -10000 or less (padding), whose softmax weight is exactly 0 in float; all of them when no
+/// key is real. Leaving padding out of every product and sum makes a sequence's attention
+/// independent of the batch's padded length, so of the sequences it is batched with.
+template <class T>
+std::int64_t attended_keys(const T* key_bias, std::int64_t row, std::int64_t seq) {
+  if (key_bias == nullptr) return seq;
+  const T* bias = key_bias + row * seq;
+  for (std::int64_t n = seq; n > 0; --n)
+    if (bias[n - 1] > T(-10000)) return n;
+  return seq;
+}
+
+}  // namespace detail
+
 /// probs[b,h] = softmax(Q K^T * scale + key_bias[b]); context[b,:,h] = dropout(probs) V.
 /// key_bias is [batch, seq] (0 for real tokens, -10000 for padding, as Hugging Face), may be
 /// null. probs [batch, heads, seq, seq] may be null when not needed (inference). With
 /// dropout_p > 0, keep [batch, heads, seq, seq] receives the mask drawn from (seed, offset).
+/// A real token's result does not depend on the batch's padded length: trailing padded keys
+/// (weight exactly 0) are left out, real and padded query rows are separate products, and the
+/// weights are laid out [seq, keys] from an aligned start, so that even the vectorised sums split
+/// each row in the same places whatever the padding.
 template <class T>
 void attention_forward(cpu_t<T>&, const attention_shape& s, const T* q, const T* k, const T* v, const T* key_bias,
                        T scale, T* probs, T* context, double dropout_p, std::uint8_t* keep, std::uint64_t seed,
@@ -468,27 +490,48 @@ void attention_forward(cpu_t<T>&, const attention_shape& s, const T* q, const T*
   const std::int64_t ld = s.row_stride;
 #pragma omp parallel
   {
-    detail::row_matrix<T> scores(S, S);
+    detail::row_matrix<T> weights(S, S);  // used as [S, n]
+    detail::row_matrix<T> dropped(dropout_p > 0 ? S : 0, S);
 #pragma omp for schedule(dynamic, 1)  // a descheduled thread holds up one head, not a share
     for (std::int64_t bh = 0; bh < s.batch * s.heads; ++bh) {
       const std::int64_t b = bh / s.heads;
       const std::int64_t h = bh % s.heads;
       const std::int64_t base = b * S * ld + h * d;
-      const auto qv = detail::view(q + base, S, d, ld);
-      const auto kv = detail::view(k + base, S, d, ld);
-      const auto vv = detail::view(v + base, S, d, ld);
-      scores.noalias() = scale * (qv * kv.transpose());
+      const std::int64_t n = detail::attended_keys(key_bias, b, S);
+      const auto kv = detail::view(k + base, n, d, ld);
+      const auto vv = detail::view(v + base, n, d, ld);
+      const std::pair<std::int64_t, std::int64_t> parts[] = {{0, n}, {n, S - n}};  // query rows: real, padded
+      for (const auto& [first, count] : parts) {
+        if (count == 0) continue;
+        detail::view(weights.data() + first * n, count, n, n).noalias() =
+            scale * (detail::view(q + base + first * ld, count, d, ld) * kv.transpose());
+      }
       for (std::int64_t i = 0; i < S; ++i) {
-        detail::array_view<T> row(scores.data() + i * S, S);
-        if (key_bias != nullptr) row += detail::const_array_view<T>(key_bias + b * S, S);
+        detail::array_view<T> row(weights.data() + i * n, n);
+        if (key_bias != nullptr) row += detail::const_array_view<T>(key_bias + b * S, n);
         row = (row - row.maxCoeff()).exp();
         row /= row.sum();
       }
-      if (probs != nullptr) std::copy_n(scores.data(), S * S, probs + bh * S * S);
-      if (dropout_p > 0)
-        detail::draw_dropout(scores.data(), scores.data(), keep + bh * S * S, S * S, dropout_p, seed,
+      if (probs != nullptr)
+        for (std::int64_t i = 0; i < S; ++i) {
+          T* out = probs + (bh * S + i) * S;
+          std::copy_n(weights.data() + i * n, n, out);
+          std::fill(out + n, out + S, T(0));
+        }
+      const T* used = weights.data();
+      std::int64_t used_stride = n;
+      if (dropout_p > 0) {  // the mask covers [S, S], padded keys too, as the backward reads it
+        dropped.setZero();
+        for (std::int64_t i = 0; i < S; ++i) std::copy_n(weights.data() + i * n, n, dropped.data() + i * S);
+        detail::draw_dropout(dropped.data(), dropped.data(), keep + bh * S * S, S * S, dropout_p, seed,
                              offset + static_cast<std::uint64_t>(bh * S * S));
-      detail::view(context + base, S, d, ld).noalias() = scores * vv;
+        used = dropped.data();
+        used_stride = S;
+      }
+      for (const auto& [first, count] : parts)
+        if (count > 0)
+          detail::view(context + base + first * ld, count, d, ld).noalias() =
+              detail::view(used + first * used_stride, count, n, used_stride) * vv;
     }
   }
 }
