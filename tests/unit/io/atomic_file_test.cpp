@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dnabert/io/atomic_file.hpp"
+#include "file_size_limit.hpp"
 #include "test_paths.hpp"
 
 namespace {
@@ -109,4 +110,19 @@ TEST_CASE("atomic_file: a committed writer refuses further writes") {
   CHECK_THROWS_WITH_AS(writer.write("more"), doctest::Contains("already committed"), dnabert::error);
   CHECK_THROWS_WITH_AS(writer.commit(), doctest::Contains("already committed"), dnabert::error);
   CHECK(read_text(target) == "complete");
+}
+
+TEST_CASE("atomic_file: a write the disk refuses names the file, keeps the old content and removes the temporary file") {
+  const auto dir = dnabert::test::scratch_dir("atomic-disk-full");
+  const std::string target = (dir / "optimizer.safetensors").string();
+  dnabert::io::write_file_atomically(target, "old");
+  {
+    const dnabert::test::file_size_limit full(1000);  // the disk takes 1000 bytes of the file, then no more
+    CHECK_THROWS_WITH_AS(dnabert::io::write_file_atomically(target, std::string(5000, 'x')),
+                         doctest::Contains(("cannot write " + target + ": cannot write to ").c_str()), dnabert::error);
+    CHECK_THROWS_WITH_AS(dnabert::io::write_file_atomically(target, std::string(5000, 'x')),
+                         doctest::Contains("File too large"), dnabert::error);
+  }
+  CHECK(read_text(target) == "old");
+  CHECK(directory_entries(dir) == std::vector<std::string>{"optimizer.safetensors"});
 }
