@@ -49,7 +49,7 @@ class training_run {
         optimizer_(model.backend(), model.parameters(), options.optimizer),
         schedule_(options.optimizer.lr, options.warmup_steps, options.total_steps),
         state_(starting_state(options, optimizer_)),
-        history_(created_folder(output_dir), options.kind, options.score_name, state_.step,
+        history_(prepared_folder(output_dir), options.kind, options.score_name, state_.step,
                  state_.best_score ? std::optional(state_.best_step) : std::nullopt),
         saved_step_(resumed_in_place() ? state_.step : -1) {
     // Packed weights are inference copies the optimizer will not update: evaluation during and
@@ -181,9 +181,11 @@ class training_run {
   }
 
  private:
-  // Creates the output folder before the history writes into it.
-  static const std::string& created_folder(const std::string& dir) {
+  // Creates the output folder, or clears what killed runs left in it, before the history writes
+  // into it.
+  static const std::string& prepared_folder(const std::string& dir) {
     std::filesystem::create_directories(dir);
+    remove_abandoned_files(dir);
     return dir;
   }
 

@@ -2,6 +2,10 @@
 // one, never a mix, and no temporary file outlives a writer.
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -125,4 +129,28 @@ TEST_CASE("atomic_file: a write the disk refuses names the file, keeps the old c
   }
   CHECK(read_text(target) == "old");
   CHECK(directory_entries(dir) == std::vector<std::string>{"optimizer.safetensors"});
+}
+
+TEST_CASE("atomic_file: temporary files of writers that are gone are removed, those of running ones stay") {
+  using dnabert::io::temporary_file_writer;
+  CHECK(temporary_file_writer(".curves.svg.tmp-4242-987654") == 4242);
+  CHECK(temporary_file_writer(".a.tmp-1-2") == 1);
+  for (const char* other : {"curves.svg", ".curves.svg", "curves.svg.tmp-4242-1", ".curves.svg.tmp-4242", ".x.tmp-42-",
+                            ".x.tmp--1-2", ".x.tmp-0-2", ".x.tmp-4a-2", ".x.tmp-4-2b", ".tmp-4-2", "checkpoint-4.partial"}) {
+    CAPTURE(other);
+    CHECK(temporary_file_writer(other) == 0);
+  }
+
+  const pid_t gone = ::fork();  // a process that has ended: its pid names no process (until reused)
+  REQUIRE(gone >= 0);
+  if (gone == 0) ::_exit(0);
+  REQUIRE(::waitpid(gone, nullptr, 0) == gone);
+  const auto dir = dnabert::test::scratch_dir("atomic-abandoned");
+  const std::string abandoned = ".model.safetensors.tmp-" + std::to_string(gone) + "-17";
+  const std::string running = ".log.jsonl.tmp-" + std::to_string(::getpid()) + "-18";
+  for (const auto& name : {abandoned, running, std::string("model.safetensors")}) dnabert::io::write_file_atomically((dir / name).string(), "x");
+  CHECK(dnabert::io::remove_abandoned_temporaries(dir.string()) == 1);
+  auto left = directory_entries(dir);
+  std::sort(left.begin(), left.end());
+  CHECK(left == std::vector<std::string>{running, "model.safetensors"});
 }

@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -349,6 +350,23 @@ TEST_CASE("checkpoints: rotation keeps the newest, folders are complete and mark
   CHECK_FALSE(train::checkpoint_step("checkpoint-").has_value());
   CHECK_THROWS_WITH_AS((void)train::latest_checkpoint(dnabert::test::scratch_dir("loop-empty").string()),
                        doctest::Contains("holds no complete checkpoint"), dnabert::input_error);
+}
+
+TEST_CASE("checkpoints: what killed runs left (half-written or half-removed folders) is cleared, and nothing else") {
+  namespace fs = std::filesystem;
+  const auto dir = dnabert::test::scratch_dir("loop-abandoned");
+  for (const char* folder : {"checkpoint-4.partial", "checkpoint-2.removing", "checkpoint-6", "notes.partial", "checkpoint-x.removing"})
+    fs::create_directories(dir / folder / "sub");
+  std::ofstream(dir / "checkpoint-6" / "trainer_state.json") << "{}";
+  train::remove_abandoned_files(dir.string());
+  std::vector<std::string> left;
+  for (const auto& entry : fs::directory_iterator(dir)) left.push_back(entry.path().filename().string());
+  std::sort(left.begin(), left.end());
+  CHECK(left == std::vector<std::string>{"checkpoint-6", "checkpoint-x.removing", "notes.partial"});
+
+  train::remove_checkpoint_folder(dir / "checkpoint-6");  // renamed away first: never half a checkpoint-6
+  CHECK_FALSE(fs::exists(dir / "checkpoint-6"));
+  CHECK_FALSE(fs::exists(dir / "checkpoint-6.removing"));
 }
 
 TEST_CASE("checkpoints: a broken trainer_state.json is refused with the file and the field") {
