@@ -58,10 +58,11 @@ landing() {
 }
 
 declare -A landed
-killed=0
+killed=0 resumes=0 fresh=0
 while (( killed < kills )); do
   resume=(--config "$config")
   [[ -n $(complete_checkpoints) ]] && resume=(--resume)
+  if [[ ${resume[0]} == --resume ]]; then resumes=$((resumes + 1)); else fresh=$((fresh + 1)); fi
   started=$(( $(complete_checkpoints | tail -1) + 0 ))
   inode=$(log_inode)
   "$dnabert" "${run[@]}" "${resume[@]}" --output "$out" > "$work/run.txt" 2>&1 &
@@ -98,6 +99,7 @@ done
 newest=$(complete_checkpoints | tail -1)
 [[ -n $newest ]] || fail "no complete checkpoint after $killed kills"
 resumed=$("$dnabert" "${run[@]}" --resume --output "$out" 2>&1) || { echo "$resumed"; fail "the last resume failed"; }
+resumes=$((resumes + 1))
 grep -qE "resuming $out/checkpoint-$newest at step $newest([^0-9]|\$)" <<< "$resumed" ||
   { echo "$resumed"; fail "the last resume did not start from the newest complete checkpoint, checkpoint-$newest"; }
 
@@ -114,4 +116,5 @@ for f in model.safetensors config.json vocab.txt checkpoint-$steps/model.safeten
 done
 listing() { (cd "$1" && find . -mindepth 1 | sort); }
 diff <(listing "$work/straight") <(listing "$out") || fail "the soaked folder holds other files than the straight run's"
-echo "$killed kills ($in_checkpoints inside checkpoint writes), resumed each time: identical to the straight run"
+echo "$killed kills ($in_checkpoints inside checkpoint writes), $resumes runs resumed the newest checkpoint" \
+     "($fresh started afresh before the first), the end identical to the straight run"
