@@ -24,26 +24,36 @@ namespace dnabert::cli {
 template <class B>
 class attention_model {
  public:
-  /// Loads `dir` as it was saved (pre-trained or fine-tuned: the head plays no part in attention).
-  attention_model(const std::string& dir, std::unique_ptr<B> backend) {
+  /// Loads `dir` as it was saved (pre-trained or fine-tuned: the head plays no part in attention),
+  /// printing its loading warnings; with `fine_tuned`, as a classifier that the folder must hold
+  /// trained (motif discovery reads a fine-tuned model's attention), else untrained_model_error.
+  attention_model(const std::string& dir, std::unique_ptr<B> backend, bool fine_tuned = false) {
     const bert_head head = head_for_architectures(io::read_config_json(dir + "/config.json").architectures);
-    if (head == bert_head::sequence_classification) {
+    if (fine_tuned || head == bert_head::sequence_classification) {
       classifier_.emplace(dir, std::move(backend));
     } else {
       backend_ = std::move(backend);
       encoder_.emplace(Bert<dynamic_bert, B>::load(*backend_, dir, head));
       encoder_->pack_weights();
     }
+    print_warnings(model().warnings());
+    if (fine_tuned) require_trained(model(), inference_use::fine_tuned_attention);
   }
 
   /// The encoder whose attention is drawn.
   [[nodiscard]] const Bert<dynamic_bert, B>& model() const { return classifier_ ? classifier_->model() : *encoder_; }
 
-  /// Each sequence's prediction for its title ("P(class 1) = 0.731"); empty without a classifier head.
+  /// Each sequence's prediction for its title ("P(class 1) = 0.731"); empty without a classifier
+  /// head, or with one initialised at load (said on stderr: the pictures need no prediction).
   [[nodiscard]] std::vector<std::string> prediction_notes(std::span<const std::string> sequences,
                                                           std::span<const std::string> ids, std::size_t batch_size) const {
     std::vector<std::string> notes(sequences.size());
     if (!classifier_) return notes;
+    if (const auto untrained = untrained_parameters(model(), inference_use::classification); !untrained.empty()) {
+      print_notice(model().source() + " has no trained classifier head (" + io::detail::name_list(untrained) +
+                   " initialised at load): the titles show no prediction");
+      return notes;
+    }
     inference_options options;
     options.batch_size = batch_size;
     const auto result = classifier_->predict(sequences, options, ids);
@@ -66,12 +76,14 @@ class attention_model {
   std::optional<Bert<dynamic_bert, B>> encoder_;
 };
 
-/// Loads `dir` for its attention on the chosen device (`--device`) and calls use(model) with it.
+/// Loads `dir` for its attention on the chosen device (`--device`), a trained classifier if
+/// `fine_tuned` (see attention_model), and calls use(model) with it.
 template <class Use>
-void with_attention_model(const std::string& dir, const device_options& device, int threads, Use&& use) {
+void with_attention_model(const std::string& dir, const device_options& device, int threads, Use&& use,
+                          bool fine_tuned = false) {
   with_backend(device, threads, [&](auto backend) {
     using B = typename decltype(backend)::element_type;
-    use(attention_model<B>(dir, std::move(backend)));
+    use(attention_model<B>(dir, std::move(backend), fine_tuned));
   });
 }
 

@@ -9,7 +9,27 @@
 
 #include <dnabert/dnabert.hpp>
 
+#include "device.hpp"
+
 namespace dnabert::cli {
+
+/// What the folder's heads are good for: a trained classifier (its labels, by name when config.json
+/// has id2label), a masked-LM head, both, or neither; a folder without a trained classifier says
+/// what to do before the commands that need one.
+inline std::string heads_summary(const io::model_folder& folder) {
+  const auto& c = folder.config;
+  const bool mlm = io::holds_head(folder, bert_head::masked_lm);
+  if (io::holds_head(folder, bert_head::sequence_classification)) {
+    std::string text = std::string(mlm ? "masked-LM and " : "") + "trained ";
+    if (c.num_labels == 1) return text + "regression head (1 score)";
+    text += "classifier, " + std::to_string(c.num_labels) + " labels";
+    for (std::size_t i = 0; i < c.label_names.size(); ++i) text += (i ? ", " : ": ") + c.label_names[i];
+    return text;
+  }
+  return std::string(mlm ? "masked-LM (pre-trained)" : "none (encoder only)") +
+         "; no trained classifier: fine-tune it (dnabert finetune) before predict, evaluate, scan, variants, mutate "
+         "or motifs";
+}
 
 /// Registers `inspect`.
 inline void add_inspect_command(CLI::App& app) {
@@ -32,7 +52,7 @@ inline void add_inspect_command(CLI::App& app) {
               << "layers:     " << c.num_hidden_layers << ", hidden " << c.hidden_size << ", heads "
               << c.num_attention_heads << ", intermediate " << c.intermediate_size << ", positions "
               << c.max_position_embeddings << '\n'
-              << "labels:     " << c.num_labels << '\n';
+              << "heads:      " << heads_summary(folder) << '\n';
     std::int64_t total = 0;
     for (const auto& [name, tensor] : folder.tensors) {
       std::int64_t count = 1;
@@ -46,7 +66,7 @@ inline void add_inspect_command(CLI::App& app) {
       std::cout << "int8:       " << folder.quantized.size()
                 << " weights with a scale per output channel (a `dnabert quantize` folder: docs/precision.md)\n";
     for (const auto& name : folder.initialised) std::cout << "new:        " << name << " (absent; would be initialised)\n";
-    for (const auto& warning : folder.warnings) std::cerr << "warning: " << warning << '\n';
+    print_warnings(folder.warnings);
   });
 }
 

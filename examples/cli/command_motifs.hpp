@@ -77,7 +77,7 @@ inline std::vector<std::vector<double>> positive_attention(const motifs_options&
   attention.progress = std::ref(progress);
   with_attention_model(o.model, o.device, o.threads, [&](const auto& model) {
     for (const auto& row : analysis::attention_scores(model.model(), positives, attention)) scores.emplace_back(row.begin(), row.end());
-  });
+  }, /*fine_tuned=*/true);
   return scores;
 }
 

@@ -1,11 +1,13 @@
 #pragma once
-// `dnabert predict` and `dnabert embed`: inference with a fine-tuned model folder.
+// `dnabert predict` and `dnabert embed`: inference with a fine-tuned model folder (embed with cls or
+// mean pooling: with any folder, a pre-trained one too).
 
 #include <CLI/CLI.hpp>
 
 #include <iomanip>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <sstream>
 #include <string>
@@ -71,7 +73,7 @@ inline void add_embed_command(CLI::App& app) {
     std::string ids_path = o->output;
     if (ids_path.size() > 4 && ids_path.ends_with(".npy")) ids_path.resize(ids_path.size() - 4);
     io::write_file_atomically(ids_path + ".ids.txt", id_text);
-  }); });
+  }, o->pooling_name == "pooler" ? std::optional(inference_use::pooled_embedding) : std::nullopt); });  // cls, mean: the encoder only
 }
 
 }  // namespace dnabert::cli

@@ -13,6 +13,8 @@
 
 #include <dnabert/dnabert.hpp>
 
+#include "device.hpp"
+
 namespace dnabert::cli {
 
 /// "12345678 bytes (11.8 MiB)".
@@ -37,7 +39,7 @@ inline void add_quantize_command(CLI::App& app) {
       ->required();
   cmd->callback([from, to] {
     const auto report = io::quantize_model_folder(*from, *to);
-    for (const auto& warning : report.warnings) std::cerr << "warning: " << warning << '\n';
+    print_warnings(report.warnings);
     std::cout << "quantized " << report.weights.size() << " linear weights to int8 (symmetric, per output channel): "
               << report.written_weights << '\n'
               << "weights: " << byte_size_text(report.source_bytes) << " -> " << byte_size_text(report.written_bytes)

@@ -6,7 +6,9 @@
 
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "dnabert/core/error.hpp"
 #include "dnabert/cpu.hpp"
@@ -18,6 +20,12 @@ namespace dnabert::cli {
 
 /// Prints "note: TEXT" on stderr (what a run should know but that is not an error).
 inline void print_notice(const std::string& text) { std::cerr << "note: " << text << '\n'; }
+
+/// Prints each of a model folder's loading warnings (unused tensors, no vocab.txt, ...) as
+/// "warning: TEXT" on stderr: every command that loads a model shows them.
+inline void print_warnings(const std::vector<std::string>& warnings) {
+  for (const auto& warning : warnings) std::cerr << "warning: " << warning << '\n';
+}
 
 /// A parsed --device value.
 struct device_choice {
@@ -87,12 +95,18 @@ void with_backend(const device_options& options, int threads, Use&& use, bool tr
 #endif
 }
 
-/// Loads the classifier in `dir` on the chosen device and calls use(model) with it.
+/// Loads the classifier in `dir` on the chosen device, prints its loading warnings, refuses it
+/// (untrained_model_error) when what the command `reads` was initialised at load rather than read
+/// from the folder (nothing to check: std::nullopt), and calls use(model) with it.
 template <class Use>
-void with_classifier(const std::string& dir, const device_options& device, int threads, Use&& use) {
+void with_classifier(const std::string& dir, const device_options& device, int threads, Use&& use,
+                     std::optional<inference_use> reads = inference_use::classification) {
   with_backend(device, threads, [&](auto backend) {
     using B = typename decltype(backend)::element_type;
-    use(classifier<dynamic_bert, B>(dir, std::move(backend)));
+    const classifier<dynamic_bert, B> model(dir, std::move(backend));
+    print_warnings(model.model().warnings());
+    if (reads) require_trained(model.model(), *reads);
+    use(model);
   });
 }
 

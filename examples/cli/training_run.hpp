@@ -185,6 +185,7 @@ void run_training(const std::string& command, trainer_cli_options<RunOptions>& o
     const std::string start = starting_folder(command, o.run.resume_from, o.model, o.config);
     auto model = start.empty() ? Bert<dynamic_bert, B>(*backend, config_from(o.config), head, o.run.seed)
                                : Bert<dynamic_bert, B>::load(*backend, start, head, o.run.seed, num_labels);
+    print_warnings(model.warnings());
     for (const auto& name : model.new_parameters()) print_notice("new (initialised): " + name);
     train(model, [&](auto&& fit) { return with_stoppable_training(o.run, command, signals, fit); });
   }, /*training=*/true);

@@ -53,6 +53,8 @@ struct model_folder {
   /// Parameters of the head the checkpoint lacks (e.g. a classifier on a pre-trained MLM
   /// checkpoint): the model must initialise them.
   std::vector<std::string> initialised;
+  /// Tensors of the weight file that the requested head does not use (each also a warning), by name.
+  std::vector<std::string> unused;
   /// Things a user should know but that do not stop loading (unused tensors, no vocab.txt, ...).
   std::vector<std::string> warnings;
 };
@@ -259,11 +261,44 @@ inline model_folder read_model_folder(const std::string& dir, bert_head head) {
                                 ", to which it is tied; using " + spec->tied_to);
     result.tensors.insert_or_assign(spec->name, source);
   }
-  for (const auto& [name, tensor] : tensors)
+  // Another head's tensors are expected (a pre-trained folder read for a classifier): one line per
+  // head. Anything else (a DNABERT-XL rnn.*, say) is named tensor by tensor.
+  for (const auto& [prefix, what] : {std::pair<std::string_view, std::string_view>{"cls.predictions.", "masked-LM head"},
+                                     {"classifier.", "classifier head"}}) {
+    std::size_t count = 0;
+    for (const auto& entry : tensors) {
+      if (!entry.first.starts_with(prefix)) continue;
+      ++count;
+      result.unused.push_back(entry.first);
+    }
+    if (count > 0)
+      result.warnings.push_back(file + ": unused " + std::string(what) + " " + std::string(prefix) + "* (" +
+                                std::to_string(count) + " tensor" + (count == 1 ? "" : "s") + ", not part of " +
+                                model_name + ")");
+  }
+  for (const auto& [name, tensor] : tensors) {
+    if (std::find(result.unused.begin(), result.unused.end(), name) != result.unused.end()) continue;
+    result.unused.push_back(name);
     result.warnings.push_back(file + ": unused tensor " + name + " " + shape_to_string(tensor.shape) +
                               " (not part of " + model_name + ")");
+  }
   std::erase_if(result.quantized, [&](const auto& entry) { return !result.tensors.contains(entry.first); });
   return result;
+}
+
+/// True when the weight file of `folder` holds every parameter of `head`'s own layers (the masked-LM
+/// head's cls.predictions.*, the classifier's classifier.*), whichever head it was read for: what
+/// the folder was trained for, whatever config.json's architectures say.
+inline bool holds_head(const model_folder& folder, bert_head head) {
+  const std::vector<parameter_spec> encoder = bert_parameters(folder.config, bert_head::none);
+  for (const parameter_spec& spec : bert_parameters(folder.config, head)) {
+    const bool own = spec.presence != parameter_presence::tied &&
+                     std::none_of(encoder.begin(), encoder.end(), [&](const parameter_spec& e) { return e.name == spec.name; });
+    if (own && !folder.tensors.contains(spec.name) &&
+        std::find(folder.unused.begin(), folder.unused.end(), spec.name) == folder.unused.end())
+      return false;
+  }
+  return true;
 }
 
 /// What config.json says of a quantized folder (docs/precision.md), under "dnabert_quantization".

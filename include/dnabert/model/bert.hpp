@@ -92,6 +92,7 @@ class Bert {
     model.params_.initialise(backend, model.config_.initializer_range, seed, &folder.initialised);
     model.new_parameters_ = std::move(folder.initialised);
     model.warnings_ = std::move(folder.warnings);
+    model.source_ = dir;
     model.quantized_ = std::move(folder.quantized);
     return model;
   }
@@ -185,6 +186,8 @@ class Bert {
   [[nodiscard]] const std::vector<std::string>& new_parameters() const noexcept { return new_parameters_; }
   /// Warnings from loading (unused tensors, missing vocab.txt, ...).
   [[nodiscard]] const std::vector<std::string>& warnings() const noexcept { return warnings_; }
+  /// The folder the model was loaded from (empty for a model made in memory), for messages.
+  [[nodiscard]] const std::string& source() const noexcept { return source_; }
   /// The backend the model runs on.
   [[nodiscard]] B& backend() const noexcept { return *backend_; }
   /// The int8 weights of the quantized folder the model was loaded from, by name (empty otherwise).
@@ -340,6 +343,7 @@ class Bert {
   nn::classification_head<B> classifier_;
   std::vector<std::string> new_parameters_;
   std::vector<std::string> warnings_;
+  std::string source_;
   int8_weight_map quantized_;
 };
 

@@ -10,11 +10,14 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <xtensor/xtensor.hpp>
 
+#include "dnabert/core/error.hpp"
 #include "dnabert/core/softmax.hpp"
+#include "dnabert/io/model_folder.hpp"
 #include "dnabert/model/bert.hpp"
 #include "dnabert/model/piece_batches.hpp"
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"
@@ -35,6 +38,73 @@ enum class pooling {
   pooler,  ///< BERT's pooler output, tanh(W h_[CLS] + b)
 };
 
+/// What an inference reads beyond the encoder's layers, for untrained_parameters() and require_trained().
+enum class inference_use {
+  classification,    ///< the pooler and the classifier: predict and what is built on it (evaluate, scan, variants, mutate)
+  pooled_embedding,  ///< the pooler: embed with pooling::pooler
+  /// DNABERT's motif discovery: the attention of a model fine-tuned on the task, so its folder must
+  /// hold a trained classifier (pooler and classifier, as classification)
+  fine_tuned_attention,
+};
+
+/// A result asked of parameters that were initialised at load rather than read from the model
+/// folder (e.g. predictions of a pre-trained masked-LM folder, whose classifier would be random).
+class untrained_model_error : public error {
+ public:
+  /// `message` says what and why; `parameters` are the initialised ones, by Hugging Face name.
+  untrained_model_error(const std::string& message, std::vector<std::string> parameters)
+      : error(message), parameters_(std::move(parameters)) {}
+  /// The parameters that were initialised at load.
+  [[nodiscard]] const std::vector<std::string>& parameters() const noexcept { return parameters_; }
+
+ private:
+  std::vector<std::string> parameters_;
+};
+
+/// The parameters `use` reads that `model` initialised at load because its folder lacked them
+/// (Bert::new_parameters()); empty when the folder's own weights serve `use`.
+template <class Spec, class B>
+std::vector<std::string> untrained_parameters(const Bert<Spec, B>& model, inference_use use) {
+  std::vector<std::string> used;
+  for (const std::string& name : model.new_parameters())  // pooled embeddings never read the classifier
+    if (use != inference_use::pooled_embedding || !name.starts_with("classifier.")) used.push_back(name);
+  return used;
+}
+
+/// Throws untrained_model_error when `use` would read parameters that `model` initialised at load,
+/// naming them and what to do instead: results computed with random weights would look like any
+/// others (Hugging Face only warns). classifier::predict and embed call it; call it yourself to fail
+/// before any work, or for a Bert you run directly.
+template <class Spec, class B>
+void require_trained(const Bert<Spec, B>& model, inference_use use) {
+  std::vector<std::string> missing = untrained_parameters(model, use);
+  if (missing.empty()) return;
+  const std::string& folder = model.source();  // only a loaded model has new parameters
+  const std::string finetune = "fine-tune it first: dnabert finetune --model " + folder +
+                               " --train TRAIN --dev DEV --output OUT (library: dnabert::train::finetune), then use OUT";
+  const std::string initialised = io::detail::name_list(missing) + (missing.size() == 1 ? " is" : " are") +
+                                  " not in its weights, so " + (missing.size() == 1 ? "it was" : "they were") +
+                                  " initialised at random when it was loaded";
+  std::string message;
+  switch (use) {
+    case inference_use::classification:
+      message = folder + " has no trained classifier head: " + initialised +
+                ", and its predictions would be noise (a pre-trained masked-LM folder holds none); " + finetune;
+      break;
+    case inference_use::pooled_embedding:
+      message = folder + " has no trained pooler: " + initialised +
+                ", and pooler embeddings would be noise; embed with cls or mean pooling (the encoder's own outputs), "
+                "or " + finetune;
+      break;
+    case inference_use::fine_tuned_attention:
+      message = folder + " was not fine-tuned: " + initialised +
+                "; motif discovery reads the attention of a model fine-tuned to tell positives from negatives, so " +
+                finetune + " (or give attention scores computed beforehand, `dnabert motifs --scores`)";
+      break;
+  }
+  throw untrained_model_error(message, std::move(missing));
+}
+
 /// Options shared by predict and embed.
 struct inference_options {
   std::size_t batch_size = 32;  ///< pieces per forward pass
@@ -53,7 +123,9 @@ struct prediction {
   bool regression = false;
 };
 
-/// A sequence-classification model with its tokenizer, ready for inference.
+/// A sequence-classification model with its tokenizer, ready for inference. Any folder loads (a
+/// pre-trained one for its embeddings), but predict() refuses one whose classifier was initialised
+/// at load rather than read from the folder (require_trained).
 template <class Spec, class B>
 class classifier {
  public:
@@ -72,9 +144,11 @@ class classifier {
   /// Classes (1 for regression).
   [[nodiscard]] std::int64_t num_labels() const { return model_.config().num_labels; }
 
-  /// Predicts every sequence (raw nucleotides, any length >= k); ids name them in errors.
+  /// Predicts every sequence (raw nucleotides, any length >= k); ids name them in errors. Throws
+  /// untrained_model_error when the folder held no trained classifier (require_trained).
   prediction predict(std::span<const std::string> sequences, const inference_options& options = {},
                      std::span<const std::string> ids = {}) const {
+    require_trained(model_, inference_use::classification);
     const auto labels = num_labels();
     prediction out;
     out.regression = labels == 1;
@@ -107,9 +181,11 @@ class classifier {
   }
 
   /// One embedding per sequence [N, hidden]; a long sequence averages its pieces (for `mean`,
-  /// over all its tokens).
+  /// over all its tokens). `cls` and `mean` read the encoder only, so a pre-trained folder serves
+  /// them; `pooler` throws untrained_model_error when the folder held no pooler (require_trained).
   xt::xtensor<float, 2> embed(std::span<const std::string> sequences, pooling how, const inference_options& options = {},
                               std::span<const std::string> ids = {}) const {
+    if (how == pooling::pooler) require_trained(model_, inference_use::pooled_embedding);
     const auto hidden = static_cast<std::size_t>(model_.config().hidden_size);
     xt::xtensor<float, 2> out = xt::zeros<float>({sequences.size(), hidden});
     std::vector<double> weight(sequences.size(), 0.0);

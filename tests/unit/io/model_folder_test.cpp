@@ -132,10 +132,11 @@ TEST_CASE("model_folder puts a classifier on a pre-trained MLM checkpoint") {
   const auto folder = read_model_folder(fixture("mlm-k3"), bert_head::sequence_classification);
   CHECK(folder.initialised == std::vector<std::string>{"bert.pooler.dense.weight", "bert.pooler.dense.bias",
                                                        "classifier.weight", "classifier.bias"});
-  REQUIRE(folder.warnings.size() == 5);
+  REQUIRE(folder.warnings.size() == 1);  // the other head's tensors in one line
   CHECK(folder.warnings[0] == fixture("mlm-k3") +
-                                  "/model.safetensors: unused tensor cls.predictions.bias [69] "
-                                  "(not part of BertForSequenceClassification)");
+                                  "/model.safetensors: unused masked-LM head cls.predictions.* (5 tensors, "
+                                  "not part of BertForSequenceClassification)");
+  CHECK(folder.unused.size() == 5);
   CHECK(folder.tensors.size() == 5 + 2 * 16);
   CHECK_FALSE(folder.tensors.contains("cls.predictions.bias"));
 }
@@ -143,9 +144,37 @@ TEST_CASE("model_folder puts a classifier on a pre-trained MLM checkpoint") {
 TEST_CASE("model_folder reads a classifier checkpoint as a bare encoder") {
   const auto folder = read_model_folder(fixture("cls-k6"), bert_head::none);
   CHECK(folder.initialised.empty());
-  REQUIRE(folder.warnings.size() == 2);
-  CHECK(folder.warnings[0].ends_with("unused tensor classifier.bias [3] (not part of BertModel)"));
+  REQUIRE(folder.warnings.size() == 1);
+  CHECK(folder.warnings[0].ends_with("unused classifier head classifier.* (2 tensors, not part of BertModel)"));
+  CHECK(folder.unused == std::vector<std::string>{"classifier.bias", "classifier.weight"});
   CHECK(folder.tensors.contains("bert.pooler.dense.weight"));
+}
+
+TEST_CASE("model_folder: holds_head tells the heads the weights hold, whatever head they are read for") {
+  using dnabert::io::holds_head;
+  // cls-k6 holds a classifier only, mlm-k3 a masked-LM head only; a copy of mlm-k3 given a classifier both.
+  const auto both = copy_of("mlm-k3", "model-folder-both-heads");
+  auto tensors = tensors_of("mlm-k3");
+  tensors.emplace("classifier.weight", dnabert::io::make_owned_tensor({2, 32}, std::vector<float>(64, 0.25F)));
+  tensors.emplace("classifier.bias", dnabert::io::make_owned_tensor({2}, std::vector<float>(2, 0.5F)));
+  dnabert::io::write_safetensors((both / "model.safetensors").string(), tensors, {{"format", "pt"}});
+  struct expectation {
+    std::string dir;
+    std::vector<bert_head> readable_as;
+    bool masked_lm, classifier;
+  };
+  for (const auto& want : {expectation{fixture("cls-k6"), {bert_head::sequence_classification, bert_head::none}, false, true},
+                           expectation{fixture("mlm-k3"), {bert_head::masked_lm, bert_head::sequence_classification, bert_head::none}, true, false},
+                           expectation{both.string(), {bert_head::masked_lm, bert_head::sequence_classification, bert_head::none}, true, true}}) {
+    for (const bert_head head : want.readable_as) {
+      const std::string read_as(dnabert::architecture_name(head));
+      CAPTURE(want.dir);
+      CAPTURE(read_as);
+      const auto folder = read_model_folder(want.dir, head);
+      CHECK(holds_head(folder, bert_head::masked_lm) == want.masked_lm);
+      CHECK(holds_head(folder, bert_head::sequence_classification) == want.classifier);
+    }
+  }
 }
 
 TEST_CASE("model_folder write then read is bit-identical and loadable") {

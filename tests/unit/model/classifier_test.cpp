@@ -1,4 +1,5 @@
-// The user-facing inference API on a classifier folder written by PyTorch (tests/data/parity).
+// The user-facing inference API on a classifier folder written by PyTorch (tests/data/parity), and
+// its refusal of heads that a folder lacks.
 #include "dnabert/cpu.hpp"
 #include "dnabert/model/classifier.hpp"
 
@@ -7,7 +8,9 @@
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <string>
 #include <utility>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "dnabert/io/safetensors.hpp"
@@ -117,4 +120,81 @@ TEST_CASE("classifier: a sequence shorter than k is named in the error") {
   const std::vector<std::string> ids = {"fine", "too_short"};
   CHECK_THROWS_WITH_AS((void)model.predict(sequences, {}, ids), "sequence 'too_short' is 3 nt long, shorter than k = 6",
                        dnabert::input_error);
+}
+
+// A pre-trained masked-LM folder (no pooler, no classifier: transformers >= 4 saves none) loads as a
+// classifier for its embeddings, but anything that would read its random head refuses.
+TEST_CASE("classifier: a pre-trained MLM folder embeds by [CLS], but refuses predict and pooler embeddings") {
+  using dnabert::inference_use;
+  const auto dir = dnabert::test::data_path("parity/mlm_k3");
+  const auto model = dnabert::load_classifier(dir, 1);
+  const std::vector<std::string> pooler = {"bert.pooler.dense.weight", "bert.pooler.dense.bias"};
+  const std::vector<std::string> head = {"bert.pooler.dense.weight", "bert.pooler.dense.bias", "classifier.weight",
+                                         "classifier.bias"};
+  CHECK(dnabert::untrained_parameters(model.model(), inference_use::classification) == head);
+  CHECK(dnabert::untrained_parameters(model.model(), inference_use::fine_tuned_attention) == head);
+  CHECK(dnabert::untrained_parameters(model.model(), inference_use::pooled_embedding) == pooler);
+
+  const auto sequences = golden_sequences("mlm_k3");
+  const std::string finetune = "fine-tune it first: dnabert finetune --model " + dir +
+                               " --train TRAIN --dev DEV --output OUT (library: dnabert::train::finetune), then use OUT";
+  CHECK_THROWS_WITH_AS((void)model.predict(sequences),
+                       (dir + " has no trained classifier head: bert.pooler.dense.weight, bert.pooler.dense.bias, "
+                              "classifier.weight, classifier.bias are not in its weights, so they were initialised at "
+                              "random when it was loaded, and its predictions would be noise (a pre-trained masked-LM "
+                              "folder holds none); " + finetune).c_str(),
+                       dnabert::untrained_model_error);
+  CHECK_THROWS_WITH_AS((void)model.embed(sequences, dnabert::pooling::pooler),
+                       (dir + " has no trained pooler: bert.pooler.dense.weight, bert.pooler.dense.bias are not in its "
+                              "weights, so they were initialised at random when it was loaded, and pooler embeddings "
+                              "would be noise; embed with cls or mean pooling (the encoder's own outputs), or " +
+                        finetune).c_str(),
+                       dnabert::untrained_model_error);
+  CHECK_THROWS_WITH_AS(dnabert::require_trained(model.model(), inference_use::fine_tuned_attention),
+                       (dir + " was not fine-tuned: bert.pooler.dense.weight, bert.pooler.dense.bias, classifier.weight, "
+                              "classifier.bias are not in its weights, so they were initialised at random when it was "
+                              "loaded; motif discovery reads the attention of a model fine-tuned to tell positives from "
+                              "negatives, so " + finetune +
+                        " (or give attention scores computed beforehand, `dnabert motifs --scores`)").c_str(),
+                       dnabert::untrained_model_error);
+  try {
+    (void)model.predict(sequences);
+    FAIL("predict accepted a random classifier");
+  } catch (const dnabert::error& e) {  // a dnabert::error, as every refusal, carrying the names
+    const auto* untrained = dynamic_cast<const dnabert::untrained_model_error*>(&e);
+    REQUIRE(untrained != nullptr);
+    CHECK(untrained->parameters() == head);
+  }
+
+  // [CLS] reads the encoder only: Hugging Face's last hidden state of the masked-LM model.
+  const auto golden = dnabert::io::read_safetensors(dir + "/golden.safetensors").tensors;
+  const auto& last = golden.at("hidden_states.2");  // [B, S, H]
+  const auto seq = static_cast<std::size_t>(last.shape[1]);
+  const auto hidden = static_cast<std::size_t>(last.shape[2]);
+  const auto cls = model.embed(sequences, dnabert::pooling::cls);
+  REQUIRE(cls.shape()[0] == sequences.size());
+  for (std::size_t s = 0; s < sequences.size(); ++s)
+    for (std::size_t j = 0; j < hidden; ++j)
+      CHECK(cls(s, j) == doctest::Approx(last.values[s * seq * hidden + j]).epsilon(1e-4));
+}
+
+TEST_CASE("classifier: a checkpoint with a pooler but no classifier serves pooled embeddings only") {
+  using dnabert::inference_use;
+  const auto dir = dnabert::test::data_path("trained/mlm_checkpoint");  // dnabert pretrain saves the pooler
+  const auto model = dnabert::load_classifier(dir, 1);
+  const std::vector<std::string> head = {"classifier.weight", "classifier.bias"};
+  CHECK(dnabert::untrained_parameters(model.model(), inference_use::classification) == head);
+  CHECK(dnabert::untrained_parameters(model.model(), inference_use::pooled_embedding).empty());
+  const std::vector<std::string> sequences = {"ACGTACGTTGCA", "TTGCAACGTAGGCT"};
+  CHECK(model.embed(sequences, dnabert::pooling::pooler).shape()[0] == 2);
+  CHECK_THROWS_AS((void)model.predict(sequences), dnabert::untrained_model_error);
+}
+
+TEST_CASE("classifier: a fine-tuned folder passes every check") {
+  using dnabert::inference_use;
+  const auto model = dnabert::load_classifier(dnabert::test::data_path("parity/cls_k6"), 1);
+  for (const auto use : {inference_use::classification, inference_use::pooled_embedding, inference_use::fine_tuned_attention}) {
+    CHECK(dnabert::untrained_parameters(model.model(), use).empty());
+    CHECK_NOTHROW(dnabert::require_trained(model.model(), use));
+  }
 }
