@@ -55,8 +55,11 @@ int main(int argc, char** argv) {
   dnabert::cli::add_quantize_command(app);
   dnabert::cli::add_options_file(app);  // after every command: each gets --options FILE.json
   app.description(program_description(app));
+  dnabert::cli::invocation.assign(argv, argv + argc);
   try {
     app.parse(argc, argv);
+  } catch (const dnabert::cli::training_interrupted& stopped) {
+    return stopped.status;
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const dnabert::error& e) {

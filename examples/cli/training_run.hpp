@@ -1,14 +1,17 @@
 #pragma once
 // What `pretrain` and `finetune` share: the run's flags, explicit resume, and one skeleton
 // (backend -> checkpoint to resume -> model loaded or created -> notices -> training under a
-// progress display) around what each trains on.
+// progress display, stopping on SIGTERM/SIGINT with a checkpoint) around what each trains on.
 
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdint>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <dnabert/dnabert.hpp>
 
@@ -70,7 +73,49 @@ void add_training_flags(CLI::App* cmd, trainer_cli_options<RunOptions>& o) {
                     ->expected(0, 1);
 }
 
-/// Prints a library notice on stderr.
+/// The program's arguments as main() received them, for the command that resumes a stopped run.
+inline std::vector<std::string> invocation;
+
+/// Thrown once a run stopped by a signal has written its checkpoint and said how to resume:
+/// main() returns `status`, 128 + the signal, as a shell reports a process the signal ended.
+struct training_interrupted {
+  int status = 0;
+};
+
+/// `word` as a POSIX shell reads it back: as it is when it holds no special character, else in
+/// single quotes.
+inline std::string shell_quoted(const std::string& word) {
+  constexpr std::string_view plain = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-";
+  if (!word.empty() && word.find_first_not_of(plain) == std::string::npos) return word;
+  std::string quoted = "'";
+  for (const char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+/// The command line that continues a stopped run from `checkpoint`: `args` (argv) without
+/// --config and --resume and their values (a resumed run takes neither), then --resume
+/// `checkpoint`, quoted for a shell.
+inline std::string resume_command(const std::vector<std::string>& args, const std::string& checkpoint) {
+  std::string command;
+  const auto add = [&](const std::string& word) { command += (command.empty() ? "" : " ") + shell_quoted(word); };
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& word = args[i];
+    if (i > 0 && (word == "--config" || word == "-c")) {
+      ++i;  // its value
+    } else if (i > 0 && word == "--resume") {
+      if (i + 1 < args.size() && !args[i + 1].starts_with("-")) ++i;  // its optional value
+    } else if (i == 0 || !(word.starts_with("--config=") || word.starts_with("--resume=") ||
+                           (word.starts_with("-c") && !word.starts_with("--")))) {
+      add(word);
+    }
+  }
+  add("--resume");
+  add(checkpoint);
+  return command;
+}
+
+/// "SIGTERM" or "SIGINT".
+inline std::string signal_name(int signal_number) { return signal_number == SIGINT ? "SIGINT" : "SIGTERM"; }
 
 /// Where a run's weights come from, after the checks both trainers share: the checkpoint to
 /// resume, else `model`; empty when `config` starts from scratch. Warns when a folder started
@@ -106,6 +151,23 @@ auto with_training_progress(RunOptions& run, const std::string& label, Fit&& fit
   return result;
 }
 
+/// with_training_progress for a run that `signals` may stop: a stopped run has written its
+/// checkpoint; this says so with the command that resumes it, and throws training_interrupted.
+template <class RunOptions, class Fit>
+auto with_stoppable_training(RunOptions& run, const std::string& label, const train::stop_on_signals& signals, Fit&& fit) {
+  run.stop_request = signals.request();
+  auto result = with_training_progress(run, label, fit);
+  const int signal_number = signals.received();
+  if (result.interrupted) {
+    std::cerr << label << ": stopped by " << signal_name(signal_number) << " after step " << result.steps
+              << "; checkpoint " << result.resume_checkpoint << " written\nto resume: "
+              << resume_command(invocation, result.resume_checkpoint) << '\n';
+    throw training_interrupted{128 + signal_number};
+  }
+  if (signal_number != 0) print_notice(signal_name(signal_number) + " came after the last step: the run is complete");
+  return result;
+}
+
 /// The skeleton of `command` (pretrain or finetune): on the --device backend, the model with
 /// `head` resumed from --resume, loaded from --model (with `num_labels` classes, 0: as saved) or
 /// created from the config `config_from(--config)` returns; its new parameters noted; then
@@ -115,6 +177,9 @@ template <class RunOptions, class ConfigFrom, class Train>
 void run_training(const std::string& command, trainer_cli_options<RunOptions>& o, bert_head head, std::int64_t num_labels,
                   ConfigFrom&& config_from, Train&& train) {
   const io::output_lock lock(o.output);  // one run per output folder, taken before resume looks into it
+  // From the start: a signal while the data loads stops the run before its first step.
+  const train::stop_on_signals signals("\n" + command +
+                                       ": stopping after this step to write a checkpoint (a second signal stops at once)\n");
   with_backend(o.device, o.threads, [&](auto backend) {
     using B = typename decltype(backend)::element_type;
     o.run.resume_from = o.resume.checkpoint(o.output);
@@ -123,7 +188,7 @@ void run_training(const std::string& command, trainer_cli_options<RunOptions>& o
                                : Bert<dynamic_bert, B>::load(*backend, start, head, o.run.seed, num_labels);
     print_warnings(model.warnings());
     for (const auto& name : model.new_parameters()) print_notice("new (initialised): " + name);
-    train(model, [&](auto&& fit) { return with_training_progress(o.run, command, fit); });
+    train(model, [&](auto&& fit) { return with_stoppable_training(o.run, command, signals, fit); });
   }, /*training=*/true);
 }
 

@@ -68,4 +68,5 @@
 #include "dnabert/train/pretraining_corpus.hpp"
 #include "dnabert/train/pretraining_pieces.hpp"
 #include "dnabert/train/schedule.hpp"
+#include "dnabert/train/stop_on_signals.hpp"
 #include "dnabert/train/training_loop.hpp"

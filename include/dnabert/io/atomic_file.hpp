@@ -3,10 +3,13 @@
 // an error never leaves a half-written config.json, vocab.txt, checkpoint or plot behind.
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -33,6 +36,37 @@ inline void sync_directory(const std::string& directory) {
   const int saved_errno = errno;
   ::close(directory_fd);
   if (synced != 0) throw error("cannot sync directory " + directory + ": " + std::strerror(saved_errno));
+}
+
+/// The process that made `file_name`, when it is the name of an atomic_file_writer's temporary
+/// file (".<target>.tmp-<pid>-<n>"); 0 for any other name.
+inline ::pid_t temporary_file_writer(std::string_view file_name) {
+  const auto marker = file_name.rfind(".tmp-");
+  if (!file_name.starts_with('.') || marker == std::string_view::npos || marker < 2) return 0;
+  const std::string_view rest = file_name.substr(marker + 5);
+  const auto dash = rest.find('-');
+  if (dash == std::string_view::npos || dash + 1 == rest.size()) return 0;
+  ::pid_t pid = 0;
+  const auto [end, ec] = std::from_chars(rest.data(), rest.data() + dash, pid);
+  if (ec != std::errc() || end != rest.data() + dash || pid <= 0) return 0;
+  if (rest.substr(dash + 1).find_first_not_of("0123456789") != std::string_view::npos) return 0;
+  return pid;
+}
+
+/// Removes from `directory` the temporary files of writers that are gone (killed before they
+/// committed); those of running processes stay. Returns how many it removed.
+inline std::size_t remove_abandoned_temporaries(const std::string& directory) {
+  std::size_t removed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(directory, ec)) {
+    const ::pid_t writer = temporary_file_writer(entry.path().filename().string());
+    // kill(pid, 0) probes without signalling; ESRCH: no such process. A reused pid looks alive,
+    // which only leaves the file.
+    if (writer == 0 || !(::kill(writer, 0) != 0 && errno == ESRCH)) continue;
+    std::error_code removal;
+    removed += std::filesystem::remove(entry.path(), removal) ? 1 : 0;
+  }
+  return removed;
 }
 
 /// Builds a file next to its target and puts it in place only on commit(); readers see the old

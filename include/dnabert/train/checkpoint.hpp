@@ -28,6 +28,9 @@ inline constexpr std::string_view optimizer_file = "optimizer.safetensors";
 inline constexpr std::string_view trainer_state_file = "trainer_state.json";
 /// Prefix of the checkpoint folders in an output folder: checkpoint-<step>.
 inline constexpr std::string_view checkpoint_prefix = "checkpoint-";
+/// Suffixes of checkpoint folders being filled or removed: not checkpoints, whatever they hold.
+inline constexpr std::string_view partial_suffix = ".partial";
+inline constexpr std::string_view removing_suffix = ".removing";
 
 /// Where a run stood after an optimizer step. Every random draw of a run (data order, piece
 /// cuts, masking, dropout) is a counter-based function of (seed, micro-batch), so the seed and
@@ -140,6 +143,33 @@ inline std::string latest_checkpoint(const std::string& output_dir) {
   return found.back().second.string();
 }
 
+/// Removes folder `dir` so that a process killed meanwhile leaves no part of it under its name:
+/// it is renamed to <dir>.removing first, which no reader takes for a checkpoint.
+inline void remove_checkpoint_folder(const std::filesystem::path& dir) {
+  std::filesystem::path doomed = dir;
+  doomed += removing_suffix;
+  std::error_code ec;
+  std::filesystem::remove_all(doomed, ec);  // left by a killed run
+  std::filesystem::rename(dir, doomed);
+  std::filesystem::remove_all(doomed);
+}
+
+/// Removes what killed runs left in `output_dir`: checkpoint folders half written (.partial) or
+/// half removed (.removing), and the temporary files of atomic writes whose writer is gone.
+/// Call it only while no other run writes into `output_dir`.
+inline void remove_abandoned_files(const std::string& output_dir) {
+  std::vector<std::filesystem::path> abandoned;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(output_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    for (const std::string_view suffix : {partial_suffix, removing_suffix})
+      if (name.ends_with(suffix) && checkpoint_step(std::string_view(name).substr(0, name.size() - suffix.size())))
+        abandoned.push_back(entry.path());
+  }
+  for (const auto& folder : abandoned) std::filesystem::remove_all(folder);
+  io::remove_abandoned_temporaries(output_dir);
+}
+
 /// Whether `dir` holds training state (a checkpoint rather than a plain model folder).
 inline bool holds_training_state(const std::string& dir) {
   std::error_code ec;
@@ -165,14 +195,14 @@ void save_checkpoint(const std::string& dir, const Bert<Spec, B>& model, const a
   fs::create_directories(parent);
   // A partial folder left by a killed run is not a checkpoint (its name does not parse) and is
   // simply replaced.
-  const fs::path temporary = parent / (target.filename().string() + ".partial");
+  const fs::path temporary = parent / (target.filename().string() + std::string(partial_suffix));
   std::error_code ec;
   fs::remove_all(temporary, ec);
   try {
     model.save(temporary.string());
     io::write_safetensors((temporary / optimizer_file).string(), optimizer.state());
     io::write_file_atomically((temporary / trainer_state_file).string(), state.to_json().dump(2) + "\n");
-    fs::remove_all(target);
+    if (fs::exists(target)) remove_checkpoint_folder(target);
     fs::rename(temporary, target);
     io::sync_directory(parent.string());
   } catch (...) {
@@ -185,7 +215,7 @@ void save_checkpoint(const std::string& dir, const Bert<Spec, B>& model, const a
 inline void rotate_checkpoints(const std::string& output_dir, std::size_t keep) {
   if (keep == 0) return;
   const auto found = list_checkpoints(output_dir);
-  for (std::size_t i = 0; i + keep < found.size(); ++i) std::filesystem::remove_all(found[i].second);
+  for (std::size_t i = 0; i + keep < found.size(); ++i) remove_checkpoint_folder(found[i].second);
 }
 
 /// The optimizer state saved in checkpoint folder `dir` (adamw::state() as written).

@@ -1,6 +1,7 @@
 #pragma once
 // The loop both trainers share: micro-batches, gradient accumulation, clipping, AdamW on a
-// warmup/decay schedule, non-finite guards, evaluation, best model, checkpoints and exact resume.
+// warmup/decay schedule, non-finite guards, evaluation, best model, checkpoints, exact resume, and
+// stopping on request (preemption) with a checkpoint to resume from.
 
 #include <algorithm>
 #include <cmath>
@@ -9,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <system_error>
 
 #include "dnabert/core/rng.hpp"
 #include "dnabert/model/bert.hpp"
@@ -47,8 +49,9 @@ class training_run {
         optimizer_(model.backend(), model.parameters(), options.optimizer),
         schedule_(options.optimizer.lr, options.warmup_steps, options.total_steps),
         state_(starting_state(options, optimizer_)),
-        history_(created_folder(output_dir), options.kind, options.score_name, state_.step,
-                 state_.best_score ? std::optional(state_.best_step) : std::nullopt) {
+        history_(prepared_folder(output_dir), options.kind, options.score_name, state_.step,
+                 state_.best_score ? std::optional(state_.best_step) : std::nullopt),
+        saved_step_(resumed_in_place() ? state_.step : -1) {
     // Packed weights are inference copies the optimizer will not update: evaluation during and
     // after training must read the trained weights.
     model_.unpack_weights();
@@ -145,11 +148,24 @@ class training_run {
 
   /// Every save_steps steps: checkpoint-<step>/, keeping the newest save_total_limit.
   void checkpoint_if_due() {
-    if (options_.save_steps <= 0 || state_.step % options_.save_steps != 0) return;
-    save_checkpoint(output_dir_ + "/" + std::string(checkpoint_prefix) + std::to_string(state_.step), model_, optimizer_,
-                    state_);
-    rotate_checkpoints(output_dir_, options_.save_total_limit);
-    history_.draw_curves();  // a long run without evaluations still shows its curve as it goes
+    if (options_.save_steps > 0 && state_.step % options_.save_steps == 0) checkpoint_now();
+  }
+
+  /// Whether options.stop_request asks the run to stop.
+  [[nodiscard]] bool stop_requested() const {
+    return options_.stop_request != nullptr && options_.stop_request->load();
+  }
+
+  /// Ends the run early on request: checkpoint-<step>/ (unless this step has one already), so
+  /// that resuming it repeats the uninterrupted run; no final evaluation, no final model.
+  training_summary interrupt() {
+    if (saved_step_ != state_.step) checkpoint_now();
+    training_summary& run = history_.summary();
+    run.steps = state_.step;
+    run.skipped_steps = state_.skipped_steps;
+    run.interrupted = true;
+    run.resume_checkpoint = checkpoint_folder();
+    return run;
   }
 
   /// Ends the run: a last evaluation unless the last step had one, the final model (or, with
@@ -165,9 +181,11 @@ class training_run {
   }
 
  private:
-  // Creates the output folder before the history writes into it.
-  static const std::string& created_folder(const std::string& dir) {
+  // Creates the output folder, or clears what killed runs left in it, before the history writes
+  // into it.
+  static const std::string& prepared_folder(const std::string& dir) {
     std::filesystem::create_directories(dir);
+    remove_abandoned_files(dir);
     return dir;
   }
 
@@ -185,7 +203,37 @@ class training_run {
 
   std::string last_checkpoint() const {
     const auto found = list_checkpoints(output_dir_);
-    return found.empty() ? std::string("none was written") : "the last is " + found.back().second.string();
+    return found.empty() ? std::string("no checkpoint was written")
+                         : "the last checkpoint is " + found.back().second.string();
+  }
+
+  std::string checkpoint_folder() const { return output_dir_ + "/" + std::string(checkpoint_prefix) + std::to_string(state_.step); }
+
+  // Whether the run resumed this output folder's own checkpoint of its current step, which
+  // therefore need not be written again.
+  bool resumed_in_place() const {
+    std::error_code ec;
+    return !options_.resume_from.empty() && std::filesystem::equivalent(options_.resume_from, checkpoint_folder(), ec);
+  }
+
+  // checkpoint-<step>/ now, keeping the newest save_total_limit. A write that fails (a full disk)
+  // stops the run naming the file; the checkpoints written before stay complete.
+  void checkpoint_now() {
+    const std::string dir = checkpoint_folder();
+    const auto failed = [&](const std::exception& e) {
+      return error("training stopped at step " + std::to_string(state_.step) + ": " + e.what() + " (" + dir +
+                   " was not written; " + last_checkpoint() + ")");
+    };
+    try {
+      save_checkpoint(dir, model_, optimizer_, state_);
+    } catch (const error& e) {
+      throw failed(e);
+    } catch (const std::filesystem::filesystem_error& e) {
+      throw failed(e);
+    }
+    saved_step_ = state_.step;
+    rotate_checkpoints(output_dir_, options_.save_total_limit);
+    history_.draw_curves();  // a long run without evaluations still shows its curve as it goes
   }
 
   Bert<Spec, B>& model_;
@@ -196,6 +244,7 @@ class training_run {
   const linear_schedule schedule_;
   trainer_state state_;
   run_history history_;
+  std::int64_t saved_step_;  // the step of the checkpoint this run wrote or resumed last (-1: none)
 };
 
 }  // namespace detail
@@ -205,13 +254,16 @@ class training_run {
 /// returns its loss; `evaluate(step)`, when set, scores the model on held-out data. Writes
 /// log.jsonl, curves.svg, checkpoint-<step>/ folders and the final (or best) model into
 /// `output_dir`. With options.resume_from it continues that checkpoint exactly: the caller has
-/// loaded the model from it, the loop restores the optimizer and the position.
+/// loaded the model from it, the loop restores the optimizer and the position. With
+/// options.stop_request set, the run ends before the next step once it is true: it writes
+/// checkpoint-<step>/ and returns a summary marked interrupted, naming that checkpoint.
 template <class Spec, class B, class MicroBatch>
 training_summary run_training(Bert<Spec, B>& model, const training_options& options, const std::string& output_dir,
                               MicroBatch&& micro_batch, const std::function<evaluation(std::int64_t)>& evaluate = {}) {
   options.check();
   detail::training_run<Spec, B> run(model, options, output_dir, evaluate);
   while (run.running()) {
+    if (run.stop_requested()) return run.interrupt();
     const detail::accumulated_step step = run.accumulate(micro_batch);
     run.take(step);
     if (run.evaluation_due(step)) {

@@ -1,7 +1,8 @@
 #pragma once
 // What the training loop is given and gives back: the settings of a run, each micro-batch's loss,
-// progress reports, evaluations, and the summary of a finished run.
+// progress reports, evaluations, and the summary of a finished (or stopped) run.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -55,6 +56,9 @@ struct run_settings {
   bool skip_nonfinite = false;                    ///< skip a step with a non-finite loss or gradient instead of stopping
   std::uint64_t seed = 42;                        ///< with the micro-batch index, fixes data order, masking and dropout
   std::string resume_from;                        ///< checkpoint folder to continue exactly (empty: fresh start)
+  /// Read before each optimizer step: once true, the run writes checkpoint-<step>/ and returns
+  /// with training_summary::interrupted. An atomic a signal handler may set (stop_on_signals).
+  const std::atomic<bool>* stop_request = nullptr;
   std::function<void(const step_report&)> progress;
   std::function<void(const std::string&)> notice;  ///< messages for the user (resume, skipped steps)
 
@@ -95,6 +99,8 @@ struct training_summary {
   std::int64_t steps = 0;
   std::int64_t skipped_steps = 0;
   bool stopped_early = false;
+  bool interrupted = false;         ///< a stop request ended the run after `steps` of its steps
+  std::string resume_checkpoint;    ///< with interrupted: the checkpoint folder that continues the run
   std::vector<std::pair<double, double>> train_loss;  ///< (step, loss) of every logged step
   std::vector<evaluation> evaluations;
   std::optional<evaluation> best;

@@ -2,6 +2,10 @@
 // one, never a mix, and no temporary file outlives a writer.
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -10,6 +14,7 @@
 #include <vector>
 
 #include "dnabert/io/atomic_file.hpp"
+#include "file_size_limit.hpp"
 #include "test_paths.hpp"
 
 namespace {
@@ -109,4 +114,43 @@ TEST_CASE("atomic_file: a committed writer refuses further writes") {
   CHECK_THROWS_WITH_AS(writer.write("more"), doctest::Contains("already committed"), dnabert::error);
   CHECK_THROWS_WITH_AS(writer.commit(), doctest::Contains("already committed"), dnabert::error);
   CHECK(read_text(target) == "complete");
+}
+
+TEST_CASE("atomic_file: a write the disk refuses names the file, keeps the old content and removes the temporary file") {
+  const auto dir = dnabert::test::scratch_dir("atomic-disk-full");
+  const std::string target = (dir / "optimizer.safetensors").string();
+  dnabert::io::write_file_atomically(target, "old");
+  {
+    const dnabert::test::file_size_limit full(1000);  // the disk takes 1000 bytes of the file, then no more
+    CHECK_THROWS_WITH_AS(dnabert::io::write_file_atomically(target, std::string(5000, 'x')),
+                         doctest::Contains(("cannot write " + target + ": cannot write to ").c_str()), dnabert::error);
+    CHECK_THROWS_WITH_AS(dnabert::io::write_file_atomically(target, std::string(5000, 'x')),
+                         doctest::Contains("File too large"), dnabert::error);
+  }
+  CHECK(read_text(target) == "old");
+  CHECK(directory_entries(dir) == std::vector<std::string>{"optimizer.safetensors"});
+}
+
+TEST_CASE("atomic_file: temporary files of writers that are gone are removed, those of running ones stay") {
+  using dnabert::io::temporary_file_writer;
+  CHECK(temporary_file_writer(".curves.svg.tmp-4242-987654") == 4242);
+  CHECK(temporary_file_writer(".a.tmp-1-2") == 1);
+  for (const char* other : {"curves.svg", ".curves.svg", "curves.svg.tmp-4242-1", ".curves.svg.tmp-4242", ".x.tmp-42-",
+                            ".x.tmp--1-2", ".x.tmp-0-2", ".x.tmp-4a-2", ".x.tmp-4-2b", ".tmp-4-2", "checkpoint-4.partial"}) {
+    CAPTURE(other);
+    CHECK(temporary_file_writer(other) == 0);
+  }
+
+  const pid_t gone = ::fork();  // a process that has ended: its pid names no process (until reused)
+  REQUIRE(gone >= 0);
+  if (gone == 0) ::_exit(0);
+  REQUIRE(::waitpid(gone, nullptr, 0) == gone);
+  const auto dir = dnabert::test::scratch_dir("atomic-abandoned");
+  const std::string abandoned = ".model.safetensors.tmp-" + std::to_string(gone) + "-17";
+  const std::string running = ".log.jsonl.tmp-" + std::to_string(::getpid()) + "-18";
+  for (const auto& name : {abandoned, running, std::string("model.safetensors")}) dnabert::io::write_file_atomically((dir / name).string(), "x");
+  CHECK(dnabert::io::remove_abandoned_temporaries(dir.string()) == 1);
+  auto left = directory_entries(dir);
+  std::sort(left.begin(), left.end());
+  CHECK(left == std::vector<std::string>{running, "model.safetensors"});
 }

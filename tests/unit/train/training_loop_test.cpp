@@ -1,15 +1,20 @@
-// The shared training loop: exact resume from a checkpoint, gradient accumulation, non-finite
-// steps, early stopping, checkpoint rotation and trainer_state.json checks.
+// The shared training loop: exact resume from a checkpoint, stop requests, a checkpoint the disk
+// refuses, gradient accumulation, non-finite steps, early stopping, checkpoint rotation and
+// trainer_state.json checks.
 #include "dnabert/cpu.hpp"
 #include "dnabert/train/finetune.hpp"
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 
 #include "dnabert/io/safetensors.hpp"
+#include "file_size_limit.hpp"
 #include "planted_motif.hpp"
 #include "test_paths.hpp"
 #include "tiny_config.hpp"
@@ -72,14 +77,58 @@ struct simulated_crash : std::runtime_error {
   simulated_crash() : std::runtime_error("crash") {}
 };
 
+const train::labelled_dataset no_dev({}, 3);
+
+// The uninterrupted run of resumable_options() (evaluated on `dev`), into a folder of its own.
+std::string straight_run(const train::labelled_dataset& dev, const std::string& name) {
+  B cpu(1);
+  const auto dir = dnabert::test::scratch_dir(name).string();
+  dnabert::cpu_bert<> straight(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
+  const auto reference = train::finetune(straight, train_set(), dev, resumable_options(), dir);
+  REQUIRE(reference.steps == 12);
+  return dir;
+}
+
+// Resumes the run in `dir` from `checkpoint` (evaluated on `dev`) and checks that it ends as the
+// straight run in `straight_dir`: the same log, output model, and checkpoint-10 weights and
+// optimizer state, bit for bit.
+void check_resumes_as_straight_run(const std::string& dir, const std::string& checkpoint,
+                                   const train::labelled_dataset& dev, const std::string& straight_dir) {
+  B cpu(1);
+  auto resumed = dnabert::cpu_bert<>::load(cpu, checkpoint, dnabert::bert_head::sequence_classification);
+  auto options = resumable_options();
+  options.resume_from = checkpoint;
+  std::vector<std::string> notices;
+  options.notice = [&](const std::string& text) { notices.push_back(text); };
+  const auto continued = train::finetune(resumed, train_set(), dev, options, dir);
+  CHECK(continued.steps == 12);
+  CHECK_FALSE(continued.interrupted);
+  REQUIRE(!notices.empty());
+  CHECK(notices.front().find("resuming " + checkpoint) != std::string::npos);
+
+  CHECK(log_lines(dir) == log_lines(straight_dir));  // the same losses, learning rates and evaluations
+  CHECK(same_weights(weights_of(dir), weights_of(straight_dir)));  // the best (or last) model
+  CHECK(same_weights(weights_of(dir + "/checkpoint-10"), weights_of(straight_dir + "/checkpoint-10")));
+  CHECK(same_weights(train::read_optimizer_state(dir + "/checkpoint-10"),
+                     train::read_optimizer_state(straight_dir + "/checkpoint-10")));
+}
+
+// The message of what `run()` throws as dnabert::error ("" when it throws nothing).
+template <class Run>
+std::string error_of(Run&& run) {
+  try {
+    run();
+  } catch (const dnabert::error& e) {
+    return e.what();
+  }
+  return {};
+}
+
 }  // namespace
 
 TEST_CASE("training loop: a run stopped after a checkpoint and resumed ends bit-identical to a straight run") {
   B cpu(1);
-  const auto straight_dir = dnabert::test::scratch_dir("loop-straight").string();
-  dnabert::cpu_bert<> straight(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
-  const auto reference = train::finetune(straight, train_set(), dev_set(), resumable_options(), straight_dir);
-  REQUIRE(reference.steps == 12);
+  const auto straight_dir = straight_run(dev_set(), "loop-straight");
 
   // The interrupted run dies at step 8, three steps after checkpoint-5.
   const auto dir = dnabert::test::scratch_dir("loop-resumed").string();
@@ -96,23 +145,76 @@ TEST_CASE("training loop: a run stopped after a checkpoint and resumed ends bit-
   CHECK(state.step == 5);
   CHECK(state.kind == "finetune");
   CHECK(state.best_step == 4);
+  check_resumes_as_straight_run(dir, dir + "/checkpoint-5", dev_set(), straight_dir);
+}
 
-  auto resumed = dnabert::cpu_bert<>::load(cpu, dir + "/checkpoint-5", dnabert::bert_head::sequence_classification);
-  auto options = resumable_options();
-  options.resume_from = dir + "/checkpoint-5";
-  std::vector<std::string> notices;
-  options.notice = [&](const std::string& text) { notices.push_back(text); };
-  const auto continued = train::finetune(resumed, train_set(), dev_set(), options, dir);
-  CHECK(continued.steps == 12);
-  REQUIRE(!notices.empty());
-  CHECK(notices.front().find("resuming") != std::string::npos);
+TEST_CASE("training loop: a stop request ends the run after its step with a checkpoint that resumes exactly") {
+  B cpu(1);
+  const auto straight_dir = straight_run(dev_set(), "loop-stop-straight");
+  const auto dir = dnabert::test::scratch_dir("loop-stopped").string();
+  std::atomic<bool> stop{false};
+  {
+    dnabert::cpu_bert<> model(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
+    auto options = resumable_options();
+    options.stop_request = &stop;
+    options.progress = [&](const train::step_report& r) {
+      if (r.step == 7) stop = true;  // as a signal during step 7 would
+    };
+    const auto stopped = train::finetune(model, train_set(), dev_set(), options, dir);
+    CHECK(stopped.interrupted);
+    CHECK(stopped.steps == 7);
+    CHECK(stopped.resume_checkpoint == dir + "/checkpoint-7");
+  }
+  CHECK(train::latest_checkpoint(dir) == dir + "/checkpoint-7");
+  CHECK(train::read_trainer_state(dir + "/checkpoint-7").step == 7);
+  check_resumes_as_straight_run(dir, dir + "/checkpoint-7", dev_set(), straight_dir);
+}
 
-  CHECK(log_lines(dir) == log_lines(straight_dir));  // the same losses, learning rates and evaluations
-  CHECK(continued.train_loss == reference.train_loss);
-  CHECK(same_weights(weights_of(dir), weights_of(straight_dir)));  // the best model
-  CHECK(same_weights(weights_of(dir + "/checkpoint-10"), weights_of(straight_dir + "/checkpoint-10")));
-  CHECK(same_weights(train::read_optimizer_state(dir + "/checkpoint-10"),
-                     train::read_optimizer_state(straight_dir + "/checkpoint-10")));
+TEST_CASE("training loop: a stop requested before the first step writes checkpoint-0, which resumes as a fresh run") {
+  B cpu(1);
+  const auto straight_dir = straight_run(dev_set(), "loop-stop0-straight");
+  const auto dir = dnabert::test::scratch_dir("loop-stopped-at-0").string();
+  const std::atomic<bool> stop{true};  // a signal while the data loaded
+  {
+    dnabert::cpu_bert<> model(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
+    auto options = resumable_options();
+    options.stop_request = &stop;
+    const auto stopped = train::finetune(model, train_set(), dev_set(), options, dir);
+    CHECK(stopped.interrupted);
+    CHECK(stopped.steps == 0);
+    CHECK(stopped.resume_checkpoint == dir + "/checkpoint-0");
+  }
+  check_resumes_as_straight_run(dir, dir + "/checkpoint-0", dev_set(), straight_dir);
+}
+
+TEST_CASE("training loop: a checkpoint the disk refuses stops the run naming the file, and the one before still resumes") {
+  B cpu(1);
+  const auto straight_dir = straight_run(no_dev, "loop-full-straight");
+  const auto dir = dnabert::test::scratch_dir("loop-disk-full").string();
+  std::optional<dnabert::test::file_size_limit> full;
+  std::uintmax_t limit = 0, log_size = 0;
+  const std::string message = error_of([&] {
+    dnabert::cpu_bert<> model(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
+    auto options = resumable_options();
+    options.progress = [&](const train::step_report& r) {
+      if (r.step != 6) return;  // checkpoint-5 is written: the disk fills up before checkpoint-10
+      limit = std::filesystem::file_size(dir + "/checkpoint-5/model.safetensors") / 2;
+      log_size = std::filesystem::file_size(dir + "/log.jsonl");
+      full.emplace(limit);
+    };
+    (void)train::finetune(model, train_set(), no_dev, options, dir);
+  });
+  full.reset();
+  REQUIRE(log_size * 2 < limit);  // the log kept growing; only the checkpoint met the limit
+  const std::string partial = dir + "/checkpoint-10.partial/model.safetensors";
+  CHECK(message.find("training stopped at step 10: cannot write " + partial + ": ") != std::string::npos);
+  CHECK(message.find("File too large") != std::string::npos);
+  CHECK(message.find(dir + "/checkpoint-10 was not written; the last checkpoint is " + dir + "/checkpoint-5") !=
+        std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir + "/checkpoint-10"));
+  CHECK_FALSE(std::filesystem::exists(dir + "/checkpoint-10.partial"));  // its space is given back
+  CHECK(train::latest_checkpoint(dir) == dir + "/checkpoint-5");
+  check_resumes_as_straight_run(dir, dir + "/checkpoint-5", no_dev, straight_dir);
 }
 
 TEST_CASE("training loop: resuming with another seed or batch size is refused") {
@@ -172,7 +274,6 @@ TEST_CASE("training loop: a non-finite loss stops the run naming the step, or is
   std::vector<dnabert::io::sequence_entry> entries = dnabert::test::planted_motif_set(16, 3, 30);
   entries[5].label = std::numeric_limits<double>::quiet_NaN();  // a NaN regression target poisons one batch
   const train::labelled_dataset data(entries, 3);
-  const train::labelled_dataset no_dev({}, 3);
   train::finetune_options options;
   options.max_steps = 6;
   options.batch_size = 4;
@@ -249,6 +350,23 @@ TEST_CASE("checkpoints: rotation keeps the newest, folders are complete and mark
   CHECK_FALSE(train::checkpoint_step("checkpoint-").has_value());
   CHECK_THROWS_WITH_AS((void)train::latest_checkpoint(dnabert::test::scratch_dir("loop-empty").string()),
                        doctest::Contains("holds no complete checkpoint"), dnabert::input_error);
+}
+
+TEST_CASE("checkpoints: what killed runs left (half-written or half-removed folders) is cleared, and nothing else") {
+  namespace fs = std::filesystem;
+  const auto dir = dnabert::test::scratch_dir("loop-abandoned");
+  for (const char* folder : {"checkpoint-4.partial", "checkpoint-2.removing", "checkpoint-6", "notes.partial", "checkpoint-x.removing"})
+    fs::create_directories(dir / folder / "sub");
+  std::ofstream(dir / "checkpoint-6" / "trainer_state.json") << "{}";
+  train::remove_abandoned_files(dir.string());
+  std::vector<std::string> left;
+  for (const auto& entry : fs::directory_iterator(dir)) left.push_back(entry.path().filename().string());
+  std::sort(left.begin(), left.end());
+  CHECK(left == std::vector<std::string>{"checkpoint-6", "checkpoint-x.removing", "notes.partial"});
+
+  train::remove_checkpoint_folder(dir / "checkpoint-6");  // renamed away first: never half a checkpoint-6
+  CHECK_FALSE(fs::exists(dir / "checkpoint-6"));
+  CHECK_FALSE(fs::exists(dir / "checkpoint-6.removing"));
 }
 
 TEST_CASE("checkpoints: a broken trainer_state.json is refused with the file and the field") {
