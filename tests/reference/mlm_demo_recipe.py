@@ -130,15 +130,22 @@ def heldout_batches(path, k, max_kmers, p, vocab_size, seed=1234, batch=64):
 
 @torch.no_grad()
 def evaluate(model, batches):
+    """Masked-token loss and accuracy, overall and by what the input showed at the masked position:
+    [MASK] (80 %), a random id (10 %) or the token itself (10 %)."""
     model.eval()
-    loss_sum, correct, count = 0.0, 0, 0
+    sums = {kind: [0.0, 0, 0] for kind in ("all", "mask", "random", "kept")}
     for inputs, labels, attention in batches:
         logits, target = masked_logits(model, inputs, labels, attention)
-        loss_sum += torch.nn.functional.cross_entropy(logits.float(), target, reduction="sum").item()
-        correct += (logits.argmax(-1) == target).sum().item()
-        count += target.numel()
+        shown = inputs[labels != -100]
+        losses = torch.nn.functional.cross_entropy(logits.float(), target, reduction="none")
+        right = logits.argmax(-1) == target
+        for kind, where in (("all", torch.ones_like(right)), ("mask", shown == MASK), ("kept", shown == target),
+                            ("random", (shown != MASK) & (shown != target))):
+            sums[kind][0] += losses[where].sum().item()
+            sums[kind][1] += right[where].sum().item()
+            sums[kind][2] += int(where.sum().item())
     model.train()
-    return loss_sum / count, correct / count, count
+    return {kind: {"loss": l / max(n, 1), "accuracy": c / max(n, 1), "tokens": n} for kind, (l, c, n) in sums.items()}
 
 
 def train(a):
@@ -150,6 +157,11 @@ def train(a):
                         num_attention_heads=a.heads, intermediate_size=4 * a.hidden,
                         max_position_embeddings=a.max_kmers + 2, pad_token_id=0)
     model = BertForMaskedLM(config)
+    if a.init == "composition":  # each k-mer's row = sum of per-position nucleotide vectors (not DNABERT's init)
+        with torch.no_grad():
+            parts = torch.randn(k, 4, a.hidden) * config.initializer_range / math.sqrt(k)
+            for kmer, index in vocab.items():
+                model.bert.embeddings.word_embeddings.weight[index] = sum(parts[p, "ATCG".index(c)] for p, c in enumerate(kmer))
     model.train()
     no_decay = [n for n, _ in model.named_parameters() if "bias" in n or "LayerNorm.weight" in n]
     groups = [{"params": [p for n, p in model.named_parameters() if n not in no_decay], "weight_decay": 0.01},
@@ -182,7 +194,9 @@ def train(a):
         schedule.step()
         entry = {"step": step, "loss": loss.item(), "epoch": epoch}
         if step % a.eval_steps == 0 or step == a.steps:
-            entry["eval_loss"], entry["eval_accuracy"], _ = evaluate(model, held)
+            result = evaluate(model, held)
+            entry["eval_loss"], entry["eval_accuracy"] = result["all"]["loss"], result["all"]["accuracy"]
+            entry["eval_mask_loss"], entry["eval_mask_accuracy"] = result["mask"]["loss"], result["mask"]["accuracy"]
             entry["seconds"] = round(time.time() - start, 1)
             print(json.dumps(entry), flush=True)
         log.write(json.dumps(entry) + "\n")
@@ -193,13 +207,22 @@ def evaluate_folders(a):
     batches, unknown = heldout_batches(a.heldout, 6, a.max_kmers, a.mask_probability, 4 ** 6 + 5)
     n = len(unknown)
     share = [sum(u == i for u in unknown) / n for i in range(7)]
-    print(json.dumps({"masked_tokens": n, "unknown_nucleotides_share": [round(s, 4) for s in share],
-                      "copying_bound_loss": sum(unknown) / n * math.log(4)}))
+    summary = {"masked_tokens": n, "unknown_nucleotides_share": [round(s, 4) for s in share],
+               "copying_bound_loss": sum(unknown) / n * math.log(4)}
+    if a.train:  # what the k-mer frequencies of the training part alone reach (no context)
+        counts, vocab = [1.0] * (4 ** 6 + 5), kmer_vocab(6)
+        for _, seq in read_fasta(a.train):
+            seq = seq.upper()
+            for i in range(len(seq) - 5):
+                counts[vocab.get(seq[i:i + 6], UNK)] += 1
+        total = sum(counts)
+        targets = [t for _, labels, _ in batches for t in labels[labels != -100].tolist()]
+        summary["unigram_loss"] = sum(-math.log(counts[t] / total) for t in targets) / len(targets)
+    print(json.dumps(summary))
     for folder in a.models:
         model = BertForMaskedLM.from_pretrained(folder)
-        loss, accuracy, count = evaluate(model, batches)
-        print(json.dumps({"model": folder, "heldout_loss": loss, "perplexity": math.exp(loss), "accuracy": accuracy,
-                          "masked_tokens": count}))
+        result = evaluate(model, batches)
+        print(json.dumps({"model": folder, "perplexity": math.exp(result["all"]["loss"]), **result}))
 
 
 def smooth(values, window):
@@ -251,8 +274,9 @@ def plot(a):
         color = colors[i % len(colors)]
         pts = " ".join(f"{X(s):.1f},{Y(v):.1f}" for s, v in zip(steps, values))
         svg.append(f'<polyline fill="none" stroke="{color}" stroke-width="1.5" points="{pts}"/>')
-        svg.append(f'<line x1="{L + 20}" y1="{T + 14 + 18 * i}" x2="{L + 44}" y2="{T + 14 + 18 * i}" stroke="{color}" stroke-width="2"/>'
-                   f'<text x="{L + 50}" y="{T + 18 + 18 * i}">{name}</text>')
+        legend = (T + H - B) / 2 + 18 * i  # mid-height: curves start at the top and end at the bottom
+        svg.append(f'<line x1="{L + 20}" y1="{legend}" x2="{L + 44}" y2="{legend}" stroke="{color}" stroke-width="2"/>'
+                   f'<text x="{L + 50}" y="{legend + 4}">{name}</text>')
     svg.append("</svg>")
     tmp = a.out + ".tmp"
     with open(tmp, "w") as f:
@@ -293,11 +317,14 @@ def main():
     t.add_argument("--max-kmers", type=int, default=128)
     t.add_argument("--mask-probability", type=float, default=0.025)
     t.add_argument("--eval-steps", type=int, default=250)
+    t.add_argument("--init", choices=["bert", "composition"], default="bert",
+                   help="k-mer embedding init: BERT's N(0, 0.02), or sums of per-position nucleotide vectors")
     t.add_argument("--seed", type=int, default=42)
     e = sub.add_parser("eval")
     e.add_argument("--heldout", required=True)
     e.add_argument("--max-kmers", type=int, default=128)
     e.add_argument("--mask-probability", type=float, default=0.025)
+    e.add_argument("--train", help="training FASTA: also report the loss of its k-mer frequencies")
     e.add_argument("models", nargs="*")
     g = sub.add_parser("plot")
     g.add_argument("--out", required=True)
