@@ -199,6 +199,8 @@ TEST_CASE("classifier: a fine-tuned folder passes every check") {
   for (const auto use : {inference_use::classification, inference_use::pooled_embedding, inference_use::fine_tuned_attention}) {
     CHECK(dnabert::untrained_parameters(model.model(), use).empty());
     CHECK_NOTHROW(dnabert::require_trained(model.model(), use));
+  }
+}
 
 TEST_CASE("classifier: a sequence gets the same bits whatever it is batched with") {
   // Padding of a batch's shorter pieces takes no part in their sums, so results do not depend on
