@@ -12,7 +12,7 @@
 #   DNABERT_SOAK_SEED=N repeats a soak's random choices (the seed is printed).
 set -euo pipefail
 dnabert=$1 work=$2 genome=$3 config=$4 kills=$5
-steps=$((40 + 4 * kills))
+steps=$((40 + 8 * kills))  # a kill lets a run advance at most ~6 steps past its checkpoint
 seed=${DNABERT_SOAK_SEED:-$((($$ + SECONDS) % 32768))}
 RANDOM=$seed
 run=(pretrain --input "$genome" --max-steps "$steps" --save-steps 2 --save-total-limit 2 --batch-size 2 --lr 1e-3
@@ -65,17 +65,20 @@ while (( killed < kills )); do
   if [[ ${resume[0]} == --resume ]]; then resumes=$((resumes + 1)); else fresh=$((fresh + 1)); fi
   started=$(( $(complete_checkpoints | tail -1) + 0 ))
   inode=$(log_inode)
-  "$dnabert" "${run[@]}" "${resume[@]}" --output "$out" > "$work/run.txt" 2>&1 &
+  # Niced, so that on a busy machine this script, not the run, gets the CPU when both want it: the
+  # kill comes at the step it aims at, not many steps later.
+  nice -n 10 "$dnabert" "${run[@]}" "${resume[@]}" --output "$out" > "$work/run.txt" 2>&1 &
   pid=$!
   # The killed run's log holds steps past the checkpoint until this run has put its own in place.
   until [[ $(log_inode) != "$inode" ]] || ! kill -0 "$pid" 2>/dev/null; do sleep 0.002; done
   if (( killed % 3 == 2 )); then  # aimed: wait for this run's first step, then for a checkpoint folder being filled
     until (( $(last_step) > started )) || ! kill -0 "$pid" 2>/dev/null; do sleep 0.002; done
     until compgen -G "$out/checkpoint-$(last_step).partial" > /dev/null || ! kill -0 "$pid" 2>/dev/null; do :; done
-  else  # random: after 0-4 more steps, then 0-79 ms
+  else  # random: after 0-4 more steps, then 0-79 ms but at most one more step (fast machines run many in 79 ms)
     target=$((started + RANDOM % 5))
     until (( $(last_step) >= target )) || ! kill -0 "$pid" 2>/dev/null; do sleep 0.002; done
-    sleep "$(printf '0.%03d' $((RANDOM % 80)))"
+    deadline=$(( $(date +%s%3N) + RANDOM % 80 ))
+    until (( $(date +%s%3N) >= deadline || $(last_step) > target + 1 )) || ! kill -0 "$pid" 2>/dev/null; do sleep 0.001; done
   fi
   kill -KILL "$pid" 2>/dev/null || true
   status=0
