@@ -33,7 +33,7 @@ for format in "${formats[@]}"; do
     -print_final_stats=1 -artifact_prefix="$artifacts/$format/" > "$log" 2>&1
   rc=$?
   elapsed=$(echo "$(date +%s.%N) - $started" | bc)
-  executions=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
+  executions=$(grep -a -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)
   if [ $rc -ne 0 ]; then
     echo "fuzz_$format failed (exit $rc): see $log and $artifacts/$format/" >&2
     status=1
