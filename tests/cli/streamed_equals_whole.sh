@@ -2,9 +2,12 @@
 # Bounded-memory contract: predict, embed, attention and variants --mut-file over a generated input
 # of 1,000 reads piped in gzip-compressed and run 37 reads at a time (--chunk-size) in batches of 5
 # write byte for byte what they write holding the whole input as one chunk in batches of 32.
-# Usage: streamed_equals_whole.sh DNABERT WORK_DIR MODEL OTHER_MODEL   (both k = 3; exit 0 only if all holds)
+# Usage: streamed_equals_whole.sh DNABERT WORK_DIR MODEL OTHER_MODEL [WHOLE_BATCH STREAMED_BATCH]
+#   (both models k = 3; exit 0 only if all holds). Batch sizes 32 and 5 by default; a build whose
+#   GEMM is not batch-invariant (not oneDNN: tests/support/batch_invariance.hpp) passes 1 and 1,
+#   so that only the chunking differs.
 set -euo pipefail
-dnabert=$1 work=$2 model=$3 other=$4
+dnabert=$1 work=$2 model=$3 other=$4 whole_batch=${5:-32} streamed_batch=${6:-5}
 fail() { echo "FAIL: $*"; exit 1; }
 mkdir -p "$work/whole" "$work/streamed"
 # Reads of 3 to 300 nt (pieces of one to five lengths: batches mix lengths), and a mutation for every third.
@@ -21,10 +24,10 @@ runs=("predict.tsv predict --model $model"
 for run in "${runs[@]}"; do
   read -r name args <<< "$run"
   # shellcheck disable=SC2086  # the arguments split on purpose
-  "$dnabert" $args --input "$work/reads.fa" --output "$work/whole/$name" --chunk-size 100000 --batch-size 32 --threads 1 2> /dev/null ||
+  "$dnabert" $args --input "$work/reads.fa" --output "$work/whole/$name" --chunk-size 100000 --batch-size "$whole_batch" --threads 1 2> /dev/null ||
     fail "$name: the run holding the whole input failed"
   # shellcheck disable=SC2086
-  gzip -c "$work/reads.fa" | "$dnabert" $args --input - --output "$work/streamed/$name" --chunk-size 37 --batch-size 5 --threads 1 2> /dev/null ||
+  gzip -c "$work/reads.fa" | "$dnabert" $args --input - --output "$work/streamed/$name" --chunk-size 37 --batch-size "$streamed_batch" --threads 1 2> /dev/null ||
     fail "$name: the streamed run failed"
 done
 for file in "$work/whole"/*; do
