@@ -18,7 +18,7 @@ RANDOM=$seed
 run=(pretrain --input "$genome" --max-steps "$steps" --save-steps 2 --save-total-limit 2 --batch-size 2 --lr 1e-3
      --threads 1 --seed 7 --logging-steps 1)
 out=$work/soaked
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/resume_checks.sh"
 echo "$kills kills in a run of $steps steps (DNABERT_SOAK_SEED=$seed repeats the soak)"
 rm -rf "$work/straight" "$out"
 mkdir -p "$work"
@@ -112,11 +112,7 @@ in_checkpoints=0
 for where in "${!landed[@]}"; do [[ $where == "checkpoint write"* ]] && in_checkpoints=$((in_checkpoints + landed[$where])); done
 (( in_checkpoints > 0 )) || fail "no kill landed inside a checkpoint write"
 
-cmp "$work/straight/log.jsonl" "$out/log.jsonl" || fail "logs differ"
-for f in model.safetensors config.json vocab.txt checkpoint-$steps/model.safetensors checkpoint-$steps/optimizer.safetensors \
-         checkpoint-$steps/trainer_state.json; do
-  cmp "$work/straight/$f" "$out/$f" || fail "$f differs"
-done
+same_as_straight "$work/straight" "$out" config.json vocab.txt
 listing() { (cd "$1" && find . -mindepth 1 | sort); }
 diff <(listing "$work/straight") <(listing "$out") || fail "the soaked folder holds other files than the straight run's"
 echo "$killed kills ($in_checkpoints inside checkpoint writes), $resumes runs resumed the newest checkpoint" \

@@ -11,7 +11,7 @@
 # Usage: disk_full.sh DNABERT WORK_DIR GENOME.fa CONFIG.json   (exit 0 only if all holds)
 set -euo pipefail
 dnabert=$1 work=$2 genome=$3 config=$4
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/resume_checks.sh"
 skip() { echo "cannot run here: $*"; exit 77; }
 if [[ ${DNABERT_DISK_FULL_NAMESPACE:-} != 1 ]]; then
   # The mount lives and dies with this namespace: nothing is left mounted, whatever happens. A user
@@ -58,9 +58,5 @@ cp -a "$work/moved/." "$full/"
 resumed=$("$dnabert" "${run[@]}" --resume --output "$full" 2>&1) || { echo "$resumed"; fail "the resumed run failed"; }
 grep -qE "resuming $full/checkpoint-$every at step $every([^0-9]|\$)" <<< "$resumed" ||
   { echo "$resumed"; fail "it did not resume checkpoint-$every"; }
-cmp "$work/straight/log.jsonl" "$full/log.jsonl" || fail "logs differ"
-for f in model.safetensors checkpoint-$steps/model.safetensors checkpoint-$steps/optimizer.safetensors \
-         checkpoint-$steps/trainer_state.json; do
-  cmp "$work/straight/$f" "$full/$f" || fail "$f differs"
-done
+same_as_straight "$work/straight" "$full"
 echo "ENOSPC at checkpoint-$second named the file; resumed from checkpoint-$every: identical to the straight run"

@@ -10,7 +10,7 @@ dnabert=$1 work=$2 genome=$3 config=$4
 steps=300 checkpoint_every=50 kill_at=75
 run=(pretrain --input "$genome" --max-steps $steps --save-steps $checkpoint_every --batch-size 8 --lr 1e-3
      --threads 2 --seed 7 --save-total-limit 0)
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/resume_checks.sh"
 rm -rf "$work/straight" "$work/killed"
 
 "$dnabert" "${run[@]}" --config "$config" --output "$work/straight" > "$work/straight.txt" 2>&1 ||
@@ -43,9 +43,5 @@ grep -E "resuming|pre-trained" <<< "$resumed" || true
 grep -qE "resuming $work/killed/$newest at step $newest_step([^0-9]|\$)" <<< "$resumed" ||
   fail "the resumed run did not start from $newest"
 
-cmp "$work/straight/log.jsonl" "$work/killed/log.jsonl" || fail "logs differ"
-for f in model.safetensors checkpoint-$steps/model.safetensors checkpoint-$steps/optimizer.safetensors \
-         checkpoint-$steps/trainer_state.json; do
-  cmp "$work/straight/$f" "$work/killed/$f" || fail "$f differs"
-done
+same_as_straight "$work/straight" "$work/killed"
 echo "resumed from $newest, run identical to the straight run"

@@ -12,7 +12,7 @@ set -euo pipefail
 dnabert=$1 work=$2 signal=$3 steps=$4
 shift 4
 run=("$@" --max-steps "$steps")
-fail() { echo "FAIL: $*"; exit 1; }
+source "$(dirname "$0")/resume_checks.sh"
 case $signal in TERM) status=143 ;; INT) status=130 ;; *) fail "signal must be TERM or INT, not $signal" ;; esac
 stop_at=${DNABERT_STOP_AT:-$((5 + RANDOM % (steps * 2 / 3 - 5)))}
 echo "SIG$signal once log.jsonl reaches step $stop_at of $steps (DNABERT_STOP_AT=$stop_at repeats it)"
@@ -59,9 +59,5 @@ echo "to resume: $resume"
 resumed=$(eval "$resume" 2>&1) || { echo "$resumed"; fail "the printed resume command failed"; }
 grep -qE "resuming $checkpoint at step $step([^0-9]|\$)" <<< "$resumed" || { echo "$resumed"; fail "it did not resume $checkpoint"; }
 
-cmp "$work/straight/log.jsonl" "$work/stopped/log.jsonl" || fail "logs differ"
-last=$(basename "$(ls -d "$work"/straight/checkpoint-* | sort -V | tail -1)")
-for f in model.safetensors "$last/model.safetensors" "$last/optimizer.safetensors" "$last/trainer_state.json"; do
-  cmp "$work/straight/$f" "$work/stopped/$f" || fail "$f differs"
-done
+same_as_straight "$work/straight" "$work/stopped"
 echo "stopped by SIG$signal after step $step, exit status $status, resumed: identical to the straight run"
