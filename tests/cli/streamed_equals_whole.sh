@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Bounded-memory contract: predict, embed, attention and variants --mut-file over a generated input
-# of 1,000 reads piped in gzip-compressed and run 37 reads at a time (--chunk-size) in batches of 5
+# of 300 reads piped in gzip-compressed and run 37 reads at a time (--chunk-size) in batches of 5
 # write byte for byte what they write holding the whole input as one chunk in batches of 32.
 # Usage: streamed_equals_whole.sh DNABERT WORK_DIR MODEL OTHER_MODEL [WHOLE_BATCH STREAMED_BATCH]
 #   (both models k = 3; exit 0 only if all holds). Batch sizes 32 and 5 by default; a build whose
@@ -11,10 +11,10 @@ dnabert=$1 work=$2 model=$3 other=$4 whole_batch=${5:-32} streamed_batch=${6:-5}
 fail() { echo "FAIL: $*"; exit 1; }
 mkdir -p "$work/whole" "$work/streamed"
 # Reads of 3 to 300 nt (pieces of one to five lengths: batches mix lengths), and a mutation for every third.
-awk 'BEGIN { srand(7); for (i = 0; i < 1000; i++) { n = 3 + int(rand() * 298); s = "";
+awk 'BEGIN { srand(7); for (i = 0; i < 300; i++) { n = 3 + int(rand() * 298); s = "";
              for (j = 0; j < n; j++) s = s substr("ACGT", 1 + int(rand() * 4), 1); print ">r" i; print s } }' > "$work/reads.fa"
 awk 'NR % 6 == 1 { printf "%s\t1\t2\tT\n", substr($0, 2) }' "$work/reads.fa" > "$work/mutations.txt"
-[[ $(grep -c '^>' "$work/reads.fa") == 1000 ]] || fail "the generated input does not hold 1000 reads"
+[[ $(grep -c '^>' "$work/reads.fa") == 300 ]] || fail "the generated input does not hold 300 reads"
 
 runs=("predict.tsv predict --model $model"
       "embed.npy embed --model $model --pooling mean"
@@ -34,5 +34,5 @@ for file in "$work/whole"/*; do
   cmp "$file" "$work/streamed/$(basename "$file")" || fail "$(basename "$file") streamed differs from whole"
 done
 rows=$(($(wc -l < "$work/whole/predict.tsv") - 1))
-[[ $rows == 1000 ]] || fail "predict.tsv holds $rows rows, not 1000"
-echo "${#runs[@]} runs, $(ls "$work/whole" | wc -l) files, of 1000 reads streamed in chunks of 37: identical to the whole input at once"
+[[ $rows == 300 ]] || fail "predict.tsv holds $rows rows, not 300"
+echo "${#runs[@]} runs, $(ls "$work/whole" | wc -l) files, of 300 reads streamed in chunks of 37: identical to the whole input at once"
