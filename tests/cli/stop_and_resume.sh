@@ -24,8 +24,9 @@ mkdir -p "$work"
 
 # Job control gives the run its own process group with SIGINT as it is in a terminal: a script's
 # background job would otherwise start with SIGINT ignored, which dnabert keeps ignoring.
+# Niced, so that on a busy machine this script keeps up with the run's steps.
 set -m
-"$dnabert" "${run[@]}" --output "$work/stopped" > "$work/stopped.txt" 2>&1 &
+nice -n 10 "$dnabert" "${run[@]}" --output "$work/stopped" > "$work/stopped.txt" 2>&1 &
 pid=$!
 set +m
 steps_logged() { [[ -f "$work/stopped/log.jsonl" ]] && grep -c '"loss"' "$work/stopped/log.jsonl" || echo 0; }
