@@ -32,6 +32,20 @@ dnabert::io::sequence_mutation mutation(std::size_t start, std::size_t end, std:
   return {"0", start, end, std::move(allele), 1};
 }
 
+// DNABERT's mutation-file mode on the variants fixtures: the classifier, dev.tsv and mut.txt.
+struct mutation_file_fixture {
+  dnabert::cpu_classifier<> model = dnabert::load_classifier(dnabert::test::data_path("parity/cls_k6"), 1);
+  std::vector<dnabert::io::sequence_entry> sequences = dnabert::io::read_sequences(dnabert::test::data_path("variants/dev.tsv"));
+  std::string mut_path = dnabert::test::data_path("variants/mut.txt");
+  std::vector<dnabert::io::sequence_mutation> mutations = dnabert::io::read_mutation_file(mut_path);
+
+  /// Every mutation scored with the whole input at once.
+  std::vector<analysis::scored_mutation> score_all(std::size_t batch_size) const {
+    return analysis::score_mutations(model, std::span<const dnabert::io::sequence_entry>(sequences),
+                                     std::span<const dnabert::io::sequence_mutation>(mutations), mut_path, batch_size);
+  }
+};
+
 }  // namespace
 
 TEST_CASE("mutation file mode: a mutation replaces start to end by its allele, inside the sequence only") {
@@ -43,13 +57,8 @@ TEST_CASE("mutation file mode: a mutation replaces start to end by its allele, i
                        "mut.txt:1: mutation [8, 12) runs past the end of sequence 0 (10 nt)", dnabert::format_error);
 }
 
-TEST_CASE("mutation file mode: mutations.tsv as DNABERT's SNP.py writes it, scores from transformers") {
-  const auto model = dnabert::load_classifier(dnabert::test::data_path("parity/cls_k6"), 1);
-  const auto sequences = dnabert::io::read_sequences(dnabert::test::data_path("variants/dev.tsv"));
-  const std::string mut_path = dnabert::test::data_path("variants/mut.txt");
-  const auto mutations = dnabert::io::read_mutation_file(mut_path);
-  const auto rows = analysis::score_mutations(model, std::span<const dnabert::io::sequence_entry>(sequences),
-                                              std::span<const dnabert::io::sequence_mutation>(mutations), mut_path, 2);
+TEST_CASE_FIXTURE(mutation_file_fixture, "mutation file mode: mutations.tsv as DNABERT's SNP.py writes it, scores from transformers") {
+  const auto rows = score_all(2);
   const auto out = dnabert::test::scratch_dir("mutations_tsv") / "mutations.tsv";
   analysis::mutations_tsv_writer table(out.string(), 6);
   for (const auto& row : rows) table.add(sequences[row.sequence].id, sequences[row.sequence].sequence, row.mutated, row.score);
@@ -90,13 +99,8 @@ TEST_CASE("mutation file mode: an idx that names no sequence is an error naming 
                        "mut.txt:3: idx '7' names no sequence of the input (1 sequences)", dnabert::format_error);
 }
 
-TEST_CASE("mutation file mode: an input scored a chunk at a time gives the rows of the whole input") {
-  const auto model = dnabert::load_classifier(dnabert::test::data_path("parity/cls_k6"), 1);
-  const auto sequences = dnabert::io::read_sequences(dnabert::test::data_path("variants/dev.tsv"));
-  const std::string mut_path = dnabert::test::data_path("variants/mut.txt");
-  const auto mutations = dnabert::io::read_mutation_file(mut_path);
-  const auto whole = analysis::score_mutations(model, std::span<const dnabert::io::sequence_entry>(sequences),
-                                               std::span<const dnabert::io::sequence_mutation>(mutations), mut_path, 4);
+TEST_CASE_FIXTURE(mutation_file_fixture, "mutation file mode: an input scored a chunk at a time gives the rows of the whole input") {
+  const auto whole = score_all(4);
   for (const std::size_t chunk : {1U, 2U}) {
     CAPTURE(chunk);
     analysis::mutation_scorer scorer(mutations, mut_path);
