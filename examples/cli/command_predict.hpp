@@ -74,11 +74,12 @@ inline void add_embed_command(CLI::App& app) {
   add_chunk_option(cmd, o->chunk);
   cmd->add_option("-p,--pooling", o->pooling_name, "cls, mean (all non-pad tokens) or pooler")
       ->check(CLI::IsMember({"cls", "mean", "pooler"}));
-  cmd->callback([o] { with_classifier(o->model, o->device, o->threads, [&](const auto& model) {
+  cmd->callback([o] {
     if (is_stdout(o->output)) throw input_error("embed writes .npy: --output needs a file name, not stdout");
+    with_classifier(o->model, o->device, o->threads, [&](const auto& model) {
     const pooling how = o->pooling_name == "mean" ? pooling::mean : o->pooling_name == "pooler" ? pooling::pooler : pooling::cls;
     io::npy_matrix_writer vectors(o->output, static_cast<std::uint64_t>(model.model().config().hidden_size));
-    text_output ids(analysis::ids_file_path(o->output));
+    io::streamed_text_file ids(analysis::ids_file_path(o->output));
     chunked_progress progress("embed");
     for_each_input_chunk(o->input, o->chunk, [&](const input_chunk& chunk) {
       const auto rows = model.embed(chunk.sequences, how, to_inference_options(*o, std::ref(progress)), chunk.ids);

@@ -58,7 +58,7 @@ class text_output {
 
  private:
   void flush_stdout() {
-    std::cout << buffer_.str();
+    std::cout << buffer_.view();
     std::cout.flush();
     buffer_.str({});
   }

@@ -29,7 +29,9 @@ set -m
 nice -n 10 "$dnabert" "${run[@]}" --output "$work/stopped" > "$work/stopped.txt" 2>&1 &
 pid=$!
 set +m
-steps_logged() { [[ -f "$work/stopped/log.jsonl" ]] && grep -c '"loss"' "$work/stopped/log.jsonl" || echo 0; }
+steps_logged() {  # grep -c prints 0 itself (and fails) when no step is logged yet
+  if [[ -f "$work/stopped/log.jsonl" ]]; then grep -c '"loss"' "$work/stopped/log.jsonl" || true; else echo 0; fi
+}
 for _ in $(seq 1 60000); do  # up to 10 min (sanitizer builds are slow)
   (( $(steps_logged) >= stop_at )) && break
   kill -0 "$pid" 2>/dev/null || break

@@ -198,17 +198,29 @@ void save_checkpoint(const std::string& dir, const Bert<Spec, B>& model, const a
   const fs::path temporary = parent / (target.filename().string() + std::string(partial_suffix));
   std::error_code ec;
   fs::remove_all(temporary, ec);
+  // An older folder of the same name steps aside (whole, under a name no reader takes) only once
+  // the new one is complete, and is deleted only once the new one is in place: at no moment is
+  // neither on disk, and a failure puts the old one back.
+  fs::path replaced = target;
+  replaced += removing_suffix;
+  bool stepped_aside = false;
   try {
     model.save(temporary.string());
     io::write_safetensors((temporary / optimizer_file).string(), optimizer.state());
     io::write_file_atomically((temporary / trainer_state_file).string(), state.to_json().dump(2) + "\n");
-    if (fs::exists(target)) remove_checkpoint_folder(target);
+    if (fs::exists(target)) {
+      fs::remove_all(replaced, ec);  // left by a killed run
+      fs::rename(target, replaced);
+      stepped_aside = true;
+    }
     fs::rename(temporary, target);
     io::sync_directory(parent.string());
   } catch (...) {
     fs::remove_all(temporary, ec);
+    if (stepped_aside && !fs::exists(target, ec)) fs::rename(replaced, target, ec);
     throw;
   }
+  if (stepped_aside) fs::remove_all(replaced);
 }
 
 /// Removes all but the newest `keep` checkpoint folders of `output_dir` (keep 0: remove none).

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -35,6 +36,7 @@ inline signal_stop_state signal_stop;
 /// The handler: the first signal asks for a stop and says so on stderr (write(2) is
 /// async-signal-safe); a second one, of either kind, takes the default action at once.
 inline void on_stop_signal(int signal_number) {
+  const int saved_errno = errno;  // the interrupted code may be about to read it
   int none = 0;
   if (!signal_stop.first_signal.compare_exchange_strong(none, signal_number)) {
     struct sigaction fallback {};
@@ -50,6 +52,7 @@ inline void on_stop_signal(int signal_number) {
     const ::ssize_t written = ::write(STDERR_FILENO, text.data(), text.size());
     (void)written;  // nothing to do in a handler when stderr is gone
   }
+  errno = saved_errno;
 }
 
 }  // namespace detail

@@ -369,6 +369,31 @@ TEST_CASE("checkpoints: what killed runs left (half-written or half-removed fold
   CHECK_FALSE(fs::exists(dir / "checkpoint-6.removing"));
 }
 
+TEST_CASE("checkpoints: a folder saved over one of the same name replaces it only once whole") {
+  namespace fs = std::filesystem;
+  B cpu(1);
+  dnabert::cpu_bert<> model(cpu, classifier_config(), dnabert::bert_head::sequence_classification, 7);
+  const train::adamw<B> optimizer(cpu, model.parameters());
+  const auto dir = (dnabert::test::scratch_dir("checkpoint-replace") / "checkpoint-3").string();
+  train::trainer_state state;
+  state.kind = "finetune";
+  state.step = 3;
+  state.total_steps = 10;
+  state.batch_size = 2;
+  train::save_checkpoint(dir, model, optimizer, state);
+  state.tokens_seen = 11;
+  {  // the new folder cannot be written: the old one stays, whole and under its name
+    const dnabert::test::file_size_limit full(64);
+    CHECK_THROWS((train::save_checkpoint(dir, model, optimizer, state)));
+  }
+  CHECK(train::read_trainer_state(dir).tokens_seen == 0);
+  CHECK(fs::exists(fs::path(dir) / "model.safetensors"));
+  train::save_checkpoint(dir, model, optimizer, state);
+  CHECK(train::read_trainer_state(dir).tokens_seen == 11);
+  CHECK_FALSE(fs::exists(dir + ".removing"));
+  CHECK_FALSE(fs::exists(dir + ".partial"));
+}
+
 TEST_CASE("checkpoints: a broken trainer_state.json is refused with the file and the field") {
   const auto dir = dnabert::test::scratch_dir("loop-state");
   const auto write = [&](const std::string& text) {
