@@ -19,7 +19,7 @@ TEST_CASE("training curves: a long run's loss is drawn smoothed over windows bes
   const auto& smoothed = chart.series[1];
   CHECK(smoothed.name == "train loss, mean of 20 steps");
   REQUIRE(smoothed.points.size() == 100);
-  for (const auto& [step, loss] : smoothed.points) CHECK(loss == doctest::Approx(trend(step)).epsilon(1e-9));
+  for (const auto& point : smoothed.points) CHECK(point.second == doctest::Approx(trend(point.first)).epsilon(1e-9));
   CHECK(chart.series[2].name == "eval loss");
   CHECK(chart.series[0].color != smoothed.color);
 }
