@@ -30,6 +30,9 @@ inline void add_pretrain_command(CLI::App& app) {
   auto* model = cmd->add_option("-m,--model", o->model, "model folder whose weights training starts from");
   config->excludes(model);
   cmd->add_option("--eval-input", o->eval_input, "held-out FASTA or text: masked-LM loss and perplexity at each evaluation");
+  cmd->add_option("--max-kmers", o->run.max_kmers,
+                  "k-mers in a full piece (default: the model's max_position_embeddings - 2); shorter pieces, more of them a batch")
+      ->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--mask-probability", o->run.mask_probability,
                   "span-centre probability (default: DNABERT's for k, 0.025 for k=6)")
       ->check(CLI::Range(0.0, 1.0));

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstdint>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -57,6 +58,13 @@ void add_training_flags(CLI::App* cmd, trainer_cli_options<RunOptions>& o) {
   cmd->add_option("--gradient-accumulation", run.gradient_accumulation_steps, "micro-batches per optimizer step")
       ->check(CLI::Range(1, 65536));
   cmd->add_option("--lr", run.optimizer.lr, "peak learning rate")->check(CLI::PositiveNumber);
+  const std::map<std::string, train::schedule_shape> shapes{
+      {"linear", train::schedule_shape::linear}, {"constant", train::schedule_shape::constant}, {"cosine", train::schedule_shape::cosine}};
+  cmd->add_option_function<std::string>(
+         "--lr-schedule", [&run, shapes](const std::string& name) { run.lr_schedule = shapes.at(name); },
+         "the rate after warmup: linear (DNABERT's decay to 0, the default), constant (stays at the peak), cosine (half a "
+         "cosine to 0)")
+      ->check(CLI::IsMember(shapes));
   cmd->add_option("--weight-decay", run.optimizer.weight_decay, "AdamW weight decay")->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--max-grad-norm", run.max_grad_norm, "global-norm gradient clipping (0: none)")->check(CLI::Range(0.0, 1e9));
   cmd->add_option("--eval-steps", run.eval_steps, "evaluate every N steps")->check(CLI::Range(0, 1 << 30));

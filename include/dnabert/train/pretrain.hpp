@@ -29,6 +29,7 @@ struct pretrain_options : run_settings {
   std::int64_t batch_size = 10;                    ///< sequences per micro-batch (DNABERT: 10 per GPU, 25 accumulated, 8 GPUs)
   adamw_options optimizer = adamw_options::pretraining();
   std::int64_t warmup_steps = -1;                  ///< -1: DNABERT's 10000, at most 5 % of the steps
+  std::size_t max_kmers = 0;                       ///< k-mers in a full piece; 0: the model's max_kmers() (DNABERT: 510)
   double mask_probability = 0;                     ///< span-centre probability p; 0: DNABERT's for k (default_mask_probability)
   n_run_handling n_runs = n_run_handling::drop;
   std::int64_t logging_steps = 1;
@@ -159,7 +160,11 @@ training_summary pretrain(Bert<Spec, B>& model, const pretraining_corpus& corpus
   if (options.batch_size < 1) throw config_error("batch size must be at least 1");
   options.check();
   const int k = model.k();
-  const auto max_kmers = model.max_kmers();
+  if (options.max_kmers > model.max_kmers())
+    throw config_error("pieces of " + std::to_string(options.max_kmers) + " k-mers do not fit the model's " +
+                       std::to_string(model.max_kmers()) + " (max_position_embeddings " +
+                       std::to_string(model.config().max_position_embeddings) + " less [CLS] and [SEP])");
+  const auto max_kmers = options.max_kmers > 0 ? options.max_kmers : model.max_kmers();
   piece_options pieces{k, options.seed, options.n_runs, false, max_kmers};
   masking_options masking = default_masking_options(k, options.seed);
   masking.vocab_size = static_cast<token_id>(model.config().vocab_size);

@@ -38,7 +38,15 @@ inline std::vector<std::pair<double, double>> thin_points(const std::vector<std:
   return out;
 }
 
-/// curves.svg: training loss per step, evaluation loss and score per evaluation.
+/// Steps a point of the smoothed training-loss curve averages: about a hundredth of the run, at
+/// least 10, so the curve shows the trend that the per-step loss (mostly masking and batch noise)
+/// hides; 1 (no smoothing) for runs under 20 logged steps.
+inline std::size_t smoothing_window(std::size_t logged_steps) {
+  return logged_steps < 20 ? 1 : std::max<std::size_t>(10, logged_steps / 100);
+}
+
+/// curves.svg: training loss per step (faint), its means over consecutive windows of
+/// smoothing_window steps, evaluation loss and score per evaluation.
 inline io::line_chart training_curves(const training_summary& run, const std::string& title,
                                       const std::string& score_name) {
   io::line_chart chart;
@@ -51,7 +59,14 @@ inline io::line_chart training_curves(const training_summary& run, const std::st
     dev.points.emplace_back(static_cast<double>(e.step), e.loss);
     if (!score_name.empty()) score.points.emplace_back(static_cast<double>(e.step), e.score);
   }
-  chart.series = {{"train loss", thin_points(run.train_loss, 2000), "#1f77b4"}};
+  const std::size_t window = smoothing_window(run.train_loss.size());
+  if (window > 1) {
+    chart.series = {{"train loss per step", thin_points(run.train_loss, 2000), "#c6dbef"},
+                    {"train loss, mean of " + std::to_string(window) + " steps",
+                     thin_points(run.train_loss, run.train_loss.size() / window), "#1f77b4"}};
+  } else {
+    chart.series = {{"train loss", run.train_loss, "#1f77b4"}};
+  }
   if (!dev.points.empty()) chart.series.push_back(dev);
   if (!score.points.empty()) chart.series.push_back(score);
   return chart;

@@ -47,7 +47,7 @@ class training_run {
         output_dir_(output_dir),
         evaluate_(evaluate),
         optimizer_(model.backend(), model.parameters(), options.optimizer),
-        schedule_(options.optimizer.lr, options.warmup_steps, options.total_steps),
+        schedule_(options.optimizer.lr, options.warmup_steps, options.total_steps, options.lr_schedule),
         state_(starting_state(options, optimizer_)),
         history_(prepared_folder(output_dir), options.kind, options.score_name, state_.step,
                  state_.best_score ? std::optional(state_.best_step) : std::nullopt),
@@ -241,7 +241,7 @@ class training_run {
   std::string output_dir_;
   const std::function<evaluation(std::int64_t)>& evaluate_;
   adamw<B> optimizer_;
-  const linear_schedule schedule_;
+  const lr_schedule schedule_;
   trainer_state state_;
   run_history history_;
   std::int64_t saved_step_;  // the step of the checkpoint this run wrote or resumed last (-1: none)

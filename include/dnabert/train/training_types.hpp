@@ -15,6 +15,7 @@
 #include "dnabert/autograd/tape.hpp"
 #include "dnabert/core/error.hpp"
 #include "dnabert/train/optimizer.hpp"
+#include "dnabert/train/schedule.hpp"
 
 namespace dnabert::train {
 
@@ -44,12 +45,14 @@ struct step_report {
   std::int64_t tokens_seen = 0;
 };
 
-/// How a run is driven and kept, the same for every trainer: accumulation, clipping, evaluation
+/// How a run is driven and kept, the same for every trainer: accumulation, clipping, the rate's
+/// shape after warmup, evaluation
 /// and checkpoint cadence, the non-finite rule, the seed, resume and the callbacks. The trainers'
 /// options extend it, and hand it to the loop unchanged.
 struct run_settings {
   std::int64_t gradient_accumulation_steps = 1;   ///< micro-batches per optimizer step
   double max_grad_norm = 1.0;                     ///< global-norm clipping (<= 0: none)
+  schedule_shape lr_schedule = schedule_shape::linear;  ///< the learning rate after warmup (DNABERT: linear decay)
   std::int64_t eval_steps = 0;                    ///< evaluate every N steps (0: the trainer's default)
   std::int64_t save_steps = 0;                    ///< checkpoint-<step>/ every N steps (0: none)
   std::size_t save_total_limit = 2;               ///< checkpoints kept (0: all)

@@ -91,7 +91,7 @@ void check_golden_run(const std::string& run, dnabert::train::adamw_options opti
   B backend(1);
   const auto params = classifier_parameters(backend);
   dnabert::train::adamw<B> optimizer(backend, params, options);
-  const dnabert::train::linear_schedule schedule(options.lr, warmup, total);
+  const dnabert::train::lr_schedule schedule(options.lr, warmup, total);
   const auto& golden_lr = at(optimizer_golden(), run + ".lr").values;
   const auto& golden_norm = at(optimizer_golden(), run + ".grad_norm").values;
   for (std::size_t step = 0; step < step_factors.size(); ++step) {
@@ -182,7 +182,7 @@ TEST_CASE("optimizer: no weight decay on biases and LayerNorm weights (DNABERT's
 }
 
 TEST_CASE("optimizer: linear warmup then linear decay as get_linear_schedule_with_warmup") {
-  const dnabert::train::linear_schedule schedule(4e-4, 2, 10);
+  const dnabert::train::lr_schedule schedule(4e-4, 2, 10);
   CHECK(schedule.lr(0) == 0.0);
   CHECK(schedule.lr(1) == doctest::Approx(2e-4));
   CHECK(schedule.lr(2) == doctest::Approx(4e-4));
@@ -193,13 +193,31 @@ TEST_CASE("optimizer: linear warmup then linear decay as get_linear_schedule_wit
   const auto& golden_lr = at(optimizer_golden(), "pretrain.lr").values;
   for (std::size_t i = 0; i < golden_lr.size(); ++i)
     CHECK(schedule.lr(static_cast<std::int64_t>(i)) == doctest::Approx(golden_lr[i]).epsilon(1e-6));
-  const dnabert::train::linear_schedule no_warmup(1.0, 0, 4);
+  const dnabert::train::lr_schedule no_warmup(1.0, 0, 4);
   CHECK(no_warmup.lr(0) == 1.0);
   CHECK(no_warmup.lr(1) == 0.75);
   CHECK(dnabert::train::warmup_from_fraction(0.1, 1234) == 123);  // int(0.1 * t_total)
-  CHECK_THROWS_AS(dnabert::train::linear_schedule(1.0, -1, 10), dnabert::config_error);
-  CHECK_THROWS_AS(dnabert::train::linear_schedule(-1.0, 1, 10), dnabert::config_error);
+  CHECK_THROWS_AS(dnabert::train::lr_schedule(1.0, -1, 10), dnabert::config_error);
+  CHECK_THROWS_AS(dnabert::train::lr_schedule(-1.0, 1, 10), dnabert::config_error);
   CHECK_THROWS_AS((void)dnabert::train::warmup_from_fraction(1.5, 10), dnabert::config_error);
+}
+
+TEST_CASE("optimizer: constant and cosine schedules after warmup as transformers' get_*_schedule_with_warmup") {
+  using dnabert::train::schedule_shape;
+  const dnabert::train::lr_schedule constant(4e-4, 2, 10, schedule_shape::constant);
+  CHECK(constant.lr(0) == 0.0);
+  CHECK(constant.lr(1) == doctest::Approx(2e-4));
+  for (const std::int64_t step : {2, 6, 9, 10, 25}) CHECK(constant.lr(step) == doctest::Approx(4e-4));
+  // get_cosine_schedule_with_warmup: 0.5 * (1 + cos(pi * (step - warmup) / (total - warmup)))
+  const dnabert::train::lr_schedule cosine(1.0, 2, 10, schedule_shape::cosine);
+  CHECK(cosine.lr(1) == doctest::Approx(0.5));
+  CHECK(cosine.lr(2) == doctest::Approx(1.0));
+  CHECK(cosine.lr(4) == doctest::Approx(0.5 + 0.25 * std::sqrt(2.0)));
+  CHECK(cosine.lr(6) == doctest::Approx(0.5));
+  CHECK(cosine.lr(8) == doctest::Approx(0.5 - 0.25 * std::sqrt(2.0)));
+  CHECK(cosine.lr(10) == doctest::Approx(0.0));
+  CHECK(cosine.lr(25) == doctest::Approx(0.0));  // past the end it stays at 0, not back up the cosine
+  CHECK(dnabert::train::lr_schedule(1.0, 2, 10).shape() == schedule_shape::linear);  // DNABERT's by default
 }
 
 TEST_CASE("optimizer: clipping scales to max_norm only above it, counting tied weights once") {

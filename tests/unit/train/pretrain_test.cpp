@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <random>
 #include <string>
 
@@ -204,4 +205,32 @@ TEST_CASE("pretrain: the masked-LM loss falls as far from other seeds") {
     CHECK(early > 3.5);
     CHECK(late < early - 0.25);
   }
+}
+
+TEST_CASE("pretrain: max_kmers cuts shorter pieces than the model holds, and no longer ones") {
+  B cpu(1);
+  dnabert::cpu_bert<> model(cpu, tiny_masked_lm(), dnabert::bert_head::masked_lm, 5);
+  const auto corpus = train::pretraining_corpus::read(bytes_of(">g\n" + repetitive_genome(20000, 2) + "\n"), "g.fa");
+  train::pretrain_options options;
+  options.max_steps = 4;
+  options.batch_size = 8;
+  options.save_steps = 0;
+  // tokens (with [CLS] and [SEP]) of the first step, read from log.jsonl
+  const auto first_step_tokens = [&](const std::string& dir) {
+    (void)train::pretrain(model, corpus, options, dir);
+    std::ifstream log(dir + "/log.jsonl");
+    std::string line;
+    REQUIRE(std::getline(log, line));
+    return nlohmann::json::parse(line).at("tokens").get<std::int64_t>();
+  };
+  const auto full = first_step_tokens(dnabert::test::scratch_dir("pretrain-full-pieces").string());
+  options.max_kmers = 8;
+  const auto short_pieces = first_step_tokens(dnabert::test::scratch_dir("pretrain-short-pieces").string());
+  MESSAGE("first step: " << full << " tokens with the model's 64 k-mers a piece, " << short_pieces << " with 8");
+  CHECK(short_pieces <= 8 * (8 + 2));
+  CHECK(short_pieces >= 8 * 3);  // every piece has at least one k-mer
+  CHECK(full > 8 * (8 + 2));     // half of the model's own pieces are 64 k-mers
+  options.max_kmers = 65;        // the model holds 64 (66 positions less [CLS] and [SEP])
+  CHECK_THROWS_AS((void)train::pretrain(model, corpus, options, dnabert::test::scratch_dir("pretrain-long-pieces").string()),
+                  dnabert::config_error);
 }
