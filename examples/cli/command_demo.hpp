@@ -1,10 +1,12 @@
 #pragma once
-// `dnabert demo`: the README's main job, offline: pre-train a small DNABERT on a real genome, fine-tune
-// it to find a planted TF motif, and compare on held-out windows with the same model trained from scratch.
+// `dnabert demo`: the README's main job, offline: pre-train a small DNABERT on real genomes, fine-tune it
+// on a few hundred labelled reads to tell which genome a read came from, and compare over several seeds
+// with the same model fine-tuned from random weights (DNABERT's Fig. 6d).
 
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
@@ -24,29 +26,34 @@ namespace dnabert::cli {
 /// What the demo runs; the defaults fit in a few minutes on two cores.
 struct demo_settings {
   std::string genome = "/usr/share/htslib-test/test/ce.fa";  ///< Debian package htslib-test
+  std::string other_genome =                                 ///< Debian package python-pyfaidx-examples
+      "/usr/share/doc/python-pyfaidx-examples/examples/chr17.hg19.part.fa";
   std::string output = "dnabert-demo";
   int threads = 0;
   std::uint64_t seed = 42;
   std::int64_t pretrain_steps = 6000;
-  std::size_t train_windows = 1000;
-  std::size_t dev_windows = 300;
-  std::size_t test_windows = 1000;
-  std::size_t window = 100;
-  int finetune_epochs = 4;
+  int seeds = 3;                  ///< fine-tuning runs per arm, each with its own labelled reads and initialisation
+  std::size_t train_reads = 400;  ///< few labels, where pre-training is claimed to help
+  std::size_t dev_reads = 200;
+  std::size_t test_reads = 1000;
+  std::size_t read_length = 37;  ///< 32 6-mers: the pre-training pieces' length
+  int finetune_epochs = 10;
 };
 
 namespace detail {
 
-/// A small DNABERT-6: 2 layers, hidden 64, 4 heads, up to 128 k-mers (the fine-tuning windows'
-/// 95 fit).
-inline bert_config demo_config(bert_head head) {
+/// k-mers of the demo's models.
+inline constexpr int demo_k = 6;
+
+/// A small DNABERT-6: 2 layers, hidden 64, 4 heads, positions for the reads' k-mers.
+inline bert_config demo_config(bert_head head, std::size_t read_length) {
   bert_config config;
-  config.vocab_size = vocab_size_for_k(6);
+  config.vocab_size = vocab_size_for_k(demo_k);
   config.hidden_size = 64;
   config.num_hidden_layers = 2;
   config.num_attention_heads = 4;
   config.intermediate_size = 256;
-  config.max_position_embeddings = 130;
+  config.max_position_embeddings = static_cast<int>(read_length - demo_k + 1 + 2);  // + [CLS], [SEP]
   config.num_labels = 2;
   config.architectures = {std::string(architecture_name(head))};
   return config;
@@ -59,9 +66,9 @@ inline std::pair<train::metrics_report, std::vector<double>> score_on(const std:
   const auto model = load_classifier(dir, threads);
   std::vector<std::string> sequences;
   std::vector<int> labels;
-  for (const auto& w : test) {
-    sequences.push_back(w.sequence);
-    labels.push_back(static_cast<int>(*w.label));
+  for (const auto& r : test) {
+    sequences.push_back(r.sequence);
+    labels.push_back(static_cast<int>(*r.label));
   }
   const auto result = model.predict(sequences);
   const std::vector<int> predicted(result.predicted.begin(), result.predicted.end());
@@ -72,28 +79,81 @@ inline std::pair<train::metrics_report, std::vector<double>> score_on(const std:
 }
 
 /// Fine-tunes `model` on the demo task into `dir`, with a progress display labelled `label`.
-inline train::training_summary finetune_demo(cpu_bert<>& model, const demo_settings& s, const train::labelled_dataset& train_set,
+inline train::training_summary finetune_demo(cpu_bert<>& model, const demo_settings& s, std::uint64_t seed,
+                                             const train::labelled_dataset& train_set,
                                              const train::labelled_dataset& dev_set, const std::string& dir,
                                              const std::string& label) {
   train::finetune_options run;
   run.epochs = s.finetune_epochs;
+  run.batch_size = 16;  // a few hundred reads: 25 steps an epoch
   run.optimizer.lr = 5e-4;  // DNABERT's 2e-4 is for the 768-wide model; a small one takes larger steps
-  run.seed = s.seed;
+  run.seed = seed;
   return with_training_progress(run, label, [&] { return train::finetune(model, train_set, dev_set, run, dir); });
 }
 
-/// DNABERT's interpretation of the fine-tuned model on the held-out windows: the attention
-/// landscape of positives vs negatives, the attention strip of the most confident positive, and
-/// attention-driven motif discovery on the positives, compared with the planted motif.
+/// One arm of the comparison (pre-trained or from scratch), over the seeds.
+struct demo_arm {
+  std::string name;
+  std::string color;
+  std::vector<train::metrics_report> test;           ///< per seed, on the held-out reads
+  std::vector<std::vector<double>> dev_auroc;        ///< per seed, after each epoch
+  std::vector<std::vector<double>> test_probability; ///< per seed, P(read from the second genome)
+};
+
+/// Mean and sample standard deviation of `values`.
+inline std::pair<double, double> mean_and_sd(const std::vector<double>& values) {
+  double sum = 0, squares = 0;
+  for (const double v : values) sum += v;
+  const double mean = sum / static_cast<double>(values.size());
+  for (const double v : values) squares += (v - mean) * (v - mean);
+  return {mean, values.size() > 1 ? std::sqrt(squares / static_cast<double>(values.size() - 1)) : 0.0};
+}
+
+/// `metric` of every seed of `arm` on the held-out reads.
+inline std::vector<double> test_values(const demo_arm& arm, std::string_view metric) {
+  std::vector<double> values;
+  for (const auto& report : arm.test) values.push_back(report.value(metric));
+  return values;
+}
+
+/// DNABERT's Fig. 6d: dev AUROC after each fine-tuning epoch, every seed of both arms (faint) and
+/// their means (dark).
+inline void write_auroc_curves(const std::string& path, const std::vector<demo_arm>& arms) {
+  io::line_chart chart;
+  chart.title = "dev AUROC while fine-tuning (each seed faint, their mean dark)";
+  chart.x_label = "epoch";
+  chart.y_label = "dev AUROC";
+  for (const auto& arm : arms) {
+    for (std::size_t seed = 0; seed < arm.dev_auroc.size(); ++seed) {
+      io::chart_series series{arm.name + ", seed " + std::to_string(seed + 1), {}, arm.color + "55"};
+      for (std::size_t e = 0; e < arm.dev_auroc[seed].size(); ++e)
+        series.points.emplace_back(static_cast<double>(e + 1), arm.dev_auroc[seed][e]);
+      chart.series.push_back(std::move(series));
+    }
+    io::chart_series mean{arm.name + ", mean", {}, arm.color};
+    for (std::size_t e = 0; e < arm.dev_auroc.front().size(); ++e) {
+      std::vector<double> at_epoch;
+      for (const auto& seed : arm.dev_auroc)
+        if (e < seed.size()) at_epoch.push_back(seed[e]);
+      mean.points.emplace_back(static_cast<double>(e + 1), mean_and_sd(at_epoch).first);
+    }
+    chart.series.push_back(std::move(mean));
+  }
+  io::write_svg(path, chart);
+}
+
+/// DNABERT's interpretation of a fine-tuned model on the held-out reads: the attention landscape
+/// of both classes, the attention strip of the most confident read of the second genome, and
+/// attention-driven motif discovery on those reads against the first genome's.
 inline void interpret_demo(const cpu_bert<>& model, const demo_settings& s, const std::vector<io::sequence_entry>& test,
-                           const std::vector<double>& positive_probability, const motif_matrix& planted) {
+                           const std::vector<double>& positive_probability) {
   std::vector<std::string> sequences;
-  for (const auto& w : test) sequences.push_back(w.sequence);
+  for (const auto& r : test) sequences.push_back(r.sequence);
   progress_line progress("attention");
   analysis::attention_options options;
   options.progress = std::ref(progress);
   const auto scores = analysis::attention_scores(model, sequences, options);
-  std::vector<analysis::landscape_group> groups{{"negatives", {}}, {"positives", {}}};
+  std::vector<analysis::landscape_group> groups{{"first genome", {}}, {"second genome", {}}};
   std::vector<std::string> positives, negatives;
   std::vector<std::vector<double>> positive_scores;
   std::size_t most_confident = 0;
@@ -106,45 +166,120 @@ inline void interpret_demo(const cpu_bert<>& model, const demo_settings& s, cons
     if (positive_probability[i] > positive_probability[most_confident] || *test[most_confident].label == 0) most_confident = i;
   }
   analysis::write_attention_landscape(s.output + "/attention_landscape.svg", groups,
-                                      "attention landscape of the held-out windows (last layer, heads summed)");
+                                      "attention landscape of the held-out reads (last layer, heads summed)");
   analysis::strip_options strip;
   std::ostringstream title;
-  title << test[most_confident].id << ", P(motif) = " << std::fixed << std::setprecision(3) << positive_probability[most_confident];
+  title << test[most_confident].id << ", P(second genome) = " << std::fixed << std::setprecision(3)
+        << positive_probability[most_confident];
   strip.title = title.str();
   analysis::write_attention_strip(s.output + "/attention_strip.svg", test[most_confident].sequence, scores[most_confident], strip);
 
   const auto motifs = analysis::discover_motifs(positives, negatives, positive_scores);
-  std::cout << "\nattention-driven motif discovery on the " << positives.size() << " held-out positives against "
-            << negatives.size() << " negatives (DNABERT's defaults: window 24, min length 5, adjusted p < 0.005): "
+  std::cout << "\nattention-driven motif discovery on the " << positives.size() << " held-out reads of the second genome against "
+            << negatives.size() << " of the first (DNABERT's defaults: window 24, min length 5, adjusted p < 0.005): "
             << motifs.size() << (motifs.size() == 1 ? " motif" : " motifs") << '\n';
-  const analysis::discovered_motif* best = nullptr;
-  const analysis::discovered_motif* closest = nullptr;
-  analysis::motif_alignment best_alignment, closest_alignment;
-  for (const auto& m : motifs) {
-    const auto alignment = analysis::align_motifs(analysis::column_probabilities(m.frequencies), planted);
-    if (best == nullptr || m.enrichment.adjusted_p_value < best->enrichment.adjusted_p_value) {
-      best = &m;
-      best_alignment = alignment;
-    }
-    if (closest == nullptr || alignment.score > closest_alignment.score) {
-      closest = &m;
-      closest_alignment = alignment;
-    }
-  }
-  if (best == nullptr) return;
-  const auto describe = [&](const char* what, const analysis::discovered_motif& m, const analysis::motif_alignment& a) {
-    std::cout << "  " << what << m.key << ", in " << m.enrichment.positives_with_motif << " positives and "
-              << m.enrichment.sequences_with_motif - m.enrichment.positives_with_motif << " negatives, adjusted p "
-              << std::scientific << std::setprecision(2) << m.enrichment.adjusted_p_value << std::fixed << "; its "
-              << m.windows.size() << " windows against the planted CTCF core: correlation " << std::setprecision(3) << a.score
-              << " (strand " << a.strand << ", offset " << a.offset << ")\n";
-  };
-  describe("most significant: ", *best, best_alignment);
-  if (closest != best) describe("closest to the planted motif: ", *closest, closest_alignment);
+  if (motifs.empty()) return;
+  const auto best = std::min_element(motifs.begin(), motifs.end(), [](const auto& a, const auto& b) {
+    return a.enrichment.adjusted_p_value < b.enrichment.adjusted_p_value;
+  });
+  std::cout << "  most significant: " << best->key << ", in " << best->enrichment.positives_with_motif << " reads of the second genome and "
+            << best->enrichment.sequences_with_motif - best->enrichment.positives_with_motif << " of the first, adjusted p "
+            << std::scientific << std::setprecision(2) << best->enrichment.adjusted_p_value << std::fixed << '\n';
   analysis::sequence_logo_options logo;
   logo.title = best->key + " (" + std::to_string(best->windows.size()) + " sites)";
   analysis::write_sequence_logo(s.output + "/motif_logo.svg", best->frequencies, logo);
-  std::cout << "  logo of the most significant motif: " << s.output << "/motif_logo.svg\n";
+  std::cout << "  logo: " << s.output << "/motif_logo.svg\n";
+}
+
+/// The records of a FASTA genome, upper-cased (soft-masked bases are bases); `package` is the
+/// Debian package that ships the default file.
+inline std::vector<io::fasta_record> read_genome(const std::string& path, const char* package) {
+  if (!std::filesystem::exists(path))
+    throw input_error(path + " not found: install Debian's " + package + " (apt-get install " + package +
+                      "), or pass another FASTA genome");
+  auto records = io::read_fasta(path);
+  for (auto& record : records) record.sequence = upper_case(record.sequence);
+  return records;
+}
+
+/// The largest of `records`.
+inline const io::fasta_record& largest_record(const std::vector<io::fasta_record>& records) {
+  return *std::max_element(records.begin(), records.end(),
+                           [](const auto& a, const auto& b) { return a.sequence.size() < b.sequence.size(); });
+}
+
+/// FASTA text of `records`, the largest cut to its first `cut` nucleotides, the others whole.
+inline std::string fasta_without_held_out(const std::vector<io::fasta_record>& records, std::size_t cut) {
+  const auto& largest = largest_record(records);
+  std::string fasta;
+  for (const auto& record : records)
+    fasta += '>' + record.id + '\n' + (&record == &largest ? record.sequence.substr(0, cut) : record.sequence) + '\n';
+  return fasta;
+}
+
+/// A pre-training corpus of FASTA text, `name` in its messages.
+inline train::pretraining_corpus corpus_of(const std::string& fasta, const std::string& name) {
+  return train::pretraining_corpus::read(std::as_bytes(std::span(fasta.data(), fasta.size())), name);
+}
+
+/// Pre-trains the demo's masked-LM into `dir` and prints how far its loss fell.
+inline void pretrain_demo(backend::cpu& cpu, const demo_settings& s, const train::pretraining_corpus& corpus,
+                          const train::pretraining_corpus& held_out, const std::string& dir) {
+  cpu_bert<> model(cpu, demo_config(bert_head::masked_lm, s.read_length), bert_head::masked_lm, s.seed);
+  // A recipe that learns context at this size (docs/benchmarks.md, "A pre-training recipe that
+  // learns"): DNABERT's masking, but pieces of 32 k-mers, batch 64 and a constant rate of 8e-3
+  // after warmup. With DNABERT's 128-k-mer pieces, batch 32, lr 1e-3 and linear decay, the loss
+  // stalls at the k-mer frequencies (7.3 nats) for thousands of steps.
+  train::pretrain_options run;
+  run.max_steps = s.pretrain_steps;
+  run.batch_size = 64;
+  run.optimizer.lr = 8e-3;
+  run.warmup_steps = std::min<std::int64_t>(300, s.pretrain_steps / 20);
+  run.lr_schedule = train::schedule_shape::constant;
+  run.eval_steps = std::max<std::int64_t>(1, s.pretrain_steps / 6);
+  run.save_steps = s.pretrain_steps / 2;
+  run.seed = s.seed;
+  const auto result = with_training_progress(run, "pretrain", [&] { return train::pretrain(model, corpus, run, dir, &held_out); });
+  // per-step losses are mostly masking noise: the means of the first and last 100 steps
+  const auto mean_loss = [&](std::size_t from, std::size_t to) {
+    double sum = 0;
+    for (std::size_t i = from; i < to; ++i) sum += result.train_loss[i].second;
+    return sum / static_cast<double>(to - from);
+  };
+  const std::size_t logged = result.train_loss.size(), window = std::min<std::size_t>(100, logged);
+  std::cout << "pre-trained " << result.steps << " steps: masked-LM loss " << std::fixed << std::setprecision(3)
+            << mean_loss(0, window) << " -> " << mean_loss(logged - window, logged) << " (means of " << window << " steps)";
+  if (!result.evaluations.empty()) std::cout << "; on the held-out parts " << result.evaluations.back().loss;
+  std::cout << " (uniform guess ln 4096 = " << std::log(4096.0) << "; curves in " << dir << "/curves.svg)" << std::endl;
+}
+
+/// Prints the comparison: per seed, then mean ± sd over the seeds.
+inline void print_comparison(const std::vector<demo_arm>& arms, std::size_t test_reads) {
+  std::cout << "\ndev AUROC after each fine-tuning epoch, mean over " << arms.front().test.size() << " seeds:\n"
+            << "                     ";
+  for (std::size_t e = 1; e <= arms.front().dev_auroc.front().size(); ++e) std::cout << std::setw(7) << "ep " + std::to_string(e);
+  for (const auto& arm : arms) {
+    std::cout << "\n  " << std::left << std::setw(19) << arm.name << std::right;
+    for (std::size_t e = 0; e < arm.dev_auroc.front().size(); ++e) {
+      std::vector<double> at_epoch;
+      for (const auto& seed : arm.dev_auroc) at_epoch.push_back(seed[e]);
+      std::cout << std::setw(7) << std::setprecision(3) << mean_and_sd(at_epoch).first;
+    }
+  }
+  std::cout << "\n\nheld-out test reads (" << test_reads << "), best model of each run by dev AUROC:\n"
+            << "                     seed   accuracy    MCC   AUROC\n";
+  for (const auto& arm : arms)
+    for (std::size_t seed = 0; seed < arm.test.size(); ++seed)
+      std::cout << "  " << std::left << std::setw(19) << arm.name << std::right << std::setw(5) << seed + 1 << std::setw(11)
+                << arm.test[seed].value("acc") << std::setw(7) << arm.test[seed].value("mcc") << std::setw(8)
+                << arm.test[seed].value("auc") << '\n';
+  std::cout << "\nmean ± sd over " << arms.front().test.size() << " seeds        MCC               AUROC\n";
+  for (const auto& arm : arms) {
+    const auto [mcc, mcc_sd] = mean_and_sd(test_values(arm, "mcc"));
+    const auto [auc, auc_sd] = mean_and_sd(test_values(arm, "auc"));
+    std::cout << "  " << std::left << std::setw(19) << arm.name << std::right << "  " << mcc << " ± " << mcc_sd << "     " << auc
+              << " ± " << auc_sd << '\n';
+  }
 }
 
 }  // namespace detail
@@ -152,121 +287,116 @@ inline void interpret_demo(const cpu_bert<>& model, const demo_settings& s, cons
 /// Runs the whole demo and prints the comparison.
 inline void run_demo(const demo_settings& s) {
   namespace fs = std::filesystem;
-  if (!fs::exists(s.genome))
-    throw input_error(s.genome + " not found: install Debian's htslib-test (apt-get install htslib-test), "
-                      "or pass --genome with another FASTA genome");
+  const auto first_genome = detail::read_genome(s.genome, "htslib-test");
+  const auto second_genome = detail::read_genome(s.other_genome, "python-pyfaidx-examples");
   const io::output_lock lock(s.output);
-  const auto records = io::read_fasta(s.genome);
-  std::size_t largest = 0;
-  for (std::size_t i = 0; i < records.size(); ++i)
-    if (records[i].sequence.size() > records[largest].sequence.size()) largest = i;
-  // Hold out the last 15 % of the largest record: test windows come from sequence pre-training never saw.
-  const std::string& chromosome = records[largest].sequence;
-  const std::size_t held_out = chromosome.size() * 85 / 100;
-  std::string pretraining_fasta;
-  for (std::size_t i = 0; i < records.size(); ++i)
-    pretraining_fasta += ">" + records[i].id + "\n" + (i == largest ? chromosome.substr(0, held_out) : records[i].sequence) + "\n";
-  const auto corpus = train::pretraining_corpus::read(std::as_bytes(std::span(pretraining_fasta.data(), pretraining_fasta.size())),
-                                                      s.genome + " (pre-training part)");
-  const std::string held_out_fasta = ">" + records[largest].id + "_held_out\n" + chromosome.substr(held_out) + "\n";
-  const auto held_out_corpus = train::pretraining_corpus::read(
-      std::as_bytes(std::span(held_out_fasta.data(), held_out_fasta.size())), s.genome + " (held-out part)");
-
-  std::mt19937_64 rng(s.seed);
-  const auto motif = ctcf_core_motif();
-  const auto train_windows = planted_motif_windows(chromosome, 0, held_out, s.train_windows, s.window, motif, rng, "train");
-  const auto dev_windows = planted_motif_windows(chromosome, 0, held_out, s.dev_windows, s.window, motif, rng, "dev");
-  const auto test_windows =
-      planted_motif_windows(chromosome, held_out, chromosome.size(), s.test_windows, s.window, motif, rng, "test");
+  // Test reads come from the end of each genome's largest record, sequence pre-training never saw:
+  // the last 15 % of the nematode's, the last 30 % of the (much shorter) human record.
+  const auto& first = detail::largest_record(first_genome);
+  const auto& second = detail::largest_record(second_genome);
+  const std::size_t first_cut = first.sequence.size() * 85 / 100, second_cut = second.sequence.size() * 70 / 100;
+  const auto corpus = detail::corpus_of(detail::fasta_without_held_out(first_genome, first_cut) +
+                                            detail::fasta_without_held_out(second_genome, second_cut),
+                                        "the demo's pre-training genome parts");
+  const auto held_out = detail::corpus_of('>' + first.id + "_held_out\n" + first.sequence.substr(first_cut) + "\n>" + second.id +
+                                              "_held_out\n" + second.sequence.substr(second_cut) + '\n',
+                                          "the demo's held-out genome parts");
+  // Train and dev reads come from the part pre-training saw, from separate stretches of it (4:1) so
+  // that dev reads never overlap training reads.
+  const auto split = [](std::string_view sequence, std::size_t cut) {
+    const std::size_t dev_start = cut * 4 / 5;
+    return std::array{genome_region{sequence, 0, dev_start}, genome_region{sequence, dev_start, cut},
+                      genome_region{sequence, cut, sequence.size()}};
+  };
+  const auto [first_train, first_dev, first_unseen] = split(first.sequence, first_cut);
+  const auto [second_train, second_dev, second_unseen] = split(second.sequence, second_cut);
+  std::mt19937_64 test_rng(s.seed);
+  const auto test_reads = two_class_reads(first_unseen, second_unseen, s.test_reads, s.read_length, test_rng, "test_");
   fs::create_directories(s.output + "/data");
-  io::write_file_atomically(s.output + "/data/train.tsv", dnabert_tsv(train_windows, 6));
-  io::write_file_atomically(s.output + "/data/dev.tsv", dnabert_tsv(dev_windows, 6));
-  io::write_file_atomically(s.output + "/data/test.tsv", dnabert_tsv(test_windows, 6));
-  std::cout << "genome " << s.genome << ": " << records.size() << " records, " << corpus.nucleotides()
-            << " nt for pre-training; task: " << s.window << "-nt windows of " << records[largest].id
-            << ", half with a CTCF core motif instance (CCGCGNGGNGGCAG) planted; " << train_windows.size() << " train / "
-            << dev_windows.size() << " dev / " << test_windows.size() << " held-out test windows (in " << s.output << "/data)"
-            << std::endl;  // flushed: the progress displays that follow write to stderr
+  io::write_file_atomically(s.output + "/data/test.tsv", dnabert_tsv(test_reads, detail::demo_k));
+  std::cout << "genomes: " << s.genome << " (" << first.id << ", label 0) and " << s.other_genome << " (" << second.id
+            << ", label 1); " << corpus.nucleotides() << " nt of both for pre-training\ntask: which genome is a "
+            << s.read_length << "-nt read (either strand) from? " << s.seeds << " seeds, each with its own "
+            << s.train_reads << " train / " << s.dev_reads << " dev reads; " << test_reads.size()
+            << " held-out test reads from the ends of both records (in " << s.output << "/data)" << std::endl;
 
   backend::cpu cpu(s.threads);
   const std::string pretrained = s.output + "/pretrained";
-  {
-    cpu_bert<> model(cpu, detail::demo_config(bert_head::masked_lm), bert_head::masked_lm, s.seed);
-    // A recipe that learns context at this size (docs/benchmarks.md, "A pre-training recipe that
-    // learns"): DNABERT's masking, but pieces of 32 k-mers, batch 64 and a constant rate of 8e-3
-    // after warmup. With DNABERT's 128-k-mer pieces, batch 32, lr 1e-3 and linear decay, the loss
-    // stalls at the k-mer frequencies (7.3 nats) for thousands of steps.
-    train::pretrain_options run;
-    run.max_steps = s.pretrain_steps;
-    run.max_kmers = 32;
-    run.batch_size = 64;
-    run.optimizer.lr = 8e-3;
-    run.warmup_steps = std::min<std::int64_t>(300, s.pretrain_steps / 20);
-    run.lr_schedule = train::schedule_shape::constant;
-    run.eval_steps = std::max<std::int64_t>(1, s.pretrain_steps / 6);
-    run.save_steps = s.pretrain_steps / 2;
-    run.seed = s.seed;
-    const auto result = with_training_progress(
-        run, "pretrain", [&] { return train::pretrain(model, corpus, run, pretrained, &held_out_corpus); });
-    // per-step losses are mostly masking noise: the means of the first and last 100 steps
-    const auto mean_loss = [&](std::size_t from, std::size_t to) {
-      double sum = 0;
-      for (std::size_t i = from; i < to; ++i) sum += result.train_loss[i].second;
-      return sum / static_cast<double>(to - from);
-    };
-    const std::size_t logged = result.train_loss.size(), window = std::min<std::size_t>(100, logged);
-    std::cout << "pre-trained " << result.steps << " steps: masked-LM loss " << std::fixed << std::setprecision(3)
-              << mean_loss(0, window) << " -> " << mean_loss(logged - window, logged) << " (means of " << window
-              << " steps)";
-    if (!result.evaluations.empty()) std::cout << "; on the held-out part " << result.evaluations.back().loss;
-    std::cout << " (uniform guess ln 4096 = " << std::log(4096.0) << "; curves in " << pretrained << "/curves.svg)" << std::endl;
+  detail::pretrain_demo(cpu, s, corpus, held_out, pretrained);
+
+  std::vector<detail::demo_arm> arms{{"pre-trained", "#1f77b4", {}, {}, {}}, {"from scratch", "#d62728", {}, {}, {}}};
+  const std::size_t max_kmers = s.read_length - detail::demo_k + 1;
+  for (int seed = 1; seed <= s.seeds; ++seed) {
+    const std::uint64_t run_seed = s.seed + static_cast<std::uint64_t>(seed);
+    std::mt19937_64 rng(run_seed);
+    const auto train_reads = two_class_reads(first_train, second_train, s.train_reads, s.read_length, rng, "train_");
+    const auto dev_reads = two_class_reads(first_dev, second_dev, s.dev_reads, s.read_length, rng, "dev_");
+    const std::string folder = s.output + "/seed-" + std::to_string(seed);
+    fs::create_directories(folder);
+    io::write_file_atomically(folder + "/train.tsv", dnabert_tsv(train_reads, detail::demo_k));
+    io::write_file_atomically(folder + "/dev.tsv", dnabert_tsv(dev_reads, detail::demo_k));
+    const train::labelled_dataset train_set(train_reads, detail::demo_k, max_kmers);
+    const train::labelled_dataset dev_set(dev_reads, detail::demo_k, max_kmers);
+    const std::string tag = " (seed " + std::to_string(seed) + "/" + std::to_string(s.seeds) + ")";
+    for (auto& arm : arms) {
+      const bool from_scratch = &arm == &arms.back();
+      auto model = from_scratch ? cpu_bert<>(cpu, detail::demo_config(bert_head::sequence_classification, s.read_length),
+                                             bert_head::sequence_classification, run_seed)
+                                : cpu_bert<>::load(cpu, pretrained, bert_head::sequence_classification, run_seed, 2);
+      const std::string dir = folder + (from_scratch ? "/from_scratch" : "/finetuned");
+      const auto run = detail::finetune_demo(model, s, run_seed, train_set, dev_set, dir, "finetune, " + arm.name + tag);
+      arm.dev_auroc.emplace_back();
+      for (const auto& e : run.evaluations) arm.dev_auroc.back().push_back(e.metrics.value("auc", 0.0));
+      auto [report, probability] = detail::score_on(dir, test_reads, s.threads);
+      arm.test.push_back(std::move(report));
+      arm.test_probability.push_back(std::move(probability));
+    }
   }
 
-  const train::labelled_dataset train_set(train_windows, 6, 128);
-  const train::labelled_dataset dev_set(dev_windows, 6, 128);
-  auto with_pretraining = cpu_bert<>::load(cpu, pretrained, bert_head::sequence_classification, s.seed, 2);
-  const auto pretrained_run =
-      detail::finetune_demo(with_pretraining, s, train_set, dev_set, s.output + "/finetuned", "finetune (pre-trained)");
-  cpu_bert<> from_scratch(cpu, detail::demo_config(bert_head::sequence_classification), bert_head::sequence_classification, s.seed);
-  const auto scratch_run =
-      detail::finetune_demo(from_scratch, s, train_set, dev_set, s.output + "/from_scratch", "finetune (from scratch)");
-
-  const auto [pretrained_report, pretrained_p] = detail::score_on(s.output + "/finetuned", test_windows, s.threads);
-  const auto [scratch_report, scratch_p] = detail::score_on(s.output + "/from_scratch", test_windows, s.threads);
   std::ostringstream table;
-  table << "id\tlabel\tp_pretrained\tp_from_scratch\n";
-  for (std::size_t i = 0; i < test_windows.size(); ++i)
-    table << test_windows[i].id << '\t' << *test_windows[i].label << '\t' << pretrained_p[i] << '\t' << scratch_p[i] << '\n';
-  io::write_file_atomically(s.output + "/predictions.tsv", table.str());
-  const nlohmann::json metrics{{"pretrained", pretrained_report.to_json()}, {"from_scratch", scratch_report.to_json()}};
-  io::write_file_atomically(s.output + "/metrics.json", metrics.dump(2) + "\n");
-
-  std::cout << "\ndev AUROC after each fine-tuning epoch:\n                   ";
-  for (std::size_t e = 1; e <= pretrained_run.evaluations.size(); ++e) std::cout << std::setw(8) << "epoch " + std::to_string(e);
-  for (const auto& [name, run] : {std::pair{"with pre-training ", &pretrained_run}, std::pair{"from scratch      ", &scratch_run}}) {
-    std::cout << "\n  " << name;
-    for (const auto& e : run->evaluations) std::cout << std::setw(8) << e.metrics.value("auc", 0.0);
+  table << "id\tlabel";
+  for (const auto& arm : arms)
+    for (int seed = 1; seed <= s.seeds; ++seed) table << "\tp_" << (&arm == &arms.front() ? "pretrained" : "from_scratch") << "_seed" << seed;
+  table << '\n';
+  for (std::size_t i = 0; i < test_reads.size(); ++i) {
+    table << test_reads[i].id << '\t' << *test_reads[i].label;
+    for (const auto& arm : arms)
+      for (const auto& p : arm.test_probability) table << '\t' << p[i];
+    table << '\n';
   }
-  std::cout << "\n\nheld-out test windows (" << test_windows.size() << "), best model of each run by dev AUROC:\n"
-            << "                     accuracy    MCC   AUROC\n";
-  for (const auto& [name, report] : {std::pair{"with pre-training ", &pretrained_report}, std::pair{"from scratch      ", &scratch_report}})
-    std::cout << "  " << name << std::setw(10) << report->value("acc") << std::setw(8) << report->value("mcc")
-              << std::setw(8) << report->value("auc") << '\n';
-  detail::interpret_demo(cpu_bert<>::load(cpu, s.output + "/finetuned", bert_head::sequence_classification), s, test_windows,
-                         pretrained_p, motif);
-  std::cout << "\nwritten: " << s.output << "/finetuned (model), " << s.output << "/finetuned/curves.svg, " << s.output
-            << "/pretrained/curves.svg, " << s.output << "/predictions.tsv, " << s.output << "/metrics.json, " << s.output
-            << "/attention_landscape.svg, " << s.output << "/attention_strip.svg\n";
+  io::write_file_atomically(s.output + "/predictions.tsv", table.str());
+  nlohmann::json metrics;
+  for (const auto& arm : arms) {
+    auto& entry = metrics[&arm == &arms.front() ? "pretrained" : "from_scratch"];
+    for (const auto& report : arm.test) entry["seeds"].push_back(report.to_json());
+    for (const char* name : {"acc", "mcc", "auc"}) {
+      const auto [mean, sd] = detail::mean_and_sd(detail::test_values(arm, name));
+      entry["mean"][name] = mean;
+      entry["sd"][name] = sd;
+    }
+    entry["dev_auroc_per_epoch"] = arm.dev_auroc;
+  }
+  io::write_file_atomically(s.output + "/metrics.json", metrics.dump(2) + "\n");
+  detail::write_auroc_curves(s.output + "/finetune_auroc.svg", arms);
+  detail::print_comparison(arms, test_reads.size());
+  detail::interpret_demo(cpu_bert<>::load(cpu, s.output + "/seed-1/finetuned", bert_head::sequence_classification), s, test_reads,
+                         arms.front().test_probability.front());
+  std::cout << "\nwritten: " << s.output << "/finetune_auroc.svg (dev AUROC per epoch, both arms), " << s.output
+            << "/pretrained/curves.svg, " << s.output << "/seed-N/{finetuned,from_scratch} (models), " << s.output
+            << "/predictions.tsv, " << s.output << "/metrics.json, " << s.output << "/attention_landscape.svg, " << s.output
+            << "/attention_strip.svg\n";
 }
 
 /// Registers `demo`.
 inline void add_demo_command(CLI::App& app) {
   auto s = std::make_shared<demo_settings>();
-  auto* cmd = app.add_subcommand("demo", "Pre-train on a real genome, fine-tune to find a TF motif, compare with no pre-training");
-  cmd->add_option("--genome", s->genome, "FASTA genome (default: htslib-test's C. elegans sample)");
+  auto* cmd = app.add_subcommand("demo", "Pre-train on real genomes, fine-tune on a few hundred reads to tell their genome, compare with no pre-training");
+  cmd->add_option("--genome", s->genome, "FASTA genome of label 0 (default: htslib-test's C. elegans sample)");
+  cmd->add_option("--other-genome", s->other_genome, "FASTA genome of label 1 (default: a piece of human chr17)");
   cmd->add_option("-o,--output", s->output, "output folder");
   cmd->add_option("--pretrain-steps", s->pretrain_steps, "pre-training steps")->check(CLI::Range(2, 1 << 30));
-  cmd->add_option("--train-windows", s->train_windows, "training windows")->check(CLI::Range(10, 1 << 24));
+  cmd->add_option("--train-reads", s->train_reads, "labelled reads per fine-tuning run")->check(CLI::Range(10, 1 << 24));
+  cmd->add_option("--seeds", s->seeds, "fine-tuning runs per arm")->check(CLI::Range(1, 100));
   cmd->add_option("--epochs", s->finetune_epochs, "fine-tuning epochs")->check(CLI::Range(1, 1000));
   cmd->add_option("--seed", s->seed, "seed of the task, the models and the training runs");
   add_threads_option(cmd, s->threads);

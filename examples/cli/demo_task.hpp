@@ -1,8 +1,8 @@
 #pragma once
-// The demo's classification task, built from a real genome: windows with a sampled instance of a
-// transcription-factor motif planted (positives) and untouched windows (negatives).
+// The demo's classification task, drawn from two real genomes: short reads (windows on a random
+// strand) from the nematode or from human — which genome did a read come from? The question a
+// host-vs-contaminant screen asks, and one a model of the genome's own sequence can help with.
 
-#include <array>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -13,64 +13,57 @@
 
 namespace dnabert::cli {
 
-/// A position weight matrix: per position, the probabilities of A, C, G, T.
-using motif_matrix = analysis::probability_matrix;
+/// A stretch of one genome record that reads are drawn from.
+struct genome_region {
+  std::string_view sequence;  ///< upper-case nucleotides of the record
+  std::size_t begin = 0;
+  std::size_t end = 0;
+};
 
-/// The CTCF core motif CCGCGNGGNGGCAG (Kim et al., Cell 2007) as a matrix: each named base with
-/// probability 0.85 (0.05 for each other base), N uniform. Instances sampled from it vary as real
-/// binding sites do, so the classifier has to learn the motif, not one string.
-inline motif_matrix ctcf_core_motif() {
-  constexpr std::string_view consensus = "CCGCGNGGNGGCAG";
-  motif_matrix matrix;
-  for (const char base : consensus) {
-    std::array<double, 4> column{0.05, 0.05, 0.05, 0.05};
-    if (base == 'N') column = {0.25, 0.25, 0.25, 0.25};
-    else column[static_cast<std::size_t>(std::string_view("ACGT").find(base))] = 0.85;
-    matrix.push_back(column);
-  }
-  return matrix;
+/// The reverse complement of upper-case A/C/G/T `read`.
+inline std::string reverse_complement(std::string_view read) {
+  std::string out(read.rbegin(), read.rend());
+  for (char& c : out) c = "TGCA"[std::string_view("ACGT").find(c)];
+  return out;
 }
 
-/// One instance drawn from `matrix`, on a random strand.
-inline std::string sample_motif(const motif_matrix& matrix, std::mt19937_64& rng) {
-  std::uniform_real_distribution<double> uniform(0.0, 1.0);
-  std::string site;
-  for (const auto& column : matrix) {
-    double u = uniform(rng);
-    std::size_t base = 0;
-    while (base < 3 && u >= column[base]) u -= column[base++];
-    site += "ACGT"[base];
+/// `count` reads of `width` nt from `region` (reads with N are redrawn), each on a random strand,
+/// labelled `label`; ids are `<prefix><n>:<start><strand>`.
+inline std::vector<io::sequence_entry> draw_reads(const genome_region& region, std::size_t count, std::size_t width,
+                                                  double label, std::mt19937_64& rng, const std::string& id_prefix) {
+  if (region.end < region.begin + width)
+    throw input_error("the genome region is shorter than one " + std::to_string(width) + "-nt read");
+  std::vector<io::sequence_entry> reads;
+  while (reads.size() < count) {
+    const std::size_t start = region.begin + rng() % (region.end - region.begin - width + 1);
+    std::string read(region.sequence.substr(start, width));
+    if (read.find_first_not_of("ACGT") != std::string::npos) continue;
+    const bool reverse = rng() % 2 == 1;
+    if (reverse) read = reverse_complement(read);
+    reads.push_back({id_prefix + std::to_string(reads.size()) + ":" + std::to_string(start) + (reverse ? "-" : "+"), read, label});
   }
-  if (rng() % 2 == 0) return site;
-  std::string reverse(site.rbegin(), site.rend());
-  for (char& c : reverse) c = "TGCA"[std::string_view("ACGT").find(c)];
-  return reverse;
+  return reads;
 }
 
-/// Labelled windows of `width` nt drawn from [begin, end) of `genome` (windows with N are
-/// redrawn); every other one gets a motif instance planted at a random offset (label 1).
-inline std::vector<io::sequence_entry> planted_motif_windows(std::string_view genome, std::size_t begin,
-                                                             std::size_t end, std::size_t count, std::size_t width,
-                                                             const motif_matrix& motif, std::mt19937_64& rng,
-                                                             const std::string& id_prefix) {
-  if (end < begin + width) throw input_error("the genome region is shorter than one " + std::to_string(width) + "-nt window");
-  std::vector<io::sequence_entry> windows;
-  while (windows.size() < count) {
-    const std::size_t start = begin + rng() % (end - begin - width + 1);
-    std::string window(genome.substr(start, width));
-    if (window.find_first_not_of("ACGTacgt") != std::string::npos) continue;
-    const bool positive = windows.size() % 2 == 0;
-    if (positive) window.replace(rng() % (width - motif.size() + 1), motif.size(), sample_motif(motif, rng));
-    windows.push_back({id_prefix + std::to_string(windows.size()) + ":" + std::to_string(start), window,
-                       positive ? 1.0 : 0.0});
+/// Reads of both classes, interleaved: `count` / 2 from `negatives` (label 0), the rest from
+/// `positives` (label 1).
+inline std::vector<io::sequence_entry> two_class_reads(const genome_region& negatives, const genome_region& positives,
+                                                       std::size_t count, std::size_t width, std::mt19937_64& rng,
+                                                       const std::string& id_prefix) {
+  const auto zeros = draw_reads(negatives, count / 2, width, 0.0, rng, id_prefix + "neg");
+  const auto ones = draw_reads(positives, count - count / 2, width, 1.0, rng, id_prefix + "pos");
+  std::vector<io::sequence_entry> reads;
+  for (std::size_t i = 0; i < ones.size(); ++i) {
+    reads.push_back(ones[i]);
+    if (i < zeros.size()) reads.push_back(zeros[i]);
   }
-  return windows;
+  return reads;
 }
 
-/// The windows as a DNABERT TSV (k-mer sentences, header `sequence<TAB>label`), for the CLI.
-inline std::string dnabert_tsv(const std::vector<io::sequence_entry>& windows, int k) {
+/// The reads as a DNABERT TSV (k-mer sentences, header `sequence<TAB>label`), for the CLI.
+inline std::string dnabert_tsv(const std::vector<io::sequence_entry>& reads, int k) {
   std::string text = "sequence\tlabel\n";
-  for (const auto& w : windows) text += io::sequence_to_kmer_sentence(w.sequence, k) + '\t' + (*w.label > 0 ? "1\n" : "0\n");
+  for (const auto& r : reads) text += io::sequence_to_kmer_sentence(r.sequence, k) + '\t' + (*r.label > 0 ? "1\n" : "0\n");
   return text;
 }
 
