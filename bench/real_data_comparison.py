@@ -225,7 +225,7 @@ def pretrain(args, corpus: Path, heldout: Path, config: Path, out: Path) -> dict
     entries = read_log(out)
     train_losses = [e["loss"] for e in entries if "loss" in e and "eval_loss" not in e]
     evaluations = [(e["step"], e["eval_loss"], e["eval_metrics"].get("masked_tokens")) for e in entries if "eval_loss" in e]
-    tokens = sum(e.get("tokens", 0) for e in entries if "eval_loss" not in e)
+    tokens = max(e.get("tokens", 0) for e in entries)  # log.jsonl counts tokens cumulatively
     window = min(100, len(train_losses))
     return mark_done(out, {
         "command": command,
@@ -239,27 +239,30 @@ def pretrain(args, corpus: Path, heldout: Path, config: Path, out: Path) -> dict
 
 
 def finetune_and_predict(args, arm: str, seed: int, data: dict, model_dir: Path, config: Path, out: Path) -> dict:
-    """One fine-tuning run (best model by dev AUROC) and its test predictions."""
+    """One fine-tuning run (best model by dev AUROC) and its test predictions; with data["last_step"], also those
+    of the model at that step (its checkpoint)."""
     if (record := cached(out)) is not None:
         return record
     out.mkdir(parents=True, exist_ok=True)
     start = ["--model", str(model_dir)] if arm == "pre-trained" else ["--config", str(config)]
     command = [args.dnabert, "finetune", *start, "--train", str(data["train"]), "--dev", str(data["dev"]),
                "--output", str(out / "model"), "--lr", FINETUNE_LR, "--batch-size", str(FINETUNE_BATCH),
-               "--seed", str(seed), "--threads", str(args.threads), "--save-steps", "0", *data["schedule"]]
+               "--seed", str(seed), "--threads", str(args.threads), "--save-steps", str(data.get("last_step", 0)),
+               *data["schedule"]]
     seconds = run(command, out / "finetune.out")
     evaluations = [(e["step"], e["eval_metrics"]["auc"]) for e in read_log(out / "model") if "eval_loss" in e]
-    predictions = out / "test_predictions.tsv"
-    run([args.dnabert, "predict", "--model", str(out / "model"), "--input", str(data["test"]), "--output",
-         str(predictions), "--threads", str(args.threads)], out / "predict.out")
-    rows = [line.split("\t") for line in predictions.read_text().splitlines()[1:]]
-    return mark_done(out, {
-        "command": command,
-        "wall_s": seconds,
-        "dev_auroc": [{"step": s, "auroc": a} for s, a in evaluations],
-        "test_predicted": [int(r[1]) for r in rows],
-        "test_probability": [float(r[3]) for r in rows],
-    })
+    record = {"command": command, "wall_s": seconds, "dev_auroc": [{"step": s, "auroc": a} for s, a in evaluations]}
+    models = {"test": out / "model"}
+    if "last_step" in data:
+        models["test_last"] = out / "model" / f"checkpoint-{data['last_step']}"
+    for key, model in models.items():
+        predictions = out / f"{key}_predictions.tsv"
+        run([args.dnabert, "predict", "--model", str(model), "--input", str(data["test"]), "--output", str(predictions),
+             "--threads", str(args.threads)], out / f"{key}_predict.out")
+        rows = [line.split("\t") for line in predictions.read_text().splitlines()[1:]]
+        record[f"{key}_predicted"] = [int(r[1]) for r in rows]
+        record[f"{key}_probability"] = [float(r[3]) for r in rows]
+    return mark_done(out, record)
 
 
 def scores(labels: np.ndarray, predicted, probability) -> dict:
@@ -324,8 +327,8 @@ def auroc_interval(labels: np.ndarray, probability, rounds: int = 2000) -> tuple
     return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
 
 
-def summarise(runs: list[dict], labels: np.ndarray) -> dict:
-    per_seed = [scores(labels, r["test_predicted"], r["test_probability"]) for r in runs]
+def summarise(runs: list[dict], labels: np.ndarray, key: str = "test") -> dict:
+    per_seed = [scores(labels, r[f"{key}_predicted"], r[f"{key}_probability"]) for r in runs]
     summary = {}
     for metric in METRICS:
         values = [s[metric] for s in per_seed]
@@ -347,6 +350,8 @@ def comparison(args, name: str, data: dict, split: dict, model_dir: Path, config
                                              work / name / f"{arm.replace(' ', '_')}_seed{seed}"))
         result["runs"][arm] = runs
         result["arms"][arm] = summarise(runs, labels)
+        if "last_step" in data:
+            result["arms"][f"{arm}, model at step {data['last_step']}"] = summarise(runs, labels, "test_last")
     result["logistic_regression"] = logistic_regression(split)
     pooled = {arm: np.mean([r["test_probability"] for r in result["runs"][arm]], axis=0) for arm in ARMS}
     result["test_size"] = int(labels.size)
@@ -367,8 +372,7 @@ def fmt(value: dict) -> str:
 
 def markdown_table(result: dict, seeds: int) -> str:
     lines = ["| arm | accuracy | MCC | AUROC | F1 | best dev AUROC | fine-tune wall (s) |", "|---|---|---|---|---|---|---|"]
-    for arm in ARMS:
-        a = result["arms"][arm]
+    for arm, a in result["arms"].items():
         lines.append(f"| DNABERT-6 small, {arm} ({seeds} seeds) | " + " | ".join(fmt(a[m]) for m in METRICS)
                      + f" | {a['best_dev_auroc']:.3f} | {a['finetune_wall_s']:.0f} |")
     for key, label in (("k6", "6-mer counts"), ("best", "k-mer counts, k and C by dev")):
@@ -390,9 +394,13 @@ def dev_curve_table(result: dict) -> str:
 
 
 def overlap_report(split: dict) -> dict:
+    """Rows, distinct sequences and (dev, test) rows whose sequence is also a training sequence."""
     train = set(split["train"][0])
-    return {part: {"rows": len(split[part][0]), "unique": len(set(split[part][0])),
-                   "rows_in_train": sum(s in train for s in split[part][0])} for part in ("train", "dev", "test")}
+    report = {part: {"rows": len(split[part][0]), "distinct": len(set(split[part][0]))} for part in ("train", "dev", "test")}
+    for part in ("dev", "test"):
+        report[part]["rows_in_train"] = sum(s in train for s in split[part][0])
+        report[part]["distinct_not_in_train"] = len(set(split[part][0]) - train)
+    return report
 
 
 def main() -> int:
@@ -458,10 +466,12 @@ def main() -> int:
     steps_per_epoch = math.ceil(SPLIT_SIZES[0] / FINETUNE_BATCH)
     ft6_data = {"train": ft6_dir / "train.tsv", "dev": ft6_dir / "dev.tsv", "test": ft6_dir / "test.tsv",
                 "schedule": ["--epochs", str(args.finetune_epochs)]}
-    # DNABERT-2's 15 rows fit one batch: the same number of optimizer steps as on ft/6
+    # DNABERT-2's 15 rows fit one batch: the same number of optimizer steps as on ft/6. Its dev rows all
+    # repeat training rows, so dev AUROC reaches 1 at once and the first of the ties (finetune keeps the
+    # first best) is an early model: the model at the last step is scored too.
     d2_steps = steps_per_epoch * args.finetune_epochs
     d2_data = {"train": d2_dir / "train.csv", "dev": d2_dir / "dev.csv", "test": d2_dir / "test.csv",
-               "schedule": ["--max-steps", str(d2_steps), "--eval-steps", str(steps_per_epoch)]}
+               "schedule": ["--max-steps", str(d2_steps), "--eval-steps", str(steps_per_epoch)], "last_step": d2_steps}
     results = {
         "ft6": comparison(args, "ft6", ft6_data, ft6, pretrain_dir / "model", config, work),
         "dnabert2": comparison(args, "dnabert2", d2_data, dnabert2, pretrain_dir / "model", config, work),
@@ -498,8 +508,9 @@ def main() -> int:
         print(markdown_table(r, args.seeds) + "\n")
         print("Mean dev AUROC at each evaluation:\n\n" + dev_curve_table(r) + "\n")
     o = results["dnabert2"]["overlap"]
-    print("DNABERT-2 sample: " + "; ".join(f"{part} {v['rows']} rows, {v['unique']} distinct sequences, "
-                                           f"{v['rows_in_train']} rows repeat a train sequence" for part, v in o.items()))
+    print(f"DNABERT-2 sample: train {o['train']['rows']} rows, {o['train']['distinct']} distinct sequences; "
+          + "; ".join(f"{part} {o[part]['rows']} rows, {o[part]['distinct']} distinct, {o[part]['rows_in_train']} rows repeat "
+                      f"a training sequence, {o[part]['distinct_not_in_train']} distinct sequences new" for part in ("dev", "test")))
     print(f"\nwall time {time.monotonic() - started:.0f} s; all numbers in {json_path}")
     return 0
 
