@@ -91,9 +91,11 @@ inline constexpr std::array<std::uint8_t, 256> base_code = [] {
 }();
 }  // namespace packed_corpus_format
 
-/// True when the regular file `path` starts with the packed corpus magic (pipes and "-" never do).
+/// True when `path` is a regular file that starts with the packed corpus magic. Anything else
+/// (standard input, /dev/stdin, a FIFO) is not opened: reading its first bytes would consume them.
 inline bool is_packed_corpus(const std::string& path) {
-  if (path == "-") return false;
+  std::error_code ignored;
+  if (path == "-" || !std::filesystem::is_regular_file(path, ignored)) return false;
   std::ifstream in(path, std::ios::binary);
   char prefix[8] = {};
   if (!in.read(prefix, sizeof prefix)) return false;
