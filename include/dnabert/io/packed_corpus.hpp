@@ -288,10 +288,17 @@ struct letter_run {
 class packed_corpus {
  public:
   /// Maps and checks `path`; throws format_error naming the file and what is wrong.
-  explicit packed_corpus(const std::string& path) : map_(path, mapped_file::mode::read_only) { check(); }
+  explicit packed_corpus(const std::string& path)
+      : map_(std::make_shared<const mapped_file>(path, mapped_file::mode::read_only)), bytes_(map_->bytes()), name_(path) {
+    check();
+  }
 
-  /// The path it was opened with.
-  [[nodiscard]] const std::string& path() const noexcept { return map_.path(); }
+  /// Checks a packed corpus held in memory (viewed, not copied: `bytes` must outlive it); `name`
+  /// appears in messages.
+  packed_corpus(std::span<const std::byte> bytes, std::string name) : bytes_(bytes), name_(std::move(name)) { check(); }
+
+  /// The path it was opened with (or the name it was given).
+  [[nodiscard]] const std::string& path() const noexcept { return name_; }
   /// Whether records are text lines used as they stand (not FASTA records cut each epoch).
   [[nodiscard]] bool text_lines() const noexcept { return (flags_ & packed_corpus_format::text_lines) != 0; }
   /// Total nucleotides.
@@ -358,12 +365,12 @@ class packed_corpus {
   /// Reads every base and compares its CRC-32 with the header's; throws format_error when they differ.
   void verify_bases() const {
     const std::uint64_t bytes = nucleotides_ / 4 + (nucleotides_ % 4 != 0);
-    if (packed_corpus_format::crc32_of(0, map_.bytes().subspan(packed_corpus_format::header_size, bytes)) != bases_crc_)
+    if (packed_corpus_format::crc32_of(0, bytes_.subspan(packed_corpus_format::header_size, bytes)) != bases_crc_)
       throw format_error(path(), "the bases do not match their checksum: the file is damaged");
   }
 
  private:
-  [[nodiscard]] const std::byte* at(std::uint64_t offset) const { return map_.bytes().data() + offset; }
+  [[nodiscard]] const std::byte* at(std::uint64_t offset) const { return bytes_.data() + offset; }
 
   // Binary search over a table whose entries hold (start, length) with ends increasing.
   [[nodiscard]] std::uint64_t first_ending_after(std::uint64_t offset, std::uint64_t count, std::uint64_t position,
@@ -384,15 +391,15 @@ class packed_corpus {
 
   // The size a section of `count` entries of `size` bytes needs, refused when the file cannot hold it.
   [[nodiscard]] std::uint64_t section(std::uint64_t count, std::uint64_t size, const char* what) const {
-    if (count > map_.bytes().size() / size)
+    if (count > bytes_.size() / size)
       fail("the header counts " + std::to_string(count) + " " + what + ", more than the file's " +
-           std::to_string(map_.bytes().size()) + " bytes can hold (truncated or damaged)");
+           std::to_string(bytes_.size()) + " bytes can hold (truncated or damaged)");
     return count * size;
   }
 
   void check() {
     using packed_corpus_format::load;
-    const auto bytes = map_.bytes();
+    const auto bytes = bytes_;
     if (bytes.size() < 8 || std::memcmp(bytes.data(), packed_corpus_format::magic.data(), 8) != 0)
       fail("not a dnabert packed corpus (no \\x89DNACRP magic at its start)");
     if (bytes.size() < packed_corpus_format::header_size)
@@ -485,7 +492,9 @@ class packed_corpus {
     }
   }
 
-  mapped_file map_;
+  std::shared_ptr<const mapped_file> map_;  // none for bytes in memory
+  std::span<const std::byte> bytes_;
+  std::string name_;
   std::uint32_t flags_ = 0, bases_crc_ = 0;
   std::uint64_t nucleotides_ = 0, records_ = 0, letter_runs_ = 0, lower_runs_ = 0;
   std::uint64_t records_offset_ = 0, letter_runs_offset_ = 0, lower_runs_offset_ = 0, ids_offset_ = 0;
