@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A corpus packed by `dnabert corpus` (from gzip here) pre-trains to the same bytes as its FASTA
 # (model.safetensors, and the loss of every log.jsonl line), as training and as evaluation input;
-# a damaged packed corpus and packing one twice are refused with exit status 1.
+# a damaged packed corpus, packing one twice and packing a FASTA over itself are refused with
+# exit status 1.
 # Usage: packed_equals_fasta.sh DNABERT WORK_DIR FASTA CONFIG   (exit 0 only if all holds)
 set -euo pipefail
 dnabert=$1 work=$2 fasta=$3 config=$4
@@ -33,4 +34,9 @@ status=0
 "$dnabert" corpus --fasta "$work/genome.dna" --output "$work/again.dna" 2> "$work/again.err" || status=$?
 [[ $status -eq 1 ]] || fail "packing a packed corpus exits with $status, expected 1"
 [[ ! -e $work/again.dna ]] || fail "packing a packed corpus left a file"
+cp "$work/genome.fa" "$work/kept.fa"
+status=0
+"$dnabert" corpus --fasta "$work/genome.fa" --output "$work/genome.fa" 2> "$work/self.err" || status=$?
+[[ $status -eq 1 ]] || fail "packing a FASTA over itself exits with $status, expected 1"
+cmp -s "$work/genome.fa" "$work/kept.fa" || fail "packing a FASTA over itself changed it"
 echo "packed corpus: the same weights and losses as its FASTA; damaged or repacked ones refused"

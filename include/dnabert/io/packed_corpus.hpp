@@ -16,7 +16,9 @@
 // Runs are sorted and do not overlap; positions count from the first nucleotide of the first
 // record. The index CRC-32 covers the tables after the bases, then the header's first 68 bytes;
 // the bases' own CRC-32 is checked on request only (verify_bases), so opening the file never
-// reads the genome.
+// reads the genome. Packing again replaces the file by a rename, so running readers keep the copy
+// they mapped; a file truncated in place under a running reader ends it (SIGBUS), as with any
+// memory-mapped file.
 
 #include <zlib.h>
 

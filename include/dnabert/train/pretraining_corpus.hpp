@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <span>
@@ -92,6 +93,9 @@ struct packing_summary {
 /// buffers, whatever the genome's size. `progress(nucleotides)` is called after each line.
 inline packing_summary pack_pretraining_corpus(const std::string& input, const std::string& output,
                                                const std::function<void(std::uint64_t)>& progress = {}) {
+  std::error_code ignored;  // the packed file replaces `output` at the end: never the input itself
+  if (std::filesystem::equivalent(input, output, ignored))
+    throw input_error("cannot pack " + input + " into itself: give another --output");
   io::packed_corpus_writer writer(output);
   struct sink {
     io::packed_corpus_writer& writer;
