@@ -22,14 +22,14 @@ inline void add_pretrain_command(CLI::App& app) {
   };
   auto o = std::make_shared<options>();
   auto* cmd = app.add_subcommand("pretrain", "Pre-train DNABERT by masked language modelling (checkpoints, exact resume)");
-  cmd->add_option("-i,--input", o->input, "FASTA (.gz) genome, or a text file of one k-mer sentence / sequence per line")
+  cmd->add_option("-i,--input", o->input, "FASTA (.gz) genome, a packed corpus (dnabert corpus), or a text file of one k-mer sentence / sequence per line")
       ->required();
   cmd->add_option("-o,--output", o->output, "folder for checkpoint-<step>/, log.jsonl, curves.svg and the final model")
       ->required();
   auto* config = cmd->add_option("-c,--config", o->config, "BertConfig (config.json) of a model trained from scratch");
   auto* model = cmd->add_option("-m,--model", o->model, "model folder whose weights training starts from");
   config->excludes(model);
-  cmd->add_option("--eval-input", o->eval_input, "held-out FASTA or text: masked-LM loss and perplexity at each evaluation");
+  cmd->add_option("--eval-input", o->eval_input, "held-out FASTA, packed corpus or text: masked-LM loss and perplexity at each evaluation");
   cmd->add_option("--max-kmers", o->run.max_kmers,
                   "k-mers in a full piece (default: the model's max_position_embeddings - 2); shorter pieces, more of them a batch")
       ->check(CLI::Range(1, 1 << 20));
@@ -47,6 +47,7 @@ inline void add_pretrain_command(CLI::App& app) {
     run_training("pretrain", *o, bert_head::masked_lm, 0, read_config, [&](auto& model, auto progress) {
       const auto corpus = train::pretraining_corpus::read(o->input);
       std::cerr << "pretrain: " << corpus.records() << (corpus.cut_each_epoch() ? " FASTA records, " : " lines, ")
+                << (corpus.packed() ? "memory-mapped, " : "")
                 << corpus.nucleotides() << " nt; k=" << model.k() << ", " << model.config().num_hidden_layers << " layers, hidden "
                 << model.config().hidden_size << '\n';
       std::optional<train::pretraining_corpus> held_out;

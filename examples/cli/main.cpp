@@ -6,6 +6,7 @@
 #include <string>
 
 #include "command_attention.hpp"
+#include "command_corpus.hpp"
 #include "command_demo.hpp"
 #include "command_evaluate.hpp"
 #include "command_finetune.hpp"
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
   dnabert::cli::add_scan_command(app);
   dnabert::cli::add_mutate_command(app);
   dnabert::cli::add_evaluate_command(app);
+  dnabert::cli::add_corpus_command(app);
   dnabert::cli::add_pretrain_command(app);
   dnabert::cli::add_finetune_command(app);
   dnabert::cli::add_quantize_command(app);

@@ -36,6 +36,7 @@
 #include "dnabert/io/mutation_file.hpp"
 #include "dnabert/io/npy.hpp"
 #include "dnabert/io/output_lock.hpp"
+#include "dnabert/io/packed_corpus.hpp"
 #include "dnabert/io/safetensors.hpp"
 #include "dnabert/io/sequence_input.hpp"
 #include "dnabert/io/torch_checkpoint.hpp"

@@ -87,27 +87,46 @@ class fasta_reader {
 
   /// Reads the next record into `record`; false after the last. Throws format_error on bad input.
   bool next(fasta_record& record) {
+    if (!next_header(record)) return false;
+    while (next_sequence_line(record)) {
+    }
+    return true;
+  }
+
+  /// Starts the next record: its header into `record`, its sequence empty; false after the last.
+  /// Then next_sequence_line() reads the sequence a line at a time (a genome packed as it streams
+  /// holds one line, not one chromosome).
+  bool next_header(fasta_record& record) {
+    if (in_record_) throw error(name() + ": next_header() called before the sequence of FASTA record '" + record.id + "' was read");
     if (!pending_header_ && !find_first_header()) return false;
     start_record(record);
-    for (;;) {
-      const std::size_t line_start = record.sequence.size();
-      if (!lines_.append_line(record.sequence)) {
-        pending_header_ = false;
-        break;
+    in_record_ = true;
+    record_length_ = 0;
+    return true;
+  }
+
+  /// Appends the current record's next sequence line (letters only) to record.sequence, which
+  /// the caller may empty between calls; false at the record's end.
+  bool next_sequence_line(fasta_record& record) {
+    if (!in_record_) return false;
+    const std::size_t line_start = record.sequence.size();
+    if (lines_.append_line(record.sequence)) {
+      if (record.sequence.size() == line_start || record.sequence[line_start] != '>') {
+        keep_sequence_letters(record, line_start);
+        return true;
       }
-      if (record.sequence.size() > line_start && record.sequence[line_start] == '>') {
-        header_.assign(record.sequence, line_start + 1);
-        header_line_ = lines_.line_number();
-        record.sequence.resize(line_start);
-        break;
-      }
-      keep_sequence_letters(record, line_start);
+      header_.assign(record.sequence, line_start + 1);
+      header_line_ = lines_.line_number();
+      record.sequence.resize(line_start);
+    } else {
+      pending_header_ = false;
     }
-    if (record.sequence.empty())
+    in_record_ = false;
+    if (record_length_ == 0)
       throw format_error::at_line(name(), record.header_line,
                                   "FASTA record '" + record.id + "' has no sequence (header followed by " +
                                       (pending_header_ ? "another header)" : "end of file)"));
-    return true;
+    return false;
   }
 
   /// The input's name, for messages.
@@ -180,7 +199,8 @@ class fasta_reader {
       sequence.erase(std::remove_if(sequence.begin() + static_cast<std::ptrdiff_t>(line_start), sequence.end(),
                                     [](char c) { return c == ' ' || c == '\t'; }),
                      sequence.end());
-    if (sequence.size() > options_.max_record_length)
+    record_length_ += sequence.size() - line_start;
+    if (record_length_ > options_.max_record_length)
       throw format_error::at_line(name(), lines_.line_number(),
                                   "FASTA record '" + record.id + "' is longer than the limit of " +
                                       std::to_string(options_.max_record_length) + " nucleotides");
@@ -203,6 +223,8 @@ class fasta_reader {
   std::string header_;  // text after '>' of the header read but not yet returned
   std::uint64_t header_line_ = 0;
   bool pending_header_ = false;
+  bool in_record_ = false;            // a header was returned and its sequence is being read
+  std::uint64_t record_length_ = 0;  // letters of the current record so far
   bool finished_ = false;
   std::uint64_t records_ = 0;
   std::unordered_map<std::string, std::uint64_t> first_line_of_id_;

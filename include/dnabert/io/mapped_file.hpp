@@ -1,8 +1,9 @@
 #pragma once
-// Private memory map of a whole file (POSIX). Weight readers view tensors inside it without
-// copying; the map lives as long as any tensor that shares ownership of it. Pages are
-// copy-on-write: a model that trains parameters viewed here changes its own copy of those
-// pages, never the file.
+// Memory map of a whole file (POSIX). Weight readers view tensors inside it without copying;
+// the map lives as long as any tensor that shares ownership of it. Their pages are copy-on-write:
+// a model that trains parameters viewed here changes its own copy of those pages, never the
+// file. A read-only map (a packed corpus) is shared: processes that map one file share one
+// copy of it in the page cache, and it adds nothing to the memory a process commits.
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -20,11 +21,17 @@
 
 namespace dnabert::io {
 
-/// A file mapped privately (copy-on-write) into memory; an empty file maps to an empty span.
+/// A file mapped into memory; an empty file maps to an empty span.
 class mapped_file {
  public:
+  /// How the pages are mapped.
+  enum class mode {
+    copy_on_write,  ///< private pages the process may write (its own copy of each page written)
+    read_only,      ///< shared, read-only pages
+  };
+
   /// Maps `path`; throws format_error naming the file when it cannot be opened or mapped.
-  explicit mapped_file(std::string path) : path_(std::move(path)) {
+  explicit mapped_file(std::string path, mode how = mode::copy_on_write) : path_(std::move(path)) {
     const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw format_error(path_, std::string("cannot open: ") + std::strerror(errno));
     struct stat info {};
@@ -34,7 +41,8 @@ class mapped_file {
     }
     size_ = static_cast<std::size_t>(info.st_size);
     if (size_ > 0) {
-      void* address = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+      void* address = how == mode::read_only ? ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0)
+                                              : ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
       if (address == MAP_FAILED) {
         const int saved = errno;
         ::close(fd);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <numeric>
 #include <sstream>
 #include <span>
@@ -101,10 +102,16 @@ class labelled_dataset {
 };
 
 /// A permutation of 0..n-1 that depends only on (seed, epoch): Fisher-Yates driven by the
-/// counter-based generator, so resuming at any epoch reproduces the order.
-inline std::vector<std::size_t> epoch_order(std::size_t n, std::uint64_t seed, std::uint64_t epoch) {
-  std::vector<std::size_t> order(n);
-  std::iota(order.begin(), order.end(), std::size_t{0});
+/// counter-based generator, so resuming at any epoch reproduces the order. `Index` may be
+/// narrower than size_t (n must fit it) to hold a large permutation in less memory: the
+/// permutation is the same.
+template <class Index = std::size_t>
+std::vector<Index> epoch_order(std::size_t n, std::uint64_t seed, std::uint64_t epoch) {
+  if constexpr (sizeof(Index) < sizeof(std::size_t))
+    if (n > 0 && n - 1 > std::numeric_limits<Index>::max())
+      throw config_error("cannot order " + std::to_string(n) + " items with a " + std::to_string(sizeof(Index)) + "-byte index");
+  std::vector<Index> order(n);
+  std::iota(order.begin(), order.end(), Index{0});
   const std::uint64_t stream = mix64(seed ^ mix64(epoch + 0x5bd1e995ULL));
   for (std::size_t i = n; i > 1; --i) {
     const double u = uniform_from_counter(stream, i);

@@ -57,47 +57,71 @@ constexpr bool is_n(char c) { return c == 'N' || c == 'n'; }
 
 }  // namespace detail
 
+/// The N runs of a sequence held as text, for basic_sequence_cutter: found by scanning letters.
+class text_n_runs {
+ public:
+  /// Views `sequence` (not copied).
+  explicit text_n_runs(std::string_view sequence) : sequence_(sequence) {}
+  /// The sequence's length.
+  [[nodiscard]] std::size_t size() const noexcept { return sequence_.size(); }
+  /// The first position at or after `position` that is not N (size() when none).
+  [[nodiscard]] std::size_t skip_n(std::size_t position) const {
+    while (position < sequence_.size() && detail::is_n(sequence_[position])) ++position;
+    return position;
+  }
+  /// The first position at or after `position` that is N (size() when none).
+  [[nodiscard]] std::size_t next_n(std::size_t position) const {
+    return static_cast<std::size_t>(
+        std::find_if(sequence_.begin() + static_cast<std::ptrdiff_t>(position), sequence_.end(), detail::is_n) -
+        sequence_.begin());
+  }
+  /// The sequence viewed.
+  [[nodiscard]] std::string_view text() const noexcept { return sequence_; }
+
+ private:
+  std::string_view sequence_;
+};
+
 /// Cuts one sequence as DNABERT's cut_no_overlap: while more than F = 509+k nt remain (F =
 /// full_piece_length), a piece is F nt with probability 0.5, otherwise max(int(U·F), 5) nt; the
 /// rest is the last piece.
 /// Draws are uniform_from_counter(key, 2·cut + {0: full or random, 1: length}) with
 /// key = mix64(mix64(seed + mix64(epoch)) + mix64(sequence_index)), so every (seed, epoch,
-/// sequence) has its own cuts, independent of the other sequences.
-class sequence_cutter {
+/// sequence) has its own cuts, independent of the other sequences. The cuts need only the
+/// sequence's length and where its N runs are: `NRuns` gives them (size(), skip_n(p), next_n(p),
+/// asked for positions that only grow), from text or from a packed corpus's index.
+template <class NRuns>
+class basic_sequence_cutter {
  public:
-  /// Prepares to cut `sequence` (viewed, not copied) for `epoch`; `sequence_index` picks its stream.
-  sequence_cutter(std::string_view sequence, const piece_options& options, std::uint64_t epoch,
-                  std::uint64_t sequence_index)
-      : sequence_(sequence),
+  /// Prepares to cut the sequence `runs` describes for `epoch`; `sequence_index` picks its stream.
+  basic_sequence_cutter(NRuns runs, const piece_options& options, std::uint64_t epoch, std::uint64_t sequence_index)
+      : runs_(std::move(runs)),
         options_(options),
         key_(mix64(mix64(options.seed + mix64(epoch)) + mix64(sequence_index))) {
     check_k(options.k);
     if (options.max_kmers == 0) throw config_error("pieces must hold at least one k-mer");
   }
 
-  /// Sets `piece` to the next piece and `offset` to its start; false after the last.
-  bool next(std::string_view& piece, std::uint64_t& offset) {
+  /// Sets `offset` and `length` to the next piece's; false after the last.
+  bool next(std::uint64_t& offset, std::size_t& length) {
     for (;;) {
       if (stretch_end_ == position_ && !start_next_stretch()) return false;
-      const std::size_t length = next_cut_length(stretch_end_ - position_);
+      length = next_cut_length(stretch_end_ - position_);
       offset = position_;
-      piece = sequence_.substr(position_, length);
       position_ += length;
       if (options_.keep_short_pieces || length >= static_cast<std::size_t>(options_.k)) return true;
     }
   }
 
+ protected:
+  NRuns runs_;
+
  private:
   /// Moves to the next stretch to cut (past an N run when dropping them); false at the end.
   bool start_next_stretch() {
-    if (options_.n_runs == n_run_handling::drop)
-      while (position_ < sequence_.size() && detail::is_n(sequence_[position_])) ++position_;
-    if (position_ == sequence_.size()) return false;
-    stretch_end_ = sequence_.size();
-    if (options_.n_runs == n_run_handling::drop)
-      stretch_end_ = static_cast<std::size_t>(
-          std::find_if(sequence_.begin() + static_cast<std::ptrdiff_t>(position_), sequence_.end(), detail::is_n) -
-          sequence_.begin());
+    if (options_.n_runs == n_run_handling::drop) position_ = runs_.skip_n(position_);
+    if (position_ == runs_.size()) return false;
+    stretch_end_ = options_.n_runs == n_run_handling::drop ? runs_.next_n(position_) : runs_.size();
     return true;
   }
 
@@ -111,12 +135,30 @@ class sequence_cutter {
     return std::max(static_cast<std::size_t>(u * static_cast<double>(full)), min_random_piece_length);
   }
 
-  std::string_view sequence_;
   piece_options options_;
   std::uint64_t key_;
   std::uint64_t cuts_ = 0;
   std::size_t position_ = 0;
   std::size_t stretch_end_ = 0;
+};
+
+/// Cuts a sequence held as text; pieces are views into it.
+class sequence_cutter : public basic_sequence_cutter<text_n_runs> {
+ public:
+  /// Prepares to cut `sequence` (viewed, not copied) for `epoch`; `sequence_index` picks its stream.
+  sequence_cutter(std::string_view sequence, const piece_options& options, std::uint64_t epoch,
+                  std::uint64_t sequence_index)
+      : basic_sequence_cutter(text_n_runs(sequence), options, epoch, sequence_index) {}
+
+  using basic_sequence_cutter::next;
+
+  /// Sets `piece` to the next piece and `offset` to its start; false after the last.
+  bool next(std::string_view& piece, std::uint64_t& offset) {
+    std::size_t length = 0;
+    if (!next(offset, length)) return false;
+    piece = runs_.text().substr(offset, length);
+    return true;
+  }
 };
 
 /// Streams the pieces of every record of a FASTA input for one epoch, holding one record at a
