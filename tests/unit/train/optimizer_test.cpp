@@ -202,7 +202,7 @@ TEST_CASE("optimizer: linear warmup then linear decay as get_linear_schedule_wit
   CHECK_THROWS_AS((void)dnabert::train::warmup_from_fraction(1.5, 10), dnabert::config_error);
 }
 
-TEST_CASE("optimizer: constant and cosine schedules after warmup as transformers' get_*_schedule_with_warmup") {
+TEST_CASE("optimizer: constant and cosine schedules after warmup as transformers' get_constant_schedule_with_warmup and get_cosine_schedule_with_warmup") {
   using dnabert::train::schedule_shape;
   const dnabert::train::lr_schedule constant(4e-4, 2, 10, schedule_shape::constant);
   CHECK(constant.lr(0) == 0.0);
