@@ -402,6 +402,8 @@ inline void add_demo_command(CLI::App& app) {
   cmd->add_option("-o,--output", s->output, "output folder");
   cmd->add_option("--pretrain-steps", s->pretrain_steps, "pre-training steps")->check(CLI::Range(2, 1 << 30));
   cmd->add_option("--train-reads", s->train_reads, "labelled reads per fine-tuning run")->check(CLI::Range(10, 1 << 24));
+  cmd->add_option("--dev-reads", s->dev_reads, "dev reads per fine-tuning run")->check(CLI::Range(10, 1 << 24));
+  cmd->add_option("--test-reads", s->test_reads, "held-out test reads")->check(CLI::Range(10, 1 << 24));
   cmd->add_option("--seeds", s->seeds, "fine-tuning runs per arm")->check(CLI::Range(1, 100));
   cmd->add_option("--epochs", s->finetune_epochs, "fine-tuning epochs")->check(CLI::Range(1, 1000));
   cmd->add_option("--seed", s->seed, "seed of the task, the models and the training runs");
