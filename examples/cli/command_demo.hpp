@@ -242,7 +242,8 @@ inline void pretrain_demo(backend::cpu& cpu, const demo_settings& s, const train
   run.optimizer.lr = 8e-3;
   run.warmup_steps = std::min<std::int64_t>(300, s.pretrain_steps / 20);
   run.lr_schedule = train::schedule_shape::constant;
-  run.eval_steps = std::max<std::int64_t>(1, s.pretrain_steps / 6);
+  // six held-out evaluations in a long run; a short one (a test) scores the held-out parts once, at its end
+  run.eval_steps = std::max(s.pretrain_steps / 6, std::min<std::int64_t>(s.pretrain_steps, 500));
   run.save_steps = s.pretrain_steps / 2;
   run.seed = s.seed;
   const auto result = with_training_progress(run, "pretrain", [&] { return train::pretrain(model, corpus, run, dir, &held_out); });
