@@ -1,6 +1,6 @@
 """The demo's masked-LM pre-training recipe in PyTorch + transformers, side by side with dnabert (issue 18).
 
-`dnabert demo` pre-trains a DNABERT-6 with 2 layers, hidden 64, 4 heads, FFN 256, 128 k-mers per
+`dnabert demo` pre-trained (until issue 18 changed its recipe and data; docs/benchmarks.md) a DNABERT-6 with 2 layers, hidden 64, 4 heads, FFN 256, 128 k-mers per
 piece, on htslib-test's C. elegans sample less the last 15 % of its largest record, for 2500 steps of
 batch 32 with AdamW (lr 1e-3, betas 0.9/0.98, eps 1e-6, weight decay 0.01 except biases and
 LayerNorm weights), 125 warmup steps (5 % of the run) then linear decay, clipping at 1.0, dropout 0.1.
