@@ -98,6 +98,7 @@ inline train::training_summary finetune_demo(cpu_bert<>& model, const demo_setti
 /// One arm of the comparison (pre-trained or from scratch), over the seeds.
 struct demo_arm {
   std::string name;
+  std::string key;  ///< its name in predictions.tsv and metrics.json
   std::string color;
   std::vector<train::metrics_report> test;           ///< per seed, on the held-out reads
   std::vector<std::vector<double>> dev_auroc;        ///< per seed, after each epoch
@@ -120,6 +121,17 @@ inline std::vector<double> test_values(const demo_arm& arm, std::string_view met
   return values;
 }
 
+/// Dev AUROC after each epoch, the mean over `arm`'s seeds.
+inline std::vector<double> mean_dev_auroc(const demo_arm& arm) {
+  std::vector<double> means;
+  for (std::size_t e = 0; e < arm.dev_auroc.front().size(); ++e) {
+    std::vector<double> at_epoch;
+    for (const auto& seed : arm.dev_auroc) at_epoch.push_back(seed.at(e));
+    means.push_back(mean_and_sd(at_epoch).first);
+  }
+  return means;
+}
+
 /// DNABERT's Fig. 6d: dev AUROC after each fine-tuning epoch, every seed of both arms (faint) and
 /// their means (dark).
 inline void write_auroc_curves(const std::string& path, const std::vector<demo_arm>& arms) {
@@ -135,12 +147,8 @@ inline void write_auroc_curves(const std::string& path, const std::vector<demo_a
       chart.series.push_back(std::move(series));
     }
     io::chart_series mean{arm.name + ", mean", {}, arm.color};
-    for (std::size_t e = 0; e < arm.dev_auroc.front().size(); ++e) {
-      std::vector<double> at_epoch;
-      for (const auto& seed : arm.dev_auroc)
-        if (e < seed.size()) at_epoch.push_back(seed[e]);
-      mean.points.emplace_back(static_cast<double>(e + 1), mean_and_sd(at_epoch).first);
-    }
+    const auto means = mean_dev_auroc(arm);
+    for (std::size_t e = 0; e < means.size(); ++e) mean.points.emplace_back(static_cast<double>(e + 1), means[e]);
     chart.series.push_back(std::move(mean));
   }
   io::write_svg(path, chart);
@@ -267,11 +275,7 @@ inline void print_comparison(const std::vector<demo_arm>& arms, std::size_t test
   for (std::size_t e = 1; e <= arms.front().dev_auroc.front().size(); ++e) std::cout << std::setw(7) << "ep " + std::to_string(e);
   for (const auto& arm : arms) {
     std::cout << "\n  " << std::left << std::setw(19) << arm.name << std::right;
-    for (std::size_t e = 0; e < arm.dev_auroc.front().size(); ++e) {
-      std::vector<double> at_epoch;
-      for (const auto& seed : arm.dev_auroc) at_epoch.push_back(seed[e]);
-      std::cout << std::setw(7) << std::setprecision(3) << mean_and_sd(at_epoch).first;
-    }
+    for (const double mean : mean_dev_auroc(arm)) std::cout << std::setw(7) << std::setprecision(3) << mean;
   }
   std::cout << "\n\nheld-out test reads (" << test_reads << "), best model of each run by dev AUROC:\n"
             << "                     seed   accuracy    MCC   AUROC\n";
@@ -334,7 +338,8 @@ inline void run_demo(const demo_settings& s) {
   const std::string pretrained = s.output + "/pretrained";
   detail::pretrain_demo(cpu, s, corpus, held_out, pretrained);
 
-  std::vector<detail::demo_arm> arms{{"pre-trained", "#1f77b4", {}, {}, {}}, {"from scratch", "#d62728", {}, {}, {}}};
+  std::vector<detail::demo_arm> arms{{"pre-trained", "pretrained", "#1f77b4", {}, {}, {}},
+                                     {"from scratch", "from_scratch", "#d62728", {}, {}, {}}};
   const std::size_t max_kmers = s.read_length - detail::demo_k + 1;
   for (int seed = 1; seed <= s.seeds; ++seed) {
     const std::uint64_t run_seed = s.seed + static_cast<std::uint64_t>(seed);
@@ -366,7 +371,7 @@ inline void run_demo(const demo_settings& s) {
   std::ostringstream table;
   table << "id\tlabel";
   for (const auto& arm : arms)
-    for (int seed = 1; seed <= s.seeds; ++seed) table << "\tp_" << (&arm == &arms.front() ? "pretrained" : "from_scratch") << "_seed" << seed;
+    for (int seed = 1; seed <= s.seeds; ++seed) table << "\tp_" << arm.key << "_seed" << seed;
   table << '\n';
   for (std::size_t i = 0; i < test_reads.size(); ++i) {
     table << test_reads[i].id << '\t' << *test_reads[i].label;
@@ -377,7 +382,7 @@ inline void run_demo(const demo_settings& s) {
   io::write_file_atomically(s.output + "/predictions.tsv", table.str());
   nlohmann::json metrics;
   for (const auto& arm : arms) {
-    auto& entry = metrics[&arm == &arms.front() ? "pretrained" : "from_scratch"];
+    auto& entry = metrics[arm.key];
     for (const auto& report : arm.test) entry["seeds"].push_back(report.to_json());
     for (const char* name : {"acc", "mcc", "auc"}) {
       const auto [mean, sd] = detail::mean_and_sd(detail::test_values(arm, name));

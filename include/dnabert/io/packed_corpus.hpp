@@ -211,7 +211,7 @@ class packed_corpus_writer {
 
   // A table: entries gather in a megabyte buffer, full buffers wait in a scratch file.
   struct table {
-    explicit table(const std::string& path) : spill(directory_of(path)) {}
+    explicit table(const std::string& path) : spill(std::filesystem::path(path).parent_path().string()) {}
     void add(std::string_view entry) {
       if (buffer.size() >= block_size) {
         spill.write(buffer);
@@ -225,11 +225,6 @@ class packed_corpus_writer {
     std::string buffer;
     std::uint64_t bytes = 0, entries = 0;
   };
-
-  static std::string directory_of(const std::string& path) {
-    const auto parent = std::filesystem::path(path).parent_path();
-    return parent.empty() ? std::string(".") : parent.string();
-  }
 
   void push_packed_byte() {
     bases_buffer_.push_back(static_cast<char>(packing_));

@@ -176,7 +176,7 @@ class pretraining_corpus {
         continue;
       }
       if (packed_) cut(basic_sequence_cutter<io::packed_n_runs>(io::packed_n_runs(*packed_, r), options, epoch, r), whole, visit);
-      else cut(basic_sequence_cutter<text_n_runs>(text_n_runs(std::string_view(bases_).substr(whole.start, whole.length)), options, epoch, r), whole, visit);
+      else cut(sequence_cutter(std::string_view(bases_).substr(whole.start, whole.length), options, epoch, r), whole, visit);
     }
   }
 
