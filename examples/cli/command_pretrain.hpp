@@ -46,10 +46,11 @@ inline void add_pretrain_command(CLI::App& app) {
     const auto read_config = [](const std::string& path) { return io::read_config_json(path); };
     run_training("pretrain", *o, bert_head::masked_lm, 0, read_config, [&](auto& model, auto progress) {
       const auto corpus = train::pretraining_corpus::read(o->input);
-      std::cerr << "pretrain: " << corpus.records() << (corpus.cut_each_epoch() ? " FASTA records, " : " lines, ")
-                << (corpus.packed() ? "memory-mapped, " : "")
-                << corpus.nucleotides() << " nt; k=" << model.k() << ", " << model.config().num_hidden_layers << " layers, hidden "
-                << model.config().hidden_size << '\n';
+      if (leads_job())
+        std::cerr << "pretrain: " << corpus.records() << (corpus.cut_each_epoch() ? " FASTA records, " : " lines, ")
+                  << (corpus.packed() ? "memory-mapped, " : "") << corpus.nucleotides() << " nt; k=" << model.k() << ", "
+                  << model.config().num_hidden_layers << " layers, hidden " << model.config().hidden_size
+                  << (job().size() > 1 ? "; " + std::to_string(job().size()) + " ranks" : std::string()) << '\n';
       std::optional<train::pretraining_corpus> held_out;
       if (!o->eval_input.empty()) held_out.emplace(train::pretraining_corpus::read(o->eval_input));
       const auto result =

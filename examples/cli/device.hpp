@@ -12,18 +12,23 @@
 
 #include "dnabert/core/error.hpp"
 #include "dnabert/cpu.hpp"
+#include "job.hpp"
 #ifdef DNABERT_CLI_WITH_CUDA
 #include "dnabert/cuda.hpp"
 #endif
 
 namespace dnabert::cli {
 
-/// Prints "note: TEXT" on stderr (what a run should know but that is not an error).
-inline void print_notice(const std::string& text) { std::cerr << "note: " << text << '\n'; }
+/// Prints "note: TEXT" on stderr (what a run should know but that is not an error); in an MPI
+/// job rank 0 speaks for all.
+inline void print_notice(const std::string& text) {
+  if (leads_job()) std::cerr << "note: " << text << '\n';
+}
 
 /// Prints each of a model folder's loading warnings (unused tensors, no vocab.txt, ...) as
 /// "warning: TEXT" on stderr: every command that loads a model shows them.
 inline void print_warnings(const std::vector<std::string>& warnings) {
+  if (!leads_job()) return;  // rank 0 speaks for all
   for (const auto& warning : warnings) std::cerr << "warning: " << warning << '\n';
 }
 

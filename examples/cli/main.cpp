@@ -21,6 +21,7 @@
 #include "command_tokenize.hpp"
 #include "command_variants.hpp"
 #include "command_vocab.hpp"
+#include "job.hpp"
 #include "options_file.hpp"
 
 namespace {
@@ -58,18 +59,19 @@ int main(int argc, char** argv) {
   dnabert::cli::add_options_file(app);  // after every command: each gets --options FILE.json
   app.description(program_description(app));
   dnabert::cli::invocation.assign(argv, argv + argc);
+  const dnabert::cli::job_scope job(argc, argv);
   try {
     app.parse(argc, argv);
   } catch (const dnabert::cli::training_interrupted& stopped) {
     return stopped.status;
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return job.failed(app.exit(e));
   } catch (const dnabert::error& e) {
     std::cerr << "dnabert: error: " << e.what() << '\n';
-    return 1;
+    return job.failed(1);
   } catch (const std::exception& e) {
     std::cerr << "dnabert: internal error: " << e.what() << '\n';
-    return 2;
+    return job.failed(2);
   }
   return 0;
 }

@@ -14,6 +14,8 @@
 #include <string>
 #include <utility>
 
+#include "job.hpp"
+
 namespace dnabert::cli {
 
 namespace detail {
@@ -41,7 +43,8 @@ inline std::string eta_text(double remaining, double rate) {
 
 /// Where and when a progress display draws: on a terminal one line redrawn twice a second, in a
 /// log (stderr not a TTY) a plain line every ten seconds, so logs stay readable; jobs done within
-/// a second stay quiet. Every display shares it, with its rate and ETA arithmetic.
+/// a second stay quiet; in an MPI job only rank 0 draws. Every display shares it, with its rate
+/// and ETA arithmetic.
 class progress_output {
  public:
   using clock = std::chrono::steady_clock;
@@ -49,7 +52,7 @@ class progress_output {
   /// Draws on `out`, redrawing in place when `terminal`; the clock started at `start`.
   explicit progress_output(std::FILE* out = stderr, std::optional<bool> terminal = std::nullopt,
                            clock::time_point start = clock::now())
-      : out_(out), terminal_(terminal.value_or(isatty(fileno(out)) != 0)), start_(start), last_(start) {}
+      : out_(out), terminal_(terminal.value_or(isatty(fileno(out)) != 0)), start_(start), last_(start), finished_(!leads_job()) {}
 
   /// Seconds since the start.
   [[nodiscard]] double elapsed() const { return std::chrono::duration<double>(clock::now() - start_).count(); }
@@ -91,7 +94,7 @@ class progress_output {
   clock::time_point last_;
   std::size_t drawn_width_ = 0;
   bool shown_ = false;
-  bool finished_ = false;
+  bool finished_;
 };
 
 }  // namespace detail

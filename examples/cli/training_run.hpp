@@ -10,6 +10,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -148,6 +149,8 @@ inline std::int64_t first_step(const std::string& resume_from) {
 /// its notices on stderr; returns what fit() returns.
 template <class RunOptions, class Fit>
 auto with_training_progress(RunOptions& run, const std::string& label, Fit&& fit) {
+  run.communicator = &job();
+  if (!leads_job()) return fit();  // rank 0 shows the job's progress
   auto bar = std::make_shared<training_progress>(label, first_step(run.resume_from));
   run.progress = [bar, first_tokens = std::int64_t{-1}](const train::step_report& r) mutable {
     if (first_tokens < 0) first_tokens = r.tokens_seen;  // a resumed run's rate counts its own tokens
@@ -167,8 +170,10 @@ auto with_stoppable_training(RunOptions& run, const std::string& label, const tr
   auto result = with_training_progress(run, label, fit);
   const int signal_number = signals.received();
   if (result.interrupted) {
-    std::cerr << label << ": stopped by " << signal_name(signal_number) << " after step " << result.steps
+    if (leads_job())
+      std::cerr << label << ": stopped by " << signal_name(signal_number) << " after step " << result.steps
               << "; checkpoint " << result.resume_checkpoint << " written\nto resume: "
+              << (job().size() > 1 ? "mpirun -np " + std::to_string(job().size()) + " " : std::string())
               << resume_command(invocation, result.resume_checkpoint) << '\n';
     throw training_interrupted{128 + signal_number};
   }
@@ -184,7 +189,8 @@ auto with_stoppable_training(RunOptions& run, const std::string& label, const tr
 template <class RunOptions, class ConfigFrom, class Train>
 void run_training(const std::string& command, trainer_cli_options<RunOptions>& o, bert_head head, std::int64_t num_labels,
                   ConfigFrom&& config_from, Train&& train) {
-  const io::output_lock lock(o.output);  // one run per output folder, taken before resume looks into it
+  std::optional<io::output_lock> lock;  // one run per output folder, taken before resume looks into it
+  if (leads_job()) lock.emplace(o.output);  // (an MPI job's rank 0 takes it for all)
   // From the start: a signal while the data loads stops the run before its first step.
   const train::stop_on_signals signals("\n" + command +
                                        ": stopping after this step to write a checkpoint (a second signal stops at once)\n");

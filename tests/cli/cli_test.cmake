@@ -27,7 +27,7 @@ function(cli_bracket out text)
 endfunction()
 
 function(add_cli_test)
-  set(properties FIXTURES_SETUP FIXTURES_REQUIRED RESOURCE_LOCK LABELS)
+  set(properties FIXTURES_SETUP FIXTURES_REQUIRED RESOURCE_LOCK LABELS ENVIRONMENT)
   cmake_parse_arguments(PARSE_ARGV 0 arg "EXPECT_ERROR;STDOUT_ONLY;GPU" "NAME;OUTPUT;NOT_OUTPUT;ONLY_COMMAND"
                         "COMPARE;TOLERANCE;COMMAND;${properties}")
   if(arg_UNPARSED_ARGUMENTS OR NOT arg_NAME OR NOT arg_COMMAND)

@@ -4,14 +4,15 @@
 
 set(DNABERT_LIST_DOCTEST_CASES ${CMAKE_CURRENT_LIST_DIR}/list_doctest_cases.cmake)
 
-# dnabert_add_doctest_cases(TARGET PREFIX <name prefix> LABELS <labels...> [PROPERTIES <test properties...>])
+# dnabert_add_doctest_cases(TARGET PREFIX <name prefix> LABELS <labels...> [PROPERTIES <test properties...>]
+#                           [LAUNCHER <command...>])  -- LAUNCHER runs each case (e.g. mpiexec -n 2)
 function(dnabert_add_doctest_cases target)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "PREFIX" "LABELS;PROPERTIES")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "PREFIX" "LABELS;PROPERTIES;LAUNCHER")
   set(cases_file ${CMAKE_CURRENT_BINARY_DIR}/${target}_cases.cmake)
   set(include_file ${CMAKE_CURRENT_BINARY_DIR}/${target}_include.cmake)
   add_custom_command(TARGET ${target} POST_BUILD
     COMMAND ${CMAKE_COMMAND} -DEXECUTABLE=$<TARGET_FILE:${target}> -DCASES_FILE=${cases_file}
-            -DPREFIX=${arg_PREFIX} "-DLABELS=${arg_LABELS}" "-DPROPERTIES=${arg_PROPERTIES}"
+            -DPREFIX=${arg_PREFIX} "-DLABELS=${arg_LABELS}" "-DPROPERTIES=${arg_PROPERTIES}" "-DLAUNCHER=${arg_LAUNCHER}"
             -DWORKING_DIRECTORY=${CMAKE_CURRENT_BINARY_DIR} -P ${DNABERT_LIST_DOCTEST_CASES}
     BYPRODUCTS ${cases_file}
     VERBATIM)

@@ -1,6 +1,6 @@
 cmake_minimum_required(VERSION 3.24)
 # Writes CASES_FILE: one add_test per test case of EXECUTABLE (named PREFIX<case name>, labelled
-# LABELS, with PROPERTIES), run with --one-case. Fails (and so fails the build) when the program
+# LABELS, with PROPERTIES), run with --one-case (through LAUNCHER, a command list, when given). Fails (and so fails the build) when the program
 # refuses a case name, or when the names read back do not add up to the program's own count.
 execute_process(COMMAND ${EXECUTABLE} --list-test-cases
   RESULT_VARIABLE status OUTPUT_VARIABLE listing ERROR_VARIABLE problems WORKING_DIRECTORY ${WORKING_DIRECTORY})
@@ -24,11 +24,15 @@ if(NOT count EQUAL expected)
   message(FATAL_ERROR "${EXECUTABLE}: read ${count} case names but the program counts ${expected}")
 endif()
 
+set(launcher "")
+foreach(word IN LISTS LAUNCHER)
+  string(APPEND launcher "[==[${word}]==] ")
+endforeach()
 set(script "")
 foreach(name IN LISTS names)
   string(REPLACE "," "\\," filter "${name}")  # doctest splits filters at unescaped commas
   string(APPEND script
-    "add_test([==[${PREFIX}${name}]==] [==[${EXECUTABLE}]==] [==[--test-case=${filter}]==] --one-case)\n"
+    "add_test([==[${PREFIX}${name}]==] ${launcher}[==[${EXECUTABLE}]==] [==[--test-case=${filter}]==] --one-case)\n"
     "set_tests_properties([==[${PREFIX}${name}]==] PROPERTIES WORKING_DIRECTORY [==[${WORKING_DIRECTORY}]==]"
     " SKIP_RETURN_CODE 77 LABELS [==[${LABELS}]==] ${PROPERTIES})\n")
 endforeach()

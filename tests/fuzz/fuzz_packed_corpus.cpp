@@ -30,7 +30,7 @@ void open_and_read(std::span<const std::byte> bytes) {
       io::packed_n_runs runs(corpus, r);
       for (std::size_t position = 0; position < runs.size();) {
         const std::size_t stretch = runs.skip_n(position);
-        const std::size_t next = runs.next_n(stretch);
+        const std::size_t next = runs.next_n(stretch, runs.size());
         if (stretch < position || next < stretch || next > runs.size()) std::abort();
         position = next == stretch ? next + 1 : next;
       }

@@ -1,18 +1,20 @@
 cmake_minimum_required(VERSION 3.24)
 # Fails when a header includes a header of a higher layer (docs/architecture.md):
-#   core ← ops ← autograd ← nn ← model ← train | analysis, with tokenizer and io resting on core;
+#   core ← ops ← autograd ← nn ← model ← train | analysis, with tokenizer, io and parallel (the
+#   communicators of data-parallel runs) resting on core;
 #   the backends (backend/cpu, backend/cuda) implement ops/ and only the top-level headers
 #   (dnabert.hpp, cpu.hpp, cuda.hpp) name them: no layer above ops includes a backend header.
 # Also fails when a CUDA source sits in the installed header tree (they belong in src/cuda/).
 set(allowed_core core)
 set(allowed_tokenizer core tokenizer)
 set(allowed_io core io)
+set(allowed_parallel core parallel)
 set(allowed_ops core ops)
-set(allowed_backend core ops backend)
+set(allowed_backend core ops parallel backend)
 set(allowed_autograd core ops autograd)
 set(allowed_nn core ops autograd nn)
 set(allowed_model core ops autograd nn tokenizer io model)
-set(allowed_train core ops autograd nn tokenizer io model train)
+set(allowed_train core ops autograd nn tokenizer io parallel model train)
 set(allowed_analysis core ops autograd nn tokenizer io model analysis)
 
 file(GLOB_RECURSE headers RELATIVE ${INCLUDE_DIR}/dnabert ${INCLUDE_DIR}/dnabert/*/*.hpp)

@@ -501,9 +501,9 @@ class packed_corpus {
 /// record; positions asked for only grow, so a cursor walks the runs once.
 class packed_n_runs {
  public:
-  /// The N runs of `corpus`'s record `index`.
-  packed_n_runs(const packed_corpus& corpus, std::uint64_t index)
-      : corpus_(&corpus), record_(corpus.record(index)), run_(corpus.first_run_ending_after(record_.start)) {}
+  /// The N runs of `corpus`'s record `index`, asked about from position `from` on.
+  packed_n_runs(const packed_corpus& corpus, std::uint64_t index, std::size_t from = 0)
+      : corpus_(&corpus), record_(corpus.record(index)), run_(corpus.first_run_ending_after(record_.start + from)) {}
 
   /// The record's length.
   [[nodiscard]] std::size_t size() const noexcept { return static_cast<std::size_t>(record_.length); }
@@ -520,16 +520,16 @@ class packed_n_runs {
     }
   }
 
-  /// The first position at or after `position` that is N (size() when none).
-  std::size_t next_n(std::size_t position) {
+  /// The first position in [position, limit) that is N (limit when none; limit <= size()).
+  std::size_t next_n(std::size_t position, std::size_t limit) {
     pass_runs_before(position);
-    const std::uint64_t end = record_.start + record_.length;
+    const std::uint64_t end = record_.start + limit;
     for (std::uint64_t r = run_; r < corpus_->letter_runs(); ++r) {
       const letter_run found = corpus_->run(r);
       if (found.start >= end) break;
       if (found.letter == 'N') return static_cast<std::size_t>(std::max(found.start, record_.start + position) - record_.start);
     }
-    return size();
+    return limit;
   }
 
  private:

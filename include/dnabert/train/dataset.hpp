@@ -121,4 +121,46 @@ std::vector<Index> epoch_order(std::size_t n, std::uint64_t seed, std::uint64_t 
   return order;
 }
 
+/// A permutation of 0..n-1 that depends only on (seed, epoch), computed one index at a time in
+/// constant memory, for orders too long to hold: a 6-round Feistel network over the smallest
+/// even number of bits that covers n, its outputs of n or more walked on through the network
+/// until they fall below n (cycle walking, Black & Rogaway 2002), which keeps it a bijection.
+class index_permutation {
+ public:
+  /// The permutation of 0..n-1 for (seed, epoch).
+  index_permutation(std::uint64_t n, std::uint64_t seed, std::uint64_t epoch)
+      : n_(n), key_(mix64(seed ^ mix64(epoch + 0x2545f4914f6cdd1dULL))) {
+    while (half_bits_ < 32 && (std::uint64_t{1} << (2 * half_bits_)) < n) ++half_bits_;
+    mask_ = (std::uint64_t{1} << half_bits_) - 1;
+  }
+
+  /// Where index `i` (< n) goes.
+  [[nodiscard]] std::uint64_t operator()(std::uint64_t i) const {
+    if (i >= n_) throw config_error("index " + std::to_string(i) + " is outside a permutation of " + std::to_string(n_));
+    std::uint64_t x = i;
+    do x = encrypt(x);
+    while (x >= n_);
+    return x;
+  }
+
+  /// How many indices it permutes.
+  [[nodiscard]] std::uint64_t size() const noexcept { return n_; }
+
+ private:
+  [[nodiscard]] std::uint64_t encrypt(std::uint64_t x) const {
+    std::uint64_t left = x >> half_bits_, right = x & mask_;
+    for (std::uint64_t round = 0; round < 6; ++round) {
+      const std::uint64_t mixed = left ^ (mix64(key_ + mix64(right ^ (round << 40))) & mask_);
+      left = right;
+      right = mixed;
+    }
+    return left << half_bits_ | right;
+  }
+
+  std::uint64_t n_;
+  std::uint64_t key_;
+  int half_bits_ = 1;
+  std::uint64_t mask_ = 1;
+};
+
 }  // namespace dnabert::train

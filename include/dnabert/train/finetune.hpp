@@ -115,8 +115,8 @@ training_summary finetune(Bert<Spec, B>& model, const labelled_dataset& train_se
   loop.kind = "finetune";
   loop.batch_size = static_cast<std::int64_t>(options.batch_size);
   loop.total_steps = options.max_steps > 0 ? options.max_steps
-                                           : (batches_per_epoch * options.epochs + options.gradient_accumulation_steps - 1) /
-                                                 options.gradient_accumulation_steps;
+                                           : (batches_per_epoch * options.epochs + options.micro_batches_per_step() - 1) /
+                                                 options.micro_batches_per_step();
   loop.optimizer = options.optimizer;
   loop.warmup_steps = warmup_from_fraction(options.warmup_fraction, loop.total_steps);
   loop.early_stopping_patience = options.early_stopping_patience;

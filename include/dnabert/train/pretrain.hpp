@@ -93,18 +93,22 @@ autograd::var<B> mlm_loss(const Bert<Spec, B>& model, nn::forward_context<B>& ct
 
 /// Which epoch and batch a micro-batch index falls in: epochs differ in their piece counts, so
 /// they are laid out one after the other from epoch 0 (cutting is cheap next to training). An
-/// epoch is held as its pieces in corpus order, 8 bytes each, and their shuffled order, 4 bytes
-/// each (about 89 MB for the 7.4 million pieces of a human genome with 510 6-mers a piece), never
-/// as a copy.
+/// epoch's pieces are neither held nor is their shuffled order: the order is an
+/// index_permutation, and a piece is found again by walking from the nearest of at most
+/// `max_walk_states` saved walk states (24 bytes each), so the plan takes 1.5 MiB per process at
+/// most, whatever the genome (a human genome has 7.4 million pieces of 510 6-mers: a piece is
+/// then re-cut from at most 127 pieces before it, microseconds against a batch's training).
 class epoch_plan {
  public:
-  epoch_plan(const pretraining_corpus& corpus, const piece_options& pieces, std::int64_t batch_size)
-      : corpus_(&corpus), pieces_(pieces), batch_size_(batch_size) {
-    if (corpus.nucleotides() >= std::uint64_t{1} << start_bits)
-      throw config_error("a pre-training corpus of " + std::to_string(corpus.nucleotides()) +
-                         " nucleotides is more than the 2^40 an epoch plan can address");
-    if (full_piece_length(pieces.k, pieces.max_kmers) >= std::uint64_t{1} << length_bits)
-      throw config_error("pieces of " + std::to_string(pieces.max_kmers) + " k-mers are longer than an epoch plan can hold");
+  /// Walk states kept per epoch by default, at most.
+  static constexpr std::size_t default_max_walk_states = std::size_t{1} << 16;
+
+  /// Plans `corpus`'s micro-batches of `batch_size` pieces, keeping at most `max_walk_states`
+  /// (at least 1) walk states.
+  epoch_plan(const pretraining_corpus& corpus, const piece_options& pieces, std::int64_t batch_size,
+             std::size_t max_walk_states = default_max_walk_states)
+      : corpus_(&corpus), pieces_(pieces), batch_size_(batch_size), max_walk_states_(std::max<std::size_t>(max_walk_states, 1)),
+        order_(0, 0, 0) {
     load(0);
   }
 
@@ -115,14 +119,10 @@ class epoch_plan {
       first_ += batches_;
       load(epoch_ + 1);
     }
-    const auto position = static_cast<std::size_t>(index - first_);
-    const auto begin = position * static_cast<std::size_t>(batch_size_);
-    const auto count = std::min(static_cast<std::size_t>(batch_size_), order_.size() - begin);
+    const auto begin = static_cast<std::uint64_t>(index - first_) * static_cast<std::uint64_t>(batch_size_);
+    const auto end = std::min(begin + static_cast<std::uint64_t>(batch_size_), order_.size());
     batch_.clear();
-    for (std::size_t i = begin; i < begin + count; ++i) {
-      const std::uint64_t packed = pieces_in_order_[order_[i]];
-      batch_.push_back({packed >> length_bits, packed & ((std::uint64_t{1} << length_bits) - 1)});
-    }
+    for (std::uint64_t i = begin; i < end; ++i) batch_.push_back(piece(order_(i)));
     epoch = epoch_;
     ends_epoch = index == first_ + batches_ - 1;
     return batch_;
@@ -140,35 +140,49 @@ class epoch_plan {
   }
 
  private:
-  static constexpr int length_bits = 24;  // a piece: start << 24 | length, in one word
-  static constexpr int start_bits = 64 - length_bits;
-
+  // Walks the epoch once, keeping the walk state before every stride_-th piece; when the states
+  // fill up, every other one goes and the stride doubles.
   void load(std::int64_t epoch) {
     epoch_ = epoch;
-    const auto count = static_cast<std::size_t>(corpus_->epoch_piece_count(pieces_, static_cast<std::uint64_t>(epoch)));
+    states_.clear();
+    stride_ = 1;
+    pretraining_corpus::piece_walker walker(*corpus_, pieces_, static_cast<std::uint64_t>(epoch));
+    std::uint64_t count = 0;
+    for (corpus_piece piece;; ++count) {
+      if (count % stride_ == 0 && states_.size() == max_walk_states_) {
+        for (std::size_t i = 0; 2 * i < states_.size(); ++i) states_[i] = states_[2 * i];
+        states_.resize((states_.size() + 1) / 2);
+        stride_ *= 2;
+      }
+      if (count % stride_ == 0) states_.push_back(walker.state());
+      if (!walker.next(piece)) break;
+    }
     if (count == 0) throw input_error("the pre-training input has no sequence of at least k nucleotides");
-    // Counted first, so that the vectors are allocated once at their size.
-    pieces_in_order_.clear();
-    pieces_in_order_.shrink_to_fit();
-    order_ = {};
-    pieces_in_order_.reserve(count);
-    corpus_->for_each_piece(pieces_, static_cast<std::uint64_t>(epoch), [this](const corpus_piece& piece) {
-      pieces_in_order_.push_back(piece.start << length_bits | piece.length);
-    });
-    order_ = epoch_order<std::uint32_t>(count, pieces_.seed, static_cast<std::uint64_t>(epoch));
-    batches_ = static_cast<std::int64_t>((count + static_cast<std::size_t>(batch_size_) - 1) /
-                                         static_cast<std::size_t>(batch_size_));
+    order_ = index_permutation(count, pieces_.seed, static_cast<std::uint64_t>(epoch));
+    batches_ = static_cast<std::int64_t>((count + static_cast<std::uint64_t>(batch_size_) - 1) /
+                                         static_cast<std::uint64_t>(batch_size_));
+  }
+
+  // The epoch's piece `index` in corpus order, re-cut from the nearest state before it.
+  [[nodiscard]] corpus_piece piece(std::uint64_t index) const {
+    pretraining_corpus::piece_walker walker(*corpus_, pieces_, static_cast<std::uint64_t>(epoch_), states_[index / stride_]);
+    corpus_piece found;
+    for (std::uint64_t skip = index % stride_; skip-- > 0;) walker.next(found);
+    walker.next(found);
+    return found;
   }
 
   const pretraining_corpus* corpus_;
   piece_options pieces_;
   std::int64_t batch_size_;
+  std::size_t max_walk_states_;
   std::int64_t epoch_ = 0;
   std::int64_t first_ = 0;
   std::int64_t batches_ = 0;
-  std::vector<std::uint64_t> pieces_in_order_;  // the epoch's pieces in corpus order, packed
-  std::vector<std::uint32_t> order_;            // the shuffled order: indices into pieces_in_order_
-  std::vector<corpus_piece> batch_;             // the batch last asked for
+  std::vector<piece_walk_state> states_;  // the walk state before pieces 0, stride_, 2·stride_, ...
+  std::uint64_t stride_ = 1;
+  index_permutation order_;               // the shuffled order: batch position -> piece index
+  std::vector<corpus_piece> batch_;       // the batch last asked for
 };
 
 /// Masking draws of evaluation batches: a stream no training step reaches.
@@ -204,7 +218,7 @@ training_summary pretrain(Bert<Spec, B>& model, const pretraining_corpus& corpus
   loop.total_steps = options.max_steps > 0
                          ? options.max_steps
                          : (detail::epoch_plan::micro_batches(corpus, pieces, options.batch_size, options.epochs) +
-                            options.gradient_accumulation_steps - 1) / options.gradient_accumulation_steps;
+                            options.micro_batches_per_step() - 1) / options.micro_batches_per_step();
   loop.optimizer = options.optimizer;
   loop.warmup_steps = options.warmup_steps >= 0 ? options.warmup_steps : std::min<std::int64_t>(10000, loop.total_steps / 20);
   loop.logging_steps = options.logging_steps;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,6 +28,33 @@ namespace dnabert::train {
 struct corpus_piece {
   std::uint64_t start = 0;
   std::uint64_t length = 0;
+};
+
+/// Where a walk over one epoch's pieces stands: the record, and where its cut stands.
+struct piece_walk_state {
+  std::uint64_t record = 0;
+  cut_state cut;
+};
+
+/// The N runs of one record, from its letters in memory or from a packed corpus's index.
+class corpus_n_runs {
+ public:
+  /// Scans `letters` (viewed, not copied).
+  explicit corpus_n_runs(std::string_view letters) : text_(letters) {}
+  /// Reads a packed corpus's index.
+  explicit corpus_n_runs(const io::packed_n_runs& packed) : text_({}), packed_(packed) {}
+  /// The record's length.
+  [[nodiscard]] std::size_t size() const noexcept { return packed_ ? packed_->size() : text_.size(); }
+  /// The first position at or after `position` that is not N (size() when none).
+  std::size_t skip_n(std::size_t position) { return packed_ ? packed_->skip_n(position) : text_.skip_n(position); }
+  /// The first position in [position, limit) that is N (limit when none).
+  std::size_t next_n(std::size_t position, std::size_t limit) {
+    return packed_ ? packed_->next_n(position, limit) : text_.next_n(position, limit);
+  }
+
+ private:
+  text_n_runs text_;
+  std::optional<io::packed_n_runs> packed_;
 };
 
 /// Reads a pre-training input into `sink` a line at a time: sink.begin_record(id),
@@ -163,21 +191,69 @@ class pretraining_corpus {
     return buffer;
   }
 
-  /// Calls visit(piece) for each piece of `epoch` in corpus order: FASTA records cut with
-  /// (options.seed, epoch), text lines cut to options.max_kmers k-mers. Pieces shorter than k
-  /// (no k-mer) are left out.
+  /// Walks the pieces of one epoch in corpus order: FASTA records cut with (options.seed, epoch),
+  /// text lines cut to options.max_kmers k-mers; pieces shorter than k (no k-mer) are left out.
+  /// A walk resumed from a state() it reported goes on exactly as it would have: an epoch's
+  /// pieces are found again from a few such states, never held.
+  class piece_walker {
+   public:
+    /// Starts walking `corpus`'s pieces of `epoch` at `from`.
+    piece_walker(const pretraining_corpus& corpus, const piece_options& options, std::uint64_t epoch,
+                 const piece_walk_state& from = {})
+        : corpus_(&corpus), options_(options), epoch_(epoch), record_(from.record) {
+      start_record(from.cut);
+    }
+
+    /// Sets `piece` to the next piece; false after the last.
+    bool next(corpus_piece& piece) {
+      for (; record_ < corpus_->records(); start_record({})) {
+        const corpus_piece whole = corpus_->record_piece(static_cast<std::size_t>(record_));
+        if (cutter_) {
+          std::uint64_t offset = 0;
+          std::size_t length = 0;
+          if (cutter_->next(offset, length)) {
+            piece = {whole.start + offset, length};
+            return true;
+          }
+          ++record_;
+          continue;
+        }
+        ++record_;  // a text line is one piece
+        if (whole.length >= static_cast<std::uint64_t>(options_.k)) {
+          piece = {whole.start, std::min<std::uint64_t>(whole.length, full_piece_length(options_.k, options_.max_kmers))};
+          return true;
+        }
+      }
+      return false;
+    }
+
+    /// Where the walk stands: a walker made with it gives the pieces this one would give next.
+    [[nodiscard]] piece_walk_state state() const noexcept { return {record_, cutter_ ? cutter_->state() : cut_state{}}; }
+
+   private:
+    // Prepares to cut record_ (when records are cut) from `from`.
+    void start_record(const cut_state& from) {
+      cutter_.reset();
+      if (record_ >= corpus_->records() || !corpus_->cut_each_epoch_) return;
+      const auto r = static_cast<std::size_t>(record_);
+      const corpus_piece whole = corpus_->record_piece(r);
+      corpus_n_runs runs = corpus_->packed_ ? corpus_n_runs(io::packed_n_runs(*corpus_->packed_, r, static_cast<std::size_t>(from.position)))
+                                            : corpus_n_runs(std::string_view(corpus_->bases_).substr(whole.start, whole.length));
+      cutter_.emplace(std::move(runs), options_, epoch_, record_, from);
+    }
+
+    const pretraining_corpus* corpus_;
+    piece_options options_;
+    std::uint64_t epoch_;
+    std::uint64_t record_;
+    std::optional<basic_sequence_cutter<corpus_n_runs>> cutter_;
+  };
+
+  /// Calls visit(piece) for each piece of `epoch` in corpus order (see piece_walker).
   template <class Visit>
   void for_each_piece(const piece_options& options, std::uint64_t epoch, Visit&& visit) const {
-    const std::size_t full = full_piece_length(options.k, options.max_kmers);
-    for (std::size_t r = 0; r < records(); ++r) {
-      const corpus_piece whole = record_piece(r);
-      if (!cut_each_epoch_) {
-        if (whole.length >= static_cast<std::uint64_t>(options.k)) visit(corpus_piece{whole.start, std::min<std::uint64_t>(whole.length, full)});
-        continue;
-      }
-      if (packed_) cut(basic_sequence_cutter<io::packed_n_runs>(io::packed_n_runs(*packed_, r), options, epoch, r), whole, visit);
-      else cut(sequence_cutter(std::string_view(bases_).substr(whole.start, whole.length), options, epoch, r), whole, visit);
-    }
+    piece_walker walker(*this, options, epoch);
+    for (corpus_piece piece; walker.next(piece);) visit(piece);
   }
 
   /// The pieces of `epoch` in corpus order (see for_each_piece).
@@ -195,13 +271,6 @@ class pretraining_corpus {
   }
 
  private:
-  template <class Cutter, class Visit>
-  static void cut(Cutter cutter, const corpus_piece& record, Visit& visit) {
-    std::uint64_t offset = 0;
-    std::size_t length = 0;
-    while (cutter.next(offset, length)) visit(corpus_piece{record.start + offset, length});
-  }
-
   [[nodiscard]] corpus_piece record_piece(std::size_t index) const {
     if (packed_) {
       const io::packed_record record = packed_->record(index);

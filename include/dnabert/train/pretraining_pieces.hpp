@@ -69,11 +69,11 @@ class text_n_runs {
     while (position < sequence_.size() && detail::is_n(sequence_[position])) ++position;
     return position;
   }
-  /// The first position at or after `position` that is N (size() when none).
-  [[nodiscard]] std::size_t next_n(std::size_t position) const {
-    return static_cast<std::size_t>(
-        std::find_if(sequence_.begin() + static_cast<std::ptrdiff_t>(position), sequence_.end(), detail::is_n) -
-        sequence_.begin());
+  /// The first position in [position, limit) that is N (limit when none; limit <= size()).
+  [[nodiscard]] std::size_t next_n(std::size_t position, std::size_t limit) const {
+    return static_cast<std::size_t>(std::find_if(sequence_.begin() + static_cast<std::ptrdiff_t>(position),
+                                                 sequence_.begin() + static_cast<std::ptrdiff_t>(limit), detail::is_n) -
+                                    sequence_.begin());
   }
   /// The sequence viewed.
   [[nodiscard]] std::string_view text() const noexcept { return sequence_; }
@@ -82,22 +82,35 @@ class text_n_runs {
   std::string_view sequence_;
 };
 
+/// Where a cutter stands between two pieces: enough to go on cutting from there.
+struct cut_state {
+  std::uint64_t position = 0;  ///< where the next piece (or the N run before it) starts
+  std::uint64_t cuts = 0;      ///< random cuts drawn so far: the draws' counter
+};
+
 /// Cuts one sequence as DNABERT's cut_no_overlap: while more than F = 509+k nt remain (F =
 /// full_piece_length), a piece is F nt with probability 0.5, otherwise max(int(U·F), 5) nt; the
 /// rest is the last piece.
 /// Draws are uniform_from_counter(key, 2·cut + {0: full or random, 1: length}) with
 /// key = mix64(mix64(seed + mix64(epoch)) + mix64(sequence_index)), so every (seed, epoch,
 /// sequence) has its own cuts, independent of the other sequences. The cuts need only the
-/// sequence's length and where its N runs are: `NRuns` gives them (size(), skip_n(p), next_n(p),
-/// asked for positions that only grow), from text or from a packed corpus's index.
+/// sequence's length and where its N runs are: `NRuns` gives them (size(), skip_n(p),
+/// next_n(p, limit), asked for positions that only grow), from text or from a packed corpus's
+/// index. Only the next F + 1 nt are looked at for an N (whether more than F remain is all a cut
+/// needs), so a cutter resumed from its state() anywhere costs no more than one piece's scan.
 template <class NRuns>
 class basic_sequence_cutter {
  public:
-  /// Prepares to cut the sequence `runs` describes for `epoch`; `sequence_index` picks its stream.
-  basic_sequence_cutter(NRuns runs, const piece_options& options, std::uint64_t epoch, std::uint64_t sequence_index)
+  /// Prepares to cut the sequence `runs` describes for `epoch` (from `from`, a state() this cut
+  /// reported); `sequence_index` picks its stream.
+  basic_sequence_cutter(NRuns runs, const piece_options& options, std::uint64_t epoch, std::uint64_t sequence_index,
+                        const cut_state& from = {})
       : runs_(std::move(runs)),
         options_(options),
-        key_(mix64(mix64(options.seed + mix64(epoch)) + mix64(sequence_index))) {
+        key_(mix64(mix64(options.seed + mix64(epoch)) + mix64(sequence_index))),
+        full_(full_piece_length(options.k, options.max_kmers)),
+        position_(static_cast<std::size_t>(from.position)),
+        cuts_(from.cuts) {
     check_k(options.k);
     if (options.max_kmers == 0) throw config_error("pieces must hold at least one k-mer");
   }
@@ -105,41 +118,39 @@ class basic_sequence_cutter {
   /// Sets `offset` and `length` to the next piece's; false after the last.
   bool next(std::uint64_t& offset, std::size_t& length) {
     for (;;) {
-      if (stretch_end_ == position_ && !start_next_stretch()) return false;
-      length = next_cut_length(stretch_end_ - position_);
+      if (options_.n_runs == n_run_handling::drop) position_ = runs_.skip_n(position_);
+      if (position_ == runs_.size()) return false;
+      const std::size_t look_ahead = std::min(runs_.size(), position_ + full_ + 1);
+      const std::size_t stretch_end =
+          options_.n_runs == n_run_handling::drop ? runs_.next_n(position_, look_ahead) : look_ahead;
+      length = next_cut_length(stretch_end - position_);
       offset = position_;
       position_ += length;
       if (options_.keep_short_pieces || length >= static_cast<std::size_t>(options_.k)) return true;
     }
   }
 
+  /// Where the cut stands: a cutter made with it gives the pieces this one would give next.
+  [[nodiscard]] cut_state state() const noexcept { return {position_, cuts_}; }
+
  protected:
   NRuns runs_;
 
  private:
-  /// Moves to the next stretch to cut (past an N run when dropping them); false at the end.
-  bool start_next_stretch() {
-    if (options_.n_runs == n_run_handling::drop) position_ = runs_.skip_n(position_);
-    if (position_ == runs_.size()) return false;
-    stretch_end_ = options_.n_runs == n_run_handling::drop ? runs_.next_n(position_) : runs_.size();
-    return true;
-  }
-
-  /// Length of the next piece when `remaining` nt are left in the stretch.
+  /// Length of the next piece when `remaining` nt (or more than F) are left in the stretch.
   std::size_t next_cut_length(std::size_t remaining) {
-    const std::size_t full = full_piece_length(options_.k, options_.max_kmers);
-    if (remaining <= full) return remaining;
+    if (remaining <= full_) return remaining;
     const std::uint64_t counter = 2 * cuts_++;
-    if (uniform_from_counter(key_, counter) < 0.5) return full;
+    if (uniform_from_counter(key_, counter) < 0.5) return full_;
     const double u = uniform_from_counter(key_, counter + 1);
-    return std::max(static_cast<std::size_t>(u * static_cast<double>(full)), min_random_piece_length);
+    return std::max(static_cast<std::size_t>(u * static_cast<double>(full_)), min_random_piece_length);
   }
 
   piece_options options_;
   std::uint64_t key_;
-  std::uint64_t cuts_ = 0;
+  std::size_t full_;
   std::size_t position_ = 0;
-  std::size_t stretch_end_ = 0;
+  std::uint64_t cuts_ = 0;
 };
 
 /// Cuts a sequence held as text; pieces are views into it.

@@ -21,9 +21,17 @@ inline void check_resumable(const trainer_state& saved, const training_options& 
   if (saved.seed != options.seed) mismatch("seed", std::to_string(saved.seed), std::to_string(options.seed));
   if (saved.batch_size != options.batch_size)
     mismatch("batch size", std::to_string(saved.batch_size), std::to_string(options.batch_size));
-  if (saved.gradient_accumulation_steps != options.gradient_accumulation_steps)
-    mismatch("gradient accumulation", std::to_string(saved.gradient_accumulation_steps),
-             std::to_string(options.gradient_accumulation_steps));
+  if (saved.gradient_accumulation_steps != options.micro_batches_per_step()) {
+    const std::int64_t ranks = options.ranks().size(), saved_batches = saved.gradient_accumulation_steps;
+    const std::string fix = saved_batches % ranks == 0
+                                ? "give --gradient-accumulation " + std::to_string(saved_batches / ranks)
+                                : "run it on a number of ranks that divides " + std::to_string(saved_batches);
+    mismatch("gradient accumulation", std::to_string(saved_batches),
+             ranks == 1 ? std::to_string(options.gradient_accumulation_steps)
+                        : std::to_string(options.micro_batches_per_step()) + " micro-batches per step (" +
+                              std::to_string(ranks) + " ranks x " + std::to_string(options.gradient_accumulation_steps) +
+                              "; " + fix + ")");
+  }
   if (saved.step > options.total_steps)
     throw config_error("cannot resume " + dir + ": it is at step " + std::to_string(saved.step) +
                        ", past this run's " + std::to_string(options.total_steps) + " steps");
@@ -47,7 +55,7 @@ trainer_state starting_state(const training_options& options, adamw<B>& optimize
   state.total_steps = options.total_steps;
   state.seed = options.seed;
   state.batch_size = options.batch_size;
-  state.gradient_accumulation_steps = options.gradient_accumulation_steps;
+  state.gradient_accumulation_steps = options.micro_batches_per_step();  // over all ranks: what one process would accumulate
   return state;
 }
 

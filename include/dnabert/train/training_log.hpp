@@ -77,10 +77,13 @@ inline io::line_chart training_curves(const training_summary& run, const std::st
 /// and the curves' history is read back from the rest.
 class training_log {
  public:
-  /// Opens `path` for a fresh run (emptied) or for a run resumed at `resumed_step` (> 0).
-  training_log(std::string path, std::int64_t resumed_step, training_summary& run) : path_(std::move(path)) {
+  /// Opens `path` for a fresh run (emptied) or for a run resumed at `resumed_step` (> 0); with
+  /// `writes` false (a data-parallel rank other than 0) only reads a resumed run's history.
+  training_log(std::string path, std::int64_t resumed_step, training_summary& run, bool writes = true)
+      : path_(std::move(path)) {
     std::string kept;
     if (resumed_step > 0) kept = history_until(resumed_step, run);
+    if (!writes) return;
     io::write_file_atomically(path_, kept);
     out_.open(path_, std::ios::app | std::ios::binary);
     if (!out_) throw error("cannot append to " + path_);
@@ -88,6 +91,7 @@ class training_log {
 
   /// Appends one line and flushes it (a killed run loses at most the line being written).
   void append(const nlohmann::json& line) {
+    if (!out_.is_open()) return;
     out_ << line.dump() << '\n';
     out_.flush();
     if (!out_) throw error("cannot append to " + path_);
@@ -122,12 +126,13 @@ class run_history {
  public:
   /// Starts the record in `output_dir` for a fresh run (resumed_step 0) or one resumed at
   /// `resumed_step`, whose best evaluation (at `best_step`, when it has one) is found again.
+  /// With `writes_files` false it is kept in memory only.
   run_history(const std::string& output_dir, std::string kind, std::string score_name, std::int64_t resumed_step,
-              std::optional<std::int64_t> best_step)
-      : curves_path_(output_dir + "/curves.svg"),
+              std::optional<std::int64_t> best_step, bool writes_files = true)
+      : curves_path_(writes_files ? output_dir + "/curves.svg" : std::string()),
         kind_(std::move(kind)),
         score_name_(std::move(score_name)),
-        log_(output_dir + "/log.jsonl", resumed_step, summary_) {
+        log_(output_dir + "/log.jsonl", resumed_step, summary_, writes_files) {
     if (best_step)
       for (const auto& e : summary_.evaluations)
         if (e.step == *best_step) summary_.best = e;
@@ -154,7 +159,9 @@ class run_history {
   }
 
   /// Redraws curves.svg from the summary.
-  void draw_curves() const { io::write_svg(curves_path_, training_curves(summary_, kind_, score_name_)); }
+  void draw_curves() const {
+    if (!curves_path_.empty()) io::write_svg(curves_path_, training_curves(summary_, kind_, score_name_));
+  }
 
  private:
   std::string curves_path_;

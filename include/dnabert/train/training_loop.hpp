@@ -11,10 +11,12 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "dnabert/core/rng.hpp"
 #include "dnabert/model/bert.hpp"
 #include "dnabert/train/checkpoint.hpp"
+#include "dnabert/train/gradient_sum.hpp"
 #include "dnabert/train/optimizer.hpp"
 #include "dnabert/train/resume.hpp"
 #include "dnabert/train/schedule.hpp"
@@ -39,62 +41,81 @@ struct accumulated_step {
 template <class Spec, class B>
 class training_run {
  public:
-  /// Starts (or, with options.resume_from, resumes) training `model` into `output_dir`.
+  /// Starts (or, with options.resume_from, resumes) training `model` into `output_dir`. In a
+  /// data-parallel run every rank starts from rank 0's weights, and only rank 0 writes files.
   training_run(Bert<Spec, B>& model, const training_options& options, const std::string& output_dir,
                const std::function<evaluation(std::int64_t)>& evaluate)
       : model_(model),
         options_(options),
+        ranks_(options.ranks()),
         output_dir_(output_dir),
         evaluate_(evaluate),
-        optimizer_(model.backend(), model.parameters(), options.optimizer),
+        optimizer_(model.backend(), weights_of_rank_0(model, ranks_), options.optimizer),
         schedule_(options.optimizer.lr, options.warmup_steps, options.total_steps, options.lr_schedule),
         state_(starting_state(options, optimizer_)),
-        history_(prepared_folder(output_dir), options.kind, options.score_name, state_.step,
-                 state_.best_score ? std::optional(state_.best_step) : std::nullopt),
+        history_(ranks_.writes_files() ? prepared_folder(output_dir) : output_dir, options.kind, options.score_name,
+                 state_.step, state_.best_score ? std::optional(state_.best_step) : std::nullopt, ranks_.writes_files()),
         saved_step_(resumed_in_place() ? state_.step : -1) {
     // Packed weights are inference copies the optimizer will not update: evaluation during and
     // after training must read the trained weights.
     model_.unpack_weights();
+    if (options.micro_batches_per_step() > 1) gradients_.emplace(model.backend(), model.parameters());
   }
 
   /// Whether steps remain: neither all were taken nor did early stopping end the run.
   [[nodiscard]] bool running() const { return state_.step < options_.total_steps && !history_.summary().stopped_early; }
 
-  /// Runs the next step's micro-batches into the gradients, each on its own tape with dropout
-  /// seeded by its global index, then averages and clips them; stops at the first non-finite loss.
+  /// Runs this rank's micro-batches of the next step, each on its own tape with dropout seeded
+  /// by its global index, sums their gradients with the other ranks' in micro-batch order, then
+  /// averages and clips them. A non-finite loss on any rank marks the step on every rank.
   template <class MicroBatch>
   accumulated_step accumulate(MicroBatch& micro_batch) {
     B& be = model_.backend();
     const auto& params = model_.parameters();
-    const std::int64_t accumulation = options_.gradient_accumulation_steps;
+    const std::int64_t per_rank = options_.gradient_accumulation_steps, per_step = options_.micro_batches_per_step();
     accumulated_step out;
     zero_grad(params);
-    double loss_sum = 0;
-    for (std::int64_t j = 0; j < accumulation; ++j) {
-      const std::int64_t index = state_.step * accumulation + j;
+    // Summed over the ranks in rank order: loss, tokens, non-finite losses, epoch ends, and the
+    // epoch after the step (from the last rank, which has the step's last micro-batch).
+    std::vector<double> totals(5, 0.0);
+    for (std::int64_t j = 0; j < per_rank && totals[2] == 0; ++j) {
+      const std::int64_t index = state_.step * per_step + j * ranks_.size() + ranks_.rank();
       autograd::tape<B> tape(be, true);
       nn::forward_context<B> ctx{tape, mix64(options_.seed ^ mix64(static_cast<std::uint64_t>(index)))};
       micro_batch_loss<B> part = micro_batch(ctx, index);
       typename B::value_type value{};
       download(be, part.loss.value().data(), &value, 1);
       if (!std::isfinite(static_cast<double>(value))) {
-        out.nonfinite = "loss";
-        return out;
+        totals[2] = 1;
+        break;
       }
       tape.backward(part.loss);
-      loss_sum += static_cast<double>(value);
-      out.tokens += part.tokens;
-      state_.epoch = part.ends_epoch ? part.epoch + 1 : part.epoch;
-      out.ends_epoch = out.ends_epoch || part.ends_epoch;
+      if (gradients_) j == 0 ? gradients_->start(params) : gradients_->add(params);
+      totals[0] += static_cast<double>(value);
+      totals[1] += static_cast<double>(part.tokens);
+      totals[3] += part.ends_epoch ? 1 : 0;
+      if (ranks_.rank() == ranks_.size() - 1) totals[4] = static_cast<double>(part.ends_epoch ? part.epoch + 1 : part.epoch);
     }
-    if (accumulation > 1) scale_gradients(be, params, 1.0 / static_cast<double>(accumulation));
+    if (gradients_) gradients_->sum_over(ranks_);
+    if (ranks_.size() > 1) ranks_.sum_in_rank_order(totals.data(), totals.size());
+    if (totals[2] > 0) {
+      out.nonfinite = "loss";
+      return out;
+    }
+    state_.epoch = static_cast<std::int64_t>(totals[4]);
+    out.tokens = static_cast<std::int64_t>(totals[1]);
+    out.ends_epoch = totals[3] > 0;
+    if (gradients_) {
+      gradients_->give_back(params);
+      scale_gradients(be, params, 1.0 / static_cast<double>(per_step));
+    }
     out.grad_norm =
         options_.max_grad_norm > 0 ? clip_grad_norm(be, params, options_.max_grad_norm) : gradient_norm(be, params);
     if (!std::isfinite(out.grad_norm)) {
       out.nonfinite = "gradient";
       return out;
     }
-    out.loss = loss_sum / static_cast<double>(accumulation);
+    out.loss = totals[0] / static_cast<double>(per_step);
     return out;
   }
 
@@ -129,7 +150,7 @@ class training_run {
       state_.best_step = state_.step;
       state_.evaluations_without_improvement = 0;
       history_.summary().best = e;
-      if (options_.keep_best) model_.save(output_dir_);
+      if (options_.keep_best && ranks_.writes_files()) model_.save(output_dir_);
     } else {
       ++state_.evaluations_without_improvement;
     }
@@ -152,8 +173,9 @@ class training_run {
   }
 
   /// Whether options.stop_request asks the run to stop.
+  /// In a data-parallel run, whether any rank was asked: all stop at the same step.
   [[nodiscard]] bool stop_requested() const {
-    return options_.stop_request != nullptr && options_.stop_request->load();
+    return ranks_.any(options_.stop_request != nullptr && options_.stop_request->load());
   }
 
   /// Ends the run early on request: checkpoint-<step>/ (unless this step has one already), so
@@ -173,7 +195,7 @@ class training_run {
   training_summary finish() {
     training_summary& run = history_.summary();
     if (evaluate_ && (run.evaluations.empty() || run.evaluations.back().step != state_.step)) evaluate_now();
-    if (!options_.keep_best || !run.best) model_.save(output_dir_);
+    if ((!options_.keep_best || !run.best) && ranks_.writes_files()) model_.save(output_dir_);
     history_.draw_curves();
     run.steps = state_.step;
     run.skipped_steps = state_.skipped_steps;
@@ -219,6 +241,10 @@ class training_run {
   // checkpoint-<step>/ now, keeping the newest save_total_limit. A write that fails (a full disk)
   // stops the run naming the file; the checkpoints written before stay complete.
   void checkpoint_now() {
+    if (!ranks_.writes_files()) {
+      saved_step_ = state_.step;
+      return;
+    }
     const std::string dir = checkpoint_folder();
     const auto failed = [&](const std::exception& e) {
       return error("training stopped at step " + std::to_string(state_.step) + ": " + e.what() + " (" + dir +
@@ -236,8 +262,31 @@ class training_run {
     history_.draw_curves();  // a long run without evaluations still shows its curve as it goes
   }
 
+  // `model`'s parameters, set to rank 0's on every rank before the optimizer copies them (they
+  // agree already when seeded or loaded alike; a checkpoint resumed is then loaded over them).
+  static const nn::parameter_list<B>& weights_of_rank_0(Bert<Spec, B>& model, parallel::communicator& ranks) {
+    if (ranks.size() == 1) return model.parameters();
+    B& be = model.backend();
+    std::vector<typename B::value_type> staging;
+    for (const auto& item : model.parameters().items()) {
+      if (item.alias) continue;
+      const auto& value = item.value.value();
+      const auto bytes = static_cast<std::size_t>(value.numel()) * sizeof(typename B::value_type);
+      if (B::host_memory || ranks.buffers() == parallel::memory_space::device) {
+        ranks.broadcast(value.data(), bytes, 0);
+      } else {
+        staging.resize(static_cast<std::size_t>(value.numel()));
+        download(be, value.data(), staging.data(), value.numel());
+        ranks.broadcast(staging.data(), bytes, 0);
+        upload(be, staging.data(), value.data(), value.numel());
+      }
+    }
+    return model.parameters();
+  }
+
   Bert<Spec, B>& model_;
   const training_options& options_;
+  parallel::communicator& ranks_;
   std::string output_dir_;
   const std::function<evaluation(std::int64_t)>& evaluate_;
   adamw<B> optimizer_;
@@ -245,6 +294,7 @@ class training_run {
   trainer_state state_;
   run_history history_;
   std::int64_t saved_step_;  // the step of the checkpoint this run wrote or resumed last (-1: none)
+  std::optional<gradient_sum<B>> gradients_;  // with several micro-batches per step: their sum in order
 };
 
 }  // namespace detail

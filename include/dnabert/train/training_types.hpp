@@ -14,6 +14,7 @@
 
 #include "dnabert/autograd/tape.hpp"
 #include "dnabert/core/error.hpp"
+#include "dnabert/parallel/communicator.hpp"
 #include "dnabert/train/optimizer.hpp"
 #include "dnabert/train/schedule.hpp"
 
@@ -50,7 +51,7 @@ struct step_report {
 /// and checkpoint cadence, the non-finite rule, the seed, resume and the callbacks. The trainers'
 /// options extend it, and hand it to the loop unchanged.
 struct run_settings {
-  std::int64_t gradient_accumulation_steps = 1;   ///< micro-batches per optimizer step
+  std::int64_t gradient_accumulation_steps = 1;   ///< micro-batches per optimizer step on each rank
   double max_grad_norm = 1.0;                     ///< global-norm clipping (<= 0: none)
   schedule_shape lr_schedule = schedule_shape::linear;  ///< the learning rate after warmup (DNABERT: linear decay)
   std::int64_t eval_steps = 0;                    ///< evaluate every N steps (0: the trainer's default)
@@ -64,6 +65,14 @@ struct run_settings {
   const std::atomic<bool>* stop_request = nullptr;
   std::function<void(const step_report&)> progress;
   std::function<void(const std::string&)> notice;  ///< messages for the user (resume, skipped steps)
+  /// The ranks of a data-parallel run (null: one process). Rank r takes the micro-batches
+  /// i ≡ r (mod ranks) of the sequence one process would take; only rank 0 writes files.
+  parallel::communicator* communicator = nullptr;
+
+  /// The ranks the run is spread over.
+  [[nodiscard]] parallel::communicator& ranks() const { return communicator ? *communicator : parallel::one_process(); }
+  /// Micro-batches per optimizer step over all ranks: what one process would accumulate.
+  [[nodiscard]] std::int64_t micro_batches_per_step() const { return gradient_accumulation_steps * ranks().size(); }
 
   /// Passes `text` to `notice`, when one is set.
   void announce(const std::string& text) const {

@@ -129,9 +129,11 @@ TEST_CASE("packed corpus: the N runs of a record are found from an index, not by
       io::packed_n_runs fresh(corpus, r);  // the cursor only moves forward: one per question
       CHECK(fresh.skip_n(p) == skipped);
       io::packed_n_runs other(corpus, r);
-      CHECK(other.next_n(p) == next);
+      CHECK(other.next_n(p, letters.size()) == next);
+      io::packed_n_runs from_p(corpus, r, p);  // a cutter resumed at p
+      CHECK(from_p.next_n(p, std::min(p + 3, letters.size())) == std::min(next, std::min(p + 3, letters.size())));
       if (p >= answered) {
-        answered = p % 2 == 0 ? runs.skip_n(p) : runs.next_n(p);
+        answered = p % 2 == 0 ? runs.skip_n(p) : runs.next_n(p, letters.size());
         CHECK(answered == (p % 2 == 0 ? skipped : next));
       }
     }

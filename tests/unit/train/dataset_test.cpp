@@ -48,3 +48,40 @@ TEST_CASE("dataset: epoch order is a permutation fixed by (seed, epoch)") {
   for (const int c : counts) CHECK(c == doctest::Approx(200).epsilon(0.3));
   CHECK(dnabert::train::epoch_order(0, 1, 1).empty());
 }
+
+TEST_CASE("dataset: an index permutation is a bijection fixed by (seed, epoch), uniform, in constant memory") {
+  using dnabert::train::index_permutation;
+  for (const std::uint64_t n : {1ULL, 2ULL, 3ULL, 5ULL, 17ULL, 1000ULL, 4097ULL, 65537ULL}) {
+    CAPTURE(n);
+    const index_permutation order(n, 42, 3);
+    CHECK(order.size() == n);
+    std::vector<bool> seen(n, false);
+    for (std::uint64_t i = 0; i < n; ++i) {
+      const std::uint64_t j = order(i);
+      REQUIRE(j < n);
+      CHECK_FALSE(seen[j]);
+      seen[j] = true;
+    }
+  }
+  const auto listed = [](std::uint64_t seed, std::uint64_t epoch) {
+    const index_permutation order(1000, seed, epoch);
+    std::vector<std::uint64_t> out;
+    for (std::uint64_t i = 0; i < 1000; ++i) out.push_back(order(i));
+    return out;
+  };
+  CHECK(listed(42, 0) == listed(42, 0));
+  CHECK(listed(42, 0) != listed(42, 1));
+  CHECK(listed(42, 0) != listed(43, 0));
+  // Roughly uniform: slot 0 takes each of 10 values about equally often, and two slots are not
+  // tied together (slot 1 given slot 0 spreads over the other nine).
+  std::vector<int> counts(10, 0), pairs(100, 0);
+  for (std::uint64_t epoch = 0; epoch < 4000; ++epoch) {
+    const index_permutation order(10, 7, epoch);
+    ++counts[order(0)];
+    ++pairs[order(0) * 10 + order(1)];
+  }
+  for (const int c : counts) CHECK(c == doctest::Approx(400).epsilon(0.25));
+  for (int a = 0; a < 10; ++a)
+    for (int b = 0; b < 10; ++b) CHECK(pairs[a * 10 + b] <= (a == b ? 0 : 100));
+  CHECK_THROWS_AS((void)index_permutation(0, 1, 1)(0), dnabert::config_error);
+}

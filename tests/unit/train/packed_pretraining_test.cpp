@@ -7,6 +7,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -175,4 +176,63 @@ TEST_CASE("packed pretraining corpus: a few pre-training steps give the same wei
     CHECK_MESSAGE(std::equal(mine.begin(), mine.end(), other.begin(), other.end()), item.first);
   }
   CHECK(file_bytes(dir / "from-packed" / "log.jsonl").size() > 0);
+}
+
+TEST_CASE("pretraining corpus: a walk resumed from any state it reported goes on as it would have") {
+  const auto dir = dnabert::test::scratch_dir("pretraining-walk-states");
+  const auto [fasta, packed] = fasta_and_packed(dir, "g.fa", tricky_fasta());
+  const auto lines = fasta_and_packed(dir, "6_3k.txt", "ACGTAC CGTACG\nTTTTNNNTTTTTTTTTTTTTTttttTTTTTTTT\n\nAC\nacgtRYN\n");
+  for (const train::pretraining_corpus* corpus : {&fasta, &packed, &lines.first, &lines.second}) {
+    for (const auto n_runs : {train::n_run_handling::drop, train::n_run_handling::keep}) {
+      const train::piece_options options{3, 9, n_runs, false, 40};
+      const auto expected = corpus->epoch_pieces(options, 2);
+      REQUIRE(expected.size() >= 3);
+      train::pretraining_corpus::piece_walker walker(*corpus, options, 2);
+      for (std::size_t i = 0; i <= expected.size(); ++i) {
+        CAPTURE(i);
+        train::pretraining_corpus::piece_walker resumed(*corpus, options, 2, walker.state());
+        train::corpus_piece piece;
+        for (std::size_t j = i; j < expected.size(); ++j) {
+          REQUIRE(resumed.next(piece));
+          CHECK(piece.start == expected[j].start);
+          CHECK(piece.length == expected[j].length);
+        }
+        CHECK_FALSE(resumed.next(piece));
+        CHECK(walker.next(piece) == (i < expected.size()));
+      }
+    }
+  }
+}
+
+TEST_CASE("pretraining corpus: each epoch's batches hold every piece once, in an order of (seed, epoch), however few walk states are kept") {
+  const auto dir = dnabert::test::scratch_dir("pretraining-epoch-plan");
+  const auto [fasta, packed] = fasta_and_packed(dir, "g.fa", tricky_fasta());
+  const train::piece_options options{3, 5, train::n_run_handling::drop, false, 20};
+  const auto key = [](const train::corpus_piece& piece) { return std::pair(piece.start, piece.length); };
+  std::vector<std::vector<std::pair<std::uint64_t, std::uint64_t>>> orders;
+  for (const std::size_t walk_states : {std::size_t{1}, std::size_t{3}, std::size_t{1000}, train::detail::epoch_plan::default_max_walk_states}) {
+    CAPTURE(walk_states);
+    for (const train::pretraining_corpus* corpus : {&fasta, &packed}) {
+      train::detail::epoch_plan plan(*corpus, options, 7, walk_states);
+      std::int64_t index = 0;
+      for (std::uint64_t epoch = 0; epoch < 2; ++epoch) {
+        auto expected = corpus->epoch_pieces(options, epoch);
+        REQUIRE(expected.size() > 100);
+        std::vector<std::pair<std::uint64_t, std::uint64_t>> drawn, sorted_expected;
+        for (bool ends = false; !ends; ++index) {
+          std::int64_t batch_epoch = -1;
+          const auto batch = plan.batch(index, batch_epoch, ends);
+          CHECK(batch_epoch == static_cast<std::int64_t>(epoch));
+          CHECK((batch.size() == 7 || ends));
+          for (const auto& piece : batch) drawn.push_back(key(piece));
+        }
+        if (epoch == 0) orders.push_back(drawn);
+        for (const auto& piece : expected) sorted_expected.push_back(key(piece));
+        CHECK(drawn != sorted_expected);  // shuffled
+        std::sort(drawn.begin(), drawn.end());
+        CHECK(drawn == sorted_expected);
+      }
+    }
+  }
+  for (const auto& order : orders) CHECK(order == orders.front());  // the same draws whatever is kept
 }

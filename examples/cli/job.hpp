@@ -1,0 +1,76 @@
+#pragma once
+// The processes a command runs in: one, or the ranks of an MPI job (`mpirun -np N dnabert ...`
+// or `srun`, when the program was built with the dnabert::mpi component). Only rank 0 writes
+// files and talks to the user; an error on any rank ends every rank.
+
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "dnabert/parallel/communicator.hpp"
+#ifdef DNABERT_WITH_MPI
+#include "dnabert/parallel/mpi.hpp"
+#endif
+
+namespace dnabert::cli {
+
+namespace detail {
+inline parallel::communicator*& job_ranks() {
+  static parallel::communicator* ranks = nullptr;
+  return ranks;
+}
+}  // namespace detail
+
+/// The ranks this invocation runs as (one process unless an MPI launcher started it).
+inline parallel::communicator& job() {
+  parallel::communicator* ranks = detail::job_ranks();
+  return ranks != nullptr ? *ranks : parallel::one_process();
+}
+
+/// Whether this process talks to the user and writes the outputs: always, but on ranks other than 0.
+inline bool leads_job() { return job().writes_files(); }
+
+/// The job for main()'s lifetime: MPI initialised and its world's ranks when an MPI launcher
+/// started the program (and it was built with dnabert::mpi), else one process.
+class job_scope {
+ public:
+  /// Joins the MPI job this process was launched into, if any.
+  job_scope([[maybe_unused]] int& argc, [[maybe_unused]] char**& argv) {
+#ifdef DNABERT_WITH_MPI
+    if (parallel::launched_by_mpi()) {
+      session_ = std::make_unique<parallel::mpi_session>(argc, argv);
+      world_ = std::make_unique<parallel::mpi_communicator>();
+      detail::job_ranks() = world_.get();
+      if (world_->rank() != 0) standard_output_ = std::cout.rdbuf(nullptr);  // rank 0 prints the job's results
+    }
+#endif
+  }
+  job_scope(const job_scope&) = delete;
+  job_scope& operator=(const job_scope&) = delete;
+  ~job_scope() {
+    if (standard_output_ != nullptr) std::cout.rdbuf(standard_output_);
+    detail::job_ranks() = nullptr;
+  }
+
+  /// main()'s exit status `status` after an error: with several ranks a failure ends the whole job now
+  /// (the others would wait for this one forever), after saying which rank failed.
+  int failed(int status) const {
+#ifdef DNABERT_WITH_MPI
+    if (status != 0 && world_ && world_->size() > 1) {
+      std::cerr << "dnabert: rank " << world_->rank() << " of " << world_->size() << " failed; ending the job\n";
+      std::cerr.flush();
+      parallel::mpi_session::abort_job(status);
+    }
+#endif
+    return status;
+  }
+
+ private:
+  std::streambuf* standard_output_ = nullptr;  // a rank other than 0: std::cout's, while it is muted
+#ifdef DNABERT_WITH_MPI
+  std::unique_ptr<parallel::mpi_session> session_;       // before world_: finalised after it is freed
+  std::unique_ptr<parallel::mpi_communicator> world_;
+#endif
+};
+
+}  // namespace dnabert::cli
