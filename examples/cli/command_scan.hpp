@@ -71,9 +71,10 @@ inline void add_scan_command(CLI::App& app) {
       options.max_n_fraction = o->max_n;
       options.batch_size = o->batch_size;
       options.progress = std::ref(progress);
+      options.ranks = &job();
       const detail::progress_output clock;
       const auto result = analysis::scan_to_files(model, o->fasta, regions, {o->output, o->peaks, o->threshold}, options);
-      print_scan_summary(result, clock.elapsed(), *o);
+      if (leads_job()) print_scan_summary(result, clock.elapsed(), *o);
     });
   });
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# `mpiexec -n 2 dnabert predict|embed` splits the input's chunks over the ranks and rank 0 writes
-# the files one process writes, byte for byte (an odd number of chunks: the last round is
+# `mpiexec -n 2 dnabert predict|embed|scan` splits the input's chunks over the ranks and rank 0
+# writes the files one process writes, byte for byte (an odd number of chunks: the last round is
 # uneven); standard input, which reaches rank 0 only, is refused.
-# Usage: mpi_sharded_inference.sh DNABERT WORK_DIR MODEL FASTA MPIEXEC...   (exit 0 only if all holds)
+# Usage: mpi_sharded_inference.sh DNABERT WORK_DIR MODEL FASTA GENOME REGIONS_BED MPIEXEC...
+#   (exit 0 only if all holds)
 set -euo pipefail
-dnabert=$1 work=$2 model=$3 fasta=$4
-shift 4
+dnabert=$1 work=$2 model=$3 fasta=$4 genome=$5 regions=$6
+shift 6
 mpiexec=("$@")
 fail() { echo "FAIL: $*"; exit 1; }
 rm -rf "$work" && mkdir -p "$work" && cd "$work"  # the checker may run us inside it
@@ -19,8 +20,17 @@ for command in predict embed; do
 done
 cmp "$work/alone.ids.txt" "$work/ranks.ids.txt" || fail "embed on 2 ranks wrote other ids"
 [[ $(wc -l < "$work/ranks.tsv") -ge 4 ]] || fail "predict wrote fewer than 3 rows"
+# Stride 5 over the regions: 3 chunks of 256 windows, the last round uneven.
+scan=(scan --model "$model" --fasta "$genome" --regions "$regions" --stride 5 --batch-size 4 --threads 1 --threshold 0.05)
+"$dnabert" "${scan[@]}" --output "$work/alone.bedGraph" --peaks "$work/alone.peaks" 2> /dev/null || fail "scan in one process failed"
+"${mpiexec[@]}" "$dnabert" "${scan[@]}" --output "$work/ranks.bedGraph" --peaks "$work/ranks.peaks" 2> "$work/scan.err" ||
+  fail "scan on 2 ranks failed: $(cat "$work/scan.err")"
+cmp "$work/alone.bedGraph" "$work/ranks.bedGraph" || fail "scan on 2 ranks wrote another bedGraph"
+cmp "$work/alone.peaks" "$work/ranks.peaks" || fail "scan on 2 ranks wrote other peaks"
+[[ $(grep -c "^scan: .* contigs" "$work/scan.err") -eq 1 ]] || fail "the scan summary is not printed once: $(cat "$work/scan.err")"
+[[ $(wc -l < "$work/ranks.bedGraph") -gt 513 ]] || fail "the bedGraph holds 512 windows or fewer (one chunk per rank or less)"
 status=0
 "${mpiexec[@]}" "$dnabert" predict --model "$model" --input - --output "$work/stdin.tsv" < "$fasta" 2> "$work/stdin.err" || status=$?
 [[ $status -ne 0 ]] || fail "standard input on 2 ranks was accepted"
 grep -q "standard input reaches rank 0 only" "$work/stdin.err" || fail "the refusal does not say why: $(cat "$work/stdin.err")"
-echo "predict and embed on 2 ranks: the bytes of one process"
+echo "predict, embed and scan on 2 ranks: the bytes of one process"

@@ -15,7 +15,7 @@ set(allowed_autograd core ops autograd)
 set(allowed_nn core ops autograd nn)
 set(allowed_model core ops autograd nn tokenizer io model)
 set(allowed_train core ops autograd nn tokenizer io parallel model train)
-set(allowed_analysis core ops autograd nn tokenizer io model analysis)
+set(allowed_analysis core ops autograd nn tokenizer io parallel model analysis)
 
 file(GLOB_RECURSE headers RELATIVE ${INCLUDE_DIR}/dnabert ${INCLUDE_DIR}/dnabert/*/*.hpp)
 file(GLOB_RECURSE cuda_sources RELATIVE ${INCLUDE_DIR} ${INCLUDE_DIR}/*.cu ${INCLUDE_DIR}/*.cuh)

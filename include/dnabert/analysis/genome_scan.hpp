@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <future>
 #include <iomanip>
@@ -25,6 +26,7 @@
 #include "dnabert/io/fasta.hpp"
 #include "dnabert/io/line_reader.hpp"
 #include "dnabert/model/window_classification.hpp"
+#include "dnabert/parallel/communicator.hpp"
 
 namespace dnabert::analysis {
 
@@ -115,6 +117,9 @@ struct scan_options {
   std::size_t batch_size = 32;  ///< windows per forward pass
   /// Called after each chunk of windows with (windows done, windows in all), skipped ones included.
   std::function<void(std::size_t, std::size_t)> progress;
+  /// The ranks of an MPI job to spread the chunks of windows over (null: one process); rank 0
+  /// gets every window's value, in genome order, and alone writes.
+  parallel::communicator* ranks = nullptr;
 };
 
 /// What a scan did.
@@ -281,7 +286,9 @@ scan_summary scan_geometry(const classifier<Spec, B>& model, const scan_options&
 /// piece combine their pieces as `predict` does), and `on_window(contig, window, P(class 1))`
 /// called for each scored window in genome order. The FASTA is read twice, one record at a time:
 /// first for the contigs' names and lengths (to check the regions and count the windows), then to
-/// cut the windows; the next chunk is cut on a second thread while the model runs.
+/// cut the windows; the next chunk is cut on a second thread while the model runs. With
+/// options.ranks, the chunks are scored on the ranks of an MPI job and on_window is called on
+/// rank 0 only (its summary alone is complete).
 template <class Spec, class B, class OnWindow>
 scan_summary scan_genome(const classifier<Spec, B>& model, const std::string& fasta, const std::optional<bed_regions>& regions,
                          const scan_options& options, OnWindow&& on_window) {
@@ -302,11 +309,7 @@ scan_summary scan_genome(const classifier<Spec, B>& model, const std::string& fa
   detail::window_cutter cutter(fasta, contigs, std::move(spans), summary, options.max_n_fraction,
                                static_cast<std::size_t>(model.model().k()), chunk_windows);
   std::size_t done = 0;
-  for (detail::window_chunk chunk = cutter.next(); !chunk.entries.empty();) {
-    auto next = std::async(std::launch::async, [&cutter] { return cutter.next(); });
-    const std::vector<double> p =
-        chunk.sequences.empty() ? std::vector<double>{}
-                                : positive_class_probabilities(model, chunk.sequences, options.batch_size);
+  const auto report = [&](const detail::window_chunk& chunk, const std::vector<double>& p) {
     std::size_t scored = 0;
     for (const auto& entry : chunk.entries) {
       if (entry.fate == detail::window_fate::scored) on_window(contigs[entry.contig].name, entry.window, p[scored++]);
@@ -315,8 +318,47 @@ scan_summary scan_genome(const classifier<Spec, B>& model, const std::string& fa
     summary.scored += scored;
     done += chunk.entries.size();
     if (options.progress) options.progress(done, summary.windows);
+  };
+  const auto probabilities = [&](const detail::window_chunk& chunk) {
+    return chunk.sequences.empty() ? std::vector<double>{}
+                                   : positive_class_probabilities(model, chunk.sequences, options.batch_size);
+  };
+  // In an MPI job every rank cuts every chunk (cheap next to the model) and scores chunk c when
+  // c mod ranks is its rank; each round of one chunk per rank is gathered to rank 0, which
+  // reports the round's chunks in order.
+  parallel::communicator& ranks = options.ranks != nullptr ? *options.ranks : parallel::one_process();
+  const auto rank_count = static_cast<std::size_t>(ranks.size());
+  std::vector<detail::window_chunk> round;  // rank 0: the round's chunks, waiting for their values
+  std::string mine = "0";                   // this rank's values in the round ("1" + doubles), or "0"
+  const auto gather_round = [&] {
+    const std::vector<std::string> parts = ranks.gather_to_rank_0(mine);
+    for (std::size_t i = 0; i < parts.size() && i < round.size(); ++i) {
+      std::vector<double> p((parts[i].size() - 1) / sizeof(double));
+      std::memcpy(p.data(), parts[i].data() + 1, p.size() * sizeof(double));
+      report(round[i], p);
+    }
+    round.clear();
+    mine = "0";
+  };
+  std::size_t chunks = 0;
+  for (detail::window_chunk chunk = cutter.next(); !chunk.entries.empty();) {
+    auto next = std::async(std::launch::async, [&cutter] { return cutter.next(); });
+    if (rank_count == 1) {
+      report(chunk, probabilities(chunk));
+    } else {
+      if (chunks % rank_count == static_cast<std::size_t>(ranks.rank())) {
+        const std::vector<double> p = probabilities(chunk);
+        mine = "1" + std::string(reinterpret_cast<const char*>(p.data()), p.size() * sizeof(double));
+      }
+      if (ranks.rank() == 0) {
+        chunk.sequences.clear();
+        round.push_back(std::move(chunk));
+      }
+      if (++chunks % rank_count == 0) gather_round();
+    }
     chunk = next.get();
   }
+  if (rank_count > 1 && chunks % rank_count != 0) gather_round();
   return summary;
 }
 
@@ -423,9 +465,11 @@ scan_file_summary scan_to_files(const classifier<Spec, B>& model, const std::str
   description += "-nt windows every ";
   description += std::to_string(geometry.stride);
   description += " nt; each value covers the bases nearest its window's centre";
-  bedgraph_writer bedgraph(outputs.bedgraph, description);
+  const bool writes = options.ranks == nullptr || options.ranks->writes_files();  // rank 0 writes for an MPI job
+  std::optional<bedgraph_writer> bedgraph;
+  if (writes) bedgraph.emplace(outputs.bedgraph, description);
   std::optional<io::atomic_file_writer> peaks_file;
-  if (!outputs.peaks.empty()) peaks_file.emplace(outputs.peaks);
+  if (writes && !outputs.peaks.empty()) peaks_file.emplace(outputs.peaks);
   peak_merger merger(outputs.threshold);
   scan_file_summary out;
   const auto write_peak = [&](const std::optional<scan_peak>& peak) {
@@ -433,10 +477,10 @@ scan_file_summary scan_to_files(const classifier<Spec, B>& model, const std::str
   };
   out.scan = scan_genome(model, fasta, regions, options,
                          [&](const std::string& contig, const scan_window& w, double probability) {
-                           bedgraph.add(contig, w, probability);
+                           bedgraph->add(contig, w, probability);
                            if (peaks_file) write_peak(merger.add(contig, w, probability));
                          });
-  bedgraph.commit();
+  if (bedgraph) bedgraph->commit();
   if (peaks_file) {
     write_peak(merger.finish());
     peaks_file->commit();
