@@ -46,18 +46,20 @@ cmp "$work/tuned-ranks/log.jsonl" "$work/tuned-alone/log.jsonl" || fail "the fin
 long=(pretrain --input "$genome" --batch-size 4 --threads 1 --save-steps 5 --seed 5)
 "${mpiexec[@]}" "$dnabert" "${long[@]}" --max-steps 1000000 --config "$config" --output "$work/killed" > /dev/null 2> "$work/killed.err" &
 job=$!
+newest() { ls "$work/killed" 2> /dev/null | grep -E '^checkpoint-[0-9]+$' | sed 's/checkpoint-//' | sort -n | tail -1; }
 for _ in $(seq 1 300); do
-  [[ -d $work/killed/checkpoint-10 ]] && break
+  [[ -n $(newest) ]] && break
   sleep 0.1
 done
-[[ -d $work/killed/checkpoint-10 ]] || fail "the long run wrote no checkpoint: $(cat "$work/killed.err")"
+[[ -n $(newest) ]] || fail "the long run wrote no checkpoint: $(cat "$work/killed.err")"
 victim=$(pgrep -f -n -- "--output $work/killed") || fail "no rank process found"
 kill -9 "$victim"
 status=0
 timeout 60 tail --pid="$job" -f /dev/null || fail "the job did not end within 60 s of a rank's death"
 wait "$job" || status=$?
 [[ $status -ne 0 ]] || fail "the job ended with status 0 after a rank was killed"
-last=$(ls -d "$work"/killed/checkpoint-* | sort -t- -k2 -n | tail -1)
-"$dnabert" "${long[@]}" --max-steps 200 --gradient-accumulation 2 --output "$work/killed" --resume "$last" > /dev/null 2> "$work/after.err" ||
-  fail "the last checkpoint did not resume in one process: $(cat "$work/after.err")"
+last=$(newest)
+"$dnabert" "${long[@]}" --max-steps $((last + 5)) --gradient-accumulation 2 --output "$work/killed" --resume > /dev/null 2> "$work/after.err" ||
+  fail "the last checkpoint ($last) did not resume in one process: $(cat "$work/after.err")"
+grep -q "resuming .*checkpoint-$last at step $last" "$work/after.err" || fail "it did not resume checkpoint-$last: $(cat "$work/after.err")"
 echo "2 ranks: the bytes of one process accumulating 2 micro-batches; resumed exactly; a killed rank ends the job"
