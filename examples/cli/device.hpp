@@ -38,10 +38,11 @@ struct device_choice {
   int index = 0;
 };
 
-/// Parses "cpu", "cuda" or "cuda:N"; throws input_error naming the value otherwise.
+/// Parses "cpu", "cuda" (device 0, or the rank's local rank in an MPI job) or "cuda:N"; throws
+/// input_error naming the value otherwise.
 inline device_choice parse_device(const std::string& text) {
   if (text == "cpu") return {};
-  if (text == "cuda") return {true, 0};
+  if (text == "cuda") return {true, local_rank()};  // in an MPI job: one GPU per rank of a node
   if (text.starts_with("cuda:") && text.size() > 5 && text.size() <= 8 &&
       text.find_first_not_of("0123456789", 5) == std::string::npos)
     return {true, std::stoi(text.substr(5))};
@@ -64,7 +65,8 @@ inline CLI::Option* add_device_option(CLI::App* cmd, device_options& options) {
                   "ONNX Runtime's quantize_dynamic); tf32 (CUDA: float32 GEMMs on the tensor cores). What each costs "
                   "in accuracy: README, Precisions")
       ->check(CLI::IsMember({"fp32", "tf32", "bf16", "int8"}));
-  return cmd->add_option("-d,--device", options.device, "cpu, cuda or cuda:N (needs a build with CUDA)");
+  return cmd->add_option("-d,--device", options.device,
+                         "cpu, cuda or cuda:N (needs a build with CUDA; under mpirun, cuda is the rank's local rank)");
 }
 
 /// Calls use(std::unique_ptr<B>) with a fresh backend of the chosen device: backend::cpu with

@@ -3,6 +3,7 @@
 // or `srun`, when the program was built with the dnabert::mpi component). Only rank 0 writes
 // files and talks to the user; an error on any rank ends every rank.
 
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -25,6 +26,14 @@ inline parallel::communicator*& job_ranks() {
 inline parallel::communicator& job() {
   parallel::communicator* ranks = detail::job_ranks();
   return ranks != nullptr ? *ranks : parallel::one_process();
+}
+
+/// This rank's number among the ranks on its node (Open MPI, MPICH or SLURM), 0 outside a job:
+/// the GPU it takes.
+inline int local_rank() {
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"})
+    if (const char* value = std::getenv(name); value != nullptr && *value != '\0') return std::atoi(value);
+  return 0;
 }
 
 /// Whether this process talks to the user and writes the outputs: always, but on ranks other than 0.

@@ -16,6 +16,9 @@
 #include <vector>
 
 #include <dnabert/dnabert.hpp>
+#if defined(DNABERT_CLI_WITH_CUDA) && defined(DNABERT_WITH_NCCL)
+#include <dnabert/backend/cuda/nccl.hpp>
+#endif
 
 #include "device.hpp"
 #include "progress.hpp"
@@ -149,7 +152,7 @@ inline std::int64_t first_step(const std::string& resume_from) {
 /// its notices on stderr; returns what fit() returns.
 template <class RunOptions, class Fit>
 auto with_training_progress(RunOptions& run, const std::string& label, Fit&& fit) {
-  run.communicator = &job();
+  if (run.communicator == nullptr) run.communicator = &job();
   if (!leads_job()) return fit();  // rank 0 shows the job's progress
   auto bar = std::make_shared<training_progress>(label, first_step(run.resume_from));
   run.progress = [bar, first_tokens = std::int64_t{-1}](const train::step_report& r) mutable {
@@ -202,6 +205,16 @@ void run_training(const std::string& command, trainer_cli_options<RunOptions>& o
                                : Bert<dynamic_bert, B>::load(*backend, start, head, o.run.seed, num_labels);
     print_warnings(model.warnings());
     for (const auto& name : model.new_parameters()) print_notice("new (initialised): " + name);
+#if defined(DNABERT_CLI_WITH_CUDA) && defined(DNABERT_WITH_NCCL)
+    // GPUs sum their gradients over NCCL, bootstrapped over the job's MPI ranks.
+    std::unique_ptr<backend::nccl_communicator> gpu_ranks;
+    if constexpr (!B::host_memory) {
+      if (job().size() > 1) {
+        gpu_ranks = std::make_unique<backend::nccl_communicator>(job(), parse_device(o.device.device).index);
+        o.run.communicator = gpu_ranks.get();
+      }
+    }
+#endif
     train(model, [&](auto&& fit) { return with_stoppable_training(o.run, command, signals, fit); });
   }, /*training=*/true);
 }

@@ -22,6 +22,10 @@
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
 #include "dnabert/train/optimizer.hpp"
+#include "dnabert/train/pretrain.hpp"
+#ifdef DNABERT_WITH_NCCL
+#include "dnabert/backend/cuda/nccl.hpp"
+#endif
 #include "golden_batch.hpp"
 #include "test_paths.hpp"
 #include "tiny_config.hpp"
@@ -864,6 +868,38 @@ TEST_CASE("cuda: padding removal gives the padded pass's logits and real-token s
   }
   check_close(got_real, want_real, "packed states at real tokens");
 }
+
+#ifdef DNABERT_WITH_NCCL
+TEST_CASE("cuda: NCCL on one rank: pre-training through the communicator equals the run without it, bit for bit") {
+  dnabert::backend::nccl_communicator nccl(dnabert::parallel::one_process(), 0);
+  CHECK(nccl.rank() == 0);
+  CHECK(nccl.size() == 1);
+  CHECK(nccl.buffers() == dnabert::parallel::memory_space::device);
+  std::mt19937 rng(3);
+  std::string genome = ">g\n";
+  for (int i = 0; i < 4000; ++i) genome += "ACGT"[rng() % 4];
+  genome += "\n";
+  const auto corpus = dnabert::train::pretraining_corpus::read(std::as_bytes(std::span(genome.data(), genome.size())), "g.fa");
+  const auto run = [&](dnabert::parallel::communicator* ranks, const std::string& name) {
+    dnabert::Bert<dnabert::dynamic_bert, cuda> model(
+        gpu(), dnabert::test::tiny_config(dnabert::bert_head::masked_lm, 32, 1, 2, 64, 66), dnabert::bert_head::masked_lm, 5);
+    dnabert::train::pretrain_options options;
+    options.max_steps = 5;
+    options.batch_size = 4;
+    options.gradient_accumulation_steps = 2;
+    options.warmup_steps = 1;
+    options.communicator = ranks;
+    (void)dnabert::train::pretrain(model, corpus, options, dnabert::test::scratch_dir(name).string());
+    std::vector<float> weights;
+    for (const auto& item : model.parameters().items()) {
+      const auto values = to_host(item.value.value());
+      weights.insert(weights.end(), values.begin(), values.end());
+    }
+    return weights;
+  };
+  CHECK(run(&nccl, "nccl-one-rank") == run(nullptr, "nccl-none"));
+}
+#endif
 
 int main(int argc, char** argv) {
   return dnabert::test::run_test_cases(argc, argv, []() -> std::optional<std::string> {
