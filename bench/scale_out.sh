@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Data-parallel scale-out on one machine: pre-training tokens/s and scan windows/s with
-# `mpiexec -n 1` and `-n 2` (one thread per rank) against one process with 2 threads, in one run
-# on the same machine, plus the size of the gradient sum per step. Prints a table for
+# `mpiexec -n 1` and `-n 2` (one thread per rank; pre-training also with --no-overlap, the
+# gradient sum after the backward pass) against one process with 2 threads, in one run on the
+# same machine, plus the size of the gradient sum per step. Prints a table for
 # docs/benchmarks.md. Usage: bench/scale_out.sh BUILD_DIR [GENOME.fa]   (run as root: --allow-run-as-root)
 set -euo pipefail
 build=$1
@@ -20,6 +21,7 @@ cat > "$work/config.json" << 'JSON'
  "layer_norm_eps": 1e-12, "initializer_range": 0.02, "pad_token_id": 0}
 JSON
 steps=40
+extra=()
 run_pretrain() {  # LABEL THREADS ACCUMULATION LAUNCHER...
   local label=$1 threads=$2 accumulation=$3
   shift 3
@@ -27,6 +29,7 @@ run_pretrain() {  # LABEL THREADS ACCUMULATION LAUNCHER...
   start=$(date +%s.%N)
   "$@" "$dnabert" pretrain --config "$work/config.json" --input "$genome" --output "$work/$label" --max-steps $steps \
     --batch-size 8 --gradient-accumulation "$accumulation" --threads "$threads" --save-steps 0 --warmup-steps 2 --seed 1 \
+    "${extra[@]}" \
     > /dev/null 2> "$work/$label.err"
   end=$(date +%s.%N)
   local tokens
@@ -50,6 +53,9 @@ echo "|---|---|---|---|"
 run_pretrain "one process, 2 threads, accumulation 2" 2 2
 run_pretrain "mpiexec -n 1, 1 thread, accumulation 2" 1 2 "${mpiexec[@]}" -n 1
 run_pretrain "mpiexec -n 2, 1 thread each" 1 1 "${mpiexec[@]}" -n 2
+extra=(--no-overlap)
+run_pretrain "mpiexec -n 2, 1 thread each, --no-overlap" 1 1 "${mpiexec[@]}" -n 2
+extra=()
 cmp "$work/one process, 2 threads, accumulation 2/model.safetensors" "$work/mpiexec -n 2, 1 thread each/model.safetensors" > /dev/null &&
   echo "(-n 2 and one process accumulating 2 micro-batches: the same model.safetensors)" ||
   echo "(-n 2 and one process with 2 threads differ: a 2-thread GEMM sums in another order)"

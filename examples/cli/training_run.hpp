@@ -78,6 +78,9 @@ void add_training_flags(CLI::App* cmd, trainer_cli_options<RunOptions>& o) {
       ->check(CLI::Range(0, 1 << 20));
   cmd->add_flag("--skip-nonfinite", run.skip_nonfinite, "skip a step whose loss or gradient is not finite (counted in the log)");
   cmd->add_option("--seed", run.seed, "seed for initialisation, data order, masking and dropout");
+  cmd->add_flag("--no-overlap", [&run](std::int64_t) { run.overlap_gradient_sum = false; },
+                "in an MPI job, sum the gradients over the ranks after the backward pass instead of part by part "
+                "while it runs (the same sums; for measuring the overlap)");
   add_threads_option(cmd, o.threads, "a resumed run repeats bit for bit with the same count");
   add_device_option(cmd, o.device);
   o.resume.flag = cmd->add_option("--resume", o.resume.folder,

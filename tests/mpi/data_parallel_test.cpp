@@ -96,7 +96,8 @@ dnabert::bert_config tiny_masked_lm() { return dnabert::test::tiny_config(dnaber
 // 20 pre-training steps of `model` into `dir` on `ranks` (null: one process), `per_rank`
 // micro-batches of 4 pieces per rank and step; from `resume` when given.
 train::training_summary pretrain_steps(dnabert::cpu_bert<>& model, const fs::path& dir, parallel::communicator* ranks,
-                                       std::int64_t per_rank, const std::string& resume = {}, std::int64_t steps = 20) {
+                                       std::int64_t per_rank, const std::string& resume = {}, std::int64_t steps = 20,
+                                       bool overlap = true) {
   static const auto corpus = train::pretraining_corpus::read(bytes_of(">g\n" + random_genome(6000, 3) + "\n"), "g.fa");
   train::pretrain_options options;
   options.max_steps = steps;
@@ -108,6 +109,7 @@ train::training_summary pretrain_steps(dnabert::cpu_bert<>& model, const fs::pat
   options.save_steps = 10;
   options.save_total_limit = 0;
   options.communicator = ranks;
+  options.overlap_gradient_sum = overlap;
   options.resume_from = resume;
   return train::pretrain(model, corpus, options, dir.string());
 }
@@ -179,6 +181,19 @@ TEST_CASE("data parallel: pre-training on the ranks gives the weights one proces
   CHECK(train::read_trainer_state((dir / "checkpoint-20").string()).gradient_accumulation_steps == world().size());
   const auto reloaded = dnabert::cpu_bert<>::load(cpu, dir.string(), dnabert::bert_head::masked_lm);
   CHECK(largest_relative_difference(weights(reloaded), weights(alone)) == 0.0);
+}
+
+TEST_CASE("data parallel: summing each part while backward runs gives the bits of summing after it") {
+  REQUIRE(world().size() >= 2);
+  B cpu(1);
+  for (const std::int64_t per_rank : {1, 2}) {
+    CAPTURE(per_rank);
+    dnabert::cpu_bert<> overlapped(cpu, tiny_masked_lm(), dnabert::bert_head::masked_lm, 5);
+    (void)pretrain_steps(overlapped, shared_dir("overlap-on"), &world(), per_rank, {}, 10, true);
+    dnabert::cpu_bert<> after(cpu, tiny_masked_lm(), dnabert::bert_head::masked_lm, 5);
+    (void)pretrain_steps(after, shared_dir("overlap-off"), &world(), per_rank, {}, 10, false);
+    CHECK(largest_relative_difference(weights(overlapped), weights(after)) == 0.0);
+  }
 }
 
 TEST_CASE("data parallel: with several micro-batches per rank, the weights agree with one process within 1e-6") {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -132,18 +133,26 @@ class Bert {
     bert_output<B> out;
     out.batch = rows;
     out.seq = seq;
+    // Each part's marker is recorded before its ops, so backward reaches it once they are done.
+    const auto part_starts = [&](int part) {
+      if (ctx.gradients_ready) ctx.tape.on_backward([ready = ctx.gradients_ready, part] { ready(part); });
+    };
+    part_starts(0);
     autograd::var<B> h = embeddings_(ctx, ids);
     // Hidden states are outputs only (no gradient), so their expansion records nothing.
     auto keep_hidden = [&](const autograd::var<B>& x) {
       if (options.hidden_states) out.hidden_states.push_back(in.to_padded(ctx.tape, autograd::var<B>(x.value())).value());
     };
     keep_hidden(h);
-    for (const auto& layer : layers_) {
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      const auto& layer = layers_[i];
       tensor<B> probabilities;
+      part_starts(static_cast<int>(i) + 1);
       h = layer(ctx, h, in, options.attentions ? &probabilities : nullptr);
       keep_hidden(h);
       if (options.attentions) out.attentions.push_back(probabilities);
     }
+    part_starts(static_cast<int>(layers_.size()) + 1);
     out.sequence_output = in.to_padded(ctx.tape, h);
     const bool need_pooled = options.pooled || head_ == bert_head::sequence_classification;
     if (need_pooled) out.pooled = packing ? pooler_(ctx, h, upload_ids(packing->first_rows)) : pooler_(ctx, h, rows, seq);
@@ -173,6 +182,16 @@ class Bert {
   [[nodiscard]] const bert_config& config() const noexcept { return config_; }
   /// The head on the encoder.
   [[nodiscard]] bert_head head() const noexcept { return head_; }
+
+  /// The part of the model parameter `name` belongs to, as forward() numbers them for
+  /// forward_context::gradients_ready: 0 the embeddings, 1 + i encoder layer i, and the number
+  /// of layers + 1 the rest (pooler and head).
+  [[nodiscard]] int parameter_part(std::string_view name) const {
+    constexpr std::string_view embeddings = "bert.embeddings.", layer = "bert.encoder.layer.";
+    if (name.starts_with(embeddings)) return 0;
+    if (name.starts_with(layer)) return 1 + std::stoi(std::string(name.substr(layer.size())));
+    return static_cast<int>(layers_.size()) + 1;
+  }
   /// The k-mer size.
   [[nodiscard]] int k() const { return config_.k(); }
   /// K-mers one input may hold: 510, fewer when the model has fewer than 512 positions.

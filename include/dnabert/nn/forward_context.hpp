@@ -3,6 +3,7 @@
 // dropout stream, whose offset advances by each mask's size so every mask is reproducible.
 
 #include <cstdint>
+#include <functional>
 
 #include "dnabert/autograd/functions.hpp"
 
@@ -16,6 +17,10 @@ struct forward_context {
   std::uint64_t offset = 0;
   /// Off for evaluation-mode gradients (Hugging Face's model.eval() with a backward pass).
   bool dropout_enabled = true;
+  /// When set on a recording pass, called during backward as each part of the model has its
+  /// gradients complete, with the part's number (the model's parameter_part: the head first,
+  /// the embeddings last), so that a data-parallel run sums them while backward goes on.
+  std::function<void(int)> gradients_ready = {};
 
   /// Whether dropout applies: only while training (the tape records) and enabled.
   [[nodiscard]] bool dropout_active() const noexcept { return tape.recording() && dropout_enabled; }

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -38,6 +39,24 @@ constexpr std::size_t element_size(element_type type) {
 /// Where a communicator's buffers live.
 enum class memory_space { host, device };
 
+/// A sum in rank order in flight (communicator::start_sum_in_rank_order): its buffer must not be
+/// touched until it is complete.
+class pending_sum {
+ public:
+  virtual ~pending_sum() = default;
+  /// Moves the sum on without blocking; true once it is complete.
+  virtual bool progress() = 0;
+  /// Blocks until the sum is complete.
+  virtual void wait() = 0;
+};
+
+/// A sum that was complete when it was started.
+class completed_sum final : public pending_sum {
+ public:
+  bool progress() override { return true; }
+  void wait() override {}
+};
+
 /// The ranks of one job and their collectives. Every rank calls the same collectives in the same
 /// order with the same counts; a failure throws dnabert::error naming the collective.
 class communicator {
@@ -54,6 +73,14 @@ class communicator {
   /// Replaces `count` elements at `data`, on every rank, by their sum over the ranks taken in
   /// rank order, ((x0 + x1) + x2) + ... (bfloat16: summed in float, rounded once).
   virtual void sum_in_rank_order(void* data, std::size_t count, element_type type) = 0;
+  /// sum_in_rank_order as a pending sum, run by its progress() and wait() where the transport
+  /// allows (MPI's non-blocking collectives), else done at once. Every rank starts the same sums
+  /// in the same order and moves them on one at a time, in that order: a sum's progress() only
+  /// once the sums before it are complete.
+  virtual std::unique_ptr<pending_sum> start_sum_in_rank_order(void* data, std::size_t count, element_type type) {
+    sum_in_rank_order(data, count, type);
+    return std::make_unique<completed_sum>();
+  }
   /// Copies `bytes` at `data` on rank `root` to `data` on every other rank.
   virtual void broadcast(void* data, std::size_t bytes, int root) = 0;
   /// Returns once every rank has called it.

@@ -6,6 +6,8 @@
 // (each rank sends and receives about twice the buffer in all), but each rank adds its slice of
 // every rank's buffer in rank order, so the result does not depend on MPI's reduction tree:
 // the same bits on every rank, and the bits one process adding the same terms in order gets.
+// It runs as non-blocking collectives, so a training step can sum one part of the model's
+// gradients while backward computes the next.
 
 #include <mpi.h>
 
@@ -14,6 +16,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <limits>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -94,10 +97,11 @@ class mpi_communicator final : public communicator {
   using communicator::sum_in_rank_order;
 
   void sum_in_rank_order(void* data, std::size_t count, element_type type) override {
-    if (size_ == 1) return;
-    auto* bytes = static_cast<std::byte*>(data);
-    for (std::size_t begin = 0; begin < count; begin += segment_elements)
-      sum_segment(bytes + begin * element_size(type), std::min(segment_elements, count - begin), type);
+    segmented_sum(*this, static_cast<std::byte*>(data), count, type).wait();
+  }
+
+  std::unique_ptr<pending_sum> start_sum_in_rank_order(void* data, std::size_t count, element_type type) override {
+    return std::make_unique<segmented_sum>(*this, static_cast<std::byte*>(data), count, type);
   }
 
   void broadcast(void* data, std::size_t bytes, int root) override {
@@ -135,48 +139,111 @@ class mpi_communicator final : public communicator {
   }
 
  private:
-  // Rank r owns elements [first(r), first(r + 1)) of a segment of n.
-  [[nodiscard]] std::size_t first(int r, std::size_t n) const {
-    return n * static_cast<std::size_t>(r) / static_cast<std::size_t>(size_);
-  }
+  // A sum in rank order as non-blocking collectives, segment after segment: MPI_Ialltoallv gives
+  // each rank its slice of every rank's segment, the rank adds them in rank order, and
+  // MPI_Iallgatherv shares the sums. Nothing starts before the first progress() or wait(): every
+  // rank must start collectives in the same order, so the caller moves its sums on one at a time.
+  class segmented_sum final : public pending_sum {
+   public:
+    segmented_sum(mpi_communicator& ranks, std::byte* data, std::size_t count, element_type type)
+        : ranks_(&ranks), data_(data), count_(count), type_(type), width_(element_size(type)) {
+      if (ranks.size_ == 1 || count == 0) stage_ = stage::done;
+    }
+    segmented_sum(const segmented_sum&) = delete;
+    segmented_sum& operator=(const segmented_sum&) = delete;
+    ~segmented_sum() override {
+      if (stage_ == stage::exchanging || stage_ == stage::gathering)
+        MPI_Wait(&request_, MPI_STATUS_IGNORE);  // a collective cannot be cancelled
+    }
 
-  void sum_segment(std::byte* data, std::size_t n, element_type type) {
-    const std::size_t width = element_size(type);
-    const auto ranks = static_cast<std::size_t>(size_);
-    const std::size_t mine = first(rank_ + 1, n) - first(rank_, n);
-    std::vector<int> send_counts(ranks), send_offsets(ranks), receive_counts(ranks), receive_offsets(ranks);
-    for (std::size_t r = 0; r < ranks; ++r) {
-      const std::size_t begin = first(static_cast<int>(r), n), end = first(static_cast<int>(r) + 1, n);
-      send_counts[r] = static_cast<int>((end - begin) * width);
-      send_offsets[r] = static_cast<int>(begin * width);
-      receive_counts[r] = static_cast<int>(mine * width);
-      receive_offsets[r] = static_cast<int>(r * mine * width);
-    }
-    received_.resize(ranks * mine * width);
-    check(MPI_Alltoallv(data, send_counts.data(), send_offsets.data(), MPI_BYTE, received_.data(), receive_counts.data(),
-                        receive_offsets.data(), MPI_BYTE, comm_),
-          "MPI_Alltoallv");
-    std::byte* slice = data + first(rank_, n) * width;
-    switch (type) {
-      case element_type::float32: add_in_rank_order<float, float>(slice, mine); break;
-      case element_type::float64: add_in_rank_order<double, double>(slice, mine); break;
-      case element_type::bfloat16: add_in_rank_order<bfloat16, float>(slice, mine); break;
-    }
-    check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, send_counts.data(), send_offsets.data(), MPI_BYTE, comm_),
-          "MPI_Allgatherv");
-  }
+    bool progress() override { return advance(false); }
+    void wait() override { advance(true); }
 
-  // slice[i] = ((rank 0's + rank 1's) + rank 2's) + ..., added in Sum, stored as T.
-  template <class T, class Sum>
-  void add_in_rank_order(std::byte* slice, std::size_t mine) const {
-    const auto* parts = reinterpret_cast<const T*>(received_.data());
-    auto* out = reinterpret_cast<T*>(slice);
-    for (std::size_t i = 0; i < mine; ++i) {
-      Sum total = static_cast<Sum>(parts[i]);
-      for (int r = 1; r < size_; ++r) total += static_cast<Sum>(parts[static_cast<std::size_t>(r) * mine + i]);
-      out[i] = static_cast<T>(total);
+   private:
+    enum class stage { waiting_to_start, exchanging, gathering, done };
+
+    // Starts, then moves through the stages while MPI has finished the one in flight (waiting
+    // for it when `block`); true once done.
+    bool advance(bool block) {
+      if (stage_ == stage::waiting_to_start) start_segment();
+      while (stage_ != stage::done) {
+        int finished = 0;
+        if (block) check(MPI_Wait(&request_, MPI_STATUS_IGNORE), "MPI_Wait");
+        else check(MPI_Test(&request_, &finished, MPI_STATUS_IGNORE), "MPI_Test");
+        if (!block && finished == 0) return false;
+        if (stage_ == stage::exchanging) {
+          add_slices();
+          check(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, segment(), counts_.data(), offsets_.data(), MPI_BYTE,
+                                ranks_->comm_, &request_),
+                "MPI_Iallgatherv");
+          stage_ = stage::gathering;
+        } else if ((begin_ += n_) < count_) {
+          start_segment();
+        } else {
+          stage_ = stage::done;
+        }
+      }
+      return true;
     }
-  }
+
+    [[nodiscard]] std::byte* segment() const { return data_ + begin_ * width_; }
+    // Rank r owns elements [first(r), first(r + 1)) of the segment.
+    [[nodiscard]] std::size_t first(int r) const { return n_ * static_cast<std::size_t>(r) / static_cast<std::size_t>(ranks_->size_); }
+
+    void start_segment() {
+      n_ = std::min(segment_elements, count_ - begin_);
+      const auto ranks = static_cast<std::size_t>(ranks_->size_);
+      mine_ = first(ranks_->rank_ + 1) - first(ranks_->rank_);
+      counts_.resize(ranks);
+      offsets_.resize(ranks);
+      receive_counts_.assign(ranks, static_cast<int>(mine_ * width_));
+      receive_offsets_.resize(ranks);
+      for (std::size_t r = 0; r < ranks; ++r) {
+        counts_[r] = static_cast<int>((first(static_cast<int>(r) + 1) - first(static_cast<int>(r))) * width_);
+        offsets_[r] = static_cast<int>(first(static_cast<int>(r)) * width_);
+        receive_offsets_[r] = static_cast<int>(r * mine_ * width_);
+      }
+      received_.resize(ranks * mine_ * width_);
+      check(MPI_Ialltoallv(segment(), counts_.data(), offsets_.data(), MPI_BYTE, received_.data(), receive_counts_.data(),
+                           receive_offsets_.data(), MPI_BYTE, ranks_->comm_, &request_),
+            "MPI_Ialltoallv");
+      stage_ = stage::exchanging;
+    }
+
+    void add_slices() {
+      std::byte* slice = segment() + first(ranks_->rank_) * width_;
+      switch (type_) {
+        case element_type::float32: add_in_rank_order<float, float>(slice); break;
+        case element_type::float64: add_in_rank_order<double, double>(slice); break;
+        case element_type::bfloat16: add_in_rank_order<bfloat16, float>(slice); break;
+      }
+    }
+
+    // slice[i] = ((rank 0's + rank 1's) + rank 2's) + ..., added in Sum, stored as T.
+    template <class T, class Sum>
+    void add_in_rank_order(std::byte* slice) const {
+      const auto* parts = reinterpret_cast<const T*>(received_.data());
+      auto* out = reinterpret_cast<T*>(slice);
+      for (std::size_t i = 0; i < mine_; ++i) {
+        Sum total = static_cast<Sum>(parts[i]);
+        for (int r = 1; r < ranks_->size_; ++r) total += static_cast<Sum>(parts[static_cast<std::size_t>(r) * mine_ + i]);
+        out[i] = static_cast<T>(total);
+      }
+    }
+
+    mpi_communicator* ranks_;
+    std::byte* data_;
+    std::size_t count_;
+    element_type type_;
+    std::size_t width_;
+    std::size_t begin_ = 0;  // the segment in flight: [begin_, begin_ + n_)
+    std::size_t n_ = 0;
+    std::size_t mine_ = 0;   // elements of the segment this rank adds
+    std::vector<int> counts_, offsets_, receive_counts_, receive_offsets_;  // bytes, alive while MPI works
+    std::vector<std::byte> received_;
+    MPI_Request request_ = MPI_REQUEST_NULL;
+    stage stage_ = stage::waiting_to_start;
+  };
 
   static void check(int code, const char* call) {
     if (code == MPI_SUCCESS) return;
@@ -190,7 +257,6 @@ class mpi_communicator final : public communicator {
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0;
   int size_ = 1;
-  std::vector<std::byte> received_;
 };
 
 }  // namespace dnabert::parallel

@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -59,7 +60,8 @@ class training_run {
     // Packed weights are inference copies the optimizer will not update: evaluation during and
     // after training must read the trained weights.
     model_.unpack_weights();
-    if (options.micro_batches_per_step() > 1) gradients_.emplace(model.backend(), model.parameters());
+    if (options.micro_batches_per_step() > 1)
+      gradients_.emplace(model.backend(), model.parameters(), [&model](std::string_view name) { return model.parameter_part(name); });
   }
 
   /// Whether steps remain: neither all were taken nor did early stopping end the run.
@@ -82,6 +84,11 @@ class training_run {
       const std::int64_t index = state_.step * per_step + j * ranks_.size() + ranks_.rank();
       autograd::tape<B> tape(be, true);
       nn::forward_context<B> ctx{tape, mix64(options_.seed ^ mix64(static_cast<std::uint64_t>(index)))};
+      if (j == per_rank - 1 && options_.overlap_gradient_sum && gradients_ && gradients_->overlaps(ranks_))
+        ctx.gradients_ready = [this, &params, first = j == 0](int model_part) {  // sum each part as backward finishes it
+          gradients_->take_part(model_part, params, first);
+          gradients_->start_sum(model_part, ranks_);
+        };
       micro_batch_loss<B> part = micro_batch(ctx, index);
       typename B::value_type value{};
       download(be, part.loss.value().data(), &value, 1);
@@ -90,7 +97,7 @@ class training_run {
         break;
       }
       tape.backward(part.loss);
-      if (gradients_) j == 0 ? gradients_->start(params) : gradients_->add(params);
+      if (gradients_) gradients_->take_rest(params, j == 0);
       totals[0] += static_cast<double>(value);
       totals[1] += static_cast<double>(part.tokens);
       totals[3] += part.ends_epoch ? 1 : 0;

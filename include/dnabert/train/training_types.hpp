@@ -68,6 +68,9 @@ struct run_settings {
   /// The ranks of a data-parallel run (null: one process). Rank r takes the micro-batches
   /// i ≡ r (mod ranks) of the sequence one process would take; only rank 0 writes files.
   parallel::communicator* communicator = nullptr;
+  /// With several ranks: sum each part of the model's gradients over the ranks as soon as the
+  /// last micro-batch's backward pass has finished it (false: after the whole pass; the same sums).
+  bool overlap_gradient_sum = true;
 
   /// The ranks the run is spread over.
   [[nodiscard]] parallel::communicator& ranks() const { return communicator ? *communicator : parallel::one_process(); }

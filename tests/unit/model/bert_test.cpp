@@ -5,7 +5,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
 
 #include "test_paths.hpp"
@@ -121,4 +123,42 @@ TEST_CASE("bert: whole-model gradients match finite differences (double, with dr
     }
   }
   CHECK(checked > 100);
+}
+
+TEST_CASE("bert: backward reports each part's gradients complete once, head first, embeddings last, and they are final then") {
+  dnabert::backend::cpu cpu(1);
+  const auto batch = tokenize({"ACGTACGTAC", "ACGTNA"});
+  for (const auto head : {dnabert::bert_head::masked_lm, dnabert::bert_head::sequence_classification}) {
+    CAPTURE(static_cast<int>(head));
+    const dnabert::cpu_bert<> model(cpu, tiny_config(head), head, 7);
+    const auto& params = model.parameters();
+    std::vector<int> reported;
+    std::map<std::string, std::vector<float>> at_report;  // each parameter's gradient when its part was reported
+    dnabert::autograd::tape<dnabert::backend::cpu> tape(cpu, true);
+    dnabert::nn::forward_context<dnabert::backend::cpu> ctx{tape};
+    ctx.gradients_ready = [&](int part) {
+      reported.push_back(part);
+      for (const auto& item : params.items())
+        if (!item.alias && model.parameter_part(item.name) == part && item.value.has_grad()) {
+          const auto values = item.value.grad(cpu).span();
+          at_report[item.name].assign(values.begin(), values.end());
+        }
+    };
+    const auto out = model.forward(ctx, batch, {head == dnabert::bert_head::sequence_classification, false, false, {}});
+    dnabert::tensor<dnabert::backend::cpu> seed(cpu, out.logits.shape());
+    for (std::int64_t i = 0; i < seed.numel(); ++i) seed.data()[i] = std::sin(static_cast<float>(i));  // d(loss)/d(logits)
+    tape.backward(out.logits, seed);
+    CHECK(reported == std::vector<int>{3, 2, 1, 0});  // 2 layers: head, layer 1, layer 0, embeddings
+    std::size_t checked = 0;
+    for (const auto& item : params.items()) {
+      if (item.alias || !item.value.has_grad()) continue;
+      CAPTURE(item.name);
+      REQUIRE(at_report.count(item.name) == 1);
+      const auto final_values = item.value.grad(cpu).span();
+      CHECK(std::equal(final_values.begin(), final_values.end(), at_report[item.name].begin(), at_report[item.name].end()));
+      ++checked;
+    }
+    CHECK(checked >= 20);
+    CHECK(model.parameter_part("bert.encoder.layer.1.output.dense.weight") == 2);
+  }
 }
