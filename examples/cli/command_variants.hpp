@@ -86,11 +86,12 @@ void run_vcf_variants(const variants_cli_options& o, const Model& model) {
   options.batch_size = o.batch_size;
   options.strict = o.strict;
   options.progress = std::ref(progress);
+  options.ranks = &job();  // in an MPI job the ranks predict, rank 0 writes
 
   constexpr std::size_t score_count = 4;  // p_ref, p_alt, diff, logOR: the order of `info_fields`
   std::vector<std::array<float, score_count>> scores(variants.size(), {NAN, NAN, NAN, NAN});
   std::unique_ptr<analysis::mutations_tsv_writer> table;
-  if (!vcf_output) table = std::make_unique<analysis::mutations_tsv_writer>(
+  if (!vcf_output && leads_job()) table = std::make_unique<analysis::mutations_tsv_writer>(
       o.output, model.model().k(), std::vector<std::string>{"chrom", "pos", "id", "ref", "alt"});
   const auto report = analysis::score_variants(
       model, std::span<const analysis::variant>(variants), reference, options,
@@ -102,6 +103,7 @@ void run_vcf_variants(const variants_cli_options& o, const Model& model) {
           table->add(std::to_string(v.record), window.reference, window.alternative, score,
                      std::vector<std::string>{v.contig, std::to_string(v.pos0 + 1), record_ids[v.record], v.ref, v.alt});
       });
+  if (!leads_job()) return;
   if (table) {
     table->commit();
   } else {
@@ -130,6 +132,7 @@ template <class Model>
 void run_mutation_file(const variants_cli_options& o, const Model& model) {
   if (!o.output.ends_with(".tsv"))
     throw input_error("--output " + o.output + ": --mut-file mode writes DNABERT's mutations.tsv: use a name ending in .tsv");
+  if (job().size() > 1) throw input_error("--mut-file mode runs in one process: start it without mpirun (--vcf mode shares the work)");
   const auto mutations = io::read_mutation_file(o.mut_file);
   analysis::mutation_scorer scorer(mutations, o.mut_file);
   analysis::mutations_tsv_writer table(o.output, model.model().k());

@@ -3,11 +3,15 @@
 // or `srun`, when the program was built with the dnabert::mpi component). Only rank 0 writes
 // files and talks to the user; an error on any rank ends every rank.
 
+#include <algorithm>
+#include <array>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <string_view>
 
+#include "dnabert/core/error.hpp"
 #include "dnabert/parallel/communicator.hpp"
 #ifdef DNABERT_WITH_MPI
 #include "dnabert/parallel/mpi.hpp"
@@ -38,6 +42,16 @@ inline int local_rank() {
 
 /// Whether this process talks to the user and writes the outputs: always, but on ranks other than 0.
 inline bool leads_job() { return job().writes_files(); }
+
+/// Refuses, in an MPI job of several ranks, a command that does not share its work over them
+/// (every rank would do all of it and write the same files).
+inline void check_command_shares_work(std::string_view command) {
+  constexpr std::array<std::string_view, 6> sharing{"pretrain", "finetune", "predict", "embed", "scan", "variants"};
+  if (job().size() == 1 || command.empty() || command.starts_with('-')) return;
+  if (std::find(sharing.begin(), sharing.end(), command) == sharing.end())
+    throw input_error(std::string(command) + " runs in one process: start it without mpirun (pretrain, finetune, predict, "
+                      "embed, scan and variants --vcf share their work over MPI ranks)");
+}
 
 /// The job for main()'s lifetime: MPI initialised and its world's ranks when an MPI launcher
 /// started the program (and it was built with dnabert::mpi), else one process.

@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   dnabert::cli::invocation.assign(argv, argv + argc);
   const dnabert::cli::job_scope job(argc, argv);
   try {
+    dnabert::cli::check_command_shares_work(argc > 1 ? argv[1] : "");
     app.parse(argc, argv);
   } catch (const dnabert::cli::training_interrupted& stopped) {
     return stopped.status;

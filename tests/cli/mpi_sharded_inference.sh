@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# `mpiexec -n 2 dnabert predict|embed|scan` splits the input's chunks over the ranks and rank 0
-# writes the files one process writes, byte for byte (an odd number of chunks: the last round is
-# uneven); standard input, which reaches rank 0 only, is refused.
-# Usage: mpi_sharded_inference.sh DNABERT WORK_DIR MODEL FASTA GENOME REGIONS_BED MPIEXEC...
-#   (exit 0 only if all holds)
+# `mpiexec -n 2 dnabert predict|embed|scan|variants` splits the input's chunks over the ranks and
+# rank 0 writes the files one process writes, byte for byte (an odd number of chunks: the last
+# round is uneven); standard input, which reaches rank 0 only, and commands that do not share
+# their work are refused.
+# Usage: mpi_sharded_inference.sh DNABERT WORK_DIR MODEL FASTA GENOME REGIONS_BED vcf|no-vcf MPIEXEC...
+#   (no-vcf: dnabert was built without htslib, so variants --vcf is not tried; exit 0 only if all holds)
 set -euo pipefail
-dnabert=$1 work=$2 model=$3 fasta=$4 genome=$5 regions=$6
-shift 6
+dnabert=$1 work=$2 model=$3 fasta=$4 genome=$5 regions=$6 vcf=$7
+shift 7
 mpiexec=("$@")
 fail() { echo "FAIL: $*"; exit 1; }
 rm -rf "$work" && mkdir -p "$work" && cd "$work"  # the checker may run us inside it
@@ -30,8 +31,28 @@ cmp "$work/alone.bedGraph" "$work/ranks.bedGraph" || fail "scan on 2 ranks wrote
 cmp "$work/alone.peaks" "$work/ranks.peaks" || fail "scan on 2 ranks wrote other peaks"
 [[ $(grep -c "^scan: .* contigs" "$work/scan.err") -eq 1 ]] || fail "the scan summary is not printed once: $(cat "$work/scan.err")"
 [[ $(wc -l < "$work/ranks.bedGraph") -gt 513 ]] || fail "the bedGraph holds 512 windows or fewer (one chunk per rank or less)"
+# 600 SNVs on the genome's first record (3 chunks of 256), REF read from the FASTA.
+if [[ $vcf == vcf ]]; then
+  cp "$genome" "$work/genome.fa"
+  awk 'NR == 1 { sub(/^>/, ""); name = $1; next } /^>/ { exit } { seq = seq $0 }
+       END { print "##fileformat=VCFv4.2"; print "##contig=<ID=" name ",length=" length(seq) ">";
+             print "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO";
+             for (p = 1000; p < 1600; ++p) { r = toupper(substr(seq, p, 1)); a = (r == "A") ? "C" : "A";
+               print name "\t" p "\tsnv" p "\t" r "\t" a "\t.\tPASS\t." } }' "$genome" > "$work/snvs.vcf"
+  variants=(variants --model "$model" --fasta "$work/genome.fa" --vcf "$work/snvs.vcf" --batch-size 4 --threads 1)
+  "$dnabert" "${variants[@]}" --output "$work/alone.variants.tsv" 2> /dev/null || fail "variants in one process failed"
+  "${mpiexec[@]}" "$dnabert" "${variants[@]}" --output "$work/ranks.variants.tsv" 2> "$work/variants.err" ||
+    fail "variants on 2 ranks failed: $(cat "$work/variants.err")"
+  cmp "$work/alone.variants.tsv" "$work/ranks.variants.tsv" || fail "variants on 2 ranks wrote other bytes"
+  [[ $(wc -l < "$work/ranks.variants.tsv") -eq 601 ]] || fail "variants did not score 600 SNVs"
+  [[ $(grep -c "^variants: 600 alleles" "$work/variants.err") -eq 1 ]] || fail "the summary is not printed once: $(cat "$work/variants.err")"
+fi
+status=0
+"${mpiexec[@]}" "$dnabert" tokenize --input "$fasta" --output "$work/tokens.txt" 2> "$work/tokenize.err" || status=$?
+[[ $status -ne 0 ]] || fail "tokenize on 2 ranks was accepted"
+grep -q "tokenize runs in one process" "$work/tokenize.err" || fail "the refusal does not say why: $(cat "$work/tokenize.err")"
 status=0
 "${mpiexec[@]}" "$dnabert" predict --model "$model" --input - --output "$work/stdin.tsv" < "$fasta" 2> "$work/stdin.err" || status=$?
 [[ $status -ne 0 ]] || fail "standard input on 2 ranks was accepted"
 grep -q "standard input reaches rank 0 only" "$work/stdin.err" || fail "the refusal does not say why: $(cat "$work/stdin.err")"
-echo "predict, embed and scan on 2 ranks: the bytes of one process"
+echo "predict, embed, scan$([[ $vcf == vcf ]] && echo " and variants") on 2 ranks: the bytes of one process"

@@ -14,10 +14,10 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "learnable_genome.hpp"
 #include "planted_motif.hpp"
 #include "tiny_config.hpp"
 
@@ -81,16 +81,6 @@ double largest_relative_difference(const std::map<std::string, std::vector<float
   return largest;
 }
 
-std::span<const std::byte> bytes_of(const std::string& text) { return std::as_bytes(std::span(text.data(), text.size())); }
-
-std::string random_genome(std::size_t length, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::string s(length, 'A');
-  for (char& c : s) c = "ACGT"[rng() % 4];
-  for (std::size_t at = 0; at + 12 <= length; at += 40) s.replace(at, 12, "GATTACACATGC");
-  return s;
-}
-
 dnabert::bert_config tiny_masked_lm() { return dnabert::test::tiny_config(dnabert::bert_head::masked_lm, 32, 1, 2, 64, 66); }
 
 // 20 pre-training steps of `model` into `dir` on `ranks` (null: one process), `per_rank`
@@ -98,7 +88,8 @@ dnabert::bert_config tiny_masked_lm() { return dnabert::test::tiny_config(dnaber
 train::training_summary pretrain_steps(dnabert::cpu_bert<>& model, const fs::path& dir, parallel::communicator* ranks,
                                        std::int64_t per_rank, const std::string& resume = {}, std::int64_t steps = 20,
                                        bool overlap = true) {
-  static const auto corpus = train::pretraining_corpus::read(bytes_of(">g\n" + random_genome(6000, 3) + "\n"), "g.fa");
+  static const std::string genome = ">g\n" + dnabert::test::repetitive_genome(6000, 3) + "\n";
+  static const auto corpus = train::pretraining_corpus::read(dnabert::test::bytes_of(genome), "g.fa");
   train::pretrain_options options;
   options.max_steps = steps;
   options.batch_size = 4;

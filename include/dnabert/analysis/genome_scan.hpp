@@ -27,6 +27,7 @@
 #include "dnabert/io/line_reader.hpp"
 #include "dnabert/model/window_classification.hpp"
 #include "dnabert/parallel/communicator.hpp"
+#include "dnabert/parallel/ordered_work.hpp"
 
 namespace dnabert::analysis {
 
@@ -309,56 +310,37 @@ scan_summary scan_genome(const classifier<Spec, B>& model, const std::string& fa
   detail::window_cutter cutter(fasta, contigs, std::move(spans), summary, options.max_n_fraction,
                                static_cast<std::size_t>(model.model().k()), chunk_windows);
   std::size_t done = 0;
-  const auto report = [&](const detail::window_chunk& chunk, const std::vector<double>& p) {
+  // A chunk's values travel as bytes: one double per scored window.
+  const auto report = [&](const detail::window_chunk& chunk, const std::string& values) {
     std::size_t scored = 0;
     for (const auto& entry : chunk.entries) {
-      if (entry.fate == detail::window_fate::scored) on_window(contigs[entry.contig].name, entry.window, p[scored++]);
-      else ++(entry.fate == detail::window_fate::skipped_n ? summary.skipped_n : summary.skipped_short);
+      if (entry.fate == detail::window_fate::scored) {
+        double p = 0;
+        std::memcpy(&p, values.data() + scored++ * sizeof p, sizeof p);
+        on_window(contigs[entry.contig].name, entry.window, p);
+      } else {
+        ++(entry.fate == detail::window_fate::skipped_n ? summary.skipped_n : summary.skipped_short);
+      }
     }
     summary.scored += scored;
     done += chunk.entries.size();
     if (options.progress) options.progress(done, summary.windows);
   };
-  const auto probabilities = [&](const detail::window_chunk& chunk) {
-    return chunk.sequences.empty() ? std::vector<double>{}
-                                   : positive_class_probabilities(model, chunk.sequences, options.batch_size);
+  // In an MPI job every rank cuts every chunk (cheap next to the model) and scores its share;
+  // rank 0 reports them in genome order.
+  parallel::ordered_work<detail::window_chunk, decltype(report)> work(
+      options.ranks != nullptr ? *options.ranks : parallel::one_process(), report);
+  const auto score = [&](const detail::window_chunk& chunk) {
+    if (chunk.sequences.empty()) return std::string();
+    const std::vector<double> p = positive_class_probabilities(model, chunk.sequences, options.batch_size);
+    return std::string(reinterpret_cast<const char*>(p.data()), p.size() * sizeof(double));
   };
-  // In an MPI job every rank cuts every chunk (cheap next to the model) and scores chunk c when
-  // c mod ranks is its rank; each round of one chunk per rank is gathered to rank 0, which
-  // reports the round's chunks in order.
-  parallel::communicator& ranks = options.ranks != nullptr ? *options.ranks : parallel::one_process();
-  const auto rank_count = static_cast<std::size_t>(ranks.size());
-  std::vector<detail::window_chunk> round;  // rank 0: the round's chunks, waiting for their values
-  std::string mine = "0";                   // this rank's values in the round ("1" + doubles), or "0"
-  const auto gather_round = [&] {
-    const std::vector<std::string> parts = ranks.gather_to_rank_0(mine);
-    for (std::size_t i = 0; i < parts.size() && i < round.size(); ++i) {
-      std::vector<double> p((parts[i].size() - 1) / sizeof(double));
-      std::memcpy(p.data(), parts[i].data() + 1, p.size() * sizeof(double));
-      report(round[i], p);
-    }
-    round.clear();
-    mine = "0";
-  };
-  std::size_t chunks = 0;
   for (detail::window_chunk chunk = cutter.next(); !chunk.entries.empty();) {
     auto next = std::async(std::launch::async, [&cutter] { return cutter.next(); });
-    if (rank_count == 1) {
-      report(chunk, probabilities(chunk));
-    } else {
-      if (chunks % rank_count == static_cast<std::size_t>(ranks.rank())) {
-        const std::vector<double> p = probabilities(chunk);
-        mine = "1" + std::string(reinterpret_cast<const char*>(p.data()), p.size() * sizeof(double));
-      }
-      if (ranks.rank() == 0) {
-        chunk.sequences.clear();
-        round.push_back(std::move(chunk));
-      }
-      if (++chunks % rank_count == 0) gather_round();
-    }
+    work.add(std::move(chunk), score);
     chunk = next.get();
   }
-  if (rank_count > 1 && chunks % rank_count != 0) gather_round();
+  work.finish();
   return summary;
 }
 

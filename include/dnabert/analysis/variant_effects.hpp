@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <optional>
 #include <span>
@@ -18,6 +19,8 @@
 #include "dnabert/core/nucleotide_text.hpp"
 #include "dnabert/io/contig_names.hpp"
 #include "dnabert/model/window_classification.hpp"
+#include "dnabert/parallel/communicator.hpp"
+#include "dnabert/parallel/ordered_work.hpp"
 
 namespace dnabert::analysis {
 
@@ -101,6 +104,9 @@ struct variant_options {
   bool strict = false;          ///< throw input_error on the first warning instead of collecting it
   /// Called with (variants done, variants in all); for progress displays.
   std::function<void(std::size_t, std::size_t)> progress;
+  /// The ranks of an MPI job to spread the chunks of variants over (null: one process); rank 0
+  /// gets every score, in input order.
+  parallel::communicator* ranks = nullptr;
 };
 
 namespace detail {
@@ -219,9 +225,26 @@ inline std::optional<variant_window> make_variant_window(const variant& v, std::
   return result;
 }
 
+namespace detail {
+
+/// The windows of one chunk of variants, and the sequences to predict for them: each distinct
+/// reference window once (the alleles of a multi-allelic record share it), then every alternative.
+struct variant_chunk {
+  std::size_t last = 0;                     ///< one past the chunk's last variant
+  std::vector<std::size_t> indices;         ///< the variants with a window
+  std::vector<variant_window> windows;
+  std::vector<std::size_t> reference_slot;  ///< each window's reference sequence in `sequences`
+  std::size_t first_alternative = 0;        ///< where the alternatives start in `sequences`
+  std::vector<std::string> sequences;
+};
+
+}  // namespace detail
+
 /// Checks, windows, predicts (batched) and scores every variant, calling
 /// `on_scored(variant index, window, score)` in input order for each one scored; the rest are in
-/// `report`. Windows are built a chunk at a time, so memory stays bounded for any VCF.
+/// `report`. Windows are built a chunk at a time, so memory stays bounded for any VCF. With
+/// options.ranks the chunks are predicted on the ranks of an MPI job and on_scored runs on rank 0
+/// only (every rank's report has the warnings; rank 0's has the count scored).
 template <class Spec, class B, class OnScored>
 variant_report score_variants(const classifier<Spec, B>& model, std::span<const variant> variants,
                               const reference_genome& reference, const variant_options& options, OnScored&& on_scored) {
@@ -232,31 +255,45 @@ variant_report score_variants(const classifier<Spec, B>& model, std::span<const 
   if (options.batch_size == 0) throw input_error("batch size must be at least 1");
   variant_report report;
   report.variants = variants.size();
-  const std::size_t chunk = std::max<std::size_t>(256, options.batch_size * 8);
-  for (std::size_t first = 0; first < variants.size(); first += chunk) {
-    const std::size_t last = std::min(variants.size(), first + chunk);
-    std::vector<std::size_t> indices;
-    std::vector<variant_window> windows;
-    for (std::size_t i = first; i < last; ++i)
+  // A chunk's probabilities travel as bytes: one double per sequence.
+  const auto use = [&](const detail::variant_chunk& chunk, const std::string& probabilities) {
+    const auto p = [&probabilities](std::size_t i) {
+      double value = 0;
+      std::memcpy(&value, probabilities.data() + i * sizeof value, sizeof value);
+      return value;
+    };
+    for (std::size_t w = 0; w < chunk.windows.size(); ++w)
+      on_scored(chunk.indices[w], chunk.windows[w], score_probabilities(p(chunk.reference_slot[w]), p(chunk.first_alternative + w)));
+    report.scored += chunk.windows.size();
+    if (options.progress) options.progress(chunk.last, variants.size());
+  };
+  parallel::ordered_work<detail::variant_chunk, decltype(use)> work(
+      options.ranks != nullptr ? *options.ranks : parallel::one_process(), use);
+  const auto predict = [&](const detail::variant_chunk& chunk) {
+    if (chunk.sequences.empty()) return std::string();
+    const std::vector<double> p = positive_class_probabilities(model, chunk.sequences, options.batch_size);
+    return std::string(reinterpret_cast<const char*>(p.data()), p.size() * sizeof(double));
+  };
+  const std::size_t chunk_size = std::max<std::size_t>(256, options.batch_size * 8);
+  for (std::size_t first = 0; first < variants.size(); first += chunk_size) {
+    detail::variant_chunk chunk;
+    chunk.last = std::min(variants.size(), first + chunk_size);
+    for (std::size_t i = first; i < chunk.last; ++i)
       if (auto built = make_variant_window(variants[i], i, reference, window, options.strict, report)) {
-        indices.push_back(i);
-        windows.push_back(std::move(*built));
+        chunk.indices.push_back(i);
+        chunk.windows.push_back(std::move(*built));
       }
-    // The alleles of a multi-allelic record share their reference window: predict it once.
-    std::vector<std::string> sequences;
-    std::vector<std::size_t> reference_slot(windows.size());
-    for (std::size_t w = 0; w < windows.size(); ++w) {
-      if (w == 0 || windows[w].reference != windows[w - 1].reference) sequences.push_back(windows[w].reference);
-      reference_slot[w] = sequences.size() - 1;
+    chunk.reference_slot.resize(chunk.windows.size());
+    for (std::size_t w = 0; w < chunk.windows.size(); ++w) {
+      if (w == 0 || chunk.windows[w].reference != chunk.windows[w - 1].reference)
+        chunk.sequences.push_back(chunk.windows[w].reference);
+      chunk.reference_slot[w] = chunk.sequences.size() - 1;
     }
-    const std::size_t first_alternative = sequences.size();
-    for (const auto& built : windows) sequences.push_back(built.alternative);
-    const std::vector<double> p = positive_class_probabilities(model, sequences, options.batch_size);
-    for (std::size_t w = 0; w < windows.size(); ++w)
-      on_scored(indices[w], windows[w], score_probabilities(p[reference_slot[w]], p[first_alternative + w]));
-    report.scored += windows.size();
-    if (options.progress) options.progress(last, variants.size());
+    chunk.first_alternative = chunk.sequences.size();
+    for (const auto& built : chunk.windows) chunk.sequences.push_back(built.alternative);
+    work.add(std::move(chunk), predict);
   }
+  work.finish();
   return report;
 }
 

@@ -9,6 +9,7 @@
 #include <random>
 #include <string>
 
+#include "learnable_genome.hpp"
 #include "pipe_feed.hpp"
 #include "test_paths.hpp"
 #include "tiny_config.hpp"
@@ -18,16 +19,8 @@ namespace {
 using B = dnabert::backend::cpu;
 namespace train = dnabert::train;
 
-std::span<const std::byte> bytes_of(const std::string& text) { return std::as_bytes(std::span(text.data(), text.size())); }
-
-// A genome that is learnable: random sequence with a repeated 12-mer every 40 nt.
-std::string repetitive_genome(std::size_t length, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::string s(length, 'A');
-  for (char& c : s) c = "ACGT"[rng() % 4];
-  for (std::size_t at = 0; at + 12 <= length; at += 40) s.replace(at, 12, "GATTACACATGC");
-  return s;
-}
+using dnabert::test::bytes_of;
+using dnabert::test::repetitive_genome;
 
 }  // namespace
 
