@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <future>
 #include <iomanip>
@@ -310,14 +309,12 @@ scan_summary scan_genome(const classifier<Spec, B>& model, const std::string& fa
   detail::window_cutter cutter(fasta, contigs, std::move(spans), summary, options.max_n_fraction,
                                static_cast<std::size_t>(model.model().k()), chunk_windows);
   std::size_t done = 0;
-  // A chunk's values travel as bytes: one double per scored window.
+  // A chunk's values travel as bytes (positive_class_probability_bytes of its scored windows).
   const auto report = [&](const detail::window_chunk& chunk, const std::string& values) {
     std::size_t scored = 0;
     for (const auto& entry : chunk.entries) {
       if (entry.fate == detail::window_fate::scored) {
-        double p = 0;
-        std::memcpy(&p, values.data() + scored++ * sizeof p, sizeof p);
-        on_window(contigs[entry.contig].name, entry.window, p);
+        on_window(contigs[entry.contig].name, entry.window, probability_at(values, scored++));
       } else {
         ++(entry.fate == detail::window_fate::skipped_n ? summary.skipped_n : summary.skipped_short);
       }
@@ -331,9 +328,7 @@ scan_summary scan_genome(const classifier<Spec, B>& model, const std::string& fa
   parallel::ordered_work<detail::window_chunk, decltype(report)> work(
       options.ranks != nullptr ? *options.ranks : parallel::one_process(), report);
   const auto score = [&](const detail::window_chunk& chunk) {
-    if (chunk.sequences.empty()) return std::string();
-    const std::vector<double> p = positive_class_probabilities(model, chunk.sequences, options.batch_size);
-    return std::string(reinterpret_cast<const char*>(p.data()), p.size() * sizeof(double));
+    return positive_class_probability_bytes(model, chunk.sequences, options.batch_size);
   };
   for (detail::window_chunk chunk = cutter.next(); !chunk.entries.empty();) {
     auto next = std::async(std::launch::async, [&cutter] { return cutter.next(); });

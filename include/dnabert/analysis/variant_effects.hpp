@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <optional>
 #include <span>
@@ -255,24 +254,18 @@ variant_report score_variants(const classifier<Spec, B>& model, std::span<const 
   if (options.batch_size == 0) throw input_error("batch size must be at least 1");
   variant_report report;
   report.variants = variants.size();
-  // A chunk's probabilities travel as bytes: one double per sequence.
-  const auto use = [&](const detail::variant_chunk& chunk, const std::string& probabilities) {
-    const auto p = [&probabilities](std::size_t i) {
-      double value = 0;
-      std::memcpy(&value, probabilities.data() + i * sizeof value, sizeof value);
-      return value;
-    };
+  // A chunk's probabilities travel as bytes (positive_class_probability_bytes of its sequences).
+  const auto use = [&](const detail::variant_chunk& chunk, const std::string& p) {
     for (std::size_t w = 0; w < chunk.windows.size(); ++w)
-      on_scored(chunk.indices[w], chunk.windows[w], score_probabilities(p(chunk.reference_slot[w]), p(chunk.first_alternative + w)));
+      on_scored(chunk.indices[w], chunk.windows[w],
+                score_probabilities(probability_at(p, chunk.reference_slot[w]), probability_at(p, chunk.first_alternative + w)));
     report.scored += chunk.windows.size();
     if (options.progress) options.progress(chunk.last, variants.size());
   };
   parallel::ordered_work<detail::variant_chunk, decltype(use)> work(
       options.ranks != nullptr ? *options.ranks : parallel::one_process(), use);
   const auto predict = [&](const detail::variant_chunk& chunk) {
-    if (chunk.sequences.empty()) return std::string();
-    const std::vector<double> p = positive_class_probabilities(model, chunk.sequences, options.batch_size);
-    return std::string(reinterpret_cast<const char*>(p.data()), p.size() * sizeof(double));
+    return positive_class_probability_bytes(model, chunk.sequences, options.batch_size);
   };
   const std::size_t chunk_size = std::max<std::size_t>(256, options.batch_size * 8);
   for (std::size_t first = 0; first < variants.size(); first += chunk_size) {

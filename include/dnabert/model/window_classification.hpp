@@ -3,8 +3,10 @@
 // it: the longest window it takes in one piece, and P(class 1) of each window.
 
 #include <cstddef>
+#include <cstring>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dnabert/core/error.hpp"
@@ -32,6 +34,23 @@ std::vector<double> positive_class_probabilities(const classifier<Spec, B>& mode
   std::vector<double> probabilities(sequences.size());
   for (std::size_t s = 0; s < sequences.size(); ++s) probabilities[s] = predicted.probabilities(s, 1);
   return probabilities;
+}
+
+/// positive_class_probabilities as bytes, one double per sequence (empty for none): the form in
+/// which ranks of an MPI job send their share to rank 0 (parallel/ordered_work.hpp).
+template <class Spec, class B>
+std::string positive_class_probability_bytes(const classifier<Spec, B>& model, std::span<const std::string> sequences,
+                                             std::size_t batch_size) {
+  if (sequences.empty()) return {};
+  const std::vector<double> p = positive_class_probabilities(model, sequences, batch_size);
+  return std::string(reinterpret_cast<const char*>(p.data()), p.size() * sizeof(double));
+}
+
+/// Probability `i` of positive_class_probability_bytes.
+inline double probability_at(std::string_view bytes, std::size_t i) {
+  double value = 0;
+  std::memcpy(&value, bytes.data() + i * sizeof value, sizeof value);
+  return value;
 }
 
 }  // namespace dnabert
