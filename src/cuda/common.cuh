@@ -54,6 +54,9 @@ struct lt_plan {
   }
 };
 
+/// cuBLASLt plans a context keeps at most.
+inline constexpr std::size_t max_lt_plans = 512;
+
 /// What a cuBLASLt plan depends on: element type (as cudaDataType_t), rows, in, out.
 using lt_plan_key = std::tuple<int, std::int64_t, std::int64_t, std::int64_t>;
 

@@ -38,6 +38,14 @@ std::string cuda_device_name(const cuda_context& context) { return context.prope
 
 std::size_t cuda_cached_bytes(const cuda_context& context) { return context.cached_bytes(); }
 
+std::size_t cuda_linear_plans(cuda_context& context) { return context.lt_plans().size(); }
+
+std::size_t cuda_linear_plans_without_algorithm(cuda_context& context) {
+  std::size_t count = 0;
+  for (const auto& [key, plan] : context.lt_plans()) count += plan.found ? 0 : 1;
+  return count;
+}
+
 void cuda_copy_bytes(cuda_context& context, const void* src, void* dst, std::size_t bytes, cuda_copy_kind kind) {
   cudaStream_t stream = context.stream();
   switch (kind) {

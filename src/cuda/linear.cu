@@ -27,6 +27,9 @@ const detail::lt_plan& plan_for(detail::cuda_context& context, std::int64_t rows
   const detail::lt_plan_key key{static_cast<int>(type), rows, in, out};
   auto& plans = context.lt_plans();
   if (const auto found = plans.find(key); found != plans.end()) return found->second;
+  // The row count is part of the key and varies with packing and masked-LM rows: the cache is
+  // emptied when full rather than growing with every new count.
+  if (plans.size() >= detail::max_lt_plans) plans.clear();
   detail::lt_plan& plan = plans[key];
   const bool tf32 = std::is_same_v<D, float> && context.math() == cuda_math::tf32;
   const cublasComputeType_t compute = tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
@@ -51,9 +54,12 @@ const detail::lt_plan& plan_for(detail::cuda_context& context, std::int64_t rows
       set_preference(attribute, lt_alignment);
     cublasLtMatmulHeuristicResult_t result{};
     int count = 0;
-    detail::check_cublas(cublasLtMatmulAlgoGetHeuristic(context.lt(), plan.operation, plan.a, plan.b, plan.d, plan.d,
-                                                        preference, 1, &result, &count),
-                         "cublasLtMatmulAlgoGetHeuristic");
+    const cublasStatus_t status = cublasLtMatmulAlgoGetHeuristic(context.lt(), plan.operation, plan.a, plan.b, plan.d,
+                                                                 plan.d, preference, 1, &result, &count);
+    // NOT_SUPPORTED is cuBLASLt's usual answer when no algorithm fits the shape (tiny `out`, as a
+    // 2- or 3-class head): a plan without algorithm, kept, so the shape goes to cuBLAS from now on.
+    if (status == CUBLAS_STATUS_NOT_SUPPORTED) count = 0;
+    else detail::check_cublas(status, "cublasLtMatmulAlgoGetHeuristic");
     plan.found = count > 0;
     plan.algorithm = result.algo;
   } catch (...) {

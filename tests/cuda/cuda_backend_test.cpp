@@ -140,6 +140,37 @@ TEST_CASE("cuda: linear layers through cuBLASLt's bias epilogue, and the fallbac
   check_close({got_bf16.begin(), got_bf16.end()}, want, "bf16 linear (one bf16 rounding of the output)", 1e-2);
 }
 
+TEST_CASE("cuda: every dense-layer shape runs, through cuBLASLt or its cuBLAS fallback, and the plan cache stays bounded") {
+  // Tiny outputs (regression, 2- and 3-class heads) are where cuBLASLt commonly has no algorithm
+  // and answers NOT_SUPPORTED: the layer must fall back, that shape and every later call of it.
+  for (const std::int64_t out : {1, 2, 3}) {
+    for (const std::int64_t rows : {1, 5, 64}) {
+      const std::int64_t in = 768;
+      const auto x = random_values(static_cast<std::size_t>(rows * in), 50);
+      const auto w = random_values(static_cast<std::size_t>(out * in), 51, -0.1f, 0.1f);
+      const auto b = random_values(static_cast<std::size_t>(out), 52);
+      std::vector<float> want(static_cast<std::size_t>(rows * out));
+      linear_forward(host(), x.data(), w.data(), b.data(), rows, in, out, want.data());
+      const auto dx = to_device(x), dw = to_device(w), db = to_device(b);
+      for (int call = 0; call < 2; ++call) {
+        dnabert::tensor<cuda> y(gpu(), {rows * out});
+        linear_forward(gpu(), dx.data(), dw.data(), db.data(), rows, in, out, y.data());
+        check_close(to_host(y), want, "linear " + std::to_string(rows) + "x768->" + std::to_string(out));
+      }
+    }
+  }
+  MESSAGE(dnabert::backend::detail::cuda_linear_plans_without_algorithm(gpu().context())
+          << " of " << dnabert::backend::detail::cuda_linear_plans(gpu().context()) << " shapes without a cuBLASLt algorithm");
+  // Row counts vary with packing and masked-LM rows: 600 of them keep at most 512 plans.
+  const auto x = random_values(600 * 16, 53);
+  const auto w = random_values(16 * 16, 54);
+  const auto b = random_values(16, 55);
+  const auto dx = to_device(x), dw = to_device(w), db = to_device(b);
+  dnabert::tensor<cuda> y(gpu(), {600 * 16});
+  for (std::int64_t rows = 1; rows <= 600; ++rows) linear_forward(gpu(), dx.data(), dw.data(), db.data(), rows, 16, 16, y.data());
+  CHECK(dnabert::backend::detail::cuda_linear_plans(gpu().context()) <= 512);
+}
+
 TEST_CASE("cuda: element-wise ops and column sums") {
   const std::int64_t rows = 300, n = 70, count = rows * n;
   const auto x = random_values(static_cast<std::size_t>(count), 4, -3, 3);

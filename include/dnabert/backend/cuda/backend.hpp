@@ -32,6 +32,10 @@ int cuda_device(const cuda_context& context);
 std::string cuda_device_name(const cuda_context& context);
 /// Bytes the cache holds (in use and free).
 std::size_t cuda_cached_bytes(const cuda_context& context);
+/// cuBLASLt plans the context holds (one per dense-layer shape seen; bounded).
+std::size_t cuda_linear_plans(cuda_context& context);
+/// Those of them for which cuBLASLt offered no algorithm (their shapes run on cuBLAS).
+std::size_t cuda_linear_plans_without_algorithm(cuda_context& context);
 }  // namespace detail
 
 /// Number of CUDA devices visible to this process (0 without a driver or a GPU; never throws).
