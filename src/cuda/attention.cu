@@ -80,12 +80,14 @@ __global__ void masked_softmax(const float* scores, const D* key_bias, index_t r
   float top = -INFINITY;
   for (index_t j = lane; j < seq; j += 32) top = fmaxf(top, logit(j));
   top = detail::warp_max(top);
+  if (top == -INFINITY) top = 0;  // every key masked with a true -inf: each exp is 0, not exp(-inf - -inf) = NaN
   float sum = 0;
   for (index_t j = lane; j < seq; j += 32) sum += expf(logit(j) - top);
   sum = detail::warp_sum(sum);
+  const float inverse = sum > 0 ? 1.0f / sum : 0.0f;  // such a row attends to nothing: zeros
   const float factor = dropout_p > 0 ? static_cast<float>(1.0 / (1.0 - dropout_p)) : 1.0f;
   for (index_t j = lane; j < seq; j += 32) {
-    const float p = expf(logit(j) - top) / sum;
+    const float p = expf(logit(j) - top) * inverse;
     const index_t i = row * seq + j;
     if (probs != nullptr) probs[i] = from_float<D>(p);
     if (dropout_p > 0) {

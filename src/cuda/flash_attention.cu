@@ -116,7 +116,7 @@ __global__ void __launch_bounds__(cuda_launch::flash_tiling_for(Padded).threads(
       float sum = 0;
 #pragma unroll
       for (int kk = 0; kk < KPL; ++kk) {
-        const float p = valid[kk] ? expf(logit[r][kk] - state[r].max) : 0.0f;
+        const float p = valid[kk] ? cuda_launch::key_weight(state[r], logit[r][kk]) : 0.0f;
         pw[r * BK + lane + 32 * kk] = p;
         sum += p;
       }
@@ -146,7 +146,7 @@ __global__ void __launch_bounds__(cuda_launch::flash_tiling_for(Padded).threads(
   for (int r = 0; r < R; ++r) {
     const int row = warp * R + r;
     if (row >= rows_here) continue;
-    const float inv = 1.0f / state[r].sum;
+    const float inv = cuda_launch::inverse_sum(state[r]);
 #pragma unroll
     for (int e = 0; e < CPL; ++e) {
       const int c = lane + 32 * e;

@@ -50,7 +50,7 @@ void flash_attention_reference(const ops::attention_shape& s, const float* q, co
           for (float& a : acc) a *= alpha;
           float sum = 0;
           for (std::int64_t j = 0; j < keys; ++j) {
-            const float p = std::exp(logits[static_cast<std::size_t>(j)] - state.max);
+            const float p = launch::key_weight(state, logits[static_cast<std::size_t>(j)]);
             sum += p;
             const float* vr = v + base + (k0 + j) * ld;
             for (std::int64_t c = 0; c < d; ++c) acc[static_cast<std::size_t>(c)] += p * vr[c];
@@ -58,7 +58,8 @@ void flash_attention_reference(const ops::attention_shape& s, const float* q, co
           state.sum += sum;
         }
         float* out = context + base + (qt * QueryTile + r) * ld;
-        for (std::int64_t c = 0; c < d; ++c) out[c] = acc[static_cast<std::size_t>(c)] / state.sum;
+        const float inv = launch::inverse_sum(state);
+        for (std::int64_t c = 0; c < d; ++c) out[c] = acc[static_cast<std::size_t>(c)] * inv;
       }
   }
 }

@@ -174,6 +174,29 @@ TEST_CASE("flash tiling: the online-softmax step over any tiling gives the one-p
   launch::online_softmax masked;  // a tile of -inf logits leaves the state as it is, no NaN
   CHECK(launch::enter_key_tile(masked, -INFINITY) == 1.0f);
   CHECK(masked.sum == 0.0f);
+  CHECK(launch::key_weight(masked, -INFINITY) == 0.0f);  // not exp(-inf - -inf) = NaN
+  CHECK(launch::inverse_sum(masked) == 0.0f);             // a row with no key to attend: zeros
+  launch::enter_key_tile(masked, 2.0f);                    // a later tile with a real key
+  CHECK(launch::key_weight(masked, -INFINITY) == 0.0f);
+  CHECK(launch::key_weight(masked, 2.0f) == 1.0f);
+}
+
+TEST_CASE("flash reference: a query whose keys are all masked with a true -inf gets zeros, not NaN") {
+  problem one(1, 5, 1, 8, 3);
+  std::fill(one.key_bias.begin(), one.key_bias.end(), -INFINITY);
+  std::vector<float> context(one.qkv.size(), 7.0f);
+  const auto run = [&] {
+    dnabert::test::flash_attention_reference<16, 16>(one.shape, one.q(), one.k(), one.v(), one.key_bias.data(), one.scale,
+                                                     context.data());
+  };
+  run();
+  for (std::int64_t r = 0; r < 5; ++r)
+    for (std::int64_t c = 0; c < 8; ++c) CHECK(context[static_cast<std::size_t>(r * one.shape.row_stride + c)] == 0.0f);
+  one.key_bias[3] = 0.0f;  // one key left: every query attends to it alone, its value exactly
+  run();
+  for (std::int64_t r = 0; r < 5; ++r)
+    for (std::int64_t c = 0; c < 8; ++c)
+      CHECK(context[static_cast<std::size_t>(r * one.shape.row_stride + c)] == one.v()[3 * one.shape.row_stride + c]);
 }
 
 TEST_CASE("flash reference: the kernel's tile recurrence equals the CPU backend's attention, 1e-6") {

@@ -127,4 +127,14 @@ DNABERT_HOST_DEVICE inline float enter_key_tile(online_softmax& state, float til
   return alpha;
 }
 
+/// A key's unnormalised probability, exp(logit - running max); 0 while every logit so far is
+/// -inf (a row masked with a true -inf), where exp(-inf - -inf) would be NaN.
+DNABERT_HOST_DEVICE inline float key_weight(const online_softmax& state, float logit) {
+  return state.max == -std::numeric_limits<float>::infinity() ? 0.0f : expf(logit - state.max);
+}
+
+/// What a row's output is multiplied by at the end: 1 / sum, or 0 for a row with no key to attend
+/// (all -inf), whose output is then zeros, not NaN.
+DNABERT_HOST_DEVICE inline float inverse_sum(const online_softmax& state) { return state.sum > 0 ? 1.0f / state.sum : 0.0f; }
+
 }  // namespace dnabert::backend::cuda_launch
