@@ -125,12 +125,25 @@ void dropout_forward(cuda_t<T>& be, const T* x, T* y, std::uint8_t* keep, std::i
   const auto* xd = detail::device_ptr(x);
   auto* yd = detail::device_ptr(y);
   const float factor = static_cast<float>(1.0 / (1.0 - p));
+  if (n <= 0) return;
+  // One thread per Philox block: its four words are the draws of four consecutive offsets (the
+  // stream philox_uniform reads one word at a time, as the CPU backend does).
+  const std::uint64_t first_block = philox_block_index(offset);
+  const std::uint64_t end = offset + static_cast<std::uint64_t>(n);
+  const auto blocks = static_cast<std::int64_t>(philox_block_index(end - 1) - first_block + 1);
   for_each(
-      be, n,
-      [=] __device__(index_t i) {
-        const bool kept = philox_uniform(seed, offset + static_cast<std::uint64_t>(i)) >= p;
-        keep[i] = kept ? 1 : 0;
-        yd[i] = from_float<D>(kept ? to_float(xd[i]) * factor : 0.0f);
+      be, blocks,
+      [=] __device__(index_t b) {
+        const std::uint64_t block = first_block + static_cast<std::uint64_t>(b);
+        const philox4x32_block words = philox_block(seed, block);
+        for (unsigned lane = 0; lane < 4; ++lane) {
+          const std::uint64_t at = block * 4 + lane;
+          if (at < offset || at >= end) continue;
+          const auto i = static_cast<index_t>(at - offset);
+          const bool kept = uniform_from_bits(words.word[lane]) >= p;
+          keep[i] = kept ? 1 : 0;
+          yd[i] = from_float<D>(kept ? to_float(xd[i]) * factor : 0.0f);
+        }
       },
       "dropout_forward");
 }
@@ -199,10 +212,12 @@ void embedding_backward(cuda_t<T>& be, const std::int32_t* ids, std::int64_t n, 
         if (!sorted_runs::starts_run(keys, start)) return;
         const index_t column = i % width;
         D& slot = t[static_cast<index_t>(keys[start]) * width + column];
-        D sum = slot;
+        // In float, rounded once: a bf16 sum stops growing after ~512 terms, and the token-type
+        // and [PAD]/[CLS] runs have a term for every row of the batch.
+        float sum = to_float(slot);
         for (index_t k = start, end = sorted_runs::run_end(keys, n, start); k < end; ++k)
-          sum = from_float<D>(to_float(sum) + to_float(g[static_cast<index_t>(order[k]) * width + column]));
-        slot = sum;
+          sum += to_float(g[static_cast<index_t>(order[k]) * width + column]);
+        slot = from_float<D>(sum);
       },
       "embedding_backward");
 }

@@ -246,6 +246,25 @@ TEST_CASE("cuda: layer norm forward and backward") {
   check_close(to_host(d_dbeta), dbeta, "layer_norm_backward dbeta");
 }
 
+TEST_CASE("cuda bf16: the embedding gradient of a 16k-row run is summed in float, rounded once") {
+  // The token-type run: every row of a 32 x 512 batch hits row 0; in bf16 the sum would stop
+  // growing after ~512 terms (1 + 2^-8 rounds back to 1).
+  static cuda_bf16 half(0);
+  const std::int64_t n = 16384, width = 8;
+  const std::vector<std::int32_t> ids(static_cast<std::size_t>(n), 0);
+  const std::vector<dnabert::bfloat16> grad(static_cast<std::size_t>(n * width), dnabert::bfloat16(0.01f));
+  dnabert::tensor<cuda_bf16> d_grad(half, {n * width}), d_table(half, {2 * width});
+  upload(half, grad.data(), d_grad.data(), d_grad.numel());
+  fill(half, d_table.data(), dnabert::bfloat16(0.0f), d_table.numel());
+  dnabert::tensor<cuda_bf16, std::int32_t> d_ids(half, {n});
+  upload(half, ids.data(), d_ids.data(), n);
+  embedding_backward(half, d_ids.data(), n, d_grad.data(), width, d_table.data());
+  const auto table = dnabert::host_values(half, d_table);
+  const float want = static_cast<float>(n) * static_cast<float>(dnabert::bfloat16(0.01f));
+  for (std::int64_t c = 0; c < width; ++c) CHECK(static_cast<float>(table[static_cast<std::size_t>(c)]) == doctest::Approx(want).epsilon(1e-2));
+  for (std::int64_t c = width; c < 2 * width; ++c) CHECK(static_cast<float>(table[static_cast<std::size_t>(c)]) == 0.0f);
+}
+
 TEST_CASE("cuda: embeddings, strided rows and dropout masks") {
   const std::int64_t vocab = 11, width = 24, n = 50;
   std::vector<std::int32_t> ids(static_cast<std::size_t>(n));
