@@ -1,92 +1,117 @@
 #!/usr/bin/env bash
-# One prepared run on a GPU machine: the GPU test label, then the GPU benchmarks and PyTorch on the
-# same card; results under $OUT (or ./gpu-results). The programs come prebuilt in $DNABERT_GPU_BIN
-# (bench/gpu/stage.sh fills it where the build dependencies are installed); without it they are
-# built here first (needs the README's packages and nvcc).
+# One prepared run on a lent GPU machine, at most about 6 minutes, every command under `timeout`:
+# libraries, device, each GPU test case on its own, compute-sanitizer on the newest kernels'
+# tests, the GPU benchmarks that decide (bf16 inference and training, fused against GEMM
+# attention), and the program on both devices; then a PASS/FAIL verdict, and a non-zero exit on
+# FAIL. Six result files under $OUT (default ./gpu-results): verdict.txt, cases.tsv, tests.log,
+# sanitizer.log, bench.json, cli.log. The programs come prebuilt in $DNABERT_GPU_BIN
+# (bench/gpu/stage.sh); without it they are built here first (the README's packages and nvcc).
+# The PyTorch peer's GPU numbers are in docs/benchmarks.md already (bench/gpu/torch_peer.py).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-$PWD/gpu-results}
 mkdir -p "$out"
 bin=${DNABERT_GPU_BIN:-}
 if [ -z "$bin" ]; then
-  cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DDNABERT_ENABLE_CUDA=ON -DDNABERT_BUILD_BENCH=ON &&
-    cmake --build build-gpu --target dnabert_cuda_smoke dnabert_cuda_tests bench_cuda || exit 1
-  bin=build-gpu/bin
-  mkdir -p "$bin"
-  cmake --build build-gpu --target dnabert_cli || exit 1
-  cp build-gpu/tests/cuda/dnabert_cuda_smoke build-gpu/tests/cuda/dnabert_cuda_tests build-gpu/bench/bench_cuda build-gpu/dnabert "$bin"
+  timeout 900 bash bench/gpu/stage.sh .gpu >/dev/null || { echo "VERDICT: FAIL (the GPU programs did not build)"; exit 1; }
+  bin=.gpu
 fi
 export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}:$PWD/$bin/lib
 # The test programs find tests/data at the path they were built in.
 data_dir=$(cat "$bin/source_dir" 2>/dev/null || echo "$PWD")
 if [ ! -e "$data_dir/tests/data" ]; then mkdir -p "$(dirname "$data_dir")" && ln -s "$PWD" "$data_dir"; fi
 
-{ nvidia-smi --query-gpu=name,driver_version,clocks.max.sm,memory.total --format=csv; date -u; } | tee "$out/device.txt"
-echo "::: GPU tests"
-timeout 60 "$bin/dnabert_cuda_smoke" 2>&1 | tee "$out/tests.log"
-timeout 300 "$bin/dnabert_cuda_tests" --duration=true 2>&1 | tee -a "$out/tests.log"
-echo "tests exit status: ${PIPESTATUS[0]}" | tee -a "$out/tests.log"
-echo "::: the dnabert program on the GPU: the model-running commands on both devices, a short fine-tune on the GPU"
-# Runs `dnabert ARGS...` with --device cpu, then cuda; @OUT@ in ARGS stands for $out/NAME_<device>.
-both() {  # NAME ARGS...
-  local name=$1 device
-  shift
-  for device in cpu cuda; do
-    "$bin/dnabert" "${@//@OUT@/$out/${name}_$device}" --device $device --threads 4 >/dev/null ||
-      { echo "$name: --device $device failed" | tee -a "$out/tests.log"; return 1; }
-  done
-}
-# Largest |cuda - cpu| over COLUMNS (1-based, space-separated) of the TSVs `both` wrote as
-# $out/NAME_<device>SUFFIX; fails when the rows differ in number or a difference reaches TOL.
-compare() {  # NAME SUFFIX COLUMNS TOL
-  paste "$out/$1_cpu$2" "$out/$1_cuda$2" | awk -F'\t' -v name="$1" -v cols="$3" -v tol="$4" '
-    NR == 1 { n = NF / 2; split(cols, c, " "); next }
-    { if (NF != 2 * n) uneven = 1; for (i in c) { d = $(c[i]) - $(c[i] + n); if (d < 0) d = -d; if (d > worst) worst = d } }
-    END { print name ": max |cuda - cpu| over columns " cols ":", worst + 0, (uneven ? "(row counts differ)" : ""); exit uneven || !(worst < tol) }' |
-    tee -a "$out/tests.log"
-}
-# `plot` and `motifs` write pictures and discrete motifs: the GPU run must succeed; sameness is reported.
-same_files() {  # NAME SUFFIX
-  cmp -s "$out/$1_cpu$2" "$out/$1_cuda$2" && echo "$1: $1_*$2 identical on both devices" || echo "$1: $1_*$2 differ between devices"
-}
-if [ -x "$bin/dnabert" ]; then
-  model=tests/data/parity/cls_k6 input=tests/data/cli/three.fa
-  both predict predict --model $model --input $input --output @OUT@.tsv && compare predict .tsv "3 4 5 6" 1e-5  # probabilities, logits
-  for precision in tf32 bf16; do  # the tensor-core precisions against the CPU's float32 probabilities
-    "$bin/dnabert" predict --model $model --input $input --output "$out/predict_${precision}_cuda.tsv" --device cuda \
-      --precision $precision >/dev/null && cp "$out/predict_cpu.tsv" "$out/predict_${precision}_cpu.tsv" &&
-      compare predict_$precision .tsv "3 4" 0.05
-  done
-  both attention attention --model $model --combine-with tests/data/parity/mlm_k3 --input $input --layer all --format tsv \
-    --output @OUT@.tsv && compare attention .tsv 3 1e-4
-  both plot plot attention --model $model --input $input --all --output @OUT@ && same_files plot /seq1.svg | tee -a "$out/tests.log"
-  both plot_heads plot heads --model $model --input $input --id seq1 --output @OUT@.svg &&
-    same_files plot_heads .svg | tee -a "$out/tests.log"
-  both motifs motifs --model $model --input tests/data/cli/three_labelled.csv --min-len 3 --output @OUT@ &&
-    same_files motifs /motifs.tsv | tee -a "$out/tests.log"
-  both variants variants --model $model --input tests/data/variants/dev.tsv --mut-file tests/data/variants/mut.txt \
-    --output @OUT@.tsv && compare variants .tsv "4 6" 1e-5  # orig_pred, mut_pred
-  both mutate mutate --model $model --input $input --id seq1 --attention --output @OUT@.tsv --svg @OUT@.svg &&
-    compare mutate .tsv "5 6 7" 1e-5  # p_ref, p_alt, delta
-  "$bin/dnabert" finetune --model $model --train tests/data/cli/three_labelled.csv --dev tests/data/cli/three_labelled.csv \
-    --output /tmp/finetuned_cuda --max-steps 6 --device cuda 2>&1 | tail -2 | tee -a "$out/tests.log"
-  "$bin/dnabert" predict --model /tmp/finetuned_cuda --input $input --output - --device cuda 2>/dev/null | tee -a "$out/tests.log"
-  "$bin/dnabert" finetune --model $model --train tests/data/cli/three_labelled.csv --dev tests/data/cli/three_labelled.csv \
-    --output /tmp/finetuned_bf16 --max-steps 6 --device cuda --precision bf16 2>&1 | tail -2 | tee -a "$out/tests.log"
-  "$bin/dnabert" predict --model /tmp/finetuned_bf16 --input $input --output - --device cuda --precision bf16 2>/dev/null |
-    tee -a "$out/tests.log"
-fi
-[ -n "${DNABERT_GPU_SKIP_BENCH:-}" ] && exit 0
-echo "::: dnabert benchmarks"
-timeout 240 "$bin/bench_cuda" --benchmark_filter="${DNABERT_GPU_BENCH_FILTER:-.}" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
-  --benchmark_out="$out/bench_cuda.json" --benchmark_out_format=json 2>&1 | tee "$out/bench_cuda.log"
-if [ -z "${DNABERT_GPU_SKIP_PEER:-}" ]; then
-echo "::: PyTorch on the same card"
-PYTHONUNBUFFERED=1 timeout 200 python3 bench/gpu/torch_peer.py >"$out/torch_peer.json" 2>"$out/torch_peer.log"
-echo "torch peer exit status: $?"
-tail -5 "$out/torch_peer.log"
-fi
+failures=()
+fail() { failures+=("$1"); }
+verdict() { echo "$*" | tee -a "$out/verdict.txt"; }
+: >"$out/verdict.txt"
+
+# 1. Libraries the programs need and the machine lacks.
+for program in dnabert_cuda_tests bench_cuda dnabert; do
+  missing=$(ldd "$bin/$program" 2>&1 | grep "not found" | tr -s ' \t' ' ')
+  [ -z "$missing" ] || fail "$program: missing libraries:$missing"
+done
+
+# 2. The device.
+device=$(timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1) || fail "nvidia-smi: $device"
+timeout 30 "$bin/dnabert_cuda_smoke" >/dev/null 2>&1 || fail "no CUDA device usable (dnabert_cuda_smoke)"
+
+# 3. Each GPU test case on its own (one crash cannot hide the others): cases.tsv, tests.log.
+: >"$out/tests.log"
+printf 'case\tresult\tseconds\n' >"$out/cases.tsv"
+cases=$(timeout 30 "$bin/dnabert_cuda_tests" --list-test-cases 2>/dev/null | awk '/^=+$/ { rule++; next } rule == 1')
+deadline=$((SECONDS + 150))
+while IFS= read -r name; do
+  [ -n "$name" ] || continue
+  if [ $SECONDS -ge $deadline ]; then printf '%s\tNOT RUN (time)\t0\n' "$name" >>"$out/cases.tsv"; fail "test time ran out"; continue; fi
+  start=$SECONDS
+  echo "::: $name" >>"$out/tests.log"
+  timeout 60 "$bin/dnabert_cuda_tests" --test-case="${name//,/\\,}" --one-case >>"$out/tests.log" 2>&1
+  status=$?
+  result=$([ $status -eq 0 ] && echo PASS || { [ $status -eq 77 ] && echo SKIPPED || echo "FAIL ($status)"; })
+  printf '%s\t%s\t%d\n' "$name" "$result" $((SECONDS - start)) >>"$out/cases.tsv"
+  [ "$result" = PASS ] || fail "test: $name: $result"
+done <<<"$cases"
+[ -n "$cases" ] || fail "dnabert_cuda_tests listed no test case"
+
+# 4. compute-sanitizer memcheck on the tests of the kernels no GPU had run before.
 if command -v compute-sanitizer >/dev/null; then
-  echo "::: GPU tests under compute-sanitizer memcheck"
-  timeout 150 compute-sanitizer --tool memcheck --error-exitcode 3 "$bin/dnabert_cuda_tests" -tce="*failures are exceptions*" 2>&1 | tail -15 | tee "$out/memcheck.log"
+  timeout 90 compute-sanitizer --tool memcheck --error-exitcode 3 "$bin/dnabert_cuda_tests" \
+    --test-case="*flash*,*fused*,*embedding*,*dropout*,*dense-layer*,*bf16*" >"$out/sanitizer.log" 2>&1 ||
+    fail "compute-sanitizer memcheck (sanitizer.log)"
+else
+  echo "compute-sanitizer not installed" >"$out/sanitizer.log"
+  fail "compute-sanitizer not installed"
 fi
+
+# 5. The benchmarks that decide, once each (bench.json).
+filter='cuda_inference/bf16/(8|256)/128|cuda_train_step/bf16/32/512|cuda_attention/(fused|gemm)/(fp32|bf16)/64/(128|512)'
+timeout 150 "$bin/bench_cuda" --benchmark_filter="$filter" --benchmark_out="$out/bench.json" \
+  --benchmark_out_format=json >/dev/null 2>&1 || fail "bench_cuda"
+
+# 6. The program on both devices: predict's probabilities within 1e-5, a short bf16 fine-tune (cli.log).
+model=tests/data/parity/cls_k6 input=tests/data/cli/three.fa
+: >"$out/cli.log"
+for where in cpu cuda; do
+  timeout 60 "$bin/dnabert" predict --model $model --input $input --output "/tmp/predict_$where.tsv" --device $where \
+    --threads 4 >>"$out/cli.log" 2>&1 || fail "dnabert predict --device $where"
+done
+paste /tmp/predict_cpu.tsv /tmp/predict_cuda.tsv 2>/dev/null | awk -F'\t' 'NR > 1 { n = NF / 2; for (c = 3; c <= n; ++c) {
+    d = $c - $(c + n); if (d < 0) d = -d; if (d > worst) worst = d } } END { print "predict: max |cuda - cpu| " worst + 0; exit !(NR > 1 && worst < 1e-5) }' \
+  >>"$out/cli.log" 2>&1 || fail "predict differs between devices by 1e-5 or more (cli.log)"
+timeout 90 "$bin/dnabert" finetune --model $model --train tests/data/cli/three_labelled.csv --dev tests/data/cli/three_labelled.csv \
+  --output /tmp/finetuned_bf16 --max-steps 6 --device cuda --precision bf16 >>"$out/cli.log" 2>&1 || fail "bf16 finetune"
+
+# 7. The verdict.
+verdict "device: ${device:-unknown}"
+verdict "test cases: $(grep -c $'\tPASS\t' "$out/cases.tsv") passed, $(grep -vc -e $'\tPASS\t' -e '^case' "$out/cases.tsv") not (cases.tsv)"
+grep -h "shapes without a cuBLASLt algorithm" "$out/tests.log" | sed 's/.*MESSAGE: *//' | head -1 |
+  sed 's/^/cuBLASLt: /' | tee -a "$out/verdict.txt"
+grep -h "max error\|relative error\|bound" "$out/tests.log" | sed 's/.*MESSAGE: *//' | head -12 | tee -a "$out/verdict.txt"
+if [ -s "$out/bench.json" ] && command -v python3 >/dev/null; then
+  python3 - "$out/bench.json" <<'PY' | tee -a "$out/verdict.txt"
+import json, sys
+runs = {b["name"]: b for b in json.load(open(sys.argv[1]))["benchmarks"]}
+def show(name, *counters):
+    b = runs.get(name)
+    if b is None:
+        print(f"{name}: not run")
+        return
+    extra = ", ".join(f"{c} {b[c]:.3g}" for c in counters if c in b)
+    print(f"{name}: {b['real_time']:.3f} {b['time_unit']}" + (f", {extra}" if extra else ""))
+for shape in ("8/128", "256/128"):
+    show(f"cuda_inference/bf16/{shape}/real_time", "tokens/s")
+show("cuda_train_step/bf16/32/512/real_time", "tokens/s", "MFU")
+for precision in ("fp32", "bf16"):
+    for seq in ("128", "512"):
+        for path in ("fused", "gemm"):
+            show(f"cuda_attention/{path}/{precision}/64/{seq}/real_time", "TFLOP/s")
+PY
+fi
+if [ ${#failures[@]} -eq 0 ]; then
+  verdict "VERDICT: PASS"
+  exit 0
+fi
+verdict "VERDICT: FAIL"
+for failure in "${failures[@]}"; do verdict "  - $failure"; done
+exit 1
