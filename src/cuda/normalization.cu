@@ -46,7 +46,7 @@ struct summed_gradient {
 
 template <class D, class Input>
 __global__ void layer_norm_forward_kernel(Input x, const D* gamma, const D* beta, index_t rows, index_t n, float eps,
-                                          D* y, D* mean, D* rstd) {
+                                          D* y, float* mean, float* rstd) {
   const index_t row = blockIdx.x * static_cast<index_t>(rows_per_block) + threadIdx.x / 32;
   const int lane = static_cast<int>(threadIdx.x % 32);
   if (row >= rows) return;
@@ -63,21 +63,21 @@ __global__ void layer_norm_forward_kernel(Input x, const D* gamma, const D* beta
   for (index_t j = lane; j < n; j += 32)
     y[row * n + j] = from_float<D>((xr(j) - mu) * inv * to_float(gamma[j]) + to_float(beta[j]));
   if (lane == 0) {
-    if (mean != nullptr) mean[row] = from_float<D>(mu);
-    if (rstd != nullptr) rstd[row] = from_float<D>(inv);
+    if (mean != nullptr) mean[row] = mu;
+    if (rstd != nullptr) rstd[row] = inv;
   }
 }
 
 template <class D, class Input, class Gradient>
-__global__ void layer_norm_backward_kernel(const D* dy, Input x, const D* gamma, const D* mean, const D* rstd,
+__global__ void layer_norm_backward_kernel(const D* dy, Input x, const D* gamma, const float* mean, const float* rstd,
                                            index_t rows, index_t n, Gradient dx) {
   const index_t row = blockIdx.x * static_cast<index_t>(rows_per_block) + threadIdx.x / 32;
   const int lane = static_cast<int>(threadIdx.x % 32);
   if (row >= rows) return;
   const auto xr = [&](index_t j) { return x(row * n + j); };
   const D* dyr = dy + row * n;
-  const float mu = to_float(mean[row]);
-  const float inv = to_float(rstd[row]);
+  const float mu = mean[row];
+  const float inv = rstd[row];
   float sum_dxhat = 0;
   float sum_dxhat_xhat = 0;
   for (index_t j = lane; j < n; j += 32) {
@@ -98,27 +98,28 @@ unsigned row_blocks(std::int64_t rows) { return static_cast<unsigned>((rows + ro
 // The one launch sequence of layer_norm_forward and add_layer_norm_forward.
 template <class T, class Input>
 void launch_layer_norm_forward(cuda_t<T>& be, Input x, const T* gamma, const T* beta, std::int64_t rows,
-                               std::int64_t n, double eps, T* y, T* mean, T* rstd, const char* op) {
+                               std::int64_t n, double eps, T* y, float* mean, float* rstd, const char* op) {
   if (rows <= 0) return;
   layer_norm_forward_kernel<<<row_blocks(rows), rows_per_block * 32, 0, be.context().stream()>>>(
-      x, detail::device_ptr(gamma), detail::device_ptr(beta), rows, n, static_cast<float>(eps), detail::device_ptr(y),
-      detail::device_ptr(mean), detail::device_ptr(rstd));
+      x, detail::device_ptr(gamma), detail::device_ptr(beta), rows, n, static_cast<float>(eps), detail::device_ptr(y), mean,
+      rstd);
   detail::check_launch(op);
 }
 
 // The one launch sequence of layer_norm_backward and add_layer_norm_backward: the row kernel, then
 // dgamma and dbeta as deterministic column sums.
 template <class T, class Input, class Gradient>
-void launch_layer_norm_backward(cuda_t<T>& be, const T* dy, Input x, const T* gamma, const T* mean, const T* rstd,
+void launch_layer_norm_backward(cuda_t<T>& be, const T* dy, Input x, const T* gamma, const float* mean, const float* rstd,
                                 std::int64_t rows, std::int64_t n, Gradient dx, T* dgamma, T* dbeta, const char* op) {
   if (rows <= 0) return;
-  const auto *g = detail::device_ptr(dy), *mu = detail::device_ptr(mean), *inv = detail::device_ptr(rstd);
+  const auto* g = detail::device_ptr(dy);
+  const float *mu = mean, *inv = rstd;
   layer_norm_backward_kernel<<<row_blocks(rows), rows_per_block * 32, 0, be.context().stream()>>>(
       g, x, detail::device_ptr(gamma), mu, inv, rows, n, dx);
   detail::check_launch(op);
   detail::add_column_sums(
       be, rows, n,
-      [=] __device__(index_t r, index_t j) { return to_float(g[r * n + j]) * (x(r * n + j) - to_float(mu[r])) * to_float(inv[r]); },
+      [=] __device__(index_t r, index_t j) { return to_float(g[r * n + j]) * (x(r * n + j) - mu[r]) * inv[r]; },
       detail::device_ptr(dgamma));
   detail::add_column_sums(be, rows, n, [=] __device__(index_t r, index_t j) { return to_float(g[r * n + j]); },
                           detail::device_ptr(dbeta));
@@ -128,13 +129,13 @@ void launch_layer_norm_backward(cuda_t<T>& be, const T* dy, Input x, const T* ga
 
 template <class T>
 void layer_norm_forward(cuda_t<T>& be, const T* x, const T* gamma, const T* beta, std::int64_t rows, std::int64_t n,
-                        double eps, T* y, T* mean, T* rstd) {
+                        double eps, T* y, float* mean, float* rstd) {
   launch_layer_norm_forward(be, plain_input<detail::device_t<T>>{detail::device_ptr(x)}, gamma, beta, rows, n, eps, y,
                             mean, rstd, "layer_norm_forward");
 }
 
 template <class T>
-void layer_norm_backward(cuda_t<T>& be, const T* dy, const T* x, const T* gamma, const T* mean, const T* rstd,
+void layer_norm_backward(cuda_t<T>& be, const T* dy, const T* x, const T* gamma, const float* mean, const float* rstd,
                          std::int64_t rows, std::int64_t n, T* dx, T* dgamma, T* dbeta) {
   using D = detail::device_t<T>;
   launch_layer_norm_backward(be, dy, plain_input<D>{detail::device_ptr(x)}, gamma, mean, rstd, rows, n,
@@ -143,14 +144,14 @@ void layer_norm_backward(cuda_t<T>& be, const T* dy, const T* x, const T* gamma,
 
 template <class T>
 void add_layer_norm_forward(cuda_t<T>& be, const T* a, const T* b, const T* gamma, const T* beta, std::int64_t rows,
-                            std::int64_t n, double eps, T* y, T* mean, T* rstd) {
+                            std::int64_t n, double eps, T* y, float* mean, float* rstd) {
   launch_layer_norm_forward(be, summed_input<detail::device_t<T>>{detail::device_ptr(a), detail::device_ptr(b)}, gamma,
                             beta, rows, n, eps, y, mean, rstd, "add_layer_norm_forward");
 }
 
 template <class T>
-void add_layer_norm_backward(cuda_t<T>& be, const T* dy, const T* a, const T* b, const T* gamma, const T* mean,
-                             const T* rstd, std::int64_t rows, std::int64_t n, T* da, T* db, T* dgamma, T* dbeta) {
+void add_layer_norm_backward(cuda_t<T>& be, const T* dy, const T* a, const T* b, const T* gamma, const float* mean,
+                             const float* rstd, std::int64_t rows, std::int64_t n, T* da, T* db, T* dgamma, T* dbeta) {
   using D = detail::device_t<T>;
   launch_layer_norm_backward(be, dy, summed_input<D>{detail::device_ptr(a), detail::device_ptr(b)}, gamma, mean, rstd,
                              rows, n, summed_gradient<D>{detail::device_ptr(da), detail::device_ptr(db)}, dgamma, dbeta,
@@ -159,13 +160,13 @@ void add_layer_norm_backward(cuda_t<T>& be, const T* dy, const T* a, const T* b,
 
 #define DNABERT_INSTANTIATE_NORMALIZATION(T)                                                                           \
   template void layer_norm_forward<T>(cuda_t<T>&, const T*, const T*, const T*, std::int64_t, std::int64_t, double, T*, \
-                                      T*, T*);                                                                        \
-  template void layer_norm_backward<T>(cuda_t<T>&, const T*, const T*, const T*, const T*, const T*, std::int64_t,      \
-                                       std::int64_t, T*, T*, T*);                                                       \
+                                      float*, float*);                                                                \
+  template void layer_norm_backward<T>(cuda_t<T>&, const T*, const T*, const T*, const float*, const float*,            \
+                                       std::int64_t, std::int64_t, T*, T*, T*);                                         \
   template void add_layer_norm_forward<T>(cuda_t<T>&, const T*, const T*, const T*, const T*, std::int64_t, std::int64_t, \
-                                          double, T*, T*, T*);                                                         \
-  template void add_layer_norm_backward<T>(cuda_t<T>&, const T*, const T*, const T*, const T*, const T*, const T*,      \
-                                           std::int64_t, std::int64_t, T*, T*, T*, T*);
+                                          double, T*, float*, float*);                                                 \
+  template void add_layer_norm_backward<T>(cuda_t<T>&, const T*, const T*, const T*, const T*, const float*,           \
+                                           const float*, std::int64_t, std::int64_t, T*, T*, T*, T*);
 DNABERT_INSTANTIATE_NORMALIZATION(float)
 DNABERT_INSTANTIATE_NORMALIZATION(bfloat16)
 

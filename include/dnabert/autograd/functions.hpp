@@ -99,8 +99,9 @@ var<B> layer_norm(tape<B>& t, const var<B>& x, const var<B>& gamma, const var<B>
   const std::int64_t n = x.value().dim(-1);
   tensor<B> y(be, x.shape());
   const bool needs_grad = t.recording() && (x.requires_grad() || gamma.requires_grad() || beta.requires_grad());
-  tensor<B> mean = needs_grad ? tensor<B>(be, {rows}) : tensor<B>();
-  tensor<B> rstd = needs_grad ? tensor<B>(be, {rows}) : tensor<B>();
+  // The row statistics stay in float for the backward, whatever the backend's element type.
+  tensor<B, float> mean = needs_grad ? tensor<B, float>(be, {rows}) : tensor<B, float>();
+  tensor<B, float> rstd = needs_grad ? tensor<B, float>(be, {rows}) : tensor<B, float>();
   layer_norm_forward(be, x.value().data(), gamma.value().data(), beta.value().data(), rows, n, eps, y.data(),
                      mean.data(), rstd.data());
   var<B> result = t.make(y, needs_grad);
@@ -130,8 +131,8 @@ var<B> add_layer_norm(tape<B>& t, const var<B>& a, const var<B>& b, const var<B>
   tensor<B> y(be, a.shape());
   const bool needs_grad =
       t.recording() && (a.requires_grad() || b.requires_grad() || gamma.requires_grad() || beta.requires_grad());
-  tensor<B> mean = needs_grad ? tensor<B>(be, {rows}) : tensor<B>();
-  tensor<B> rstd = needs_grad ? tensor<B>(be, {rows}) : tensor<B>();
+  tensor<B, float> mean = needs_grad ? tensor<B, float>(be, {rows}) : tensor<B, float>();
+  tensor<B, float> rstd = needs_grad ? tensor<B, float>(be, {rows}) : tensor<B, float>();
   add_layer_norm_forward(be, a.value().data(), b.value().data(), gamma.value().data(), beta.value().data(), rows, n,
                          eps, y.data(), mean.data(), rstd.data());
   var<B> result = t.make(y, needs_grad);

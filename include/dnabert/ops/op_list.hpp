@@ -48,10 +48,10 @@ concept dense_ops = requires(B& be, T* y, const T* x, T value, bool flag, std::i
   gelu_backward(be, x, x, y, n);
   tanh_forward(be, x, y, n);
   tanh_backward(be, x, x, y, n);
-  layer_norm_forward(be, x, x, x, n, n, real, y, y, y);
-  layer_norm_backward(be, x, x, x, x, x, n, n, y, y, y);
-  add_layer_norm_forward(be, x, x, x, x, n, n, real, y, y, y);
-  add_layer_norm_backward(be, x, x, x, x, x, x, n, n, y, y, y, y);
+  layer_norm_forward(be, x, x, x, n, n, real, y, floats, floats);  // mean and rstd in float, whatever T
+  layer_norm_backward(be, x, x, x, floats, floats, n, n, y, y, y);
+  add_layer_norm_forward(be, x, x, x, x, n, n, real, y, floats, floats);
+  add_layer_norm_backward(be, x, x, x, x, floats, floats, n, n, y, y, y, y);
   embedding_forward(be, ids, n, x, n, y, flag);
   embedding_backward(be, ids, n, x, n, y);
   scatter_rows(be, ids, n, x, n, y);

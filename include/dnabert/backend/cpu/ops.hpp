@@ -295,7 +295,7 @@ namespace detail {
 /// one body of layer_norm_forward and add_layer_norm_forward.
 template <class T, class Input>
 void layer_norm_rows(const Input& input, const T* gamma, const T* beta, std::int64_t rows, std::int64_t n, double eps,
-                     T* y, T* mean, T* rstd) {
+                     T* y, float* mean, float* rstd) {
   const const_array_view<T> g(gamma, n);
   const const_array_view<T> b(beta, n);
 #pragma omp parallel for schedule(dynamic, 16)  // as attention: blocks of rows, taken as threads come
@@ -312,7 +312,7 @@ void layer_norm_rows(const Input& input, const T* gamma, const T* beta, std::int
 /// LayerNorm backward over rows whose input element (r, j) is x_at(r, j); each dx term goes to
 /// add_dx(r, j, value): the one body of layer_norm_backward and add_layer_norm_backward.
 template <class T, class Input, class Output>
-void layer_norm_backward_rows(const T* dy, const Input& x_at, const T* gamma, const T* mean, const T* rstd,
+void layer_norm_backward_rows(const T* dy, const Input& x_at, const T* gamma, const float* mean, const float* rstd,
                               std::int64_t rows, std::int64_t n, const Output& add_dx, T* dgamma, T* dbeta) {
   for (std::int64_t r = 0; r < rows; ++r) {
     const T* dyr = dy + r * n;
@@ -337,17 +337,18 @@ void layer_norm_backward_rows(const T* dy, const Input& x_at, const T* gamma, co
 
 }  // namespace detail
 
-/// LayerNorm over rows of width n: y = (x - mean) * rstd * gamma + beta; saves mean and rstd.
+/// LayerNorm over rows of width n: y = (x - mean) * rstd * gamma + beta; saves mean and rstd
+/// (float whatever T, for the backward).
 template <class T>
 void layer_norm_forward(cpu_t<T>&, const T* x, const T* gamma, const T* beta, std::int64_t rows, std::int64_t n,
-                        double eps, T* y, T* mean, T* rstd) {
+                        double eps, T* y, float* mean, float* rstd) {
   detail::layer_norm_rows([=](std::int64_t r) { return detail::const_array_view<T>(x + r * n, n); }, gamma, beta, rows,
                           n, eps, y, mean, rstd);
 }
 
 /// LayerNorm backward: dx += ..., dgamma += sum(dy * xhat), dbeta += sum(dy).
 template <class T>
-void layer_norm_backward(cpu_t<T>&, const T* dy, const T* x, const T* gamma, const T* mean, const T* rstd,
+void layer_norm_backward(cpu_t<T>&, const T* dy, const T* x, const T* gamma, const float* mean, const float* rstd,
                          std::int64_t rows, std::int64_t n, T* dx, T* dgamma, T* dbeta) {
   detail::layer_norm_backward_rows(
       dy, [=](std::int64_t r, std::int64_t j) { return x[r * n + j]; }, gamma, mean, rstd, rows, n,
@@ -358,7 +359,7 @@ void layer_norm_backward(cpu_t<T>&, const T* dy, const T* x, const T* gamma, con
 /// rstd (may be null) are those of a + b.
 template <class T>
 void add_layer_norm_forward(cpu_t<T>&, const T* a, const T* b, const T* gamma, const T* beta, std::int64_t rows,
-                            std::int64_t n, double eps, T* y, T* mean, T* rstd) {
+                            std::int64_t n, double eps, T* y, float* mean, float* rstd) {
   detail::layer_norm_rows(
       [=](std::int64_t r) {
         return detail::const_array_view<T>(a + r * n, n) + detail::const_array_view<T>(b + r * n, n);
@@ -369,8 +370,8 @@ void add_layer_norm_forward(cpu_t<T>&, const T* a, const T* b, const T* gamma, c
 /// Backward of add_layer_norm_forward, recomputing a + b: da and db (either may be null) += dx,
 /// dgamma += sum(dy * xhat), dbeta += sum(dy).
 template <class T>
-void add_layer_norm_backward(cpu_t<T>&, const T* dy, const T* a, const T* b, const T* gamma, const T* mean,
-                             const T* rstd, std::int64_t rows, std::int64_t n, T* da, T* db, T* dgamma, T* dbeta) {
+void add_layer_norm_backward(cpu_t<T>&, const T* dy, const T* a, const T* b, const T* gamma, const float* mean,
+                             const float* rstd, std::int64_t rows, std::int64_t n, T* da, T* db, T* dgamma, T* dbeta) {
   detail::layer_norm_backward_rows(
       dy, [=](std::int64_t r, std::int64_t j) { return a[r * n + j] + b[r * n + j]; }, gamma, mean, rstd, rows, n,
       [=](std::int64_t r, std::int64_t j, T g) {

@@ -71,22 +71,23 @@ void tanh_forward(cuda_t<T>& be, const T* x, T* y, std::int64_t n);
 /// dx += dy * (1 - y^2), with y = tanh(x).
 template <class T>
 void tanh_backward(cuda_t<T>& be, const T* y, const T* dy, T* dx, std::int64_t n);
-/// LayerNorm over rows of width n (one warp per row, float statistics); mean/rstd may be null.
+/// LayerNorm over rows of width n (one warp per row, float statistics, saved as float for the
+/// backward); mean/rstd may be null.
 template <class T>
 void layer_norm_forward(cuda_t<T>& be, const T* x, const T* gamma, const T* beta, std::int64_t rows,
-                        std::int64_t n, double eps, T* y, T* mean, T* rstd);
+                        std::int64_t n, double eps, T* y, float* mean, float* rstd);
 /// LayerNorm backward: dx += ..., dgamma += sum(dy * xhat), dbeta += sum(dy).
 template <class T>
-void layer_norm_backward(cuda_t<T>& be, const T* dy, const T* x, const T* gamma, const T* mean,
-                         const T* rstd, std::int64_t rows, std::int64_t n, T* dx, T* dgamma, T* dbeta);
+void layer_norm_backward(cuda_t<T>& be, const T* dy, const T* x, const T* gamma, const float* mean,
+                         const float* rstd, std::int64_t rows, std::int64_t n, T* dx, T* dgamma, T* dbeta);
 /// y = LayerNorm(a + b), a + b summed in float and never stored; mean/rstd may be null.
 template <class T>
 void add_layer_norm_forward(cuda_t<T>& be, const T* a, const T* b, const T* gamma, const T* beta, std::int64_t rows,
-                            std::int64_t n, double eps, T* y, T* mean, T* rstd);
+                            std::int64_t n, double eps, T* y, float* mean, float* rstd);
 /// Backward of add_layer_norm_forward, recomputing a + b: da and db (either may be null) += dx.
 template <class T>
-void add_layer_norm_backward(cuda_t<T>& be, const T* dy, const T* a, const T* b, const T* gamma, const T* mean,
-                             const T* rstd, std::int64_t rows, std::int64_t n, T* da, T* db, T* dgamma, T* dbeta);
+void add_layer_norm_backward(cuda_t<T>& be, const T* dy, const T* a, const T* b, const T* gamma, const float* mean,
+                             const float* rstd, std::int64_t rows, std::int64_t n, T* da, T* db, T* dgamma, T* dbeta);
 
 // Embeddings -----------------------------------------------------------------------------------
 
