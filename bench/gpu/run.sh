@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# One prepared run on a lent GPU machine, at most about 6 minutes, every command under `timeout`:
-# libraries, device, each GPU test case on its own, compute-sanitizer on the newest kernels'
-# tests, the GPU benchmarks that decide (bf16 inference and training, fused against GEMM
-# attention), and the program on both devices; then a PASS/FAIL verdict, and a non-zero exit on
-# FAIL. Six result files under $OUT (default ./gpu-results): verdict.txt, cases.tsv, tests.log,
+# One prepared run on a lent GPU machine, at most 6 minutes (each step's `timeout` is cut to what
+# is left; a step with no time left is reported as not run): libraries, device, each GPU test case
+# on its own under both kernel sets (DNABERT_CUDA_KERNELS=standard, the default, and the opt-in
+# fused), compute-sanitizer on the newest kernels' tests, the GPU benchmarks that decide (bf16
+# inference and training under both sets, fused against GEMM attention), and the program on both
+# devices; then a PASS/FAIL verdict, and a non-zero exit on FAIL. Six result files under $OUT (default ./gpu-results): verdict.txt, cases.tsv, tests.log,
 # sanitizer.log, bench.json, cli.log. The programs come prebuilt in $DNABERT_GPU_BIN
 # (bench/gpu/stage.sh); without it they are built here first (the README's packages and nvcc).
 # The PyTorch peer's GPU numbers are in docs/benchmarks.md already (bench/gpu/torch_peer.py).
@@ -23,6 +24,9 @@ if [ ! -e "$data_dir/tests/data" ]; then mkdir -p "$(dirname "$data_dir")" && ln
 
 failures=()
 fail() { failures+=("$1"); }
+budget=360
+# Seconds for a step that wants $1: at most what is left before the budget, less $2 kept for later steps.
+within() { local left=$((budget - SECONDS - ${2:-0})); [ "$1" -lt "$left" ] && echo "$1" || echo $((left > 1 ? left : 1)); }
 verdict() { echo "$*" | tee -a "$out/verdict.txt"; }
 : >"$out/verdict.txt"
 
@@ -36,27 +40,31 @@ done
 device=$(timeout 20 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>&1) || fail "nvidia-smi: $device"
 timeout 30 "$bin/dnabert_cuda_smoke" >/dev/null 2>&1 || fail "no CUDA device usable (dnabert_cuda_smoke)"
 
-# 3. Each GPU test case on its own (one crash cannot hide the others): cases.tsv, tests.log.
+# 3. Each GPU test case on its own (one crash cannot hide the others), under each kernel set:
+# cases.tsv, tests.log.
 : >"$out/tests.log"
-printf 'case\tresult\tseconds\n' >"$out/cases.tsv"
+printf 'case\tkernels\tresult\tseconds\n' >"$out/cases.tsv"
 cases=$(timeout 30 "$bin/dnabert_cuda_tests" --list-test-cases 2>/dev/null | awk '/^=+$/ { rule++; next } rule == 1')
-deadline=$((SECONDS + 150))
-while IFS= read -r name; do
-  [ -n "$name" ] || continue
-  if [ $SECONDS -ge $deadline ]; then printf '%s\tNOT RUN (time)\t0\n' "$name" >>"$out/cases.tsv"; fail "test time ran out"; continue; fi
-  start=$SECONDS
-  echo "::: $name" >>"$out/tests.log"
-  timeout 60 "$bin/dnabert_cuda_tests" --test-case="${name//,/\\,}" --one-case >>"$out/tests.log" 2>&1
-  status=$?
-  result=$([ $status -eq 0 ] && echo PASS || { [ $status -eq 77 ] && echo SKIPPED || echo "FAIL ($status)"; })
-  printf '%s\t%s\t%d\n' "$name" "$result" $((SECONDS - start)) >>"$out/cases.tsv"
-  [ "$result" = PASS ] || fail "test: $name: $result"
-done <<<"$cases"
+for kernels in standard fused; do
+  deadline=$((SECONDS + 90))
+  while IFS= read -r name; do
+    [ -n "$name" ] || continue
+    if [ $SECONDS -ge $deadline ]; then printf '%s\t%s\tNOT RUN (time)\t0\n' "$name" $kernels >>"$out/cases.tsv"; fail "test time ran out ($kernels)"; continue; fi
+    start=$SECONDS
+    echo "::: $name ($kernels)" >>"$out/tests.log"
+    DNABERT_CUDA_KERNELS=$kernels timeout "$(within 60 150)" "$bin/dnabert_cuda_tests" --test-case="${name//,/\\,}" --one-case \
+      >>"$out/tests.log" 2>&1
+    status=$?
+    result=$([ $status -eq 0 ] && echo PASS || { [ $status -eq 77 ] && echo SKIPPED || echo "FAIL ($status)"; })
+    printf '%s\t%s\t%s\t%d\n' "$name" $kernels "$result" $((SECONDS - start)) >>"$out/cases.tsv"
+    [ "$result" = PASS ] || fail "test ($kernels): $name: $result"
+  done <<<"$cases"
+done
 [ -n "$cases" ] || fail "dnabert_cuda_tests listed no test case"
 
 # 4. compute-sanitizer memcheck on the tests of the kernels no GPU had run before.
 if command -v compute-sanitizer >/dev/null; then
-  timeout 90 compute-sanitizer --tool memcheck --error-exitcode 3 "$bin/dnabert_cuda_tests" \
+  DNABERT_CUDA_KERNELS=fused timeout "$(within 60 100)" compute-sanitizer --tool memcheck --error-exitcode 3 "$bin/dnabert_cuda_tests" \
     --test-case="*flash*,*fused*,*embedding*,*dropout*,*dense-layer*,*bf16*" >"$out/sanitizer.log" 2>&1 ||
     fail "compute-sanitizer memcheck (sanitizer.log)"
 else
@@ -64,22 +72,26 @@ else
   fail "compute-sanitizer not installed"
 fi
 
-# 5. The benchmarks that decide, once each (bench.json).
+# 5. The benchmarks that decide, once each under each kernel set (bench.json: one list per set).
 filter='cuda_inference/bf16/(8|256)/128|cuda_train_step/bf16/32/512|cuda_attention/(fused|gemm)/(fp32|bf16)/64/(128|512)'
-timeout 150 "$bin/bench_cuda" --benchmark_filter="$filter" --benchmark_out="$out/bench.json" \
-  --benchmark_out_format=json >/dev/null 2>&1 || fail "bench_cuda"
+for kernels in standard fused; do
+  DNABERT_CUDA_KERNELS=$kernels timeout "$(within 50 80)" "$bin/bench_cuda" --benchmark_filter="$filter" \
+    --benchmark_out="/tmp/bench_$kernels.json" --benchmark_out_format=json >/dev/null 2>&1 || fail "bench_cuda ($kernels)"
+done
+python3 -c 'import json, sys; json.dump({k: json.load(open(f"/tmp/bench_{k}.json")) for k in ("standard", "fused")}, open(sys.argv[1], "w"))' \
+  "$out/bench.json" 2>/dev/null || fail "bench.json not written"
 
 # 6. The program on both devices: predict's probabilities within 1e-5, a short bf16 fine-tune (cli.log).
 model=tests/data/parity/cls_k6 input=tests/data/cli/three.fa
 : >"$out/cli.log"
 for where in cpu cuda; do
-  timeout 60 "$bin/dnabert" predict --model $model --input $input --output "/tmp/predict_$where.tsv" --device $where \
+  timeout "$(within 30 40)" "$bin/dnabert" predict --model $model --input $input --output "/tmp/predict_$where.tsv" --device $where \
     --threads 4 >>"$out/cli.log" 2>&1 || fail "dnabert predict --device $where"
 done
 paste /tmp/predict_cpu.tsv /tmp/predict_cuda.tsv 2>/dev/null | awk -F'\t' 'NR > 1 { n = NF / 2; for (c = 3; c <= n; ++c) {
     d = $c - $(c + n); if (d < 0) d = -d; if (d > worst) worst = d } } END { print "predict: max |cuda - cpu| " worst + 0; exit !(NR > 1 && worst < 1e-5) }' \
   >>"$out/cli.log" 2>&1 || fail "predict differs between devices by 1e-5 or more (cli.log)"
-timeout 90 "$bin/dnabert" finetune --model $model --train tests/data/cli/three_labelled.csv --dev tests/data/cli/three_labelled.csv \
+timeout "$(within 40)" "$bin/dnabert" finetune --model $model --train tests/data/cli/three_labelled.csv --dev tests/data/cli/three_labelled.csv \
   --output /tmp/finetuned_bf16 --max-steps 6 --device cuda --precision bf16 >>"$out/cli.log" 2>&1 || fail "bf16 finetune"
 
 # 7. The verdict.
@@ -91,21 +103,22 @@ grep -h "max error\|relative error\|bound" "$out/tests.log" | sed 's/.*MESSAGE: 
 if [ -s "$out/bench.json" ] && command -v python3 >/dev/null; then
   python3 - "$out/bench.json" <<'PY' | tee -a "$out/verdict.txt"
 import json, sys
-runs = {b["name"]: b for b in json.load(open(sys.argv[1]))["benchmarks"]}
-def show(name, *counters):
-    b = runs.get(name)
+sets = json.load(open(sys.argv[1]))
+def show(kernels, name, *counters):
+    b = {b["name"]: b for b in sets[kernels]["benchmarks"]}.get(name)
     if b is None:
-        print(f"{name}: not run")
+        print(f"{kernels} {name}: not run")
         return
     extra = ", ".join(f"{c} {b[c]:.3g}" for c in counters if c in b)
-    print(f"{name}: {b['real_time']:.3f} {b['time_unit']}" + (f", {extra}" if extra else ""))
-for shape in ("8/128", "256/128"):
-    show(f"cuda_inference/bf16/{shape}/real_time", "tokens/s")
-show("cuda_train_step/bf16/32/512/real_time", "tokens/s", "MFU")
+    print(f"{kernels} {name}: {b['real_time']:.3f} {b['time_unit']}" + (f", {extra}" if extra else ""))
+for kernels in ("standard", "fused"):
+    for shape in ("8/128", "256/128"):
+        show(kernels, f"cuda_inference/bf16/{shape}/real_time", "tokens/s")
+    show(kernels, "cuda_train_step/bf16/32/512/real_time", "tokens/s", "MFU")
 for precision in ("fp32", "bf16"):
     for seq in ("128", "512"):
         for path in ("fused", "gemm"):
-            show(f"cuda_attention/{path}/{precision}/64/{seq}/real_time", "TFLOP/s")
+            show("fused", f"cuda_attention/{path}/{precision}/64/{seq}/real_time", "TFLOP/s")
 PY
 fi
 if [ ${#failures[@]} -eq 0 ]; then

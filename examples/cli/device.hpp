@@ -53,6 +53,7 @@ inline device_choice parse_device(const std::string& text) {
 struct device_options {
   std::string device = "cpu";
   std::string precision = "fp32";
+  std::string cuda_kernels;  ///< standard, fused, or empty: DNABERT_CUDA_KERNELS, else standard
 };
 
 /// Adds -d,--device (cpu, cuda or cuda:N) and --precision (fp32, tf32, bf16, int8) to `cmd`,
@@ -65,6 +66,11 @@ inline CLI::Option* add_device_option(CLI::App* cmd, device_options& options) {
                   "ONNX Runtime's quantize_dynamic); tf32 (CUDA: float32 GEMMs on the tensor cores). What each costs "
                   "in accuracy: README, Precisions")
       ->check(CLI::IsMember({"fp32", "tf32", "bf16", "int8"}));
+  cmd->add_option("--cuda-kernels", options.cuda_kernels,
+                  "CUDA only: standard (the kernels that have passed on a GPU; the default) or fused (cuBLASLt "
+                  "epilogues, fused add + LayerNorm, flash-style attention, multi-tensor AdamW: not yet run on a "
+                  "GPU). Default: the DNABERT_CUDA_KERNELS environment variable, else standard")
+      ->check(CLI::IsMember({"standard", "fused"}));
   return cmd->add_option("-d,--device", options.device,
                          "cpu, cuda or cuda:N (needs a build with CUDA; under mpirun, cuda is the rank's local rank)");
 }
@@ -79,6 +85,7 @@ void with_backend(const device_options& options, int threads, Use&& use, bool tr
     throw input_error("--precision int8 is for inference (predict, embed, scan, variants, mutate, attention, "
                       "evaluate); train in fp32 or bf16, then run the model in int8");
   if (!choice.cuda) {
+    if (!options.cuda_kernels.empty()) throw input_error("--cuda-kernels " + options.cuda_kernels + " needs --device cuda");
     if (options.precision == "tf32")
       throw input_error("--precision tf32 needs --device cuda (the CPU computes in fp32, bf16 or int8)");
     const auto math = options.precision == "bf16"   ? backend::cpu_math::bf16
@@ -92,11 +99,17 @@ void with_backend(const device_options& options, int threads, Use&& use, bool tr
   if (options.precision == "int8")
     throw input_error("--precision int8 runs on the CPU only (--device cpu)");
 #ifdef DNABERT_CLI_WITH_CUDA
+  const auto kernels = options.cuda_kernels.empty()        ? backend::default_cuda_kernels()
+                       : options.cuda_kernels == "fused" ? backend::cuda_kernels::fused
+                                                         : backend::cuda_kernels::standard;
+  if (kernels == backend::cuda_kernels::fused)
+    print_notice("--cuda-kernels fused: kernels not yet run on a GPU (docs/architecture.md, What has run on a GPU)");
   if (options.precision == "bf16")
-    use(std::make_unique<backend::cuda_bf16>(choice.index));
+    use(std::make_unique<backend::cuda_bf16>(choice.index, backend::cuda_math::tf32, kernels));
   else
     use(std::make_unique<backend::cuda>(choice.index,
-                                        options.precision == "tf32" ? backend::cuda_math::tf32 : backend::cuda_math::fp32));
+                                        options.precision == "tf32" ? backend::cuda_math::tf32 : backend::cuda_math::fp32,
+                                        kernels));
 #else
   throw input_error("--device " + options.device + ": this dnabert was built without CUDA (configure with nvcc present and -DDNABERT_ENABLE_CUDA=ON)");
 #endif

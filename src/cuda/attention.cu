@@ -85,17 +85,32 @@ __global__ void masked_softmax(const float* scores, const D* key_bias, index_t r
   for (index_t j = lane; j < seq; j += 32) sum += expf(logit(j) - top);
   sum = detail::warp_sum(sum);
   const float inverse = sum > 0 ? 1.0f / sum : 0.0f;  // such a row attends to nothing: zeros
-  const float factor = dropout_p > 0 ? static_cast<float>(1.0 / (1.0 - dropout_p)) : 1.0f;
-  for (index_t j = lane; j < seq; j += 32) {
-    const float p = expf(logit(j) - top) * inverse;
-    const index_t i = row * seq + j;
-    if (probs != nullptr) probs[i] = from_float<D>(p);
-    if (dropout_p > 0) {
-      const bool kept = philox_uniform(seed, offset + static_cast<std::uint64_t>(i)) >= dropout_p;
+  if (dropout_p <= 0) {
+    for (index_t j = lane; j < seq; j += 32) {
+      const float p = expf(logit(j) - top) * inverse;
+      const index_t i = row * seq + j;
+      if (probs != nullptr) probs[i] = from_float<D>(p);
+      weights[i] = from_float<D>(p);
+    }
+    return;
+  }
+  // Each lane draws whole Philox blocks and uses all four words: the row's stream offsets
+  // offset + row * seq + j, the CPU's (philox_uniform reads one word of a block at a time).
+  const float factor = static_cast<float>(1.0 / (1.0 - dropout_p));
+  const std::uint64_t row_begin = offset + static_cast<std::uint64_t>(row * seq), row_end = row_begin + static_cast<std::uint64_t>(seq);
+  for (std::uint64_t block = philox_block_index(row_begin) + static_cast<std::uint64_t>(lane);
+       block <= philox_block_index(row_end - 1); block += 32) {
+    const philox4x32_block words = philox_block(seed, block);
+    for (unsigned word = 0; word < 4; ++word) {
+      const std::uint64_t at = block * 4 + word;
+      if (at < row_begin || at >= row_end) continue;
+      const auto j = static_cast<index_t>(at - row_begin);
+      const float p = expf(logit(j) - top) * inverse;
+      const index_t i = row * seq + j;
+      if (probs != nullptr) probs[i] = from_float<D>(p);
+      const bool kept = uniform_from_bits(words.word[word]) >= dropout_p;
       keep[i] = kept ? 1 : 0;
       weights[i] = from_float<D>(kept ? p * factor : 0.0f);
-    } else {
-      weights[i] = from_float<D>(p);
     }
   }
 }
@@ -164,7 +179,7 @@ template <class T>
 void attention_forward(cuda_t<T>& be, const attention_shape& s, const T* q, const T* k, const T* v, const T* key_bias,
                        T scale, T* probs, T* context, double dropout_p, std::uint8_t* keep, std::uint64_t seed,
                        std::uint64_t offset) {
-  if (cuda_launch::flash_dispatch(probs != nullptr, dropout_p, s.head_dim))
+  if (be.context().fused() && cuda_launch::flash_dispatch(probs != nullptr, dropout_p, s.head_dim))
     attention_forward_fused(be, s, q, k, v, key_bias, scale, context);
   else
     attention_forward_gemm(be, s, q, k, v, key_bias, scale, probs, context, dropout_p, keep, seed, offset);

@@ -62,7 +62,7 @@ using lt_plan_key = std::tuple<int, std::int64_t, std::int64_t, std::int64_t>;
 
 class cuda_context {
  public:
-  cuda_context(int device, cuda_math math) : device_(device), math_(math) {
+  cuda_context(int device, cuda_math math, cuda_kernels kernels) : device_(device), math_(math), kernels_(kernels) {
     check_cuda(cudaSetDevice(device), "cudaSetDevice");
     check_cuda(cudaGetDeviceProperties(&properties_, device), "cudaGetDeviceProperties");
     check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
@@ -89,6 +89,9 @@ class cuda_context {
   [[nodiscard]] const cudaDeviceProp& properties() const noexcept { return properties_; }
   /// How float32 GEMMs may use the tensor cores.
   [[nodiscard]] cuda_math math() const noexcept { return math_; }
+  [[nodiscard]] cuda_kernels kernels() const noexcept { return kernels_; }
+  /// Whether the ops take the opt-in fused kernels.
+  [[nodiscard]] bool fused() const noexcept { return kernels_ == cuda_kernels::fused; }
   /// The cuBLASLt handle (dense layers with epilogues).
   [[nodiscard]] cublasLtHandle_t lt() const noexcept { return lt_; }
   /// cuBLASLt plans by shape, made once each (the heuristic query costs more than a small GEMM).
@@ -120,6 +123,7 @@ class cuda_context {
  private:
   int device_;
   cuda_math math_;
+  cuda_kernels kernels_;
   cudaDeviceProp properties_{};
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;

@@ -16,12 +16,12 @@ int cuda_device_count() noexcept {
 
 namespace detail {
 
-std::shared_ptr<cuda_context> make_cuda_context(int device, cuda_math math) {
+std::shared_ptr<cuda_context> make_cuda_context(int device, cuda_math math, cuda_kernels kernels) {
   const int count = cuda_device_count();
   if (device < 0 || device >= count)
     throw error("cuda:" + std::to_string(device) + " requested but " + std::to_string(count) +
                 " CUDA device(s) are visible");
-  return std::make_shared<cuda_context>(device, math);
+  return std::make_shared<cuda_context>(device, math, kernels);
 }
 
 std::shared_ptr<void> cuda_allocate(const std::shared_ptr<cuda_context>& context, std::size_t bytes) {
@@ -36,6 +36,8 @@ int cuda_device(const cuda_context& context) { return context.device(); }
 
 std::string cuda_device_name(const cuda_context& context) { return context.properties().name; }
 
+cuda_kernels cuda_kernel_set(const cuda_context& context) { return context.kernels(); }
+
 std::size_t cuda_cached_bytes(const cuda_context& context) { return context.cached_bytes(); }
 
 std::size_t cuda_linear_plans(cuda_context& context) { return context.lt_plans().size(); }
@@ -44,6 +46,10 @@ std::size_t cuda_linear_plans_without_algorithm(cuda_context& context) {
   std::size_t count = 0;
   for (const auto& [key, plan] : context.lt_plans()) count += plan.found ? 0 : 1;
   return count;
+}
+
+void cuda_zero_bytes(cuda_context& context, void* dst, std::size_t bytes) {
+  check_cuda(cudaMemsetAsync(dst, 0, bytes, context.stream()), "cudaMemsetAsync");
 }
 
 void cuda_copy_bytes(cuda_context& context, const void* src, void* dst, std::size_t bytes, cuda_copy_kind kind) {

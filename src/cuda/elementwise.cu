@@ -3,6 +3,7 @@
 #include <cub/device/device_radix_sort.cuh>
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <limits>
 #include <string>
@@ -10,8 +11,8 @@
 
 #include "common.cuh"
 #include "reductions.cuh"
-#include "dnabert/backend/cuda/sorted_runs.hpp"
 #include "dnabert/backend/cuda/ops.hpp"
+#include "dnabert/backend/sorted_runs.hpp"
 #include "dnabert/core/rng.hpp"
 
 namespace dnabert::backend {
@@ -178,22 +179,25 @@ void embedding_forward(cuda_t<T>& be, const std::int32_t* ids, std::int64_t n, c
 }
 
 // Deterministic, no atomics: (id, position) pairs stable-sorted by id (CUB's radix sort keeps equal
-// ids in position order), then one thread per (run start, column) adds the run's rows in
-// position order, rounding to T after each add: the CPU backend's sum, bit for bit.
+// ids in position order), then backend/sorted_runs.hpp's order: one thread per (chunk, column)
+// sums its chunk from zero; a run of one chunk adds it to the table at once, a longer run keeps
+// its chunk sums apart and a second pass adds them in chunk order. All in float, rounded once.
 template <class T>
 void embedding_backward(cuda_t<T>& be, const std::int32_t* ids, std::int64_t n, const T* dout, std::int64_t width,
-                        T* dtable) {
+                        T* dtable, std::int64_t rows) {
   if (n <= 0 || width <= 0) return;
   if (n > std::numeric_limits<int>::max())
     throw error("embedding_backward: " + std::to_string(n) + " ids exceed CUB's int item count");
   using D = detail::device_t<T>;
+  namespace runs = sorted_runs;
   const detail::scratch<std::int32_t> positions(be, n), sorted_ids(be, n), sorted_positions(be, n);
   auto* iota = positions.get();
   for_each(be, n, [=] __device__(index_t i) { iota[i] = static_cast<std::int32_t>(i); }, "embedding_backward positions");
+  // Only the bits an id of the table can have: 13 for DNABERT's 4,101 6-mers, not 32.
+  const int id_bits = std::max(1, static_cast<int>(std::bit_width(static_cast<std::uint64_t>(std::max<std::int64_t>(rows - 1, 0)))));
   const auto sort = [&](void* temp, std::size_t& temp_bytes) {
     detail::check_cuda(cub::DeviceRadixSort::SortPairs(temp, temp_bytes, ids, sorted_ids.get(), iota,
-                                                       sorted_positions.get(), static_cast<int>(n), 0,
-                                                       static_cast<int>(sizeof(std::int32_t) * 8),
+                                                       sorted_positions.get(), static_cast<int>(n), 0, id_bits,
                                                        be.context().stream()),
                        "cub::DeviceRadixSort::SortPairs");
   };
@@ -201,25 +205,44 @@ void embedding_backward(cuda_t<T>& be, const std::int32_t* ids, std::int64_t n, 
   sort(nullptr, temp_bytes);  // CUB's size query
   const detail::scratch<std::byte> temp(be, static_cast<std::int64_t>(std::max<std::size_t>(temp_bytes, 1)));
   sort(temp.get(), temp_bytes);
+  const detail::scratch<float> partial_sums(be, runs::partial_slots(n) * width);
   const auto* keys = sorted_ids.get();
   const auto* order = sorted_positions.get();
   const auto* g = detail::device_ptr(dout);
   auto* t = detail::device_ptr(dtable);
+  auto* partial = partial_sums.get();
   for_each(
       be, n * width,
       [=] __device__(index_t i) {
         const index_t start = i / width;
-        if (!sorted_runs::starts_run(keys, start)) return;
+        if (!runs::starts_chunk(keys, start)) return;
+        const index_t column = i % width;
+        const index_t run_end = runs::run_end(keys, n, start);
+        float sum = 0.0f;
+        for (index_t k = start, end = std::min(run_end, start + runs::chunk_rows); k < end; ++k)
+          sum += to_float(g[static_cast<index_t>(order[k]) * width + column]);
+        if (runs::is_long(runs::run_start(keys, start), run_end)) {
+          partial[runs::partial_slot(keys, start) * width + column] = sum;
+        } else {
+          D& slot = t[static_cast<index_t>(keys[start]) * width + column];
+          slot = from_float<D>(to_float(slot) + sum);
+        }
+      },
+      "embedding_backward chunks");
+  for_each(
+      be, n * width,
+      [=] __device__(index_t i) {
+        const index_t start = i / width;
+        if (!runs::starts_run(keys, start)) return;
+        const index_t run_end = runs::run_end(keys, n, start);
+        if (!runs::is_long(start, run_end)) return;
         const index_t column = i % width;
         D& slot = t[static_cast<index_t>(keys[start]) * width + column];
-        // In float, rounded once: a bf16 sum stops growing after ~512 terms, and the token-type
-        // and [PAD]/[CLS] runs have a term for every row of the batch.
         float sum = to_float(slot);
-        for (index_t k = start, end = sorted_runs::run_end(keys, n, start); k < end; ++k)
-          sum += to_float(g[static_cast<index_t>(order[k]) * width + column]);
+        for (index_t c = start; c < run_end; c += runs::chunk_rows) sum += partial[runs::partial_slot(keys, c) * width + column];
         slot = from_float<D>(sum);
       },
-      "embedding_backward");
+      "embedding_backward long runs");
 }
 
 template <class T>
@@ -269,7 +292,8 @@ void scatter_strided_rows_add(cuda_t<T>& be, const T* dout, std::int64_t count, 
                                    std::uint64_t);                                                                   \
   template void dropout_backward<T>(cuda_t<T>&, const T*, const std::uint8_t*, T*, std::int64_t, double);            \
   template void embedding_forward<T>(cuda_t<T>&, const std::int32_t*, std::int64_t, const T*, std::int64_t, T*, bool); \
-  template void embedding_backward<T>(cuda_t<T>&, const std::int32_t*, std::int64_t, const T*, std::int64_t, T*);   \
+  template void embedding_backward<T>(cuda_t<T>&, const std::int32_t*, std::int64_t, const T*, std::int64_t, T*,    \
+                                       std::int64_t);                                                               \
   template void scatter_rows<T>(cuda_t<T>&, const std::int32_t*, std::int64_t, const T*, std::int64_t, T*);        \
   template void gather_strided_rows<T>(cuda_t<T>&, const T*, std::int64_t, std::int64_t, std::int64_t, T*);          \
   template void scatter_strided_rows_add<T>(cuda_t<T>&, const T*, std::int64_t, std::int64_t, std::int64_t, T*);

@@ -80,8 +80,8 @@ void linear_forward(cuda_t<T>& be, const T* x, const T* weight, const T* bias, s
   if (rows == 0 || out == 0) return;
   const bool aligned = cuda_launch::aligned_to(x, lt_alignment) && cuda_launch::aligned_to(weight, lt_alignment) &&
                        cuda_launch::aligned_to(bias, lt_alignment) && cuda_launch::aligned_to(y, lt_alignment);
-  const detail::lt_plan* plan = aligned && in > 0 ? &plan_for<D>(be.context(), rows, in, out) : nullptr;
-  if (plan == nullptr || !plan->found) {  // what cuBLASLt cannot take: the plain GEMM, then the bias
+  const detail::lt_plan* plan = be.context().fused() && aligned && in > 0 ? &plan_for<D>(be.context(), rows, in, out) : nullptr;
+  if (plan == nullptr || !plan->found) {  // the standard kernels, or what cuBLASLt cannot take: the plain GEMM, then the bias
     gemm(be, false, true, rows, out, in, T(1), x, weight, T(0), y);
     add_bias(be, y, bias, rows, out);
     return;

@@ -142,9 +142,16 @@ void layer_norm_backward(cuda_t<T>& be, const T* dy, const T* x, const T* gamma,
                              plain_gradient<D>{detail::device_ptr(dx)}, dgamma, dbeta, "layer_norm_backward");
 }
 
+// The standard kernels run the residual add and LayerNorm as two ops, through a scratch sum.
 template <class T>
 void add_layer_norm_forward(cuda_t<T>& be, const T* a, const T* b, const T* gamma, const T* beta, std::int64_t rows,
                             std::int64_t n, double eps, T* y, float* mean, float* rstd) {
+  if (!be.context().fused()) {
+    const detail::scratch<T> sum(be, rows * n);
+    add(be, a, b, sum.get(), rows * n);
+    layer_norm_forward(be, sum.get(), gamma, beta, rows, n, eps, y, mean, rstd);
+    return;
+  }
   launch_layer_norm_forward(be, summed_input<detail::device_t<T>>{detail::device_ptr(a), detail::device_ptr(b)}, gamma,
                             beta, rows, n, eps, y, mean, rstd, "add_layer_norm_forward");
 }
@@ -153,6 +160,15 @@ template <class T>
 void add_layer_norm_backward(cuda_t<T>& be, const T* dy, const T* a, const T* b, const T* gamma, const float* mean,
                              const float* rstd, std::int64_t rows, std::int64_t n, T* da, T* db, T* dgamma, T* dbeta) {
   using D = detail::device_t<T>;
+  if (!be.context().fused()) {
+    const detail::scratch<T> sum(be, rows * n), dsum(be, rows * n);
+    add(be, a, b, sum.get(), rows * n);
+    fill(be, dsum.get(), T(0), rows * n);
+    layer_norm_backward(be, dy, sum.get(), gamma, mean, rstd, rows, n, dsum.get(), dgamma, dbeta);
+    for (T* summand : {da, db})  // a summand that needs no gradient has none
+      if (summand != nullptr) accumulate(be, summand, dsum.get(), rows * n);
+    return;
+  }
   launch_layer_norm_backward(be, dy, summed_input<D>{detail::device_ptr(a), detail::device_ptr(b)}, gamma, mean, rstd,
                              rows, n, summed_gradient<D>{detail::device_ptr(da), detail::device_ptr(db)}, dgamma, dbeta,
                              "add_layer_norm_backward");

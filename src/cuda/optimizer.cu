@@ -47,11 +47,25 @@ __global__ void square_sums_of_tensors(const tensor_extent<D>* tensors, double* 
 }  // namespace
 
 template <class T>
-void scale(cuda_t<T>& be, T* x, T factor, std::int64_t n) {
+void scale(cuda_t<T>& be, T* x, double factor, std::int64_t n) {
   using D = detail::device_t<T>;
   auto* d = detail::device_ptr(x);
   const float f = static_cast<float>(factor);
   for_each(be, n, [=] __device__(index_t i) { d[i] = from_float<D>(to_float(d[i]) * f); }, "scale");
+}
+
+template <class T>
+void add_widened(cuda_t<T>& be, const T* x, float* sum, std::int64_t n) {
+  const auto* d = detail::device_ptr(x);
+  for_each(be, n, [=] __device__(index_t i) { sum[i] += to_float(d[i]); }, "add_widened");
+}
+
+template <class T>
+void round_scaled(cuda_t<T>& be, const float* sum, double factor, T* y, std::int64_t n) {
+  using D = detail::device_t<T>;
+  auto* d = detail::device_ptr(y);
+  const float f = static_cast<float>(factor);
+  for_each(be, n, [=] __device__(index_t i) { d[i] = from_float<D>(sum[i] * f); }, "round_scaled");
 }
 
 namespace {
@@ -137,6 +151,16 @@ template <class T>
 void adamw_update(cuda_t<T>& be, std::span<const adamw_tensor<T>> tensors, const adamw_hyper& h) {
   using D = detail::device_t<T>;
   if (tensors.empty()) return;
+  if constexpr (std::is_same_v<T, float>) {
+    if (!be.context().fused()) {  // the standard kernels: one launch per tensor (bf16 masters need the multi-tensor kernel)
+      for (const auto& t : tensors) {
+        if (t.master != nullptr) throw error("adamw_update: float32 parameters have no master copy");
+        adamw_update(be, t.param, t.grad, t.exp_avg, t.exp_avg_sq, t.n, h.lr, h.beta1, h.beta2, h.eps, t.weight_decay,
+                     t.bias_correction1, t.bias_correction2);
+      }
+      return;
+    }
+  }
   if (static_cast<std::int64_t>(tensors.size()) > cuda_launch::max_blocks) throw error("adamw_update: more than 65535 tensors in one launch");
   std::vector<device_adamw_tensor<D>> table;
   std::int64_t largest = 0;
@@ -170,6 +194,11 @@ template <class T>
 double sum_of_squares(cuda_t<T>& be, std::span<const tensor_extent<T>> tensors) {
   using D = detail::device_t<T>;
   if (tensors.empty()) return 0.0;
+  if (!be.context().fused()) {  // the standard kernels: one launch per tensor, the same sum
+    double total = 0;
+    for (const auto& t : tensors) total += sum_of_squares(be, t.data, t.n);
+    return total;
+  }
   const auto count = static_cast<std::int64_t>(tensors.size());
   if (count > cuda_launch::max_blocks) throw error("sum_of_squares: more than 65535 tensors in one launch");
   std::vector<tensor_extent<D>> table;
@@ -188,7 +217,9 @@ double sum_of_squares(cuda_t<T>& be, std::span<const tensor_extent<T>> tensors) 
 }
 
 #define DNABERT_INSTANTIATE_OPTIMIZER(T)                                                                              \
-  template void scale<T>(cuda_t<T>&, T*, T, std::int64_t);                                                            \
+  template void scale<T>(cuda_t<T>&, T*, double, std::int64_t);                                                      \
+  template void add_widened<T>(cuda_t<T>&, const T*, float*, std::int64_t);                                           \
+  template void round_scaled<T>(cuda_t<T>&, const float*, double, T*, std::int64_t);                                  \
   template void adamw_update<T>(cuda_t<T>&, T*, const T*, T*, T*, std::int64_t, double, double, double, double,       \
                                 double, double, double);                                                              \
   template void adamw_update<T>(cuda_t<T>&, std::span<const adamw_tensor<T>>, const adamw_hyper&);                     \

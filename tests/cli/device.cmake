@@ -65,6 +65,10 @@ add_cli_test(NAME cli.motifs_device_excludes_scores EXPECT_ERROR OUTPUT "--score
 add_cli_test(NAME cli.precision_tf32_needs_cuda EXPECT_ERROR
   OUTPUT "dnabert: error: --precision tf32 needs --device cuda \\(the CPU computes in fp32, bf16 or int8\\)"
   COMMAND ${cli} predict --model ${trained_classifier} --input ${three_fa} --output - --precision tf32)
+add_cli_test(NAME cli.cuda_kernels_need_cuda EXPECT_ERROR OUTPUT "dnabert: error: --cuda-kernels fused needs --device cuda"
+  COMMAND ${cli} predict --model ${trained_classifier} --input ${three_fa} --output - --cuda-kernels fused)
+add_cli_test(NAME cli.cuda_kernels_unknown EXPECT_ERROR OUTPUT "--cuda-kernels: flash not in \\{standard,fused\\}"
+  COMMAND ${cli} predict --model ${trained_classifier} --input ${three_fa} --output - --cuda-kernels flash)
 add_cli_test(NAME cli.precision_unknown EXPECT_ERROR OUTPUT "--precision: fp16 not in \\{fp32,tf32,bf16,int8\\}"
   COMMAND ${cli} finetune --model ${parity}/cls_k6 --train ${three_csv} --output @DIR@/model --precision fp16)
 add_cli_test(NAME cli.finetune_refuses_int8 EXPECT_ERROR

@@ -1,5 +1,7 @@
 // The CUDA backend against the CPU backend on the same inputs: every op (float32, TF32 off),
 // whole models loaded from the Hugging Face fixtures, and training steps with dropout on.
+// gpu() has the kernel set DNABERT_CUDA_KERNELS names (bench/gpu/run.sh runs the suite with
+// each); the ops that have two kernels are also checked with both in one run.
 // Exits 77 (ctest: skipped) where no GPU is visible.
 #include "doctest_main.hpp"
 
@@ -21,6 +23,8 @@
 #include "dnabert/model/packed_rows.hpp"
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
+#include "dnabert/parallel/communicator.hpp"
+#include "dnabert/train/gradient_sum.hpp"
 #include "dnabert/train/optimizer.hpp"
 #include "dnabert/train/pretrain.hpp"
 #ifdef DNABERT_WITH_NCCL
@@ -38,10 +42,23 @@ using dnabert::backend::cpu;
 using dnabert::backend::cuda;
 using dnabert::backend::cuda_bf16;
 
+using dnabert::backend::cuda_kernels;
+
 cuda& gpu() {
   static cuda device(0);
   return device;
 }
+
+// A float32 backend with the given kernel set, whatever the environment says.
+cuda& gpu_with(cuda_kernels kernels) {
+  static cuda standard(0, dnabert::backend::cuda_math::fp32, cuda_kernels::standard);
+  static cuda fused(0, dnabert::backend::cuda_math::fp32, cuda_kernels::fused);
+  return kernels == cuda_kernels::fused ? fused : standard;
+}
+
+constexpr cuda_kernels both_kernel_sets[] = {cuda_kernels::standard, cuda_kernels::fused};
+
+std::string kernel_set_name(cuda_kernels kernels) { return kernels == cuda_kernels::fused ? "fused" : "standard"; }
 
 cpu& host() {
   static cpu backend(2);
@@ -56,17 +73,19 @@ std::vector<float> random_values(std::size_t n, std::uint32_t seed, float low = 
   return out;
 }
 
-// A device copy of host values, kept alive by the returned tensor.
+// A device copy of host values on `be` (its stream; ops on another backend object would race
+// with the copy), kept alive by the returned tensor.
 template <class E>
-dnabert::tensor<cuda, E> to_device(const std::vector<E>& values) {
-  dnabert::tensor<cuda, E> t(gpu(), {static_cast<std::int64_t>(values.size())});
-  upload(gpu(), values.data(), t.data(), t.numel());
+dnabert::tensor<cuda, E> to_device(const std::vector<E>& values, cuda& be = gpu()) {
+  dnabert::tensor<cuda, E> t(be, {static_cast<std::int64_t>(values.size())});
+  upload(be, values.data(), t.data(), t.numel());
   return t;
 }
 
+// The values of t, once the work queued on `be` (which wrote them) is done.
 template <class E>
-std::vector<E> to_host(const dnabert::tensor<cuda, E>& t) {
-  return dnabert::host_values(gpu(), t);
+std::vector<E> to_host(const dnabert::tensor<cuda, E>& t, cuda& be = gpu()) {
+  return dnabert::host_values(be, t);
 }
 
 // |got - want| <= tolerance * max(1, max |want|) element-wise.
@@ -151,24 +170,31 @@ TEST_CASE("cuda: every dense-layer shape runs, through cuBLASLt or its cuBLAS fa
       const auto b = random_values(static_cast<std::size_t>(out), 52);
       std::vector<float> want(static_cast<std::size_t>(rows * out));
       linear_forward(host(), x.data(), w.data(), b.data(), rows, in, out, want.data());
-      const auto dx = to_device(x), dw = to_device(w), db = to_device(b);
-      for (int call = 0; call < 2; ++call) {
-        dnabert::tensor<cuda> y(gpu(), {rows * out});
-        linear_forward(gpu(), dx.data(), dw.data(), db.data(), rows, in, out, y.data());
-        check_close(to_host(y), want, "linear " + std::to_string(rows) + "x768->" + std::to_string(out));
+      for (const auto kernels : both_kernel_sets) {
+        cuda& be = gpu_with(kernels);
+        const auto dx = to_device(x, be), dw = to_device(w, be), db = to_device(b, be);
+        for (int call = 0; call < 2; ++call) {
+          dnabert::tensor<cuda> y(be, {rows * out});
+          linear_forward(be, dx.data(), dw.data(), db.data(), rows, in, out, y.data());
+          check_close(to_host(y, be), want,
+                      "linear " + std::to_string(rows) + "x768->" + std::to_string(out) + " (" + kernel_set_name(kernels) + ")");
+        }
       }
     }
   }
-  MESSAGE(dnabert::backend::detail::cuda_linear_plans_without_algorithm(gpu().context())
-          << " of " << dnabert::backend::detail::cuda_linear_plans(gpu().context()) << " shapes without a cuBLASLt algorithm");
+  cuda& lt = gpu_with(cuda_kernels::fused);
+  CHECK(dnabert::backend::detail::cuda_linear_plans(lt.context()) > 0);
+  CHECK(dnabert::backend::detail::cuda_linear_plans(gpu_with(cuda_kernels::standard).context()) == 0);
+  MESSAGE(dnabert::backend::detail::cuda_linear_plans_without_algorithm(lt.context())
+          << " of " << dnabert::backend::detail::cuda_linear_plans(lt.context()) << " shapes without a cuBLASLt algorithm");
   // Row counts vary with packing and masked-LM rows: 600 of them keep at most 512 plans.
   const auto x = random_values(600 * 16, 53);
   const auto w = random_values(16 * 16, 54);
   const auto b = random_values(16, 55);
-  const auto dx = to_device(x), dw = to_device(w), db = to_device(b);
-  dnabert::tensor<cuda> y(gpu(), {600 * 16});
-  for (std::int64_t rows = 1; rows <= 600; ++rows) linear_forward(gpu(), dx.data(), dw.data(), db.data(), rows, 16, 16, y.data());
-  CHECK(dnabert::backend::detail::cuda_linear_plans(gpu().context()) <= 512);
+  const auto dx = to_device(x, lt), dw = to_device(w, lt), db = to_device(b, lt);
+  dnabert::tensor<cuda> y(lt, {600 * 16});
+  for (std::int64_t rows = 1; rows <= 600; ++rows) linear_forward(lt, dx.data(), dw.data(), db.data(), rows, 16, 16, y.data());
+  CHECK(dnabert::backend::detail::cuda_linear_plans(lt.context()) <= 512);
 }
 
 TEST_CASE("cuda: element-wise ops and column sums") {
@@ -258,7 +284,7 @@ TEST_CASE("cuda bf16: the embedding gradient of a 16k-row run is summed in float
   fill(half, d_table.data(), dnabert::bfloat16(0.0f), d_table.numel());
   dnabert::tensor<cuda_bf16, std::int32_t> d_ids(half, {n});
   upload(half, ids.data(), d_ids.data(), n);
-  embedding_backward(half, d_ids.data(), n, d_grad.data(), width, d_table.data());
+  embedding_backward(half, d_ids.data(), n, d_grad.data(), width, d_table.data(), 2);
   const auto table = dnabert::host_values(half, d_table);
   const float want = static_cast<float>(n) * static_cast<float>(dnabert::bfloat16(0.01f));
   for (std::int64_t c = 0; c < width; ++c) CHECK(static_cast<float>(table[static_cast<std::size_t>(c)]) == doctest::Approx(want).epsilon(1e-2));
@@ -279,8 +305,8 @@ TEST_CASE("cuda: embeddings, strided rows and dropout masks") {
   check_close(to_host(d_out), out, "embedding_forward");
   auto dtable = table;
   auto d_dtable = to_device(table);
-  embedding_backward(host(), ids.data(), n, out.data(), width, dtable.data());
-  embedding_backward(gpu(), d_ids.data(), n, d_out.data(), width, d_dtable.data());
+  embedding_backward(host(), ids.data(), n, out.data(), width, dtable.data(), vocab);
+  embedding_backward(gpu(), d_ids.data(), n, d_out.data(), width, d_dtable.data(), vocab);
   check_close(to_host(d_dtable), dtable, "embedding_backward");
 
   std::vector<float> gathered(static_cast<std::size_t>(5 * width));
@@ -397,38 +423,43 @@ TEST_CASE("cuda: AdamW update and squared norm") {
   CHECK(sum_of_squares(gpu(), d_grad.data(), n) == doctest::Approx(want).epsilon(1e-12));
   CHECK(sum_of_squares(gpu(), d_grad.data(), n) == sum_of_squares(gpu(), d_grad.data(), n));  // deterministic
 
-  // Multi-tensor: three tensors of other sizes and step counts in one launch, as three single updates.
-  using float_tensor = dnabert::ops::adamw_tensor<float>;
-  std::vector<std::vector<float>> params, grads, ms, vs;
-  std::vector<dnabert::tensor<cuda>> dp, dg, dm, dv;
-  std::vector<float_tensor> tensors;
-  std::vector<dnabert::ops::tensor_extent<float>> extents;
-  double single_sums = 0;
-  for (const std::int64_t size : {std::int64_t{1}, std::int64_t{768}, std::int64_t{300001}}) {
-    const auto seed = static_cast<std::uint32_t>(size % 1000);
-    params.push_back(random_values(static_cast<std::size_t>(size), seed + 1));
-    grads.push_back(random_values(static_cast<std::size_t>(size), seed + 2));
-    ms.push_back(random_values(static_cast<std::size_t>(size), seed + 3, -0.1f, 0.1f));
-    vs.push_back(random_values(static_cast<std::size_t>(size), seed + 4, 0.0f, 0.01f));
-    dp.push_back(to_device(params.back()));
-    dg.push_back(to_device(grads.back()));
-    dm.push_back(to_device(ms.back()));
-    dv.push_back(to_device(vs.back()));
-    const double steps = static_cast<double>(tensors.size() + 1);
-    tensors.push_back({dp.back().data(), dg.back().data(), dm.back().data(), dv.back().data(), nullptr, size,
-                       tensors.empty() ? 0.0 : 0.01, 1 - std::pow(0.9, steps), 1 - std::pow(0.999, steps)});
-    extents.push_back({dg.back().data(), size});
-    single_sums += sum_of_squares(gpu(), dg.back().data(), size);
-  }
-  CHECK(sum_of_squares(gpu(), std::span<const dnabert::ops::tensor_extent<float>>(extents)) == single_sums);
-  adamw_update(gpu(), std::span<const float_tensor>(tensors), {1e-3, 0.9, 0.999, 1e-6});
-  for (std::size_t i = 0; i < tensors.size(); ++i) {
-    const auto& t = tensors[i];
-    adamw_update(host(), params[i].data(), grads[i].data(), ms[i].data(), vs[i].data(), t.n, 1e-3, 0.9, 0.999, 1e-6,
-                 t.weight_decay, t.bias_correction1, t.bias_correction2);
-    check_close(to_host(dp[i]), params[i], "multi-tensor adamw param " + std::to_string(i), 1e-6);
-    check_close(to_host(dm[i]), ms[i], "multi-tensor adamw exp_avg " + std::to_string(i), 1e-6);
-    check_close(to_host(dv[i]), vs[i], "multi-tensor adamw exp_avg_sq " + std::to_string(i), 1e-6);
+  // Multi-tensor: three tensors of other sizes and step counts in one launch (fused kernels) or
+  // one launch each (standard), as three single updates.
+  for (const auto kernels : both_kernel_sets) {
+    cuda& be = gpu_with(kernels);
+    using float_tensor = dnabert::ops::adamw_tensor<float>;
+    std::vector<std::vector<float>> params, grads, ms, vs;
+    std::vector<dnabert::tensor<cuda>> dp, dg, dm, dv;
+    std::vector<float_tensor> tensors;
+    std::vector<dnabert::ops::tensor_extent<float>> extents;
+    double single_sums = 0;
+    for (const std::int64_t size : {std::int64_t{1}, std::int64_t{768}, std::int64_t{300001}}) {
+      const auto seed = static_cast<std::uint32_t>(size % 1000);
+      params.push_back(random_values(static_cast<std::size_t>(size), seed + 1));
+      grads.push_back(random_values(static_cast<std::size_t>(size), seed + 2));
+      ms.push_back(random_values(static_cast<std::size_t>(size), seed + 3, -0.1f, 0.1f));
+      vs.push_back(random_values(static_cast<std::size_t>(size), seed + 4, 0.0f, 0.01f));
+      dp.push_back(to_device(params.back(), be));
+      dg.push_back(to_device(grads.back(), be));
+      dm.push_back(to_device(ms.back(), be));
+      dv.push_back(to_device(vs.back(), be));
+      const double steps = static_cast<double>(tensors.size() + 1);
+      tensors.push_back({dp.back().data(), dg.back().data(), dm.back().data(), dv.back().data(), nullptr, size,
+                         tensors.empty() ? 0.0 : 0.01, 1 - std::pow(0.9, steps), 1 - std::pow(0.999, steps)});
+      extents.push_back({dg.back().data(), size});
+      single_sums += sum_of_squares(be, dg.back().data(), size);
+    }
+    CHECK(sum_of_squares(be, std::span<const dnabert::ops::tensor_extent<float>>(extents)) == single_sums);
+    adamw_update(be, std::span<const float_tensor>(tensors), {1e-3, 0.9, 0.999, 1e-6});
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+      const auto& t = tensors[i];
+      adamw_update(host(), params[i].data(), grads[i].data(), ms[i].data(), vs[i].data(), t.n, 1e-3, 0.9, 0.999, 1e-6,
+                   t.weight_decay, t.bias_correction1, t.bias_correction2);
+      check_close(to_host(dp[i], be), params[i],
+                  "multi-tensor adamw param " + std::to_string(i) + " (" + kernel_set_name(kernels) + ")", 1e-6);
+      check_close(to_host(dm[i], be), ms[i], "multi-tensor adamw exp_avg " + std::to_string(i), 1e-6);
+      check_close(to_host(dv[i], be), vs[i], "multi-tensor adamw exp_avg_sq " + std::to_string(i), 1e-6);
+    }
   }
 }
 
@@ -574,7 +605,8 @@ namespace {
 // One optimizer step (dropout on, clipping, AdamW) of a fresh model; returns every parameter after
 // it, in order, plus the loss and the gradient norm.
 template <class B>
-std::vector<std::vector<float>> one_training_step(B& be, dnabert::bert_head head, double& loss_value, double& norm) {
+std::vector<std::vector<float>> one_training_step(B& be, dnabert::bert_head head, double& loss_value, double& norm,
+                                                  bool remove_padding = false) {
   const auto config = dnabert::test::tiny_config(head, 32, 2, 4, 64, 64);
   dnabert::Bert<dnabert::dynamic_bert, B> model(be, config, head, 3);
   const auto batch = batch_for(3, {"ACGTACGGTTACGATCGGATTACAGATTACA", "TTGACCANNGT", "GGGCGGCGCATGCATGCAACGT"});
@@ -583,6 +615,7 @@ std::vector<std::vector<float>> one_training_step(B& be, dnabert::bert_head head
   dnabert::nn::forward_context<B> ctx{tape, 11, 0};
   std::vector<std::int32_t> labels;
   dnabert::forward_options options;
+  options.remove_padding = remove_padding;
   std::vector<std::int32_t> rows;
   if (head == dnabert::bert_head::masked_lm) {
     rows = {1, 4, 9, 40, 47, 60};  // MLM logits at a few token rows only, as pre-training does
@@ -621,6 +654,20 @@ TEST_CASE("cuda: one training step equals the CPU backend's (classification and 
     REQUIRE(got.size() == want.size());
     for (std::size_t i = 0; i < want.size(); ++i) check_close(got[i], want[i], "parameter " + std::to_string(i));
   }
+}
+
+TEST_CASE("cuda: a training step with padding removal (packed backward) equals the CPU backend's") {
+  double cpu_loss = 0, cpu_norm = 0, gpu_loss = 0, gpu_norm = 0;
+  const auto head = dnabert::bert_head::sequence_classification;
+  const auto want = one_training_step(host(), head, cpu_loss, cpu_norm, true);
+  const auto got = one_training_step(gpu(), head, gpu_loss, gpu_norm, true);
+  double padded_loss = 0, padded_norm = 0;
+  const auto padded = one_training_step(host(), head, padded_loss, padded_norm, false);
+  CHECK(gpu_loss == doctest::Approx(cpu_loss).epsilon(1e-5));
+  CHECK(gpu_norm == doctest::Approx(cpu_norm).epsilon(1e-5));
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) check_close(got[i], want[i], "packed step, parameter " + std::to_string(i));
+  CHECK(want != padded);  // the packed step's dropout masks differ from the padded one's: it really packed
 }
 
 TEST_CASE("cuda bf16: AdamW updates float32 master weights and rounds them into the parameters") {
@@ -756,18 +803,18 @@ TEST_CASE("cuda: embedding backward is deterministic and equals the CPU's bits (
   const auto d_ids = to_device(ids);
   const auto d_dout = to_device(dout);
   auto want = table;
-  embedding_backward(host(), ids.data(), n, dout.data(), width, want.data());
+  embedding_backward(host(), ids.data(), n, dout.data(), width, want.data(), vocab);
   std::vector<std::vector<float>> runs;
   for (int run = 0; run < 2; ++run) {
     auto d_table = to_device(table);
-    embedding_backward(gpu(), d_ids.data(), n, d_dout.data(), width, d_table.data());
+    embedding_backward(gpu(), d_ids.data(), n, d_dout.data(), width, d_table.data(), vocab);
     runs.push_back(to_host(d_table));
   }
   CHECK(runs[0] == runs[1]);  // bit for bit (no NaNs in these values)
   CHECK(runs[0] == want);     // the CPU backend's sum order
 }
 
-TEST_CASE("cuda: fused residual add + layer norm forward and backward") {
+TEST_CASE("cuda: residual add + layer norm forward and backward, fused and as two ops") {
   const std::int64_t rows = 130, n = 96;
   const auto a = random_values(static_cast<std::size_t>(rows * n), 41, -2, 2);
   const auto b = random_values(a.size(), 42, -2, 2);
@@ -777,27 +824,31 @@ TEST_CASE("cuda: fused residual add + layer norm forward and backward") {
   std::vector<float> y(a.size()), mean(static_cast<std::size_t>(rows)), rstd(mean.size());
   add_layer_norm_forward(host(), a.data(), b.data(), gamma.data(), beta.data(), rows, n, 1e-12, y.data(), mean.data(),
                          rstd.data());
-  const auto d_a = to_device(a), d_b = to_device(b), d_dy = to_device(dy), d_gamma = to_device(gamma),
-             d_beta = to_device(beta);
-  dnabert::tensor<cuda> d_y(gpu(), {rows * n}), d_mean(gpu(), {rows}), d_rstd(gpu(), {rows});
-  add_layer_norm_forward(gpu(), d_a.data(), d_b.data(), d_gamma.data(), d_beta.data(), rows, n, 1e-12, d_y.data(),
-                         d_mean.data(), d_rstd.data());
-  check_close(to_host(d_y), y, "add_layer_norm_forward y");
-  check_close(to_host(d_mean), mean, "add_layer_norm_forward mean");
-  check_close(to_host(d_rstd), rstd, "add_layer_norm_forward rstd");
+  for (const auto kernels : both_kernel_sets) {
+    cuda& be = gpu_with(kernels);
+    const std::string set = " (" + kernel_set_name(kernels) + ")";
+    const auto d_a = to_device(a, be), d_b = to_device(b, be), d_dy = to_device(dy, be), d_gamma = to_device(gamma, be),
+               d_beta = to_device(beta, be);
+    dnabert::tensor<cuda> d_y(be, {rows * n}), d_mean(be, {rows}), d_rstd(be, {rows});
+    add_layer_norm_forward(be, d_a.data(), d_b.data(), d_gamma.data(), d_beta.data(), rows, n, 1e-12, d_y.data(),
+                           d_mean.data(), d_rstd.data());
+    check_close(to_host(d_y, be), y, "add_layer_norm_forward y" + set);
+    check_close(to_host(d_mean, be), mean, "add_layer_norm_forward mean" + set);
+    check_close(to_host(d_rstd, be), rstd, "add_layer_norm_forward rstd" + set);
 
-  for (const bool with_db : {true, false}) {  // a summand that needs no gradient gets a null pointer
-    auto da = dy, db = b, dgamma = gamma, dbeta = beta;  // backward adds into existing gradients
-    auto d_da = to_device(da), d_db = to_device(db), d_dgamma = to_device(gamma), d_dbeta = to_device(beta);
-    add_layer_norm_backward(host(), dy.data(), a.data(), b.data(), gamma.data(), mean.data(), rstd.data(), rows, n,
-                            da.data(), with_db ? db.data() : nullptr, dgamma.data(), dbeta.data());
-    add_layer_norm_backward(gpu(), d_dy.data(), d_a.data(), d_b.data(), d_gamma.data(), d_mean.data(), d_rstd.data(),
-                            rows, n, d_da.data(), with_db ? d_db.data() : nullptr, d_dgamma.data(), d_dbeta.data());
-    const std::string tag = with_db ? " (both summands)" : " (db null)";
-    check_close(to_host(d_da), da, "add_layer_norm_backward da" + tag);
-    check_close(to_host(d_db), db, "add_layer_norm_backward db" + tag);
-    check_close(to_host(d_dgamma), dgamma, "add_layer_norm_backward dgamma" + tag);
-    check_close(to_host(d_dbeta), dbeta, "add_layer_norm_backward dbeta" + tag);
+    for (const bool with_db : {true, false}) {  // a summand that needs no gradient gets a null pointer
+      auto da = dy, db = b, dgamma = gamma, dbeta = beta;  // backward adds into existing gradients
+      auto d_da = to_device(da, be), d_db = to_device(db, be), d_dgamma = to_device(gamma, be), d_dbeta = to_device(beta, be);
+      add_layer_norm_backward(host(), dy.data(), a.data(), b.data(), gamma.data(), mean.data(), rstd.data(), rows, n,
+                              da.data(), with_db ? db.data() : nullptr, dgamma.data(), dbeta.data());
+      add_layer_norm_backward(be, d_dy.data(), d_a.data(), d_b.data(), d_gamma.data(), d_mean.data(), d_rstd.data(),
+                              rows, n, d_da.data(), with_db ? d_db.data() : nullptr, d_dgamma.data(), d_dbeta.data());
+      const std::string tag = (with_db ? " (both summands)" : " (db null)") + set;
+      check_close(to_host(d_da, be), da, "add_layer_norm_backward da" + tag);
+      check_close(to_host(d_db, be), db, "add_layer_norm_backward db" + tag);
+      check_close(to_host(d_dgamma, be), dgamma, "add_layer_norm_backward dgamma" + tag);
+      check_close(to_host(d_dbeta, be), dbeta, "add_layer_norm_backward dbeta" + tag);
+    }
   }
 }
 
@@ -837,9 +888,7 @@ TEST_CASE("cuda: fused attention equals the CPU backend and the GEMM path (fp32)
     const float* q = d_qkv.data();
     auto fused = to_device(std::vector<float>(c.qkv.size(), 0.0f));
     auto gemm_path = to_device(std::vector<float>(c.qkv.size(), 0.0f));
-    // probs null, no dropout: attention_forward takes the fused kernel
-    attention_forward(gpu(), c.s, q, q + c.width(), q + 2 * c.width(), d_bias.data(), c.scale, static_cast<float*>(nullptr), fused.data(), 0.0,
-                      nullptr, 0, 0);
+    attention_forward_fused(gpu(), c.s, q, q + c.width(), q + 2 * c.width(), d_bias.data(), c.scale, fused.data());
     attention_forward_gemm(gpu(), c.s, q, q + c.width(), q + 2 * c.width(), d_bias.data(), c.scale, static_cast<float*>(nullptr),
                            gemm_path.data(), 0.0, nullptr, 0, 0);
     const std::string tag = " seq " + std::to_string(seq) + " head_dim " + std::to_string(head_dim);
@@ -871,10 +920,11 @@ TEST_CASE("cuda: fused attention refuses heads wider than 128, attention_forward
 
 TEST_CASE("cuda bf16: fused attention stays within bf16 rounding of the CPU on the same inputs") {
   static cuda_bf16 half(0);
-  for (const std::int64_t seq : {1, 37, 128, 512}) {
-    fused_attention_case c(2, seq, 3, 64, static_cast<std::uint32_t>(100 + seq));
+  for (const auto& [seq, head_dim] : std::vector<std::pair<std::int64_t, std::int64_t>>{{1, 64}, {37, 64}, {128, 64}, {512, 64}, {37, 128}, {512, 128}}) {
+    fused_attention_case c(2, seq, 3, head_dim, static_cast<std::uint32_t>(100 + seq + head_dim));
     for (auto* values : {&c.qkv, &c.key_bias})  // both sides see the bf16 inputs (the mask -10000 becomes -9984)
       for (float& x : *values) x = static_cast<float>(dnabert::bfloat16(x));
+    c.scale = static_cast<float>(dnabert::bfloat16(c.scale));  // 1/8 is exact, 1/sqrt(128) is not
     const auto want = c.cpu_context();
     const std::vector<dnabert::bfloat16> qkv(c.qkv.begin(), c.qkv.end()), bias(c.key_bias.begin(), c.key_bias.end());
     dnabert::tensor<cuda_bf16> d_qkv(half, {static_cast<std::int64_t>(qkv.size())}), d_bias(half, {static_cast<std::int64_t>(bias.size())}),
@@ -883,12 +933,13 @@ TEST_CASE("cuda bf16: fused attention stays within bf16 rounding of the CPU on t
     upload(half, bias.data(), d_bias.data(), d_bias.numel());
     fill(half, d_context.data(), dnabert::bfloat16(0.0f), d_context.numel());
     const dnabert::bfloat16* q = d_qkv.data();
-    attention_forward(half, c.s, q, q + c.width(), q + 2 * c.width(), d_bias.data(), dnabert::bfloat16(c.scale),
-                      static_cast<dnabert::bfloat16*>(nullptr), d_context.data(), 0.0, nullptr, 0, 0);
+    attention_forward_fused(half, c.s, q, q + c.width(), q + 2 * c.width(), d_bias.data(), dnabert::bfloat16(c.scale),
+                            d_context.data());
     const auto got = dnabert::host_values(half, d_context);
     // float inside the kernel and the same bf16 inputs: the output's rounding to bf16 (2^-9
-    // relative) is what remains (the scale 1/8 is exact in bf16).
-    check_close(std::vector<float>(got.begin(), got.end()), want, "bf16 fused attention seq " + std::to_string(seq), 1e-2);
+    // relative) is what remains.
+    check_close(std::vector<float>(got.begin(), got.end()), want,
+                "bf16 fused attention seq " + std::to_string(seq) + " head_dim " + std::to_string(head_dim), 1e-2);
   }
 }
 
@@ -917,6 +968,147 @@ TEST_CASE("cuda: padding removal gives the padded pass's logits and real-token s
                      want_states.begin() + static_cast<std::ptrdiff_t>((row + 1) * hidden));
   }
   check_close(got_real, want_real, "packed states at real tokens");
+}
+
+TEST_CASE("cuda bf16: padding removal gives the padded pass's logits to bf16 rounding") {
+  static cuda_bf16 half(0);
+  const std::string dir = dnabert::test::data_path("parity/cls_k6");
+  const auto model = dnabert::Bert<dnabert::dynamic_bert, cuda_bf16>::load(half, dir, dnabert::bert_head::sequence_classification);
+  const auto batch = batch_for(6, {"ACGTACGGTTACGATCGGATTACAGATTACAGGCATTAGCA", "TTGACCAGCGT", "GGGCGGCGCATGCATGCAACGTAC"});
+  dnabert::autograd::tape<cuda_bf16> tape(half);
+  dnabert::nn::forward_context<cuda_bf16> ctx{tape};
+  dnabert::forward_options packed;
+  packed.remove_padding = true;
+  const auto want = dnabert::host_values(half, model.forward(ctx, batch, {}).logits.value());
+  const auto got = dnabert::host_values(half, model.forward(ctx, batch, packed).logits.value());
+  check_close(std::vector<float>(got.begin(), got.end()), std::vector<float>(want.begin(), want.end()), "bf16 packed logits",
+              3e-2);
+}
+
+TEST_CASE("cuda bf16: scaling a gradient rounds once, the factor not at all") {
+  static cuda_bf16 half(0);
+  const std::vector<dnabert::bfloat16> three(4, dnabert::bfloat16(3.0f));
+  dnabert::tensor<cuda_bf16> x(half, {4});
+  upload(half, three.data(), x.data(), 4);
+  scale(half, x.data(), 0.3, 4);
+  // 3 * 0.3 rounded once is bf16(0.9) = 0.8984375; with the factor first rounded to bf16
+  // (0.30078125) the product would round to 0.90234375.
+  const float once = static_cast<float>(dnabert::bfloat16(0.9f));
+  REQUIRE(once != static_cast<float>(dnabert::bfloat16(3.0f * static_cast<float>(dnabert::bfloat16(0.3f)))));
+  for (const auto value : dnabert::host_values(half, x)) CHECK(static_cast<float>(value) == once);
+}
+
+TEST_CASE("cuda bf16: the gradients of 1000 micro-batches are summed in float, rounded once") {
+  // In bf16 a running sum of ones stops at 256 (256 + 1 rounds back to 256).
+  static cuda_bf16 half(0);
+  dnabert::nn::parameter_list<cuda_bf16> params;
+  const auto w = params.create(half, "w", {8}, dnabert::nn::init_kind::zeros);
+  dnabert::train::gradient_sum<cuda_bf16> sum(half, params);
+  const std::vector<dnabert::bfloat16> ones(8, dnabert::bfloat16(1.0f));
+  for (int micro_batch = 0; micro_batch < 1000; ++micro_batch) {
+    upload(half, ones.data(), w.grad(half).data(), 8);
+    sum.take_rest(params, micro_batch == 0);
+  }
+  sum.sum_over(dnabert::parallel::one_process());
+  sum.give_back(params, 1.0);
+  for (const auto value : dnabert::host_values(half, w.grad(half))) CHECK(static_cast<float>(value) == 1000.0f);
+  sum.give_back(params, 1.0 / 1000);
+  for (const auto value : dnabert::host_values(half, w.grad(half))) CHECK(static_cast<float>(value) == 1.0f);
+}
+
+TEST_CASE("cuda: TF32 dense layers stay within TF32 rounding of float32, and are not float32") {
+  const std::int64_t rows = 64, in = 768, out = 768;
+  const auto x = random_values(static_cast<std::size_t>(rows * in), 60);
+  const auto w = random_values(static_cast<std::size_t>(out * in), 61, -0.05f, 0.05f);
+  const auto b = random_values(static_cast<std::size_t>(out), 62);
+  std::vector<float> want(static_cast<std::size_t>(rows * out));
+  linear_forward(host(), x.data(), w.data(), b.data(), rows, in, out, want.data());
+  for (const auto kernels : both_kernel_sets) {
+    cuda tf32(0, dnabert::backend::cuda_math::tf32, kernels);  // cuBLASLt (fused) or cuBLAS (standard)
+    dnabert::tensor<cuda> dx(tf32, {rows * in}), dw(tf32, {out * in}), db(tf32, {out}), y(tf32, {rows * out});
+    upload(tf32, x.data(), dx.data(), dx.numel());
+    upload(tf32, w.data(), dw.data(), dw.numel());
+    upload(tf32, b.data(), db.data(), db.numel());
+    linear_forward(tf32, dx.data(), dw.data(), db.data(), rows, in, out, y.data());
+    const auto got = dnabert::host_values(tf32, y);
+    double worst = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::abs(static_cast<double>(got[i]) - want[i]));
+    // TF32 rounds each input to 10 bits of mantissa (2^-11 relative): ~1e-4 on these sums of 768
+    // products, where float32 stays near 1e-6.
+    const std::string set = kernel_set_name(kernels);
+    MESSAGE("TF32 linear 64x768->768 (" << set << "): max |tf32 - fp32 cpu| " << worst);
+    check_close(got, want, "TF32 linear (" + set + ")", 5e-3);
+    CHECK_MESSAGE(worst > 1e-5, "TF32 linear (" << set << ") is as exact as float32: the tensor cores were not used");
+  }
+}
+
+TEST_CASE("cuda bf16: dropout draws the CPU's mask and scales in float") {
+  static cuda_bf16 half(0);
+  const std::int64_t n = 10007;  // not a multiple of 4: a partial Philox block at both ends (offset 13)
+  const auto values = random_values(static_cast<std::size_t>(n), 70);
+  const std::vector<dnabert::bfloat16> x(values.begin(), values.end());
+  const std::vector<float> xr(x.begin(), x.end());
+  std::vector<float> y(xr.size()), dx(xr.size(), 0.0f);
+  std::vector<std::uint8_t> keep(xr.size());
+  dropout_forward(host(), xr.data(), y.data(), keep.data(), n, 0.1, 9, 13);
+  dropout_backward(host(), xr.data(), keep.data(), dx.data(), n, 0.1);
+  dnabert::tensor<cuda_bf16> d_x(half, {n}), d_y(half, {n}), d_dx(half, {n});
+  dnabert::tensor<cuda_bf16, std::uint8_t> d_keep(half, {n});
+  upload(half, x.data(), d_x.data(), n);
+  fill(half, d_dx.data(), dnabert::bfloat16(0.0f), n);
+  dropout_forward(half, d_x.data(), d_y.data(), d_keep.data(), n, 0.1, 9, 13);
+  dropout_backward(half, d_x.data(), d_keep.data(), d_dx.data(), n, 0.1);
+  CHECK(dnabert::host_values(half, d_keep) == keep);
+  const auto got_y = dnabert::host_values(half, d_y), got_dx = dnabert::host_values(half, d_dx);
+  check_close(std::vector<float>(got_y.begin(), got_y.end()), y, "bf16 dropout forward", 4e-3);
+  check_close(std::vector<float>(got_dx.begin(), got_dx.end()), dx, "bf16 dropout backward", 4e-3);
+}
+
+TEST_CASE("cuda bf16: attention backward with dropout stays within bf16 rounding of the CPU") {
+  static cuda_bf16 half(0);
+  const dnabert::ops::attention_shape s{3, 17, 4, 8, 3 * 32};
+  const auto rows = s.batch * s.seq;
+  const auto round = [](std::vector<float> v) {  // both sides see bf16 inputs
+    for (float& x : v) x = static_cast<float>(dnabert::bfloat16(x));
+    return v;
+  };
+  const auto qkv = round(random_values(static_cast<std::size_t>(rows * s.row_stride), 80, -2, 2));
+  const auto dcontext = round(random_values(qkv.size(), 81));
+  std::vector<float> key_bias(static_cast<std::size_t>(rows), 0.0f);
+  for (std::int64_t j = 12; j < s.seq; ++j) key_bias[static_cast<std::size_t>(s.seq + j)] = -9984.0f;  // -10000 in bf16
+  const float scale = 1.0f / std::sqrt(8.0f);
+  const std::int64_t square = s.batch * s.heads * s.seq * s.seq;
+  std::vector<float> probs(static_cast<std::size_t>(square)), context(qkv.size(), 0.0f), grads(qkv.size(), 0.0f);
+  std::vector<std::uint8_t> keep(static_cast<std::size_t>(square));
+  attention_forward(host(), s, qkv.data(), qkv.data() + 32, qkv.data() + 64, key_bias.data(), scale, probs.data(),
+                    context.data(), 0.1, keep.data(), 5, 77);
+  attention_backward(host(), s, qkv.data(), qkv.data() + 32, qkv.data() + 64, probs.data(), dcontext.data(), scale, 0.1,
+                     keep.data(), grads.data(), grads.data() + 32, grads.data() + 64);
+
+  const auto upload_bf16 = [](const std::vector<float>& v) {
+    const std::vector<dnabert::bfloat16> h(v.begin(), v.end());
+    dnabert::tensor<cuda_bf16> t(half, {static_cast<std::int64_t>(h.size())});
+    upload(half, h.data(), t.data(), t.numel());
+    return t;
+  };
+  const auto floats = [](const dnabert::tensor<cuda_bf16>& t) {
+    const auto h = dnabert::host_values(half, t);
+    return std::vector<float>(h.begin(), h.end());
+  };
+  const auto d_qkv = upload_bf16(qkv), d_bias = upload_bf16(key_bias), d_dcontext = upload_bf16(dcontext);
+  auto d_context = upload_bf16(std::vector<float>(qkv.size(), 0.0f)), d_grads = upload_bf16(std::vector<float>(qkv.size(), 0.0f));
+  dnabert::tensor<cuda_bf16> d_probs(half, {square});
+  dnabert::tensor<cuda_bf16, std::uint8_t> d_keep(half, {square});
+  const dnabert::bfloat16* q = d_qkv.data();
+  dnabert::bfloat16* g = d_grads.data();
+  attention_forward(half, s, q, q + 32, q + 64, d_bias.data(), dnabert::bfloat16(scale), d_probs.data(), d_context.data(),
+                    0.1, d_keep.data(), 5, 77);
+  attention_backward(half, s, q, q + 32, q + 64, d_probs.data(), d_dcontext.data(), dnabert::bfloat16(scale), 0.1,
+                     d_keep.data(), g, g + 32, g + 64);
+  CHECK(dnabert::host_values(half, d_keep) == keep);
+  check_close(floats(d_probs), probs, "bf16 attention probs (dropout 0.1)", 1e-2);
+  check_close(floats(d_context), context, "bf16 attention context (dropout 0.1)", 2e-2);
+  check_close(floats(d_grads), grads, "bf16 attention dq dk dv (dropout 0.1)", 3e-2);
 }
 
 #ifdef DNABERT_WITH_NCCL

@@ -178,7 +178,7 @@ var<B> embedding(tape<B>& t, const id_tensor<B>& ids, const var<B>& table) {
   var<B> result = t.make(y, table.requires_grad());
   if (result.requires_grad())
     t.on_backward([&be, ids, table, result, n, width] {
-      embedding_backward(be, ids.data(), n, result.grad(be).data(), width, table.grad(be).data());
+      embedding_backward(be, ids.data(), n, result.grad(be).data(), width, table.grad(be).data(), table.value().dim(0));
     });
   return result;
 }

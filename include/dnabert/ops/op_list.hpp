@@ -43,7 +43,7 @@ concept dense_ops = requires(B& be, T* y, const T* x, T value, bool flag, std::i
   add(be, x, x, y, n);
   accumulate(be, y, x, n);
   fill(be, y, value, n);
-  scale(be, y, value, n);
+  scale(be, y, real, n);
   gelu_forward(be, x, y, n);
   gelu_backward(be, x, x, y, n);
   tanh_forward(be, x, y, n);
@@ -53,13 +53,15 @@ concept dense_ops = requires(B& be, T* y, const T* x, T value, bool flag, std::i
   add_layer_norm_forward(be, x, x, x, x, n, n, real, y, floats, floats);
   add_layer_norm_backward(be, x, x, x, x, floats, floats, n, n, y, y, y, y);
   embedding_forward(be, ids, n, x, n, y, flag);
-  embedding_backward(be, ids, n, x, n, y);
+  embedding_backward(be, ids, n, x, n, y, n);
   scatter_rows(be, ids, n, x, n, y);
   gather_strided_rows(be, x, n, n, n, y);
   scatter_strided_rows_add(be, x, n, n, n, y);
   dropout_forward(be, x, y, keep, n, real, seed, seed);
   dropout_backward(be, x, kept, y, n, real);
   copy(be, x, y, n);
+  clear(be, y, n);
+  clear(be, floats, n);
   upload(be, host_floats, floats, n);
   download(be, host_floats, floats, n);
 };
@@ -82,11 +84,14 @@ concept loss_ops = requires(B& be, const T* x, T* y, T value, const std::int32_t
   mse_backward(be, x, x, n, value, y);
 };
 
-/// AdamW (one tensor, or many in one call) and the squared norm gradient clipping needs.
+/// AdamW (one tensor, or many in one call), the squared norm gradient clipping needs, and the
+/// float sums of narrower gradients over micro-batches.
 template <class B, class T = typename B::value_type>
 concept optimizer_ops = requires(B& be, T* y, const T* x, std::int64_t n, double real,
                                  std::span<const adamw_tensor<T>> tensors, const adamw_hyper& hyper,
-                                 std::span<const tensor_extent<T>> extents) {
+                                 std::span<const tensor_extent<T>> extents, float* floats, const float* sums) {
+  add_widened(be, x, floats, n);
+  round_scaled(be, sums, real, y, n);
   adamw_update(be, y, x, y, y, n, real, real, real, real, real, real, real);
   adamw_update(be, tensors, hyper);
   { sum_of_squares(be, x, n) } -> std::convertible_to<double>;

@@ -5,12 +5,14 @@
 // one process gives accumulating N micro-batches. The model's parts (embeddings, each encoder
 // layer, the head) lie in the buffer one after the other, so that during the last micro-batch's
 // backward pass each part is summed over the ranks as soon as backward has finished it.
+// Gradients narrower than float (bf16) are summed in float and rounded once, when given back.
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "dnabert/core/tensor.hpp"
@@ -26,6 +28,8 @@ template <class B>
 class gradient_sum {
  public:
   using value_type = typename B::value_type;
+  /// What the sums are kept in: float for a narrower value_type, else value_type.
+  using sum_type = std::conditional_t<(sizeof(value_type) < sizeof(float)), float, value_type>;
 
   /// A buffer for the gradients of `params` (the list as it is now); `part_of(name)` numbers
   /// each parameter's part from 0 (none: all in part 0).
@@ -55,7 +59,7 @@ class gradient_sum {
     present_.assign(offsets_.size(), 0.0);
     taken_.assign(ranges_.size(), false);
     started_.assign(ranges_.size(), false);
-    flat_ = tensor<B>(backend, {total});
+    flat_ = tensor<B, sum_type>(backend, {total});
   }
 
   /// Whether parts can be summed over `ranks` while backward runs: the buffer is where the
@@ -84,7 +88,7 @@ class gradient_sum {
     started_[static_cast<std::size_t>(part)] = true;
     const auto& range = ranges_[static_cast<std::size_t>(part)];
     pending_.push_back(ranks.start_sum_in_rank_order(flat_.data() + range.offset, static_cast<std::size_t>(range.count),
-                                                     parallel::element_type_of<value_type>()));
+                                                     parallel::element_type_of<sum_type>()));
     while (next_pending_ < pending_.size() && pending_[next_pending_]->progress()) ++next_pending_;
   }
 
@@ -111,15 +115,20 @@ class gradient_sum {
     started_.assign(ranges_.size(), false);
   }
 
-  /// Gives the sums back as the parameters' gradients; a parameter no micro-batch on any rank
-  /// reached stays without one (the optimizer skips it, as torch skips grad None).
-  void give_back(const nn::parameter_list<B>& params) {
+  /// Gives the sums times `factor` back as the parameters' gradients; a parameter no micro-batch
+  /// on any rank reached stays without one (the optimizer skips it, as torch skips grad None).
+  void give_back(const nn::parameter_list<B>& params, double factor = 1.0) {
     std::size_t i = 0;
     for (const auto& item : params.items()) {
       if (item.alias) continue;
       if (present_[i] > 0) {
         const auto& grad = item.value.grad(*backend_);
-        copy(*backend_, flat_.data() + offsets_[i], grad.data(), grad.numel());
+        if constexpr (std::is_same_v<sum_type, value_type>) {
+          copy(*backend_, flat_.data() + offsets_[i], grad.data(), grad.numel());
+          if (factor != 1.0) scale(*backend_, grad.data(), factor, grad.numel());
+        } else {
+          round_scaled(*backend_, flat_.data() + offsets_[i], factor, grad.data(), grad.numel());
+        }
       }
       ++i;
     }
@@ -136,16 +145,21 @@ class gradient_sum {
     for (const auto& item : params.items()) {
       if (item.alias) continue;
       if (parts_[i] == part) {
-        value_type* slot = flat_.data() + offsets_[i];
+        sum_type* slot = flat_.data() + offsets_[i];
         const std::int64_t n = item.value.value().numel();
         if (item.value.has_grad()) {
           const auto& grad = item.value.grad(*backend_);
-          if (first) copy(*backend_, grad.data(), slot, n);
-          else accumulate(*backend_, slot, grad.data(), n);
+          if constexpr (std::is_same_v<sum_type, value_type>) {
+            if (first) copy(*backend_, grad.data(), slot, n);
+            else accumulate(*backend_, slot, grad.data(), n);
+          } else {
+            if (first) clear(*backend_, slot, n);
+            add_widened(*backend_, grad.data(), slot, n);
+          }
           present_[i] = 1.0;
           item.value.clear_grad();
         } else if (first) {
-          fill(*backend_, slot, value_type(0), n);
+          clear(*backend_, slot, n);
           present_[i] = 0.0;
         }
       }
@@ -162,8 +176,8 @@ class gradient_sum {
   std::vector<bool> started_;          // parts whose sum over the ranks has started
   std::vector<std::unique_ptr<parallel::pending_sum>> pending_;  // the step's sums, in the order started
   std::size_t next_pending_ = 0;                                  // the first not complete
-  tensor<B> flat_;
-  std::vector<value_type> staging_;    // host copy for a host transport of device gradients
+  tensor<B, sum_type> flat_;
+  std::vector<sum_type> staging_;    // host copy for a host transport of device gradients
 };
 
 }  // namespace dnabert::train

@@ -65,7 +65,7 @@ void scale_gradients(B& backend, const nn::parameter_list<B>& params, double fac
   for (const auto& item : params.items()) {
     if (item.alias || !item.value.has_grad()) continue;
     const auto& grad = item.value.grad(backend);
-    scale(backend, grad.data(), static_cast<typename B::value_type>(factor), grad.numel());
+    scale(backend, grad.data(), factor, grad.numel());
   }
 }
 

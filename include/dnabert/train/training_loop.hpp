@@ -112,10 +112,7 @@ class training_run {
     state_.epoch = static_cast<std::int64_t>(totals[4]);
     out.tokens = static_cast<std::int64_t>(totals[1]);
     out.ends_epoch = totals[3] > 0;
-    if (gradients_) {
-      gradients_->give_back(params);
-      scale_gradients(be, params, 1.0 / static_cast<double>(per_step));
-    }
+    if (gradients_) gradients_->give_back(params, 1.0 / static_cast<double>(per_step));
     out.grad_norm =
         options_.max_grad_norm > 0 ? clip_grad_norm(be, params, options_.max_grad_norm) : gradient_norm(be, params);
     if (!std::isfinite(out.grad_norm)) {

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -23,6 +25,7 @@
 #include "dnabert/backend/cpu/low_precision.hpp"
 #include "dnabert/backend/cpu/onednn_matmul.hpp"
 #include "dnabert/backend/cpu/optimizer_ops.hpp"
+#include "dnabert/backend/sorted_runs.hpp"
 #include "dnabert/core/rng.hpp"
 #include "dnabert/ops/op_list.hpp"
 
@@ -246,6 +249,12 @@ void copy(cpu_t<T>&, const E* src, E* dst, std::int64_t n) {
 }
 
 /// device = host, n elements of any type.
+/// dst = 0 over n elements of any type (the backend's memory).
+template <class T, class E>
+void clear(cpu_t<T>&, E* dst, std::int64_t n) {
+  std::fill_n(dst, n, E{});
+}
+
 template <class T, class E>
 void upload(cpu_t<T>& be, const E* host, E* device, std::int64_t n) {
   copy(be, host, device, n);
@@ -399,14 +408,37 @@ void embedding_forward(cpu_t<T>&, const std::int32_t* ids, std::int64_t n, const
   }
 }
 
-/// dtable[ids[i], :] += dout[i, :].
+/// dtable[ids[i], :] += dout[i, :] for a table of `rows` rows, each id's rows summed in
+/// backend/sorted_runs.hpp's order (the CUDA backend's, bit for bit); an id outside the table throws.
 template <class T>
 void embedding_backward(cpu_t<T>&, const std::int32_t* ids, std::int64_t n, const T* dout, std::int64_t width,
-                        T* dtable) {
+                        T* dtable, std::int64_t rows) {
+  // A stable counting sort: the positions of id r are order[first[r]] .. order[first[r + 1] - 1].
+  std::vector<std::int64_t> first(static_cast<std::size_t>(rows) + 1, 0);
   for (std::int64_t i = 0; i < n; ++i) {
-    T* row = dtable + static_cast<std::int64_t>(ids[i]) * width;
-    const T* d = dout + i * width;
-    for (std::int64_t j = 0; j < width; ++j) row[j] += d[j];
+    if (ids[i] < 0 || ids[i] >= rows)
+      throw std::out_of_range("embedding_backward: id " + std::to_string(ids[i]) + " outside a table of " +
+                              std::to_string(rows) + " rows");
+    ++first[static_cast<std::size_t>(ids[i]) + 1];
+  }
+  for (std::size_t r = 1; r < first.size(); ++r) first[r] += first[r - 1];
+  std::vector<std::int64_t> order(static_cast<std::size_t>(n)), next(first.begin(), first.end() - 1);
+  for (std::int64_t i = 0; i < n; ++i) order[static_cast<std::size_t>(next[static_cast<std::size_t>(ids[i])]++)] = i;
+  std::vector<T> sum(static_cast<std::size_t>(width)), chunk(static_cast<std::size_t>(width));
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const std::int64_t start = first[static_cast<std::size_t>(r)], end = first[static_cast<std::size_t>(r) + 1];
+    if (start == end) continue;
+    T* row = dtable + r * width;
+    sum.assign(row, row + width);
+    for (std::int64_t c = start; c < end; c += sorted_runs::chunk_rows) {
+      std::fill(chunk.begin(), chunk.end(), T(0));
+      for (std::int64_t k = c; k < std::min(end, c + sorted_runs::chunk_rows); ++k) {
+        const T* d = dout + order[static_cast<std::size_t>(k)] * width;
+        for (std::int64_t j = 0; j < width; ++j) chunk[static_cast<std::size_t>(j)] += d[j];
+      }
+      for (std::int64_t j = 0; j < width; ++j) sum[static_cast<std::size_t>(j)] += chunk[static_cast<std::size_t>(j)];
+    }
+    std::copy(sum.begin(), sum.end(), row);
   }
 }
 

@@ -179,15 +179,28 @@ void adamw_update(cpu_t<T>& be, std::span<const adamw_tensor<T>> tensors, const 
   }
 }
 
-/// x[i] *= factor over n elements.
+/// x[i] *= factor over n elements (the factor in T's precision or float's, whichever is finer).
 template <class T>
-void scale(cpu_t<T>&, T* x, T factor, std::int64_t n) {
+void scale(cpu_t<T>&, T* x, double factor, std::int64_t n) {
   const std::int64_t chunks = detail::chunk_count(n, detail::optimizer_chunk);
 #pragma omp parallel for schedule(static) if (chunks > 1)
   for (std::int64_t c = 0; c < chunks; ++c) {
     const std::int64_t begin = c * detail::optimizer_chunk;
-    detail::array_map(x + begin, std::min(detail::optimizer_chunk, n - begin)) *= factor;
+    detail::array_map(x + begin, std::min(detail::optimizer_chunk, n - begin)) *= static_cast<T>(factor);
   }
+}
+
+/// sum[i] += x[i] in float: gradients narrower than float summed over micro-batches.
+template <class T>
+void add_widened(cpu_t<T>&, const T* x, float* sum, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) sum[i] += static_cast<float>(x[i]);
+}
+
+/// y[i] = sum[i] * factor in float, rounded to T once.
+template <class T>
+void round_scaled(cpu_t<T>&, const float* sum, double factor, T* y, std::int64_t n) {
+  const auto f = static_cast<float>(factor);
+  for (std::int64_t i = 0; i < n; ++i) y[i] = static_cast<T>(sum[i] * f);
 }
 
 }  // namespace dnabert::backend

@@ -24,6 +24,8 @@ namespace detail {
 enum class cuda_copy_kind { host_to_device, device_to_host, device_to_device };
 /// Copies `bytes` bytes on the context's stream; device_to_host waits for the data.
 void cuda_copy_bytes(cuda_context& context, const void* src, void* dst, std::size_t bytes, cuda_copy_kind kind);
+/// Sets `bytes` device bytes at dst to zero (queued on the context's stream).
+void cuda_zero_bytes(cuda_context& context, void* dst, std::size_t bytes);
 }  // namespace detail
 
 // GEMM -----------------------------------------------------------------------------------------
@@ -56,9 +58,15 @@ void accumulate(cuda_t<T>& be, T* dst, const T* src, std::int64_t n);
 /// dst = value (n elements).
 template <class T>
 void fill(cuda_t<T>& be, T* dst, T value, std::int64_t n);
-/// x[i] *= factor over n elements.
+/// x[i] *= factor over n elements, in float: a bf16 gradient is rounded once, the factor not at all.
 template <class T>
-void scale(cuda_t<T>& be, T* x, T factor, std::int64_t n);
+void scale(cuda_t<T>& be, T* x, double factor, std::int64_t n);
+/// sum[i] += x[i] in float: gradients narrower than float summed over micro-batches.
+template <class T>
+void add_widened(cuda_t<T>& be, const T* x, float* sum, std::int64_t n);
+/// y[i] = sum[i] * factor in float, rounded to T once.
+template <class T>
+void round_scaled(cuda_t<T>& be, const float* sum, double factor, T* y, std::int64_t n);
 /// y = gelu(x) (exact erf form).
 template <class T>
 void gelu_forward(cuda_t<T>& be, const T* x, T* y, std::int64_t n);
@@ -95,12 +103,13 @@ void add_layer_norm_backward(cuda_t<T>& be, const T* dy, const T* a, const T* b,
 template <class T>
 void embedding_forward(cuda_t<T>& be, const std::int32_t* ids, std::int64_t n, const T* table, std::int64_t width,
                        T* out, bool accumulate);
-/// dtable[ids[i], :] += dout[i, :], deterministic: (id, i) pairs stable-sorted by id, then each
-/// run of equal ids adds its rows in increasing i, rounding to T after each add — the CPU
-/// backend's order, so the same bits, and the same bits on every run.
+/// dtable[ids[i], :] += dout[i, :] for a table of `rows` rows, without atomics: (id, position)
+/// pairs sorted by id, each id's rows summed in backend/sorted_runs.hpp's chunks (many threads
+/// for a long run) in float, rounded to T once — the CPU backend's order, so the same bits, and
+/// the same bits on every run.
 template <class T>
 void embedding_backward(cuda_t<T>& be, const std::int32_t* ids, std::int64_t n, const T* dout, std::int64_t width,
-                        T* dtable);
+                        T* dtable, std::int64_t rows);
 /// dst[ids[i], :] = src[i, :] for distinct ids (a plain copy, no sort: padding removal's expansion).
 template <class T>
 void scatter_rows(cuda_t<T>& be, const std::int32_t* ids, std::int64_t n, const T* src, std::int64_t width, T* dst);
@@ -197,6 +206,12 @@ void copy(cuda_t<T>& be, const E* src, E* dst, std::int64_t n) {
 }
 
 /// device = host, n elements of any type.
+/// dst = 0 over n elements of any type.
+template <class T, class E>
+void clear(cuda_t<T>& be, E* dst, std::int64_t n) {
+  if (n > 0) detail::cuda_zero_bytes(be.context(), dst, static_cast<std::size_t>(n) * sizeof(E));
+}
+
 template <class T, class E>
 void upload(cuda_t<T>& be, const E* host, E* device, std::int64_t n) {
   if (n > 0)
