@@ -36,7 +36,8 @@ inline void add_finetune_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("finetune", "Fine-tune a DNABERT folder on labelled sequences (best model saved)");
   auto* model = cmd->add_option("-m,--model", o->model, "pre-trained (MLM) or fine-tuned folder (not needed with --resume)");
   cmd->add_option("-c,--config", o->config, "BertConfig (config.json) of a classifier trained from scratch")->excludes(model);
-  cmd->add_option("--train", o->train, "training set: DNABERT TSV, DNABERT-2 CSV, or FASTA with --train-labels")->required();
+  cmd->add_option("--train", o->train, "training set: DNABERT TSV, DNABERT-2 CSV, or FASTA with --train-labels; a table of pairs "
+                  "(seq1<TAB>seq2<TAB>label, or a CSV sequence1,sequence2,label) trains on [CLS] a [SEP] b [SEP]")->required();
   cmd->add_option("--dev", o->dev, "dev set evaluated during training (same formats)")->required();
   cmd->add_option("--train-labels", o->train_labels, "labels of a FASTA --train: 'id<TAB>label' lines or one per record");
   cmd->add_option("--dev-labels", o->dev_labels, "labels of a FASTA --dev");
@@ -53,12 +54,13 @@ inline void add_finetune_command(CLI::App& app) {
     const auto read_config = [o](const std::string& path) { return classifier_config(path, o->num_labels); };
     run_training("finetune", *o, bert_head::sequence_classification, o->num_labels, read_config, [&](auto& model, auto progress) {
       const auto max_kmers = model.max_kmers();
-      const train::labelled_dataset train_set(read_labelled(o->train, o->train_labels), model.k(), max_kmers);
-      const train::labelled_dataset dev_set(read_labelled(o->dev, o->dev_labels), model.k(), max_kmers);
+      const train::labelled_dataset train_set(read_labelled(o->train, o->train_labels, true), model.k(), max_kmers);
+      const train::labelled_dataset dev_set(read_labelled(o->dev, o->dev_labels, true), model.k(), max_kmers);
       for (const auto* set : {&train_set, &dev_set})
         if (set->truncated() > 0)
-          print_notice(std::to_string(set->truncated()) + " sequences longer than " + std::to_string(max_kmers) +
-                       " k-mers were cut to their first piece, as DNABERT's max_seq_length does");
+          print_notice(std::to_string(set->truncated()) + " examples longer than " + std::to_string(max_kmers) +
+                       " k-mers were cut: a sequence to its first piece, as DNABERT's max_seq_length does, a pair "
+                       "as Hugging Face's longest_first truncation");
       const auto result = progress([&] { return train::finetune(model, train_set, dev_set, o->run, o->output); });
       std::cout << "best at step " << result.best->step << ": " << o->run.best_metric << " " << result.best->score
                 << ", dev loss " << result.best->loss;

@@ -31,7 +31,9 @@ namespace dnabert::cli {
 /// Registers `predict`.
 inline void add_predict_command(CLI::App& app) {
   auto o = std::make_shared<inference_cli_options>();
-  auto* cmd = app.add_subcommand("predict", "Classify sequences (or score them, for a regression model)");
+  auto* cmd = app.add_subcommand("predict", "Classify sequences (or score them, for a regression model); a table of "
+                                            "pairs (seq1<TAB>seq2<TAB>label, sequence1,sequence2,label) classifies each "
+                                            "pair as [CLS] a [SEP] b [SEP]");
   add_inference_options(cmd, *o);
   add_chunk_option(cmd, o->chunk);
   cmd->add_option("--long", o->long_rule, "combine the 510-k-mer pieces of long sequences: mean or max of logits")
@@ -53,7 +55,7 @@ inline void add_predict_command(CLI::App& app) {
     }
     chunked_progress progress("predict");
     const auto rows = [&](const input_chunk& chunk) {
-      const auto result = model.predict(chunk.sequences, to_inference_options(*o, std::ref(progress)), chunk.ids);
+      const auto result = model.predict(chunk.sequences, to_inference_options(*o, std::ref(progress)), chunk.ids, chunk.seconds);
       std::ostringstream text;
       text << std::setprecision(std::numeric_limits<float>::max_digits10);
       for (std::size_t s = 0; s < chunk.ids.size(); ++s) {
@@ -69,10 +71,13 @@ inline void add_predict_command(CLI::App& app) {
       }
       return std::move(text).str();
     };
-    for_each_input_chunk_on_ranks(o->input, o->chunk, rows, [&](const std::string& part) {
-      out->text() << part;
-      out->flush_if_full();
-    });
+    for_each_input_chunk_on_ranks(
+        o->input, o->chunk, rows,
+        [&](const std::string& part) {
+          out->text() << part;
+          out->flush_if_full();
+        },
+        true);
     progress.finish();
     if (out) out->commit();
   }); });

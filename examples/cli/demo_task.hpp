@@ -40,7 +40,7 @@ inline std::vector<io::sequence_entry> draw_reads(const genome_region& region, s
     if (read.find_first_not_of("ACGT") != std::string::npos) continue;
     const bool reverse = rng() % 2 == 1;
     if (reverse) read = reverse_complement(read);
-    reads.push_back({id_prefix + std::to_string(reads.size()) + ":" + std::to_string(start) + (reverse ? "-" : "+"), read, label});
+    reads.push_back({id_prefix + std::to_string(reads.size()) + ":" + std::to_string(start) + (reverse ? "-" : "+"), read, label, {}});
   }
   return reads;
 }

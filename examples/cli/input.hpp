@@ -16,25 +16,37 @@
 
 namespace dnabert::cli {
 
+/// Throws unless `pairs` says the command reads them, when `entry` (of `path`) is a pair of sequences.
+inline void check_pairs(const io::sequence_entry& entry, const std::string& path, bool pairs) {
+  if (!pairs && !entry.second.empty())
+    throw input_error(path + " is a table of sequence pairs; this command reads single sequences (pairs are for "
+                             "finetune, predict and evaluate)");
+}
+
 /// Sequences from `path` (FASTA/.gz, DNABERT TSV or DNABERT-2 CSV, told apart by content), or
-/// the embedded example FASTA when `path` is empty.
-inline std::vector<io::sequence_entry> read_input(const std::string& path) {
-  if (!path.empty()) return io::read_sequences(path);
-  const auto bytes = std::as_bytes(std::span<const char>(example_fasta.data(), example_fasta.size()));
-  return io::read_sequences(bytes, std::string(example_fasta_name));
+/// the embedded example FASTA when `path` is empty; a table of pairs only when `pairs`.
+inline std::vector<io::sequence_entry> read_input(const std::string& path, bool pairs = false) {
+  if (path.empty()) {
+    const auto bytes = std::as_bytes(std::span<const char>(example_fasta.data(), example_fasta.size()));
+    return io::read_sequences(bytes, std::string(example_fasta_name));
+  }
+  auto entries = io::read_sequences(path);
+  for (const auto& entry : entries) check_pairs(entry, path, pairs);
+  return entries;
 }
 
 /// A chunk of an input's sequences, in input order.
 struct input_chunk {
   std::vector<std::string> sequences;
   std::vector<std::string> ids;
+  std::vector<std::string> seconds;  ///< a table of pairs: each sequence's second (else empty)
 };
 
 /// Calls use(chunk) with the sequences of `path` (as read_input reads it; "-" is stdin) a chunk of
 /// at most `limits` at a time, in input order: memory holds one chunk whatever the input's size,
 /// so FASTA ids are not checked for repeats (that would hold every id).
 template <class Use>
-void for_each_input_chunk(const std::string& path, const io::chunk_limits& limits, Use&& use) {
+void for_each_input_chunk(const std::string& path, const io::chunk_limits& limits, Use&& use, bool pairs = false) {
   const auto example = std::as_bytes(std::span<const char>(example_fasta.data(), example_fasta.size()));
   io::sequence_reader reader(path.empty() ? io::open_input(example, std::string(example_fasta_name)) : io::open_input(path),
                              {.unique_ids = false});
@@ -43,7 +55,10 @@ void for_each_input_chunk(const std::string& path, const io::chunk_limits& limit
   while (reader.next_chunk(entries, limits)) {
     chunk.sequences.clear();
     chunk.ids.clear();
+    chunk.seconds.clear();
     for (auto& entry : entries) {
+      check_pairs(entry, path, pairs);
+      if (!entry.second.empty()) chunk.seconds.push_back(std::move(entry.second));
       chunk.sequences.push_back(std::move(entry.sequence));
       chunk.ids.push_back(std::move(entry.id));
     }
@@ -51,9 +66,9 @@ void for_each_input_chunk(const std::string& path, const io::chunk_limits& limit
   }
 }
 
-/// Labelled sequences from a TSV/CSV, or a FASTA with its labels file.
-inline std::vector<io::sequence_entry> read_labelled(const std::string& path, const std::string& labels) {
-  return labels.empty() ? read_input(path) : io::read_sequences(path, labels);
+/// Labelled sequences from a TSV/CSV (of pairs only when `pairs`), or a FASTA with its labels file.
+inline std::vector<io::sequence_entry> read_labelled(const std::string& path, const std::string& labels, bool pairs = false) {
+  return labels.empty() ? read_input(path, pairs) : io::read_sequences(path, labels);
 }
 
 /// The sequences and ids of an input file.

@@ -19,7 +19,7 @@ inline std::vector<io::sequence_entry> planted_motif_set(std::size_t n, unsigned
     for (char& c : s) c = "ACGT"[rng() % 4];
     const bool positive = i % 2 == 0;
     if (positive) s.replace(rng() % (length - 6), 6, "TATAAT");
-    out.push_back({std::to_string(i), s, positive ? 1.0 : 0.0});
+    out.push_back({std::to_string(i), s, positive ? 1.0 : 0.0, {}});
   }
   return out;
 }

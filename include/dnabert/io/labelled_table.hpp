@@ -1,6 +1,8 @@
 #pragma once
 // Labelled sequence tables: DNABERT's fine-tuning TSV (k-mer sentences, header row skipped) and
-// DNABERT-2's CSV (sequence,label). Sequences come back as raw nucleotides, labels as numbers.
+// DNABERT-2's CSV (sequence,label), each also as a table of pairs (DNABERT's dnapair TSV
+// seq1<TAB>seq2<TAB>label, DNABERT-2's 3-column CSV). Sequences come back as raw nucleotides,
+// labels as numbers.
 
 #include <algorithm>
 #include <charconv>
@@ -25,8 +27,8 @@ namespace dnabert::io {
 
 /// The two table layouts DNABERT and DNABERT-2 train from.
 enum class table_format {
-  dnabert_tsv,   ///< header row, then sequence<TAB>label[<TAB>ignored...]
-  dnabert2_csv,  ///< header "sequence,label", then exactly two comma-separated columns
+  dnabert_tsv,   ///< header row, then sequence<TAB>label[<TAB>ignored...] or seq1<TAB>seq2<TAB>label[...]
+  dnabert2_csv,  ///< header "sequence,label" then two columns, or a 3-column header then seq1,seq2,label
 };
 
 /// One data row: the sequence as nucleotides (k-mer sentences joined back), its label and line.
@@ -34,12 +36,14 @@ struct labelled_row {
   std::string sequence;
   double label = 0.0;
   std::uint64_t line = 0;
+  std::string second;  ///< a pair table's second sequence (empty otherwise)
 };
 
 /// A whole table and the layout it was read as.
 struct labelled_table {
   table_format format = table_format::dnabert_tsv;
   std::vector<labelled_row> rows;
+  bool pairs = false;  ///< every row holds a pair of sequences
 };
 
 /// Longest table line accepted by default (sequences in tables are short; 64 MiB is plenty).
@@ -50,24 +54,34 @@ namespace detail {
 /// The column separator of each table format.
 inline char separator_of(table_format format) { return format == table_format::dnabert_tsv ? '\t' : ','; }
 
-/// The first two columns of a row and how many columns it has (no allocation, whatever the count).
+/// The first three columns of a row and how many columns it has (no allocation, whatever the count).
 struct leading_columns {
-  std::string_view sequence;
-  std::string_view label;
+  std::string_view first, second, third;
   std::size_t count = 1;
 };
 
-/// Splits off the sequence and label columns of `line` and counts its columns.
+/// Splits off the first three columns of `line` and counts its columns.
 inline leading_columns split_leading_columns(std::string_view line, char separator) {
   leading_columns columns;
   columns.count += static_cast<std::size_t>(std::count(line.begin(), line.end(), separator));
-  const std::size_t first_end = std::min(line.find(separator), line.size());
-  columns.sequence = line.substr(0, first_end);
-  if (first_end < line.size()) {
-    const std::string_view rest = line.substr(first_end + 1);
-    columns.label = rest.substr(0, rest.find(separator));
+  std::string_view rest = line;
+  for (std::string_view* column : {&columns.first, &columns.second, &columns.third}) {
+    const std::size_t end = std::min(rest.find(separator), rest.size());
+    *column = rest.substr(0, end);
+    if (end == rest.size()) break;
+    rest = rest.substr(end + 1);
   }
   return columns;
+}
+
+/// Whether a column reads as a label (a number), which tells a sequence,label row from a pair's.
+inline bool reads_as_number(std::string_view text) {
+  const std::size_t first = text.find_first_not_of(' ');
+  if (first == std::string_view::npos) return false;
+  text = text.substr(first, text.find_last_not_of(' ') - first + 1);
+  double value = 0.0;
+  const auto [end, status] = std::from_chars(text.data(), text.data() + text.size(), value);
+  return status == std::errc() && end == text.data() + text.size();
 }
 
 /// Parses a label: a finite decimal number, surrounding spaces allowed.
@@ -126,14 +140,19 @@ class labelled_table_reader {
                                       detail::quote_excerpt(line_));
     format_ = *format;
     const std::size_t header_columns = detail::split_leading_columns(line_, separator()).count;
-    if (format_ == table_format::dnabert2_csv && header_columns != 2)
+    if (format_ == table_format::dnabert2_csv && header_columns != 2 && header_columns != 3)
       throw format_error::at_line(name(), lines_.line_number(),
-                                  "expected a CSV header with 2 columns ('sequence,label'), found " +
+                                  "expected a CSV header with 2 columns ('sequence,label') or 3 (a pair: "
+                                  "'sequence1,sequence2,label'), found " +
                                       std::to_string(header_columns) + " columns");
+    // A CSV says by its header; a TSV by its first row (a label or a second sequence in column 2).
+    if (format_ == table_format::dnabert2_csv) pairs_ = header_columns == 3;
   }
 
   /// The layout the header announced.
   [[nodiscard]] table_format format() const noexcept { return format_; }
+  /// Whether the rows are pairs of sequences (known once the first row is read, for a TSV).
+  [[nodiscard]] bool pairs() const noexcept { return pairs_.value_or(false); }
   /// The input's name, for messages.
   [[nodiscard]] const std::string& name() const noexcept { return lines_.name(); }
 
@@ -149,12 +168,20 @@ class labelled_table_reader {
     const detail::leading_columns columns = detail::split_leading_columns(line_, separator());
     if (tsv && columns.count < 2)
       throw format_error::at_line(name(), number, "missing label column: expected 'sequence<TAB>label', found 1 column");
-    if (!tsv && columns.count != 2)
+    if (!pairs_) pairs_ = columns.count >= 3 && !detail::reads_as_number(columns.second);
+    const std::size_t wanted = *pairs_ ? 3 : 2;
+    if (tsv && columns.count < wanted)
       throw format_error::at_line(name(), number,
-                                  "expected 2 comma-separated columns (sequence,label) as in the header, found " +
-                                      std::to_string(columns.count));
-    row.sequence = detail::parse_sequence_column(columns.sequence, name(), number);
-    row.label = detail::parse_label(columns.label, name(), number);
+                                  "expected 'sequence1<TAB>sequence2<TAB>label' as in the first row, found " +
+                                      std::to_string(columns.count) + " columns");
+    if (!tsv && columns.count != wanted)
+      throw format_error::at_line(name(), number,
+                                  "expected " + std::to_string(wanted) + " comma-separated columns (" +
+                                      (*pairs_ ? "sequence1,sequence2,label" : "sequence,label") +
+                                      ") as in the header, found " + std::to_string(columns.count));
+    row.sequence = detail::parse_sequence_column(columns.first, name(), number);
+    row.second = *pairs_ ? detail::parse_sequence_column(columns.second, name(), number) : std::string();
+    row.label = detail::parse_label(*pairs_ ? columns.third : columns.second, name(), number);
     row.line = number;
     ++rows_;
     return true;
@@ -166,6 +193,7 @@ class labelled_table_reader {
   line_reader lines_;
   std::string line_;
   table_format format_ = table_format::dnabert_tsv;
+  std::optional<bool> pairs_;  // unknown for a TSV until its first row
   std::uint64_t rows_ = 0;
 };
 
@@ -175,6 +203,7 @@ inline labelled_table read_labelled_table(std::unique_ptr<byte_source> source,
   labelled_table_reader reader(std::move(source), max_line_length);
   labelled_table table{reader.format(), {}};
   for (labelled_row row; reader.next(row);) table.rows.push_back(std::move(row));
+  table.pairs = reader.pairs();
   return table;
 }
 

@@ -44,6 +44,7 @@ struct sequence_entry {
   std::string id;
   std::string sequence;
   std::optional<double> label;
+  std::string second;  ///< a pair table row's second sequence (empty for a single sequence)
 };
 
 namespace detail {
@@ -107,10 +108,10 @@ class sequence_reader {
   bool next(sequence_entry& entry) {
     if (fasta_) {
       if (!fasta_->next(record_)) return false;
-      entry = {std::move(record_.id), std::move(record_.sequence), std::nullopt};
+      entry = {std::move(record_.id), std::move(record_.sequence), std::nullopt, {}};
     } else {
       if (!table_->next(row_)) return false;
-      entry = {std::to_string(rows_), std::move(row_.sequence), row_.label};
+      entry = {std::to_string(rows_), std::move(row_.sequence), row_.label, std::move(row_.second)};
     }
     ++rows_;
     return true;

@@ -128,7 +128,7 @@ class Bert {
     }
     nn::batch_ids<B> ids = packing ? packed_ids(batch, *packing)
                                    : nn::batch_ids<B>{upload_ids(batch.input_ids), position_ids(rows, seq),
-                                                      zero_ids(rows * seq)};
+                                                      upload_ids(token_types(batch))};
 
     bert_output<B> out;
     out.batch = rows;
@@ -322,24 +322,38 @@ class Bert {
 
   // Word, position (the column) and token-type ids of the real tokens only, in packed order.
   nn::batch_ids<B> packed_ids(const token_batch& batch, const packed_rows& packing) const {
-    std::vector<std::int32_t> words, positions;
+    std::vector<std::int32_t> words, positions, types;
     words.reserve(packing.rows.size());
     positions.reserve(packing.rows.size());
+    types.reserve(packing.rows.size());
+    const auto all_types = token_types(batch);
     for (const std::int32_t r : packing.rows) {
       words.push_back(batch.input_ids[static_cast<std::size_t>(r)]);
       positions.push_back(static_cast<std::int32_t>(r % packing.seq));
+      types.push_back(all_types[static_cast<std::size_t>(r)]);
     }
-    return {upload_ids(words), upload_ids(positions), zero_ids(packing.tokens())};
+    return {upload_ids(words), upload_ids(positions), upload_ids(types)};
+  }
+
+  // The batch's token type ids ([rows * length]; zeros when it has none), checked against the
+  // model's type_vocab_size.
+  std::vector<token_id> token_types(const token_batch& batch) const {
+    const std::size_t count = batch.rows * batch.length;
+    if (batch.token_type_ids.empty()) return std::vector<token_id>(count, 0);
+    if (batch.token_type_ids.size() != count)
+      throw input_error("token_type_ids hold " + std::to_string(batch.token_type_ids.size()) + " ids for a batch of " +
+                        std::to_string(count) + " tokens");
+    for (const std::int32_t type : batch.token_type_ids)
+      if (type < 0 || type >= config_.type_vocab_size)
+        throw input_error("token type " + std::to_string(type) + " is outside the model's type_vocab_size " +
+                          std::to_string(config_.type_vocab_size));
+    return batch.token_type_ids;
   }
 
   autograd::id_tensor<B> position_ids(std::int64_t rows, std::int64_t seq) const {
     std::vector<std::int32_t> host(static_cast<std::size_t>(rows * seq));
     for (std::size_t i = 0; i < host.size(); ++i) host[i] = static_cast<std::int32_t>(static_cast<std::int64_t>(i) % seq);
     return upload_ids(host);
-  }
-
-  autograd::id_tensor<B> zero_ids(std::int64_t count) const {
-    return upload_ids(std::vector<std::int32_t>(static_cast<std::size_t>(count), 0));
   }
 
   // Hugging Face's extended attention mask: (1 - mask) * -10000 added to every query's scores.

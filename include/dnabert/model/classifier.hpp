@@ -144,10 +144,12 @@ class classifier {
   /// Classes (1 for regression).
   [[nodiscard]] std::int64_t num_labels() const { return model_.config().num_labels; }
 
-  /// Predicts every sequence (raw nucleotides, any length >= k); ids name them in errors. Throws
+  /// Predicts every sequence (raw nucleotides, any length >= k); ids name them in errors. With
+  /// `pairs_with` (one per sequence) each sequence is the pair [CLS] a [SEP] b [SEP] with
+  /// pairs_with's, cut to one piece as Hugging Face's longest_first. Throws
   /// untrained_model_error when the folder held no trained classifier (require_trained).
   prediction predict(std::span<const std::string> sequences, const inference_options& options = {},
-                     std::span<const std::string> ids = {}) const {
+                     std::span<const std::string> ids = {}, std::span<const std::string> pairs_with = {}) const {
     require_trained(model_, inference_use::classification);
     const auto labels = num_labels();
     prediction out;
@@ -157,7 +159,7 @@ class classifier {
     std::vector<std::size_t> piece_counts(sequences.size(), 0);
     const bool take_max = options.long_sequences == piece_rule::max;
     std::fill(out.logits.begin(), out.logits.end(), take_max ? -INFINITY : 0.0f);
-    run_pieces(sequences, ids, options, inference_outputs(true),
+    run_pieces(sequences, ids, pairs_with, options, inference_outputs(true),
                [&](const token_batch& batch, const bert_output<B>& result) {
                  const auto logits = host_floats(*backend_, result.logits.value());
                  for (std::size_t r = 0; r < batch.rows; ++r) {
@@ -189,7 +191,7 @@ class classifier {
     const auto hidden = static_cast<std::size_t>(model_.config().hidden_size);
     xt::xtensor<float, 2> out = xt::zeros<float>({sequences.size(), hidden});
     std::vector<double> weight(sequences.size(), 0.0);
-    run_pieces(sequences, ids, options, inference_outputs(how == pooling::pooler),
+    run_pieces(sequences, ids, {}, options, inference_outputs(how == pooling::pooler),
                [&](const token_batch& batch, const bert_output<B>& result) {
                  const auto states = host_floats(*backend_, result.sequence_output.value());
                  const auto pooled = how == pooling::pooler ? host_floats(*backend_, result.pooled.value()) : std::vector<float>{};
@@ -229,9 +231,10 @@ class classifier {
   // Runs every sequence's pieces in batches of similar length and hands each result to `consume`.
   template <class Consume>
   void run_pieces(std::span<const std::string> sequences, std::span<const std::string> ids,
-                  const inference_options& options, const forward_options& outputs, Consume&& consume) const {
+                  std::span<const std::string> pairs_with, const inference_options& options,
+                  const forward_options& outputs, Consume&& consume) const {
     if (options.batch_size == 0) throw input_error("batch size must be at least 1");
-    const auto pieces = sorted_pieces(tokenizer_, sequences, ids, model_.max_kmers());
+    const auto pieces = sorted_pieces(tokenizer_, sequences, ids, model_.max_kmers(), pairs_with);
     for_each_piece_batch(model_, std::span<const token_piece>(pieces), outputs,
                          [&](std::size_t) { return options.batch_size; }, consume, options.progress);
   }

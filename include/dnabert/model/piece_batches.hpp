@@ -17,12 +17,21 @@ namespace dnabert {
 
 /// Every sequence's pieces of at most `max_kmers` k-mers, sorted by length: each piece carries
 /// its origin, so sorting loses nothing and batches of neighbours carry little padding. `ids`
-/// (optional) name sequences in errors.
+/// (optional) name sequences in errors. With `pairs_with` (one per sequence), sequence s is the
+/// pair (sequences[s], pairs_with[s]): one piece of at most max_kmers + 2 k-mers in all.
 inline std::vector<token_piece> sorted_pieces(const kmer_tokenizer& tokenizer, std::span<const std::string> sequences,
-                                              std::span<const std::string> ids, std::size_t max_kmers) {
+                                              std::span<const std::string> ids, std::size_t max_kmers,
+                                              std::span<const std::string> pairs_with = {}) {
+  if (!pairs_with.empty() && pairs_with.size() != sequences.size())
+    throw input_error(std::to_string(pairs_with.size()) + " second sequences for " + std::to_string(sequences.size()) +
+                      " pairs");
   std::vector<token_piece> pieces;
   for (std::size_t s = 0; s < sequences.size(); ++s) {
     const std::string id = s < ids.size() ? ids[s] : std::to_string(s);
+    if (!pairs_with.empty()) {
+      pieces.push_back(tokenizer.encode_pair(sequences[s], pairs_with[s], id, s, max_kmers + 2));
+      continue;
+    }
     auto encoded = tokenizer.encode(sequences[s], id, s, max_kmers);
     pieces.insert(pieces.end(), std::make_move_iterator(encoded.begin()), std::make_move_iterator(encoded.end()));
   }

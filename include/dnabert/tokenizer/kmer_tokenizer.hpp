@@ -1,12 +1,14 @@
 #pragma once
 // DNABERT's tokenizer: a sequence becomes its L-k+1 overlapping k-mers (stride 1), each
-// looked up in DNABERT's vocabulary, wrapped as [CLS] ... [SEP], cut into 510-k-mer pieces.
+// looked up in DNABERT's vocabulary, wrapped as [CLS] ... [SEP], cut into 510-k-mer pieces; a
+// pair of sequences becomes [CLS] a [SEP] b [SEP], cut to fit as Hugging Face's longest_first.
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "dnabert/core/error.hpp"
@@ -25,10 +27,14 @@ struct piece_origin {
   std::size_t piece_count = 1;  ///< how many pieces the source sequence was cut into
 };
 
-/// One model input: [CLS] k-mer ids [SEP], and where in its source sequence it came from.
+/// One model input: [CLS] k-mer ids [SEP] (or a pair, [CLS] a [SEP] b [SEP]), and where in its
+/// source sequence it came from.
 struct token_piece {
   piece_origin origin;
   std::vector<token_id> ids;
+  /// A pair's second segment starts here (b's first k-mer; token type 1 from there to the end);
+  /// 0 for a single sequence (every token type 0).
+  std::size_t second_segment = 0;
 };
 
 namespace detail {
@@ -128,6 +134,49 @@ class KmerTokenizer {
       detail::write_kmer_ids<K>(k(), sequence.substr(first, count + kk - 1), piece.ids.data() + 1);
     }
     return out;
+  }
+
+  /// The pair (a, b) as one model input of at most `max_tokens` tokens: [CLS] a [SEP] b [SEP],
+  /// token type 1 from b's first k-mer on (Hugging Face's BertTokenizer). When too long, k-mers
+  /// are cut from the ends as its `longest_first` truncation (the tokenizers library's) cuts
+  /// them: the shorter one keeps its length while the longer can fill the rest, else each gets
+  /// half the room, b the odd k-mer when a is not the longer.
+  /// `truncated`, when given, is set to whether anything was cut. Throws input_error naming `id`
+  /// when either sequence is shorter than k or max_tokens leaves no room for a k-mer of each.
+  [[nodiscard]] token_piece encode_pair(std::string_view a, std::string_view b, std::string_view id = "sequence",
+                                        std::size_t sequence_index = 0, std::size_t max_tokens = max_kmers_per_piece + 2,
+                                        bool* truncated = nullptr) const {
+    if (max_tokens < 5) throw input_error("a pair needs at least 5 tokens ([CLS] a [SEP] b [SEP])");
+    const std::size_t count_a = kmer_count(a.size()), count_b = kmer_count(b.size());
+    for (const auto& [count, sequence, which] : {std::tuple{count_a, a, "first"}, std::tuple{count_b, b, "second"}})
+      if (count == 0)
+        throw input_error("sequence '" + std::string(id) + "': the " + which + " sequence of the pair is " +
+                          std::to_string(sequence.size()) + " nt long, shorter than k = " + std::to_string(k()));
+    const std::size_t room = max_tokens - 3;
+    std::size_t keep_a = count_a, keep_b = count_b;
+    if (count_a + count_b > room) {
+      const bool a_longer = count_a > count_b;
+      std::size_t shorter = a_longer ? count_b : count_a;
+      std::size_t longer = shorter > room ? shorter : std::max(shorter, room - shorter);
+      if (shorter + longer > room) {
+        shorter = room / 2;
+        longer = room / 2 + room % 2;
+      }
+      keep_a = a_longer ? longer : shorter;
+      keep_b = a_longer ? shorter : longer;
+    }
+    if (truncated != nullptr) *truncated = keep_a + keep_b < count_a + count_b;
+    token_piece piece;
+    piece.origin = {sequence_index, 0, 0, 1};
+    piece.ids.resize(keep_a + keep_b + 3);
+    piece.ids[0] = special::cls;
+    const auto kk = static_cast<std::size_t>(k());
+    detail::write_kmer_ids<K>(k(), a.substr(0, keep_a + kk - 1), piece.ids.data() + 1);
+    piece.ids[keep_a + 1] = special::sep;
+    piece.second_segment = keep_a + 2;
+    detail::write_kmer_ids<K>(k(), b.substr(0, keep_b + kk - 1), piece.ids.data() + piece.second_segment);
+    piece.ids.back() = special::sep;
+    return piece;
   }
 
   /// The tokens spelled out ("[CLS] AATG ATGC ... [SEP]"), for display and debugging.

@@ -22,6 +22,8 @@ struct token_batch {
   std::vector<token_id> input_ids;
   std::vector<std::int32_t> attention_mask;
   std::vector<piece_origin> origins;
+  /// [rows, length] token type ids (1 on a pair's second segment); empty when every one is 0.
+  std::vector<std::int32_t> token_type_ids;
 
   /// The ids as an xtensor view [rows, length] over this batch's storage.
   [[nodiscard]] auto ids_view() const {
@@ -34,7 +36,8 @@ struct token_batch {
   }
 };
 
-/// Pads `pieces` with [PAD] to the longest piece and builds the attention mask.
+/// Pads `pieces` with [PAD] to the longest piece and builds the attention mask (and the token
+/// types, when a piece is a pair).
 inline token_batch make_batch(std::span<const token_piece> pieces) {
   token_batch batch;
   batch.rows = pieces.size();
@@ -47,6 +50,13 @@ inline token_batch make_batch(std::span<const token_piece> pieces) {
     std::copy(ids.begin(), ids.end(), batch.input_ids.begin() + static_cast<std::ptrdiff_t>(r * batch.length));
     std::fill_n(batch.attention_mask.begin() + static_cast<std::ptrdiff_t>(r * batch.length), ids.size(), 1);
     batch.origins.push_back(pieces[r].origin);
+  }
+  if (std::any_of(pieces.begin(), pieces.end(), [](const token_piece& piece) { return piece.second_segment > 0; })) {
+    batch.token_type_ids.assign(batch.rows * batch.length, 0);
+    for (std::size_t r = 0; r < batch.rows; ++r)
+      if (pieces[r].second_segment > 0)
+        std::fill(batch.token_type_ids.begin() + static_cast<std::ptrdiff_t>(r * batch.length + pieces[r].second_segment),
+                  batch.token_type_ids.begin() + static_cast<std::ptrdiff_t>(r * batch.length + pieces[r].ids.size()), 1);
   }
   return batch;
 }

@@ -35,7 +35,8 @@ struct labelled_batch {
 };
 
 /// Tokenized labelled examples. Sequences longer than one piece are cut to their first piece,
-/// as DNABERT's max_seq_length does; how many were cut is reported by truncated().
+/// as DNABERT's max_seq_length does, pairs ([CLS] a [SEP] b [SEP]) to fit one piece as Hugging
+/// Face's longest_first; how many were cut is reported by truncated().
 class labelled_dataset {
  public:
   /// Tokenizes `entries` (every one must carry a label) with k-mer size `k`, at most
@@ -48,6 +49,13 @@ class labelled_dataset {
       if (!entry.label)
         throw input_error("sequence '" + entry.id + "' has no label; training needs a DNABERT TSV, a DNABERT-2 CSV "
                           "or labels for every FASTA record");
+      if (!entry.second.empty()) {  // a pair: one input, cut to fit as Hugging Face's longest_first
+        bool cut = false;
+        auto pair = tokenizer.encode_pair(entry.sequence, entry.second, entry.id, i, max_kmers + 2, &cut);
+        if (cut) ++truncated_;
+        examples_.push_back({entry.id, std::move(pair), *entry.label});
+        continue;
+      }
       auto pieces = tokenizer.encode(entry.sequence, entry.id, i, max_kmers);
       if (pieces.size() > 1) ++truncated_;
       examples_.push_back({entry.id, std::move(pieces.front()), *entry.label});

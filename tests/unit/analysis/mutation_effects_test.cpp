@@ -92,7 +92,7 @@ TEST_CASE_FIXTURE(mutation_file_fixture, "mutation file mode: mutations.tsv as D
 
 TEST_CASE("mutation file mode: an idx that names no sequence is an error naming the line") {
   const auto model = dnabert::load_classifier(dnabert::test::data_path("parity/cls_k6"), 1);
-  const std::vector<dnabert::io::sequence_entry> sequences{{"0", "ACGTACGTACGTAC", std::nullopt}};
+  const std::vector<dnabert::io::sequence_entry> sequences{{"0", "ACGTACGTACGTAC", std::nullopt, {}}};
   const std::vector<dnabert::io::sequence_mutation> mutations{{"7", 1, 2, "A", 3}};
   CHECK_THROWS_WITH_AS((void)analysis::score_mutations(model, std::span<const dnabert::io::sequence_entry>(sequences),
                                                        std::span<const dnabert::io::sequence_mutation>(mutations), "mut.txt", 2),

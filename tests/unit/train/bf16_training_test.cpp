@@ -47,7 +47,7 @@ dnabert::train::labelled_dataset gc_content_set() {
     const bool gc_rich = i % 2 == 0;
     std::string sequence(40, 'A');
     for (char& c : sequence) c = rng() % 100 < (gc_rich ? 65U : 35U) ? "GC"[rng() % 2] : "AT"[rng() % 2];
-    entries.push_back({std::to_string(i), sequence, gc_rich ? 1.0 : 0.0});
+    entries.push_back({std::to_string(i), sequence, gc_rich ? 1.0 : 0.0, {}});
   }
   return {entries, 3};
 }

@@ -8,7 +8,7 @@
 namespace {
 
 std::vector<dnabert::io::sequence_entry> entries() {
-  return {{"a", "ACGTACGTAC", 1.0}, {"b", "TTGCA", 0.0}, {"c", std::string(40, 'G'), 2.0}, {"d", "ACGTTT", 1.0}};
+  return {{"a", "ACGTACGTAC", 1.0, {}}, {"b", "TTGCA", 0.0, {}}, {"c", std::string(40, 'G'), 2.0, {}}, {"d", "ACGTTT", 1.0, {}}};
 }
 
 }  // namespace
@@ -31,7 +31,7 @@ TEST_CASE("dataset: examples keep their labels, long ones are cut to the first p
 }
 
 TEST_CASE("dataset: an entry without a label is refused by name") {
-  std::vector<dnabert::io::sequence_entry> unlabelled = {{"x", "ACGTAC", std::nullopt}};
+  std::vector<dnabert::io::sequence_entry> unlabelled = {{"x", "ACGTAC", std::nullopt, {}}};
   CHECK_THROWS_WITH_AS(dnabert::train::labelled_dataset(unlabelled, 3),
                        doctest::Contains("sequence 'x' has no label"), dnabert::input_error);
 }

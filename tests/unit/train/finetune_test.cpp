@@ -84,7 +84,7 @@ TEST_CASE("finetune: the planted motif is learned from other seeds too") {
 TEST_CASE("finetune: labels outside the classes are refused before training") {
   B cpu(1);
   dnabert::cpu_bert<> model(cpu, tiny_classifier(), dnabert::bert_head::sequence_classification, 3);
-  const dnabert::train::labelled_dataset bad({{"x", "ACGTACGT", 3.0}}, 3);
+  const dnabert::train::labelled_dataset bad({{"x", "ACGTACGT", 3.0, {}}}, 3);
   CHECK_THROWS_WITH_AS(dnabert::train::finetune(model, bad, bad, {}, dnabert::test::scratch_dir("finetune-bad").string()),
                        "sequence 'x' has label 3, not a class id in 0..1", dnabert::input_error);
 }
