@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -237,7 +238,12 @@ inline void add_embed_command(CLI::App& app) {
       records.add(ids);
       return std::move(records).take();
     };
-    for_each_input_chunk_on_ranks(o->input, o->chunk, embedded, [&](const std::string& result) { files->add(result); });
+    io::chunk_limits limits = o->chunk;
+    if (per_token) {  // a chunk's token vectors are held twice (result, bytes): about 256 MiB, not 4 M nt x hidden
+      const std::size_t vector_bytes = static_cast<std::size_t>(model.model().config().hidden_size) * sizeof(float);
+      limits.max_nucleotides = std::min(limits.max_nucleotides, std::max<std::size_t>(1, (std::size_t{256} << 20) / vector_bytes));
+    }
+    for_each_input_chunk_on_ranks(o->input, limits, embedded, [&](const std::string& result) { files->add(result); });
     progress.finish();
     if (files) files->commit();
   }, o->pooling_name == "pooler" ? std::optional(inference_use::pooled_embedding) : std::nullopt); });  // cls, mean, none: the encoder only
