@@ -87,8 +87,9 @@ inline void add_motifs_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("motifs", "Find motifs in high-attention regions of positives (DNABERT's find_motifs), as MEME");
   auto* model = cmd->add_option("-m,--model", o->model, "fine-tuned model folder whose attention is read");
   auto* scores = cmd->add_option("--scores", o->scores,
-                                 "attention scores already computed by `dnabert attention --format npy` over the same "
-                                 "input (one row per sequence, in input order), instead of --model")
+                                 "attention scores already computed over the same input (one row per sequence, in input "
+                                 "order), instead of --model: `dnabert attention --format npy`'s float32 .npy, or "
+                                 "DNABERT's float64 atten.npy")
                      ->check(CLI::ExistingFile);
   model->excludes(scores);
   cmd->add_option("-i,--input", o->input, "labelled sequences: DNABERT TSV, DNABERT-2 CSV, or FASTA with --labels")->required();

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <utility>
@@ -23,6 +24,7 @@ struct inference_cli_options {
   std::string model, input, output, long_rule = "mean", pooling_name = "cls";
   device_options device;
   std::size_t batch_size = 32;
+  std::int64_t layer = -1;  ///< embed's --layer
   io::chunk_limits chunk;
   int threads = 0;
 };
@@ -54,6 +56,7 @@ inline inference_options to_inference_options(const inference_cli_options& o,
   options.batch_size = o.batch_size;
   options.long_sequences = o.long_rule == "max" ? piece_rule::max : piece_rule::mean;
   options.progress = std::move(progress);
+  options.layer = o.layer;
   return options;
 }
 

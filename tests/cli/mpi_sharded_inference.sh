@@ -21,6 +21,14 @@ for command in predict embed; do
   cmp "$work/alone.$out" "$work/ranks.$out" || fail "$command on 2 ranks wrote other bytes"
 done
 cmp "$work/alone.ids.txt" "$work/ranks.ids.txt" || fail "embed on 2 ranks wrote other ids"
+# Per-token embeddings of an inner layer: rows wait in rank 0's scratch file for L_max, the same bytes.
+tokens=(embed --model "$model" --input "$fasta" --threads 1 --chunk-size 1 --pooling none --layer 1)
+"$dnabert" "${tokens[@]}" --output "$work/alone_tokens.npy" 2> /dev/null || fail "embed --pooling none in one process failed"
+"${mpiexec[@]}" "$dnabert" "${tokens[@]}" --output "$work/ranks_tokens.npy" 2> "$work/tokens.err" ||
+  fail "embed --pooling none on 2 ranks failed: $(cat "$work/tokens.err")"
+for file in tokens.npy tokens.tokens.tsv tokens.ids.txt; do
+  cmp "$work/alone_$file" "$work/ranks_$file" || fail "embed --pooling none on 2 ranks wrote another $file"
+done
 [[ $(wc -l < "$work/ranks.tsv") -ge 4 ]] || fail "predict wrote fewer than 3 rows"
 # Stride 5 over the regions: 3 chunks of 256 windows, the last round uneven.
 scan=(scan --model "$model" --fasta "$genome" --regions "$regions" --stride 5 --batch-size 4 --threads 1 --threshold 0.05)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Bounded-memory contract: predict, embed, attention and variants --mut-file over a generated input
+# Bounded-memory contract: predict, embed (pooled and per token), attention and variants --mut-file over a generated input
 # of 300 reads piped in gzip-compressed and run 37 reads at a time (--chunk-size) in batches of 5
 # write byte for byte what they write holding the whole input as one chunk in batches of 32.
 # Usage: streamed_equals_whole.sh DNABERT WORK_DIR MODEL OTHER_MODEL [WHOLE_BATCH STREAMED_BATCH]
@@ -18,6 +18,7 @@ awk 'NR % 6 == 1 { printf "%s\t1\t2\tT\n", substr($0, 2) }' "$work/reads.fa" > "
 
 runs=("predict.tsv predict --model $model"
       "embed.npy embed --model $model --pooling mean"
+      "tokens.npy embed --model $model --pooling none --layer 1"
       "attention.npy attention --model $model --combine-with $other"
       "attention.bedgraph attention --model $model --format bedgraph"
       "mutations.tsv variants --model $model --mut-file $work/mutations.txt")

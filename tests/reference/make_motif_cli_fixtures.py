@@ -7,6 +7,9 @@ and what that command must report for them, computed here independently of dnabe
 - planted_scores.npy: float32 [120, 60] attention-like scores in input order, as `dnabert attention
   --format npy` writes them: exponential noise (mean 0.1), a plateau of 1 x U(0.5, 1.5) over each
   planted site, NaN past each sequence's end;
+- planted_atten_f8.npy: the same scores as DNABERT's motif pipeline saves its atten.npy: float64
+  (numpy's default), zeros rather than NaN past each sequence's end (np.zeros, then each row filled);
+  `motifs --scores` on it must report what it reports for planted_scores.npy;
 - known.meme: the planted PWM (PLANTED, alternate name "planted_PWM") between two decoys, in the
   MEME minimal layout;
 - expected.json: every motif that `dnabert motifs --scores planted_scores.npy --input planted.csv
@@ -91,6 +94,7 @@ def write_fixtures(out):
         scores[i, :length] = row
     (out / "planted.csv").write_text("sequence,label\n" + "".join(f"{s},{l}\n" for s, l in zip(sequences, labels)))
     np.save(out / "planted_scores.npy", scores)
+    np.save(out / "planted_atten_f8.npy", np.nan_to_num(scores, nan=0.0).astype(np.float64))
 
     decoy_a = rng.dirichlet([0.5] * 4, size=7)
     decoy_b = rng.dirichlet([0.5] * 4, size=10)
@@ -318,7 +322,7 @@ def main(out):
     write_fixtures(out)
     expected = expected_result(out)
     (out / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
-    print(f"{out}: planted.csv, planted_scores.npy, known.meme, expected.json")
+    print(f"{out}: planted.csv, planted_scores.npy, planted_atten_f8.npy, known.meme, expected.json")
     for m in expected["motifs"]:
         print(f"motif {m['key']} ({m['sites']} sites): best known match {m['known_match']} ({m['known_name']}), "
               f"correlation {m['correlation_printed']} on strand {m['strand']} at offset {m['offset']}")

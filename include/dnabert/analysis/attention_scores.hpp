@@ -19,7 +19,6 @@
 
 #include "dnabert/io/atomic_file.hpp"
 #include "dnabert/io/npy.hpp"
-#include "dnabert/io/spill_file.hpp"
 #include "dnabert/model/bert.hpp"
 #include "dnabert/model/piece_batches.hpp"
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"
@@ -213,11 +212,7 @@ inline nucleotide_scores combine(std::span<const nucleotide_scores> per_model) {
 }
 
 /// Where the ids of `npy_path` go: OUT.npy → OUT.ids.txt (as `dnabert embed`).
-inline std::string ids_file_path(const std::string& npy_path) {
-  std::string stem = npy_path;
-  if (stem.size() > 4 && stem.ends_with(".npy")) stem.resize(stem.size() - 4);
-  return stem + ".ids.txt";
-}
+inline std::string ids_file_path(const std::string& npy_path) { return io::npy_side_path(npy_path, ".ids.txt"); }
 
 /// Writes scores as float32 .npy [N, L_max] (NaN beyond each sequence's length) and their ids, one
 /// a line, beside it in `ids_file_path(path)`, a chunk of sequences at a time: rows wait in a
@@ -226,15 +221,14 @@ class scores_npy_writer {
  public:
   /// Starts `path` and its ids file; the scratch file goes to `scratch_directory`.
   scores_npy_writer(std::string path, const std::string& scratch_directory)
-      : path_(std::move(path)), ids_(ids_file_path(path_)), rows_(scratch_directory) {}
+      : ids_(ids_file_path(path)), rows_(std::move(path), scratch_directory) {}
 
   /// Adds the scores of a chunk of sequences, named by `ids`.
   void add(const nucleotide_scores& scores, std::span<const std::string> ids) {
     if (ids.size() != scores.size())
       throw input_error(std::to_string(scores.size()) + " score rows but " + std::to_string(ids.size()) + " ids");
     for (std::size_t s = 0; s < scores.size(); ++s) {
-      rows_.write(std::span<const float>(scores[s]));
-      width_ = std::max(width_, scores[s].size());
+      rows_.add(scores[s]);
       ids_.text() << ids[s] << '\n';
       ids_.flush_if_full();
     }
@@ -242,21 +236,13 @@ class scores_npy_writer {
 
   /// Writes the matrix and puts both files in place.
   void commit() {
-    io::npy_matrix_writer matrix(path_, width_);
-    std::vector<float> row;
-    while (rows_.read(row)) {
-      row.resize(width_, std::numeric_limits<float>::quiet_NaN());
-      matrix.add_rows(row);
-    }
-    matrix.commit();
+    rows_.commit();
     ids_.commit();
   }
 
  private:
-  std::string path_;
   io::streamed_text_file ids_;
-  io::spill_file rows_;
-  std::size_t width_ = 0;
+  io::npy_ragged_writer rows_;
 };
 
 /// Writes float32 .npy [N, L_max] (NaN beyond each sequence's length) and the ids, one a line,

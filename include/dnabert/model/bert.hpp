@@ -43,6 +43,10 @@ struct forward_options {
   /// sequence needs a token, and dropout draws by the packed sizes, so its masks differ from a
   /// padded pass's. Off by default, so padded positions match Hugging Face exactly.
   bool remove_padding = false;
+  /// Run the encoder up to hidden state `last_hidden_state` only (0 the embeddings output, i encoder
+  /// layer i's; -1, the default, every layer): sequence_output is that state, and the pooler and
+  /// the head do not run. Embeddings of an inner layer then cost none of the layers above it.
+  std::int64_t last_hidden_state = -1;
 };
 
 /// What a forward pass produced. Tensors are [rows, width] with rows = batch * seq unless noted.
@@ -105,6 +109,10 @@ class Bert {
     if (seq > config_.max_position_embeddings)
       throw input_error("batch of " + std::to_string(seq) + " tokens exceeds max_position_embeddings " +
                         std::to_string(config_.max_position_embeddings));
+    const auto layer_count = static_cast<std::int64_t>(layers_.size());
+    if (options.last_hidden_state < -1 || options.last_hidden_state > layer_count)
+      throw input_error("hidden state " + std::to_string(options.last_hidden_state) + " does not exist: the model has " +
+                        std::to_string(layer_count) + " layers, so hidden states 0 to " + std::to_string(layer_count));
     for (const token_id id : batch.input_ids)
       if (id < 0 || id >= config_.vocab_size)
         throw input_error("token id " + std::to_string(id) + " is outside the vocabulary of " +
@@ -144,7 +152,8 @@ class Bert {
       if (options.hidden_states) out.hidden_states.push_back(in.to_padded(ctx.tape, autograd::var<B>(x.value())).value());
     };
     keep_hidden(h);
-    for (std::size_t i = 0; i < layers_.size(); ++i) {
+    const auto layers_run = options.last_hidden_state < 0 ? layers_.size() : static_cast<std::size_t>(options.last_hidden_state);
+    for (std::size_t i = 0; i < layers_run; ++i) {
       const auto& layer = layers_[i];
       tensor<B> probabilities;
       part_starts(static_cast<int>(i) + 1);
@@ -154,6 +163,7 @@ class Bert {
     }
     part_starts(static_cast<int>(layers_.size()) + 1);
     out.sequence_output = in.to_padded(ctx.tape, h);
+    if (options.last_hidden_state >= 0) return out;
     const bool need_pooled = options.pooled || head_ == bert_head::sequence_classification;
     if (need_pooled) out.pooled = packing ? pooler_(ctx, h, upload_ids(packing->first_rows)) : pooler_(ctx, h, rows, seq);
     if (head_ == bert_head::masked_lm) {

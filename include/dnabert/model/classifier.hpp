@@ -31,11 +31,11 @@ enum class piece_rule {
   max,   ///< per class, the largest logit of any piece
 };
 
-/// How a sequence becomes one embedding vector.
+/// How a sequence becomes one embedding vector (from the hidden state inference_options::layer).
 enum class pooling {
-  cls,     ///< last hidden state of [CLS]
-  mean,    ///< mean of the last hidden states of every non-pad token, [CLS] and [SEP] included
-  pooler,  ///< BERT's pooler output, tanh(W h_[CLS] + b)
+  cls,     ///< hidden state of [CLS]
+  mean,    ///< mean of the hidden states of every non-pad token, [CLS] and [SEP] included
+  pooler,  ///< BERT's pooler output, tanh(W h_[CLS] + b) on the last layer
 };
 
 /// What an inference reads beyond the encoder's layers, for untrained_parameters() and require_trained().
@@ -111,6 +111,18 @@ struct inference_options {
   piece_rule long_sequences = piece_rule::mean;
   /// Called after each batch with (pieces done, pieces in all); for progress displays.
   std::function<void(std::size_t, std::size_t)> progress;
+  /// embed and embed_tokens: the hidden state read, numbered as Hugging Face's hidden_states: 0 the
+  /// embeddings output, i encoder layer i's, negative counting from the end (-1, the last layer).
+  std::int64_t layer = -1;
+};
+
+/// One sequence's per-token hidden states (classifier::embed_tokens): the tokens of its 510-k-mer
+/// pieces one after another, each piece [CLS] k-mers [SEP] as the model saw it.
+struct token_states {
+  xt::xtensor<float, 2> states;        ///< [tokens, hidden]
+  std::vector<token_id> tokens;        ///< each token's id ([CLS], a k-mer, [UNK], [SEP])
+  std::vector<std::int64_t> starts;    ///< 0-based nucleotide where each token's k-mer starts; -1 for [CLS] and [SEP]
+  std::vector<std::uint32_t> pieces;   ///< 0-based piece of the sequence each token belongs to
 };
 
 /// Per-sequence predictions: logits and softmax probabilities [N, C] (regression: C = 1,
@@ -182,16 +194,19 @@ class classifier {
     return out;
   }
 
-  /// One embedding per sequence [N, hidden]; a long sequence averages its pieces (for `mean`,
-  /// over all its tokens). `cls` and `mean` read the encoder only, so a pre-trained folder serves
-  /// them; `pooler` throws untrained_model_error when the folder held no pooler (require_trained).
+  /// One embedding per sequence [N, hidden] from hidden state options.layer; a long sequence
+  /// averages its pieces (for `mean`, over all its tokens). `cls` and `mean` read the encoder only,
+  /// so a pre-trained folder serves them; `pooler` reads the last layer only (input_error for
+  /// another) and throws untrained_model_error when the folder held no pooler (require_trained).
   xt::xtensor<float, 2> embed(std::span<const std::string> sequences, pooling how, const inference_options& options = {},
                               std::span<const std::string> ids = {}) const {
+    const std::int64_t state = hidden_state(options.layer, how);
     if (how == pooling::pooler) require_trained(model_, inference_use::pooled_embedding);
     const auto hidden = static_cast<std::size_t>(model_.config().hidden_size);
     xt::xtensor<float, 2> out = xt::zeros<float>({sequences.size(), hidden});
     std::vector<double> weight(sequences.size(), 0.0);
-    run_pieces(sequences, ids, {}, options, inference_outputs(how == pooling::pooler),
+    run_pieces(sequences, ids, {}, options,
+               inference_outputs(how == pooling::pooler, how == pooling::pooler ? -1 : state),
                [&](const token_batch& batch, const bert_output<B>& result) {
                  const auto states = host_floats(*backend_, result.sequence_output.value());
                  const auto pooled = how == pooling::pooler ? host_floats(*backend_, result.pooled.value()) : std::vector<float>{};
@@ -218,13 +233,67 @@ class classifier {
     return out;
   }
 
+  /// Hidden state `layer` (negative: from the end) as an index 0..num_layers, for `how` (pooler
+  /// reads the last layer only); throws input_error naming the choices when there is none.
+  [[nodiscard]] std::int64_t hidden_state(std::int64_t layer, pooling how = pooling::cls) const {
+    const std::int64_t layers = model_.config().num_hidden_layers;
+    if (layer > layers || layer < -layers - 1)
+      throw input_error("layer " + std::to_string(layer) + " does not exist: " + model_.source() + " has " +
+                        std::to_string(layers) + " layers, so hidden states 0 (the embeddings output) to " +
+                        std::to_string(layers) + ", or -" + std::to_string(layers + 1) + " to -1 from the end");
+    const std::int64_t state = layer < 0 ? layer + layers + 1 : layer;
+    if (how == pooling::pooler && state != layers)
+      throw input_error("pooler pooling reads the last layer (" + std::to_string(layers) +
+                        "), the one the pooler was trained on, not layer " + std::to_string(layer) +
+                        "; use cls or mean pooling for another layer");
+    return state;
+  }
+
+  /// Every token's hidden state options.layer, one token_states per sequence: a sequence of L
+  /// nucleotides cut into P pieces has L - k + 1 + 2P tokens. Reads the encoder only (any folder).
+  std::vector<token_states> embed_tokens(std::span<const std::string> sequences, const inference_options& options = {},
+                                         std::span<const std::string> ids = {}) const {
+    const std::int64_t state = hidden_state(options.layer);
+    const auto hidden = static_cast<std::size_t>(model_.config().hidden_size);
+    const std::size_t piece_tokens = model_.max_kmers() + 2;  // a whole piece's; only a sequence's last is shorter
+    std::vector<token_states> out(sequences.size());
+    for (std::size_t s = 0; s < sequences.size(); ++s) {
+      const std::size_t kmers = tokenizer_.kmer_count(sequences[s].size());
+      const std::size_t tokens = kmers + 2 * ((kmers + model_.max_kmers() - 1) / model_.max_kmers());
+      out[s].states = xt::xtensor<float, 2>::from_shape({tokens, hidden});
+      out[s].tokens.resize(tokens);
+      out[s].starts.resize(tokens);
+      out[s].pieces.resize(tokens);
+    }
+    run_pieces(sequences, ids, {}, options, inference_outputs(false, state),
+               [&](const token_batch& batch, const bert_output<B>& result) {
+                 const auto states = host_floats(*backend_, result.sequence_output.value());
+                 for (std::size_t r = 0; r < batch.rows; ++r) {
+                   const piece_origin& origin = batch.origins[r];
+                   token_states& sequence = out[origin.sequence];
+                   const int* mask = batch.attention_mask.data() + r * batch.length;
+                   const std::size_t length = static_cast<std::size_t>(std::count(mask, mask + batch.length, 1));
+                   const std::size_t first = origin.piece * piece_tokens;
+                   std::copy_n(states.data() + r * batch.length * hidden, length * hidden, &sequence.states(first, 0));
+                   for (std::size_t t = 0; t < length; ++t) {
+                     sequence.tokens[first + t] = batch.input_ids[r * batch.length + t];
+                     const bool special = t == 0 || t + 1 == length;  // the piece's [CLS] and [SEP]
+                     sequence.starts[first + t] = special ? -1 : static_cast<std::int64_t>(origin.first_kmer + t - 1);
+                     sequence.pieces[first + t] = static_cast<std::uint32_t>(origin.piece);
+                   }
+                 }
+               });
+    return out;
+  }
+
  private:
-  // What predict and embed ask of a forward pass: they read real tokens only ([CLS], or the
-  // masked mean), so padding is removed rather than computed.
-  static forward_options inference_outputs(bool pooled) {
+  // What predict and embed ask of a forward pass: they read real tokens only ([CLS], the masked
+  // mean, every token), so padding is removed rather than computed; `state` >= 0 stops there.
+  static forward_options inference_outputs(bool pooled, std::int64_t state = -1) {
     forward_options outputs;
     outputs.pooled = pooled;
     outputs.remove_padding = true;
+    outputs.last_hidden_state = state;
     return outputs;
   }
 

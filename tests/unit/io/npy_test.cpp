@@ -1,11 +1,13 @@
 // The .npy reader: files numpy wrote (tests/reference/make_npy_fixtures.py) read back exactly,
-// round trips through write_npy, and hostile headers rejected with what is wrong.
+// float64 ones (DNABERT's atten.npy) rounded to float32, round trips through write_npy and the
+// streamed writers, and hostile headers rejected with what is wrong.
 #include "dnabert/io/npy.hpp"
 
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -65,10 +67,42 @@ TEST_CASE("npy: write_npy round trip") {
   CHECK(matrix.values == values);
 }
 
+TEST_CASE("npy: float64, as numpy saves by default (DNABERT's atten.npy), reads as float32") {
+  const auto matrix = io::read_npy_matrix(dnabert::test::data_path("npy/float64_2x3.npy"));
+  CHECK(matrix.rows == 2);
+  CHECK(matrix.columns == 3);
+  REQUIRE(matrix.values.size() == 6);
+  CHECK(matrix.values[0] == 0.5f);
+  CHECK(matrix.values[1] == -1.25f);
+  CHECK(std::isnan(matrix.values[2]));
+  CHECK(matrix.values[4] == 1e-7f);
+  CHECK(matrix.values[5] == 65504.0f);
+  // Built from the format's documented bytes: doubles rounded to nearest, infinities kept.
+  std::string bytes = npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 3), }\n", 0);
+  for (const double value : {0.1, -double(INFINITY), 3.0}) bytes.append(reinterpret_cast<const char*>(&value), sizeof value);
+  const auto built = parse(bytes);
+  REQUIRE(built.values.size() == 3);
+  CHECK(built.values[0] == 0.1f);
+  CHECK(built.values[1] == -INFINITY);
+  CHECK(built.values[2] == 3.0f);
+}
+
 TEST_CASE("npy: other types, orders and ranks are rejected naming the file") {
-  const auto path = dnabert::test::data_path("npy/float64_2x3.npy");
-  CHECK_THROWS_WITH_AS((void)io::read_npy_matrix(path),
-                       doctest::Contains((path + ": expected float32 ('descr': '<f4')").c_str()), dnabert::format_error);
+  const std::string f8 = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }\n";
+  CHECK_THROWS_WITH_AS((void)parse(npy_bytes(f8, 24)), "mem.npy: the .npy shape (2, 3) needs more than the 24 data bytes",
+                       dnabert::format_error);
+  CHECK_THROWS_WITH_AS((void)parse(npy_bytes(f8, 52)), "mem.npy: the .npy shape (2, 3) needs 48 data bytes but 52 follow the header",
+                       dnabert::format_error);
+  std::string huge = npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 2), }\n", 0);
+  for (const double value : {1.0, -1e300}) huge.append(reinterpret_cast<const char*>(&value), sizeof value);
+  CHECK_THROWS_WITH_AS((void)parse(huge), "mem.npy: float64 value -1e+300 at row 0, column 1 is beyond the float32 range",
+                       dnabert::format_error);
+  for (const char* descr : {"'>f8'", "'<i4'", "'<f2'", "'|u1'"}) {
+    CAPTURE(descr);
+    const std::string dict = std::string("{'descr': ") + descr + ", 'fortran_order': False, 'shape': (2, 3), }\n";
+    CHECK_THROWS_WITH_AS((void)parse(npy_bytes(dict, 48)),
+                         doctest::Contains("mem.npy: expected float32 or float64 ('descr': '<f4' or '<f8')"), dnabert::format_error);
+  }
   CHECK_THROWS_WITH_AS((void)io::read_npy_matrix(dnabert::test::data_path("npy/fortran_2x3.npy")),
                        doctest::Contains("expected C order ('fortran_order': False)"), dnabert::format_error);
   CHECK_THROWS_WITH_AS((void)io::read_npy_matrix(dnabert::test::data_path("npy/vector_3.npy")),
@@ -123,4 +157,47 @@ TEST_CASE("npy: a matrix written a few rows at a time is the file write_npy writ
   // Uncommitted: no file, no temporary left beside it.
   { io::npy_matrix_writer abandoned((dir / "abandoned.npy").string(), 2); }
   CHECK(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()) == 2);
+}
+
+TEST_CASE("npy: rows of different lengths padded with NaN to the longest, in 2-D and 3-D") {
+  const auto dir = dnabert::test::scratch_dir("npy_ragged");
+  const std::string scores = (dir / "scores.npy").string();
+  {
+    io::npy_ragged_writer rows(scores, dir.string());
+    rows.add(std::vector<float>{1, 2});
+    rows.add(std::vector<float>{3, 4, 5});
+    rows.add(std::vector<float>{});
+    CHECK_FALSE(std::filesystem::exists(scores));
+    rows.commit();
+  }
+  const auto matrix = io::read_npy_matrix(scores);
+  CHECK(matrix.rows == 3);
+  CHECK(matrix.columns == 3);
+  REQUIRE(matrix.values.size() == 9);
+  CHECK(matrix.values[1] == 2);
+  CHECK(std::isnan(matrix.values[2]));
+  CHECK(matrix.values[5] == 5);
+  CHECK(std::isnan(matrix.values[6]));
+  // [N, L_max, 2]: two rows of 2 and 1 items of 2 floats.
+  const std::string tokens = (dir / "tokens.npy").string();
+  {
+    io::npy_ragged_writer rows(tokens, dir.string(), {2});
+    rows.add(std::vector<float>{1, 2, 3, 4});
+    CHECK_THROWS_WITH_AS(rows.add(std::vector<float>{1, 2, 3}), doctest::Contains("3 values are not whole items of 2"), dnabert::error);
+    rows.add(std::vector<float>{5, 6});
+    rows.commit();
+  }
+  std::ifstream in(tokens, std::ios::binary);
+  const std::string bytes{std::istreambuf_iterator<char>(in), {}};
+  const std::string header = io::npy_header({2, 2, 2});
+  REQUIRE(bytes.size() == header.size() + 8 * sizeof(float));
+  CHECK(bytes.substr(0, header.size()) == header);
+  CHECK(header.find("'shape': (2, 2, 2)") != std::string::npos);
+  std::vector<float> values(8);
+  std::memcpy(values.data(), bytes.data() + header.size(), bytes.size() - header.size());
+  CHECK(values[4] == 5);
+  CHECK(values[5] == 6);
+  CHECK(std::isnan(values[6]));
+  CHECK(std::isnan(values[7]));
+  CHECK(io::npy_side_path(tokens, ".tokens.tsv") == (dir / "tokens.tokens.tsv").string());
 }
