@@ -1,11 +1,17 @@
 #pragma once
-// `dnabert evaluate`: predict a labelled file and report DNABERT's metrics (printed, and as JSON).
+// `dnabert evaluate`: predict a labelled file and report DNABERT's metrics (printed, and as JSON);
+// with --all-checkpoints, those of a training output folder and of each of its checkpoints, one
+// row per folder (DNABERT's --eval_all_checkpoints).
 
 #include <CLI/CLI.hpp>
 
 #include <cmath>
+#include <cstdint>
+#include <filesystem>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,39 +25,129 @@
 
 namespace dnabert::cli {
 
+/// One folder that `evaluate --all-checkpoints` evaluates.
+struct evaluated_folder {
+  std::string name;                 ///< "." for the folder given, else checkpoint-<step>
+  std::optional<std::int64_t> step; ///< the checkpoint's step; none for the folder given
+  std::string path;
+};
+
+/// The folders `evaluate --all-checkpoints` evaluates, in this order: `dir` itself when it holds a
+/// model (config.json), then its complete checkpoint-<step>/ folders (train::list_checkpoints) by
+/// step. Throws input_error when there is neither.
+inline std::vector<evaluated_folder> folders_to_evaluate(const std::string& dir) {
+  std::vector<evaluated_folder> folders;
+  std::error_code ec;
+  if (std::filesystem::exists(std::filesystem::path(dir) / "config.json", ec)) folders.push_back({".", std::nullopt, dir});
+  else print_notice(dir + " holds no model of its own (no config.json): only its checkpoints are evaluated");
+  for (const auto& [step, path] : train::list_checkpoints(dir))
+    folders.push_back({path.filename().string(), step, path.string()});
+  if (folders.empty())
+    throw input_error(dir + " holds neither a model (config.json) nor complete checkpoint-<step>/ folders to evaluate");
+  if (folders.size() == 1 && !folders.front().step)
+    print_notice(dir + " holds no complete checkpoint-<step>/ folder: only the model itself is evaluated");
+  return folders;
+}
+
+/// DNABERT's metrics of the classifier `model` (`dir`) on `entries` (single sequences or pairs), whose labels must be classes
+/// of the model (input_error naming `input` and the sequence otherwise).
+template <class Model>
+train::metrics_report evaluate_classifier(const Model& model, const std::string& dir, const std::string& input,
+                                          const std::vector<io::sequence_entry>& entries, const inference_options& options) {
+  const auto classes = static_cast<int>(model.num_labels());
+  if (classes < 2) throw input_error("evaluate needs a classifier; " + dir + " is a regression model");
+  std::vector<std::string> sequences, ids, seconds;
+  std::vector<int> labels;
+  for (const auto& entry : entries) {
+    if (!entry.label || *entry.label != std::floor(*entry.label) || *entry.label < 0 || *entry.label >= classes)
+      throw input_error(input + ": sequence '" + entry.id + "' needs a class label in 0.." + std::to_string(classes - 1));
+    labels.push_back(static_cast<int>(*entry.label));
+    sequences.push_back(entry.sequence);
+    ids.push_back(entry.id);
+    if (!entry.second.empty()) seconds.push_back(entry.second);
+  }
+  const auto result = model.predict(sequences, options, ids, seconds);
+  const std::vector<int> predicted(result.predicted.begin(), result.predicted.end());
+  const std::vector<double> probabilities(result.probabilities.begin(), result.probabilities.end());
+  return train::compute_metrics(labels, predicted, probabilities, classes);
+}
+
+/// `evaluate --all-checkpoints`' table: a JSON array of {"folder", "step", the metrics as
+/// evaluate's JSON has them} when `path` ends in .json, else TSV with a header row (folder, step,
+/// samples, then train::metric_names as evaluate's JSON writes them; NA where there is no value).
+inline std::string checkpoint_table(const std::vector<evaluated_folder>& folders,
+                                    const std::vector<train::metrics_report>& reports, const std::string& path) {
+  if (path.ends_with(".json")) {
+    nlohmann::json rows = nlohmann::json::array();
+    for (std::size_t i = 0; i < reports.size(); ++i) {
+      nlohmann::json row = {{"folder", folders[i].name},
+                            {"step", folders[i].step ? nlohmann::json(*folders[i].step) : nlohmann::json(nullptr)}};
+      row.update(reports[i].to_json());
+      rows.push_back(row);
+    }
+    return rows.dump(2) + "\n";
+  }
+  std::ostringstream text;
+  text << "folder\tstep\tsamples";
+  for (const auto name : train::metric_names) text << '\t' << name;
+  text << '\n';
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    const auto json = reports[i].to_json();
+    text << folders[i].name << '\t' << (folders[i].step ? std::to_string(*folders[i].step) : "NA") << '\t'
+         << reports[i].samples;
+    for (const auto name : train::metric_names) {
+      const auto& value = json.at(std::string(name));
+      text << '\t' << (value.is_null() ? "NA" : value.dump());  // the shortest text that reads back as the double
+    }
+    text << '\n';
+  }
+  return std::move(text).str();
+}
+
 /// Registers `evaluate`.
 inline void add_evaluate_command(CLI::App& app) {
   auto o = std::make_shared<inference_cli_options>();
-  auto* cmd = app.add_subcommand("evaluate", "Predict a labelled file and report accuracy, F1, MCC, AUROC, AUPRC");
+  auto all_checkpoints = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand(
+      "evaluate", "Predict a labelled file and report accuracy, F1, MCC, AUROC, AUPRC (of every checkpoint: --all-checkpoints)");
   cmd->add_option("-m,--model", o->model, "fine-tuned classifier folder")->required();
   cmd->add_option("-i,--input", o->input, "DNABERT TSV, DNABERT-2 CSV (labels required), or such a table of pairs")->required();
-  cmd->add_option("-o,--output", o->output, "metrics JSON (default: MODEL/eval_results.json)");
+  cmd->add_option("-o,--output", o->output,
+                  "metrics JSON (default: MODEL/eval_results.json); with --all-checkpoints a TSV, or JSON when the "
+                  "name ends in .json (default: MODEL/eval_all_checkpoints.tsv)");
+  cmd->add_flag("--all-checkpoints", *all_checkpoints,
+                "evaluate MODEL (a finetune output folder) and each of its checkpoint-<step>/ folders, one row per "
+                "folder in step order (DNABERT's --eval_all_checkpoints)");
   add_batch_size_option(cmd, o->batch_size);
   add_threads_option(cmd, o->threads);
   add_device_option(cmd, o->device);
-  cmd->callback([o] { with_classifier(o->model, o->device, o->threads, [&](const auto& model) {
-    const auto classes = static_cast<int>(model.num_labels());
-    if (classes < 2) throw input_error("evaluate needs a classifier; " + o->model + " is a regression model");
-    std::vector<std::string> sequences, ids, seconds;
-    std::vector<int> labels;
-    for (auto& entry : read_input(o->input, true)) {
-      if (!entry.label || *entry.label != std::floor(*entry.label) || *entry.label < 0 || *entry.label >= classes)
-        throw input_error(o->input + ": sequence '" + entry.id + "' needs a class label in 0.." +
-                          std::to_string(classes - 1));
-      labels.push_back(static_cast<int>(*entry.label));
-      sequences.push_back(std::move(entry.sequence));
-      ids.push_back(std::move(entry.id));
-      if (!entry.second.empty()) seconds.push_back(std::move(entry.second));
+  cmd->callback([o, all_checkpoints] {
+    if (!*all_checkpoints) {
+      const auto entries = read_input(o->input, true);
+      with_classifier(o->model, o->device, o->threads, [&](const auto& model) {
+        progress_line progress("evaluate");
+        const auto report = evaluate_classifier(model, o->model, o->input, entries, to_inference_options(*o, std::ref(progress)));
+        const auto text = report.to_json().dump(2) + "\n";
+        std::cout << text;
+        write_output(o->output.empty() ? o->model + "/eval_results.json" : o->output, text);
+      });
+      return;
     }
-    progress_line progress("evaluate");
-    const auto result = model.predict(sequences, to_inference_options(*o, std::ref(progress)), ids, seconds);
-    const std::vector<int> predicted(result.predicted.begin(), result.predicted.end());
-    const std::vector<double> probabilities(result.probabilities.begin(), result.probabilities.end());
-    const auto report = train::compute_metrics(labels, predicted, probabilities, classes);
-    const auto text = report.to_json().dump(2) + "\n";
+    const auto folders = folders_to_evaluate(o->model);
+    const auto entries = read_input(o->input, true);
+    std::vector<train::metrics_report> reports;
+    for (const auto& folder : folders) {
+      with_classifier(folder.path, o->device, o->threads, [&](const auto& model) {
+        progress_line progress("evaluate " + folder.name + " (" + std::to_string(reports.size() + 1) + "/" +
+                               std::to_string(folders.size()) + ")");
+        reports.push_back(evaluate_classifier(model, folder.path, o->input, entries, to_inference_options(*o, std::ref(progress))));
+      });
+    }
+    const std::string path = o->output.empty() ? o->model + "/eval_all_checkpoints.tsv" : o->output;
+    const auto text = checkpoint_table(folders, reports, path);
     std::cout << text;
-    write_output(o->output.empty() ? o->model + "/eval_results.json" : o->output, text);
-  }); });
+    write_output(path, text);
+  });
 }
 
 }  // namespace dnabert::cli

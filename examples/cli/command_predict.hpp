@@ -1,6 +1,7 @@
 #pragma once
-// `dnabert predict` and `dnabert embed`: inference with a fine-tuned model folder (embed with cls,
-// mean or no pooling: with any folder, a pre-trained one too).
+// `dnabert predict` and `dnabert embed`: inference with a fine-tuned model folder, or for predict
+// an ensemble of them (DNABERT's --do_ensemble_pred); embed with cls, mean or no pooling: with any
+// folder, a pre-trained one too.
 
 #include <CLI/CLI.hpp>
 
@@ -29,45 +30,81 @@
 
 namespace dnabert::cli {
 
+/// The class count the models of an ensemble share; throws input_error naming the folders (in
+/// `dirs`' order) when they differ or when one of several is a regression model.
+template <class Models>
+std::size_t ensemble_labels(const Models& models, const std::vector<std::string>& dirs) {
+  const auto labels = models.front()->num_labels();
+  for (std::size_t m = 1; m < models.size(); ++m)
+    if (models[m]->num_labels() != labels)
+      throw input_error("an ensemble's models must have the same labels: " + dirs.front() + " has " +
+                        std::to_string(labels) + ", " + dirs[m] + " has " + std::to_string(models[m]->num_labels()));
+  if (models.size() > 1 && labels == 1)
+    throw input_error("an ensemble averages class probabilities: " + dirs.front() + " is a regression model");
+  return static_cast<std::size_t>(labels);
+}
+
 /// Registers `predict`.
 inline void add_predict_command(CLI::App& app) {
   auto o = std::make_shared<inference_cli_options>();
-  auto* cmd = app.add_subcommand("predict", "Classify sequences (or score them, for a regression model); a table of "
-                                            "pairs (seq1<TAB>seq2<TAB>label, sequence1,sequence2,label) classifies each "
-                                            "pair as [CLS] a [SEP] b [SEP]");
-  add_inference_options(cmd, *o);
+  auto* cmd = app.add_subcommand("predict", "Classify sequences (or score them, for a regression model); repeat "
+                                            "--model for an ensemble over k; a table of pairs (seq1<TAB>seq2<TAB>label, "
+                                            "sequence1,sequence2,label) classifies each pair as [CLS] a [SEP] b [SEP]");
+  add_inference_options(cmd, *o, model_count::several);
   add_chunk_option(cmd, o->chunk);
   cmd->add_option("--long", o->long_rule, "combine the 510-k-mer pieces of long sequences: mean or max of logits")
       ->check(CLI::IsMember({"mean", "max"}));
-  cmd->callback([o] { with_classifier(o->model, o->device, o->threads, [&](const auto& model) {
+  cmd->callback([o] { with_classifiers(o->models, o->device, o->threads, [&](const auto& models) {
+    const std::size_t labels = ensemble_labels(models, o->models);
+    const bool regression = labels == 1, ensemble = models.size() > 1;
+    if (ensemble) {
+      std::string members;
+      for (std::size_t m = 0; m < models.size(); ++m)
+        members += (m ? ", m" : "m") + std::to_string(m + 1) + " = " + o->models[m] + " (k = " +
+                   std::to_string(models[m]->model().k()) + ")";
+      print_notice("ensemble of " + std::to_string(models.size()) + " models, probabilities averaged: " + members);
+    }
     std::optional<text_output> out;  // rank 0 writes for the job
     if (leads_job()) out.emplace(o->output);
-    const auto labels = static_cast<std::size_t>(model.num_labels());
-    const bool regression = labels == 1;
     if (out) {
       if (regression) {
         out->text() << "id\tscore\n";
       } else {
         out->text() << "id\tpredicted";
         for (std::size_t c = 0; c < labels; ++c) out->text() << "\tprob_" << c;
-        for (std::size_t c = 0; c < labels; ++c) out->text() << "\tlogit_" << c;
+        if (ensemble)  // DNABERT's per-model columns
+          for (std::size_t m = 0; m < models.size(); ++m)
+            for (std::size_t c = 0; c < labels; ++c) out->text() << "\tm" << m + 1 << "_prob_" << c;
+        else
+          for (std::size_t c = 0; c < labels; ++c) out->text() << "\tlogit_" << c;
         out->text() << '\n';
       }
     }
     chunked_progress progress("predict");
     const auto rows = [&](const input_chunk& chunk) {
-      const auto result = model.predict(chunk.sequences, to_inference_options(*o, std::ref(progress)), chunk.ids, chunk.seconds);
+      const auto options = to_inference_options(*o, std::ref(progress));
+      std::vector<prediction> results;
+      for (const auto& model : models) results.push_back(model->predict(chunk.sequences, options, chunk.ids, chunk.seconds));
       std::ostringstream text;
       text << std::setprecision(std::numeric_limits<float>::max_digits10);
+      const auto& result = results.front();
+      const auto mean = ensemble ? std::optional(average_probabilities(results)) : std::nullopt;
       for (std::size_t s = 0; s < chunk.ids.size(); ++s) {
         text << chunk.ids[s];
         if (regression) {
           text << '\t' << result.logits(s, 0) << '\n';
           continue;
         }
-        text << '\t' << result.predicted[s];
-        for (std::size_t c = 0; c < labels; ++c) text << '\t' << result.probabilities(s, c);
-        for (std::size_t c = 0; c < labels; ++c) text << '\t' << result.logits(s, c);
+        if (mean) {
+          text << '\t' << mean->predicted[s];
+          for (std::size_t c = 0; c < labels; ++c) text << '\t' << mean->probabilities(s, c);
+          for (const auto& member : results)
+            for (std::size_t c = 0; c < labels; ++c) text << '\t' << member.probabilities(s, c);
+        } else {
+          text << '\t' << result.predicted[s];
+          for (std::size_t c = 0; c < labels; ++c) text << '\t' << result.probabilities(s, c);
+          for (std::size_t c = 0; c < labels; ++c) text << '\t' << result.logits(s, c);
+        }
         text << '\n';
       }
       return std::move(text).str();

@@ -75,11 +75,12 @@ inline CLI::Option* add_device_option(CLI::App* cmd, device_options& options) {
                          "cpu, cuda or cuda:N (needs a build with CUDA; under mpirun, cuda is the rank's local rank)");
 }
 
-/// Calls use(std::unique_ptr<B>) with a fresh backend of the chosen device: backend::cpu with
-/// `threads` computing in fp32, bf16 or int8, or for device N backend::cuda (fp32 or tf32 GEMMs)
-/// or backend::cuda_bf16. `training`: int8 is refused (it is for inference).
+/// Calls use(make), where make() returns a fresh backend of the chosen device
+/// (std::unique_ptr<B>): backend::cpu with `threads` computing in fp32, bf16 or int8, or for
+/// device N backend::cuda (fp32 or tf32 GEMMs) or backend::cuda_bf16. A command that loads several
+/// models gives each a backend of its own. `training`: int8 is refused (it is for inference).
 template <class Use>
-void with_backend(const device_options& options, int threads, Use&& use, bool training = false) {
+void with_backend_maker(const device_options& options, int threads, Use&& use, bool training = false) {
   const device_choice choice = parse_device(options.device);
   if (training && options.precision == "int8")
     throw input_error("--precision int8 is for inference (predict, embed, scan, variants, mutate, attention, "
@@ -91,9 +92,9 @@ void with_backend(const device_options& options, int threads, Use&& use, bool tr
     const auto math = options.precision == "bf16"   ? backend::cpu_math::bf16
                       : options.precision == "int8" ? backend::cpu_math::int8
                                                     : backend::cpu_math::fp32;
-    auto cpu = std::make_unique<backend::cpu>(threads, math);
+    auto first = std::make_unique<backend::cpu>(threads, math);  // refuses bf16/int8 without oneDNN before the notice
     if (math != backend::cpu_math::fp32) print_notice(backend::describe_cpu_math(math));
-    use(std::move(cpu));
+    use([&] { return first ? std::move(first) : std::make_unique<backend::cpu>(threads, math); });
     return;
   }
   if (options.precision == "int8")
@@ -105,28 +106,59 @@ void with_backend(const device_options& options, int threads, Use&& use, bool tr
   if (kernels == backend::cuda_kernels::fused)
     print_notice("--cuda-kernels fused: kernels not yet run on a GPU (docs/architecture.md, What has run on a GPU)");
   if (options.precision == "bf16")
-    use(std::make_unique<backend::cuda_bf16>(choice.index, backend::cuda_math::tf32, kernels));
+    use([&] { return std::make_unique<backend::cuda_bf16>(choice.index, backend::cuda_math::tf32, kernels); });
   else
-    use(std::make_unique<backend::cuda>(choice.index,
-                                        options.precision == "tf32" ? backend::cuda_math::tf32 : backend::cuda_math::fp32,
-                                        kernels));
+    use([&] {
+      return std::make_unique<backend::cuda>(
+          choice.index, options.precision == "tf32" ? backend::cuda_math::tf32 : backend::cuda_math::fp32, kernels);
+    });
 #else
   throw input_error("--device " + options.device + ": this dnabert was built without CUDA (configure with nvcc present and -DDNABERT_ENABLE_CUDA=ON)");
 #endif
 }
 
-/// Loads the classifier in `dir` on the chosen device, prints its loading warnings, refuses it
+/// Calls use(std::unique_ptr<B>) with a fresh backend of the chosen device, as with_backend_maker
+/// makes it.
+template <class Use>
+void with_backend(const device_options& options, int threads, Use&& use, bool training = false) {
+  with_backend_maker(options, threads, [&](auto make) { use(make()); }, training);
+}
+
+/// Prints the loading warnings of a classifier just loaded from a folder and refuses it
 /// (untrained_model_error) when what the command `reads` was initialised at load rather than read
-/// from the folder (nothing to check: std::nullopt), and calls use(model) with it.
+/// from the folder (nothing to check: std::nullopt).
+template <class B>
+void check_loaded(const classifier<dynamic_bert, B>& model, std::optional<inference_use> reads) {
+  print_warnings(model.model().warnings());
+  if (reads) require_trained(model.model(), *reads);
+}
+
+/// Loads the classifier in `dir` on the chosen device, checks it (check_loaded) and calls
+/// use(model) with it.
 template <class Use>
 void with_classifier(const std::string& dir, const device_options& device, int threads, Use&& use,
                      std::optional<inference_use> reads = inference_use::classification) {
   with_backend(device, threads, [&](auto backend) {
     using B = typename decltype(backend)::element_type;
     const classifier<dynamic_bert, B> model(dir, std::move(backend));
-    print_warnings(model.model().warnings());
-    if (reads) require_trained(model.model(), *reads);
+    check_loaded(model, reads);
     use(model);
+  });
+}
+
+/// Loads the classifiers in `dirs` (an ensemble) on the chosen device, each on a backend of its
+/// own, checks each for classification (check_loaded) and calls use(models), a vector of
+/// std::unique_ptr to them in the order of `dirs`.
+template <class Use>
+void with_classifiers(const std::vector<std::string>& dirs, const device_options& device, int threads, Use&& use) {
+  with_backend_maker(device, threads, [&](auto make) {
+    using B = typename decltype(make())::element_type;
+    std::vector<std::unique_ptr<const classifier<dynamic_bert, B>>> models;
+    for (const auto& dir : dirs) {
+      models.push_back(std::make_unique<const classifier<dynamic_bert, B>>(dir, make()));
+      check_loaded(*models.back(), inference_use::classification);
+    }
+    use(models);
   });
 }
 

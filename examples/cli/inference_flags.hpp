@@ -9,6 +9,7 @@
 #include <functional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <dnabert/io/sequence_input.hpp>
 #include <dnabert/model/classifier.hpp>
@@ -22,6 +23,7 @@ namespace dnabert::cli {
 /// Options predict and embed share.
 struct inference_cli_options {
   std::string model, input, output, long_rule = "mean", pooling_name = "cls";
+  std::vector<std::string> models;  ///< predict: one folder, or several for an ensemble
   device_options device;
   std::size_t batch_size = 32;
   std::int64_t layer = -1;  ///< embed's --layer
@@ -29,9 +31,22 @@ struct inference_cli_options {
   int threads = 0;
 };
 
+/// How many --model folders a command runs.
+enum class model_count {
+  one,      ///< into inference_cli_options::model
+  several,  ///< repeated --model, into inference_cli_options::models (predict's ensembles)
+};
+
 /// Adds --model/--input/--output/--batch-size/--threads/--device to `cmd`.
-inline void add_inference_options(CLI::App* cmd, inference_cli_options& o) {
-  cmd->add_option("-m,--model", o.model, "model folder (config.json, vocab.txt, weights)")->required();
+inline void add_inference_options(CLI::App* cmd, inference_cli_options& o, model_count count = model_count::one) {
+  if (count == model_count::one)
+    cmd->add_option("-m,--model", o.model, "model folder (config.json, vocab.txt, weights)")->required();
+  else
+    cmd->add_option("-m,--model", o.models,
+                    "model folder (config.json, vocab.txt, weights); repeat it for an ensemble (DNABERT's "
+                    "--do_ensemble_pred): each model tokenizes the input with its own k, the prediction is the mean "
+                    "of their class probabilities, and each model's probabilities follow as m<i>_prob_<c> columns")
+        ->required();
   cmd->add_option("-i,--input", o.input, "FASTA (.gz), DNABERT TSV or DNABERT-2 CSV; '-' reads standard input")->required();
   cmd->add_option("-o,--output", o.output, "output file")->required();
   add_batch_size_option(cmd, o.batch_size);

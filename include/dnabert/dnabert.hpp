@@ -43,6 +43,7 @@
 #include "dnabert/io/vocab_file.hpp"
 #include "dnabert/model/bert.hpp"
 #include "dnabert/model/classifier.hpp"
+#include "dnabert/model/ensemble.hpp"
 #include "dnabert/model/piece_batches.hpp"
 #include "dnabert/model/window_classification.hpp"
 #include "dnabert/io/svg_chart.hpp"

@@ -1,5 +1,6 @@
 # --device on the commands that run a model for their analysis (attention, plot, motifs, variants,
-# mutate), as predict and embed take it. Included from CMakeLists.txt, whose variables it uses.
+# mutate), on evaluate and on predict's ensembles, as predict and embed take it. Included from
+# CMakeLists.txt, whose variables it uses.
 # For each command line, with @DIR@ for its output folder:
 #   cli.<name>_device_cpu      `--device cpu --threads 1`, the reference of the two below;
 #   cli.<name>_device_threads  the default device with 2 threads: another summation order, so the
@@ -50,6 +51,11 @@ add_device_tests(variants_mut_file mutations.tsv COMMAND
 add_device_tests(mutate "mutations.tsv;mutations.svg" COMMAND
   ${cli} mutate --model ${parity}/cls_k6 --input ${three_fa} --id seq1 --output @DIR@/mutations.tsv
   --svg @DIR@/mutations.svg --attention)
+add_device_tests(evaluate eval.json COMMAND
+  ${cli} evaluate --model ${parity}/cls_k6 --input ${three_csv} --output @DIR@/eval.json)
+add_device_tests(predict_ensemble predictions.tsv COMMAND  # each model on a backend of its own
+  ${cli} predict --model ${parity}/cls3_k3 --model ${data}/models/cls-k6 --input ${data}/ensemble/ensemble.fa
+  --output @DIR@/predictions.tsv)
 if(TARGET dnabert_hts)
   add_device_tests(variants_vcf out.vcf FIXTURES_REQUIRED cli.variants_setup RESOURCE_LOCK variants_fai COMMAND
     ${cli} variants --model ${parity}/cls_k6 --fasta ${variants_fasta}/ce.fa --vcf ${variants_fasta}/ce_cli.vcf

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# `mpiexec -n 2 dnabert predict|embed|scan|variants` splits the input's chunks over the ranks and
-# rank 0 writes the files one process writes, byte for byte (an odd number of chunks: the last
-# round is uneven); standard input, which reaches rank 0 only, and commands that do not share
-# their work are refused.
+# `mpiexec -n 2 dnabert predict|embed|scan|variants` (predict also as an ensemble) splits the
+# input's chunks over the ranks and rank 0 writes the files one process writes, byte for byte (an
+# odd number of chunks: the last round is uneven); standard input, which reaches rank 0 only, and
+# commands that do not share their work are refused.
 # Usage: mpi_sharded_inference.sh DNABERT WORK_DIR MODEL FASTA GENOME REGIONS_BED vcf|no-vcf MPIEXEC...
 #   (no-vcf: dnabert was built without htslib, so variants --vcf is not tried; exit 0 only if all holds)
 set -euo pipefail
@@ -30,6 +30,13 @@ for file in tokens.npy tokens.tokens.tsv tokens.ids.txt; do
   cmp "$work/alone_$file" "$work/ranks_$file" || fail "embed --pooling none on 2 ranks wrote another $file"
 done
 [[ $(wc -l < "$work/ranks.tsv") -ge 4 ]] || fail "predict wrote fewer than 3 rows"
+# An ensemble (the model twice: the path of several models, each rank loading them all) shards alike.
+ensemble=(predict --model "$model" --model "$model" --input "$fasta" --threads 1 --chunk-size 1)
+"$dnabert" "${ensemble[@]}" --output "$work/alone.ensemble.tsv" 2> /dev/null || fail "an ensemble in one process failed"
+"${mpiexec[@]}" "$dnabert" "${ensemble[@]}" --output "$work/ranks.ensemble.tsv" 2> "$work/ensemble.err" ||
+  fail "an ensemble on 2 ranks failed: $(cat "$work/ensemble.err")"
+cmp "$work/alone.ensemble.tsv" "$work/ranks.ensemble.tsv" || fail "an ensemble on 2 ranks wrote other bytes"
+grep -q "m2_prob_1" "$work/ranks.ensemble.tsv" || fail "the ensemble wrote no per-model columns"
 # Stride 5 over the regions: 3 chunks of 256 windows, the last round uneven.
 scan=(scan --model "$model" --fasta "$genome" --regions "$regions" --stride 5 --batch-size 4 --threads 1 --threshold 0.05)
 "$dnabert" "${scan[@]}" --output "$work/alone.bedGraph" --peaks "$work/alone.peaks" 2> /dev/null || fail "scan in one process failed"
