@@ -15,15 +15,32 @@
 
 namespace dnabert::cli {
 
-/// The BertConfig in `path` for a classifier of `num_labels` classes (0: as the file says).
-inline bert_config classifier_config(const std::string& path, std::int64_t num_labels) {
+/// The BertConfig in `path` for a classifier shaped by `request` (zero, nullopt: as the file says).
+inline bert_config classifier_config(const std::string& path, const classifier_request& request) {
   bert_config config = io::read_config_json(path);
-  if (num_labels > 0 && num_labels != config.num_labels) {
-    config.num_labels = num_labels;
+  if (request.num_labels > 0 && request.num_labels != config.num_labels) {
+    config.num_labels = request.num_labels;
     config.label_names.clear();
   }
-  config.architectures = {std::string(architecture_name(bert_head::sequence_classification))};
+  if (request.long_pooling) {
+    config.split = long_pooling_split(config, request);
+    config.long_pooling = *request.long_pooling;
+  }
+  config.validate();
+  config.architectures = {std::string(architecture_of(config, bert_head::sequence_classification))};
   return config;
+}
+
+/// The classifier `finetune` trains: --num-labels classes, and with --long-pooling (or
+/// --max-pieces) one that reads long sequences whole (DNABERT-XL); `max_pieces` 0 keeps the
+/// folder's split (long_pooling_split).
+inline classifier_request requested_classifier(std::int64_t num_labels, const std::string& long_pooling,
+                                               std::int64_t max_pieces) {
+  if (max_pieces > 0 && (long_pooling.empty() || long_pooling == "none"))
+    throw input_error("--max-pieces needs --long-pooling mean, max or concat");
+  classifier_request request{num_labels, std::nullopt, max_pieces};
+  if (!long_pooling.empty()) request.long_pooling = piece_pooling_from_name(long_pooling);
+  return request;
 }
 
 /// Registers `finetune`.
@@ -31,6 +48,8 @@ inline void add_finetune_command(CLI::App& app) {
   struct options : trainer_cli_options<train::finetune_options> {
     std::string train, dev, train_labels, dev_labels;
     std::int64_t num_labels = 0;
+    std::string long_pooling;
+    std::int64_t max_pieces = 0;
   };
   auto o = std::make_shared<options>();
   auto* cmd = app.add_subcommand("finetune", "Fine-tune a DNABERT folder on labelled sequences (best model saved)");
@@ -49,18 +68,39 @@ inline void add_finetune_command(CLI::App& app) {
   cmd->add_option("--class-weights", o->run.class_weights, "loss weight of each class, e.g. --class-weights 1 4")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--num-labels", o->num_labels, "classes (1 = regression); default: from config.json")->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--long-pooling", o->long_pooling,
+                  "train on whole long sequences (DNABERT-XL): each cut into 510-k-mer pieces, their pooled vectors "
+                  "combined by their mean, max, or concat (DNABERT-XL's dnalongcat: classifier1, ReLU, classifier2); "
+                  "none: one piece (default: as the model folder says)")
+      ->check(CLI::IsMember({"none", "mean", "max", "concat"}));
+  cmd->add_option("--max-pieces", o->max_pieces,
+                  "pieces a long-sequence classifier reads of each sequence, longer ones cut (DNABERT-XL's "
+                  "max_seq_length / 512; default: the folder's, else 4)")
+      ->check(CLI::Range(1, 4096));
   add_training_flags(cmd, *o);
   cmd->callback([o] {
-    const auto read_config = [o](const std::string& path) { return classifier_config(path, o->num_labels); };
-    run_training("finetune", *o, bert_head::sequence_classification, o->num_labels, read_config, [&](auto& model, auto progress) {
+    const auto request = requested_classifier(o->num_labels, o->long_pooling, o->max_pieces);
+    const auto read_config = [request](const std::string& path) { return classifier_config(path, request); };
+    run_training("finetune", *o, bert_head::sequence_classification, request, read_config, [&](auto& model, auto progress) {
       const auto max_kmers = model.max_kmers();
-      const train::labelled_dataset train_set(read_labelled(o->train, o->train_labels, true), model.k(), max_kmers);
-      const train::labelled_dataset dev_set(read_labelled(o->dev, o->dev_labels, true), model.k(), max_kmers);
+      const auto& config = model.config();
+      const auto split = static_cast<std::size_t>(config.split);
+      const train::labelled_dataset train_set(read_labelled(o->train, o->train_labels, true), model.k(), max_kmers,
+                                              config.long_pooling, split);
+      const train::labelled_dataset dev_set(read_labelled(o->dev, o->dev_labels, true), model.k(), max_kmers,
+                                            config.long_pooling, split);
+      if (config.long_pooling != piece_pooling::none)
+        print_notice("long-sequence classifier: " + std::string(piece_pooling_name(config.long_pooling)) +
+                     " pooling over up to " + std::to_string(split) + " pieces of " + std::to_string(max_kmers) + " k-mers");
       for (const auto* set : {&train_set, &dev_set})
         if (set->truncated() > 0)
-          print_notice(std::to_string(set->truncated()) + " examples longer than " + std::to_string(max_kmers) +
-                       " k-mers were cut: a sequence to its first piece, as DNABERT's max_seq_length does, a pair "
-                       "as Hugging Face's longest_first truncation");
+          print_notice(std::to_string(set->truncated()) + " examples longer than " +
+                       std::to_string(max_kmers * (config.long_pooling == piece_pooling::none ? 1 : split)) +
+                       " k-mers were cut: " +
+                       (config.long_pooling == piece_pooling::none
+                            ? "a sequence to its first piece, as DNABERT's max_seq_length does, a pair as Hugging "
+                              "Face's longest_first truncation"
+                            : "to the first " + std::to_string(split) + " pieces (--max-pieces), as DNABERT-XL's max_seq_length does"));
       const auto result = progress([&] { return train::finetune(model, train_set, dev_set, o->run, o->output); });
       std::cout << "best at step " << result.best->step << ": " << o->run.best_metric << " " << result.best->score
                 << ", dev loss " << result.best->loss;

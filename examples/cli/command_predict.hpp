@@ -52,7 +52,9 @@ inline void add_predict_command(CLI::App& app) {
                                             "sequence1,sequence2,label) classifies each pair as [CLS] a [SEP] b [SEP]");
   add_inference_options(cmd, *o, model_count::several);
   add_chunk_option(cmd, o->chunk);
-  cmd->add_option("--long", o->long_rule, "combine the 510-k-mer pieces of long sequences: mean or max of logits")
+  cmd->add_option("--long", o->long_rule,
+                  "combine the 510-k-mer pieces of long sequences: mean or max of logits (a long-sequence classifier, "
+                  "finetune --long-pooling, pools its own pieces instead)")
       ->check(CLI::IsMember({"mean", "max"}));
   cmd->callback([o] { with_classifiers(o->models, o->device, o->threads, [&](const auto& models) {
     const std::size_t labels = ensemble_labels(models, o->models);
@@ -81,10 +83,12 @@ inline void add_predict_command(CLI::App& app) {
       }
     }
     chunked_progress progress("predict");
+    std::size_t cut = 0;  // sequences a long-sequence classifier read only the first pieces of
     const auto rows = [&](const input_chunk& chunk) {
       const auto options = to_inference_options(*o, std::ref(progress));
       std::vector<prediction> results;
       for (const auto& model : models) results.push_back(model->predict(chunk.sequences, options, chunk.ids, chunk.seconds));
+      for (const auto& result : results) cut += result.cut;
       std::ostringstream text;
       text << std::setprecision(std::numeric_limits<float>::max_digits10);
       const auto& result = results.front();
@@ -117,6 +121,9 @@ inline void add_predict_command(CLI::App& app) {
         },
         true);
     progress.finish();
+    if (cut > 0)
+      print_notice(std::to_string(cut) + " sequence(s) longer than a long-sequence classifier reads (its config's split "
+                   "of 510-k-mer pieces) were read up to there");
     if (out) out->commit();
   }); });
 }

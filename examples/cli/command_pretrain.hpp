@@ -44,7 +44,7 @@ inline void add_pretrain_command(CLI::App& app) {
   add_training_flags(cmd, *o);
   cmd->callback([o] {
     const auto read_config = [](const std::string& path) { return io::read_config_json(path); };
-    run_training("pretrain", *o, bert_head::masked_lm, 0, read_config, [&](auto& model, auto progress) {
+    run_training("pretrain", *o, bert_head::masked_lm, {}, read_config, [&](auto& model, auto progress) {
       const auto corpus = train::pretraining_corpus::read(o->input);
       if (leads_job())
         std::cerr << "pretrain: " << corpus.records() << (corpus.cut_each_epoch() ? " FASTA records, " : " lines, ")

@@ -188,12 +188,12 @@ auto with_stoppable_training(RunOptions& run, const std::string& label, const tr
 }
 
 /// The skeleton of `command` (pretrain or finetune): on the --device backend, the model with
-/// `head` resumed from --resume, loaded from --model (with `num_labels` classes, 0: as saved) or
+/// `head` resumed from --resume, loaded from --model (its classifier shaped by `classifier`) or
 /// created from the config `config_from(--config)` returns; its new parameters noted; then
 /// train(model, progress), where the command reads its data and calls progress(fit) to run its
 /// training call fit() under the progress display.
 template <class RunOptions, class ConfigFrom, class Train>
-void run_training(const std::string& command, trainer_cli_options<RunOptions>& o, bert_head head, std::int64_t num_labels,
+void run_training(const std::string& command, trainer_cli_options<RunOptions>& o, bert_head head, const classifier_request& classifier,
                   ConfigFrom&& config_from, Train&& train) {
   std::optional<io::output_lock> lock;  // one run per output folder, taken before resume looks into it
   if (leads_job()) lock.emplace(o.output);  // (an MPI job's rank 0 takes it for all)
@@ -205,7 +205,7 @@ void run_training(const std::string& command, trainer_cli_options<RunOptions>& o
     o.run.resume_from = o.resume.checkpoint(o.output);
     const std::string start = starting_folder(command, o.run.resume_from, o.model, o.config);
     auto model = start.empty() ? Bert<dynamic_bert, B>(*backend, config_from(o.config), head, o.run.seed)
-                               : Bert<dynamic_bert, B>::load(*backend, start, head, o.run.seed, num_labels);
+                               : Bert<dynamic_bert, B>::load(*backend, start, head, o.run.seed, classifier);
     print_warnings(model.warnings());
     for (const auto& name : model.new_parameters()) print_notice("new (initialised): " + name);
 #if defined(DNABERT_CLI_WITH_CUDA) && defined(DNABERT_WITH_NCCL)

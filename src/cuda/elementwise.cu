@@ -120,6 +120,80 @@ void tanh_backward(cuda_t<T>& be, const T* y, const T* dy, T* dx, std::int64_t n
 }
 
 template <class T>
+void relu_forward(cuda_t<T>& be, const T* x, T* y, std::int64_t n) {
+  using D = detail::device_t<T>;
+  const auto* xd = detail::device_ptr(x);
+  auto* yd = detail::device_ptr(y);
+  for_each(be, n, [=] __device__(index_t i) { yd[i] = from_float<D>(fmaxf(to_float(xd[i]), 0.0f)); }, "relu_forward");
+}
+
+template <class T>
+void relu_backward(cuda_t<T>& be, const T* y, const T* dy, T* dx, std::int64_t n) {
+  using D = detail::device_t<T>;
+  const auto *yd = detail::device_ptr(y), *g = detail::device_ptr(dy);
+  auto* out = detail::device_ptr(dx);
+  for_each(
+      be, n,
+      [=] __device__(index_t i) {
+        if (to_float(yd[i]) > 0.0f) out[i] = from_float<D>(to_float(out[i]) + to_float(g[i]));
+      },
+      "relu_backward");
+}
+
+template <class T>
+void segment_pool_forward(cuda_t<T>& be, const T* x, const std::int32_t* starts, std::int64_t segments,
+                          std::int64_t width, bool take_max, T* y, std::int32_t* argmax) {
+  using D = detail::device_t<T>;
+  const auto* xd = detail::device_ptr(x);
+  auto* yd = detail::device_ptr(y);
+  for_each(
+      be, segments * width,
+      [=] __device__(index_t i) {
+        const index_t s = i / width, j = i % width;
+        const std::int32_t first = starts[s], end = starts[s + 1];
+        float value = take_max ? to_float(xd[first * width + j]) : 0.0f;
+        std::int32_t best = first;
+        for (std::int32_t r = first; r < end; ++r) {
+          const float v = to_float(xd[r * width + j]);
+          if (!take_max) value += v;
+          else if (v > value) {
+            value = v;
+            best = r;
+          }
+        }
+        yd[i] = from_float<D>(take_max ? value : value / static_cast<float>(end - first));
+        if (take_max) argmax[i] = best;
+      },
+      "segment_pool_forward");
+}
+
+template <class T>
+void segment_pool_backward(cuda_t<T>& be, const T* dy, const std::int32_t* starts, std::int64_t segments,
+                           std::int64_t width, bool take_max, const std::int32_t* argmax, T* dx) {
+  using D = detail::device_t<T>;
+  const auto* g = detail::device_ptr(dy);
+  auto* out = detail::device_ptr(dx);
+  for_each(
+      be, segments * width,
+      [=] __device__(index_t i) {
+        const index_t s = i / width, j = i % width;
+        const float grad = to_float(g[i]);
+        if (take_max) {
+          D& slot = out[argmax[i] * width + j];
+          slot = from_float<D>(to_float(slot) + grad);
+          return;
+        }
+        const std::int32_t first = starts[s], end = starts[s + 1];
+        const float share = grad / static_cast<float>(end - first);
+        for (std::int32_t r = first; r < end; ++r) {
+          D& slot = out[r * width + j];
+          slot = from_float<D>(to_float(slot) + share);
+        }
+      },
+      "segment_pool_backward");
+}
+
+template <class T>
 void dropout_forward(cuda_t<T>& be, const T* x, T* y, std::uint8_t* keep, std::int64_t n, double p, std::uint64_t seed,
                      std::uint64_t offset) {
   using D = detail::device_t<T>;
@@ -288,6 +362,12 @@ void scatter_strided_rows_add(cuda_t<T>& be, const T* dout, std::int64_t count, 
   template void gelu_backward<T>(cuda_t<T>&, const T*, const T*, T*, std::int64_t);                                  \
   template void tanh_forward<T>(cuda_t<T>&, const T*, T*, std::int64_t);                                             \
   template void tanh_backward<T>(cuda_t<T>&, const T*, const T*, T*, std::int64_t);                                  \
+  template void relu_forward<T>(cuda_t<T>&, const T*, T*, std::int64_t);                                             \
+  template void relu_backward<T>(cuda_t<T>&, const T*, const T*, T*, std::int64_t);                                  \
+  template void segment_pool_forward<T>(cuda_t<T>&, const T*, const std::int32_t*, std::int64_t, std::int64_t, bool, \
+                                        T*, std::int32_t*);                                                          \
+  template void segment_pool_backward<T>(cuda_t<T>&, const T*, const std::int32_t*, std::int64_t, std::int64_t,     \
+                                         bool, const std::int32_t*, T*);                                             \
   template void dropout_forward<T>(cuda_t<T>&, const T*, T*, std::uint8_t*, std::int64_t, double, std::uint64_t,     \
                                    std::uint64_t);                                                                   \
   template void dropout_backward<T>(cuda_t<T>&, const T*, const std::uint8_t*, T*, std::int64_t, double);            \

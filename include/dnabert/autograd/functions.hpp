@@ -167,13 +167,16 @@ var<B> dropout(tape<B>& t, const var<B>& x, double p, std::uint64_t seed, std::u
   return result;
 }
 
-/// table[ids] for ids [n] → [n, width] (torch.nn.Embedding).
+/// Rows of table [rows, width] at ids [n], each `count` consecutive ones side by side: [n / count,
+/// count * width] (an embedding whose rows are joined; backward adds into the rows picked).
 template <class B>
-var<B> embedding(tape<B>& t, const id_tensor<B>& ids, const var<B>& table) {
+var<B> joined_rows(tape<B>& t, const id_tensor<B>& ids, const var<B>& table, std::int64_t count) {
   B& be = t.backend();
   const std::int64_t n = ids.numel();
   const std::int64_t width = table.value().dim(1);
-  tensor<B> y(be, {n, width});
+  if (count <= 0 || n % count != 0)
+    throw input_error("joined_rows: " + std::to_string(n) + " ids do not make rows of " + std::to_string(count));
+  tensor<B> y(be, {n / count, count * width});
   embedding_forward(be, ids.data(), n, table.value().data(), width, y.data(), false);
   var<B> result = t.make(y, table.requires_grad());
   if (result.requires_grad())
@@ -181,6 +184,12 @@ var<B> embedding(tape<B>& t, const id_tensor<B>& ids, const var<B>& table) {
       embedding_backward(be, ids.data(), n, result.grad(be).data(), width, table.grad(be).data(), table.value().dim(0));
     });
   return result;
+}
+
+/// table[ids] for ids [n] → [n, width] (torch.nn.Embedding).
+template <class B>
+var<B> embedding(tape<B>& t, const id_tensor<B>& ids, const var<B>& table) {
+  return joined_rows(t, ids, table, 1);
 }
 
 /// Rows 0, stride, 2*stride, ... of x [count * stride, width] → [count, width] (the [CLS] rows).
@@ -214,6 +223,40 @@ var<B> scatter_rows(tape<B>& t, const id_tensor<B>& ids, const var<B>& x, std::i
   if (result.requires_grad())
     t.on_backward([&be, ids, x, result, n, width] {
       embedding_forward(be, ids.data(), n, result.grad(be).data(), width, x.grad(be).data(), true);
+    });
+  return result;
+}
+
+/// max(x, 0) (torch.nn.ReLU).
+template <class B>
+var<B> relu(tape<B>& t, const var<B>& x) {
+  B& be = t.backend();
+  tensor<B> y(be, x.shape());
+  relu_forward(be, x.value().data(), y.data(), y.numel());
+  var<B> result = t.make(y, x.requires_grad());
+  if (result.requires_grad())
+    t.on_backward([&be, x, result] {
+      relu_backward(be, result.value().data(), result.grad(be).data(), x.grad(be).data(), x.value().numel());
+    });
+  return result;
+}
+
+/// Row segments of x [rows, width] pooled to [segments, width]: segment s is rows starts[s] ..
+/// starts[s + 1] - 1 (starts [segments + 1], increasing, each segment non-empty), pooled by their
+/// mean or, with take_max, their element-wise max (whose gradient goes to the first max row).
+template <class B>
+var<B> segment_pool(tape<B>& t, const var<B>& x, const id_tensor<B>& starts, bool take_max) {
+  B& be = t.backend();
+  const std::int64_t segments = starts.numel() - 1;
+  const std::int64_t width = x.value().dim(-1);
+  tensor<B> y(be, {segments, width});
+  id_tensor<B> argmax = take_max ? id_tensor<B>(be, {segments, width}) : id_tensor<B>();
+  segment_pool_forward(be, x.value().data(), starts.data(), segments, width, take_max, y.data(), argmax.data());
+  var<B> result = t.make(y, x.requires_grad());
+  if (result.requires_grad())
+    t.on_backward([&be, x, starts, argmax, result, segments, width, take_max] {
+      segment_pool_backward(be, result.grad(be).data(), starts.data(), segments, width, take_max, argmax.data(),
+                            x.grad(be).data());
     });
   return result;
 }

@@ -20,7 +20,34 @@ namespace config_limits {
 inline constexpr std::int64_t max_width = std::int64_t{1} << 20;  // hidden, intermediate, positions, labels
 inline constexpr std::int64_t max_layers = 1024;
 inline constexpr std::int64_t max_token_types = std::int64_t{1} << 16;
+inline constexpr std::int64_t max_pieces = 4096;  // a long-sequence classifier's pieces: 2 Mb at 510 k-mers each
 }  // namespace config_limits
+
+/// How a sequence classifier reads a sequence longer than one piece of 510 k-mers (DNABERT-XL).
+enum class piece_pooling {
+  none,    ///< BertForSequenceClassification: one piece (training cuts to it; prediction combines logits)
+  mean,    ///< the mean of the pieces' pooled vectors, then the classifier
+  max,     ///< their element-wise max, then the classifier
+  concat,  ///< DNABERT-XL's dnalongcat: `split` pooled vectors side by side, classifier1, ReLU, classifier2
+};
+
+/// The config.json spelling of a piece pooling ("none", "mean", "max", "concat").
+constexpr std::string_view piece_pooling_name(piece_pooling pooling) {
+  switch (pooling) {
+    case piece_pooling::mean: return "mean";
+    case piece_pooling::max: return "max";
+    case piece_pooling::concat: return "concat";
+    case piece_pooling::none: break;
+  }
+  return "none";
+}
+
+/// The piece pooling spelled `name`; throws config_error naming the choices.
+inline piece_pooling piece_pooling_from_name(std::string_view name) {
+  for (const auto pooling : {piece_pooling::none, piece_pooling::mean, piece_pooling::max, piece_pooling::concat})
+    if (name == piece_pooling_name(pooling)) return pooling;
+  throw config_error("long-sequence pooling '" + std::string(name) + "' is not one of none, mean, max, concat");
+}
 
 /// BertConfig as DNABERT uses it; the defaults are DNABERT-6 base
 /// (https://github.com/jerryji1993/DNABERT/blob/master/src/transformers/dnabert-config/bert-config-6/config.json).
@@ -45,6 +72,12 @@ struct bert_config {
   std::vector<std::string> label_names;
   std::vector<std::string> architectures = {"BertForMaskedLM"};
   std::string model_type = "bert";
+  /// How the classifier reads a long sequence's pieces (config.json "long_sequence_pooling";
+  /// DNABERT-XL's BertForLongSequenceClassificationCat is `concat`).
+  piece_pooling long_pooling = piece_pooling::none;
+  /// Pieces per sequence the classifier reads when long_pooling is set (DNABERT-XL's config.split,
+  /// max_seq_length / 512): longer sequences are cut to their first `split` pieces.
+  std::int64_t split = 1;
 
   /// The k-mer size whose vocabulary has vocab_size tokens; throws config_error if none.
   [[nodiscard]] int k() const {
@@ -85,6 +118,7 @@ struct bert_config {
     if (!label_names.empty() && std::ssize(label_names) != num_labels)
       throw config_error(std::to_string(label_names.size()) + " label names given for " + std::to_string(num_labels) +
                          " labels");
+    if (long_pooling != piece_pooling::none) check_size("split", split, config_limits::max_pieces);
     if (!model_type.empty() && model_type != "bert")
       throw config_error("model_type '" + model_type + "' is not supported; expected 'bert'");
   }
@@ -131,15 +165,38 @@ constexpr std::string_view architecture_name(bert_head head) {
   return "BertModel";
 }
 
+/// DNABERT-XL's class names: its `dnalongcat` head (concatenated pieces) and its `dnalong` head (a
+/// BiLSTM/GRU over the pieces, which dnabert does not implement).
+inline constexpr std::string_view concat_architecture = "BertForLongSequenceClassificationCat";
+inline constexpr std::string_view rnn_architecture = "BertForLongSequenceClassification";
+
+/// What config.json's architectures says of a model `config` with `head`: DNABERT-XL's class for a
+/// concat classifier, else architecture_name(head).
+inline std::string_view architecture_of(const bert_config& config, bert_head head) {
+  if (head == bert_head::sequence_classification && config.long_pooling == piece_pooling::concat) return concat_architecture;
+  return architecture_name(head);
+}
+
+/// Why dnabert refuses DNABERT-XL's dnalong folders, for errors that name what they found.
+inline std::string rnn_head_refusal(const std::string& found) {
+  return found + ": DNABERT-XL's dnalong head (" + std::string(rnn_architecture) +
+         ", a BiLSTM/GRU over the pieces, rnn.* tensors) is not supported; fine-tune the encoder again with "
+         "--long-pooling mean, max or concat (DNABERT-XL's dnalongcat, which loads as it is)";
+}
+
 /// The head named by a config's architectures (the first one dnabert knows); an empty list means
 /// the bare encoder. Throws config_error when no listed architecture is supported.
 inline bert_head head_for_architectures(const std::vector<std::string>& architectures) {
   if (architectures.empty()) return bert_head::none;
-  for (const std::string& name : architectures)
+  for (const std::string& name : architectures) {
     for (const bert_head head : {bert_head::none, bert_head::masked_lm, bert_head::sequence_classification})
       if (name == architecture_name(head)) return head;
+    if (name == concat_architecture) return bert_head::sequence_classification;
+    if (name == rnn_architecture) throw config_error(rnn_head_refusal("architecture '" + name + "'"));
+  }
   throw config_error("architecture '" + architectures.front() +
-                     "' is not supported; supported: BertModel, BertForMaskedLM, BertForSequenceClassification");
+                     "' is not supported; supported: BertModel, BertForMaskedLM, BertForSequenceClassification, " +
+                     std::string(concat_architecture));
 }
 
 /// What a loader does when a parameter is absent from a checkpoint.
@@ -222,7 +279,12 @@ inline std::vector<parameter_spec> bert_parameters(const bert_config& config, be
       out.push_back({"cls.predictions.decoder.bias", {vocab}, parameter_presence::tied, "cls.predictions.bias"});
       break;
     case bert_head::sequence_classification:
-      detail::add_linear(out, "classifier", config.num_labels, hidden, false, parameter_presence::initialised);
+      if (config.long_pooling == piece_pooling::concat) {  // DNABERT-XL's dnalongcat names
+        detail::add_linear(out, "classifier1", hidden, config.split * hidden, false, parameter_presence::initialised);
+        detail::add_linear(out, "classifier2", config.num_labels, hidden, false, parameter_presence::initialised);
+      } else {
+        detail::add_linear(out, "classifier", config.num_labels, hidden, false, parameter_presence::initialised);
+      }
       break;
     case bert_head::none: break;
   }

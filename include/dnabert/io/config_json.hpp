@@ -216,6 +216,26 @@ inline bert_config parse_config_json(std::span<const std::byte> bytes, std::stri
   config.num_labels = declared_labels ? *declared_labels : names && !names->empty() ? std::ssize(*names) : 2;
   if (names && std::ssize(*names) == config.num_labels && !detail::are_default_label_names(*names))
     config.label_names = std::move(*names);
+  // DNABERT-XL's dnalongcat names its class and writes config.split; dnabert writes its pooling too.
+  const auto& listed = config.architectures;
+  if (std::find(listed.begin(), listed.end(), concat_architecture) != listed.end()) config.long_pooling = piece_pooling::concat;
+  if (const auto pooling = fields.text("long_sequence_pooling")) {
+    try {
+      const auto named = piece_pooling_from_name(*pooling);
+      if (config.long_pooling == piece_pooling::concat && named != piece_pooling::concat)
+        fields.fail("long_sequence_pooling '" + *pooling + "' contradicts the architecture " +
+                    std::string(concat_architecture) + " (concatenated pieces)");
+      config.long_pooling = named;
+    } catch (const config_error& unknown) {
+      fields.fail(unknown.what());
+    }
+  }
+  if (config.long_pooling != piece_pooling::none) {
+    const auto split = fields.integer("split");
+    if (!split) fields.fail("a long-sequence classifier (" + std::string(piece_pooling_name(config.long_pooling)) +
+                            " pooling) needs \"split\", the number of 510-k-mer pieces it reads");
+    config.split = *split;
+  }
   try {
     config.validate();
   } catch (const config_error& invalid) {
@@ -250,6 +270,10 @@ inline std::string config_json_text(const bert_config& config) {
   document["initializer_range"] = config.initializer_range;
   document["intermediate_size"] = config.intermediate_size;
   document["layer_norm_eps"] = config.layer_norm_eps;
+  if (config.long_pooling != piece_pooling::none) {
+    document["long_sequence_pooling"] = piece_pooling_name(config.long_pooling);
+    document["split"] = config.split;
+  }
   document["max_position_embeddings"] = config.max_position_embeddings;
   document["model_type"] = "bert";
   document["num_attention_heads"] = config.num_attention_heads;

@@ -223,6 +223,9 @@ inline model_folder read_model_folder(const std::string& dir, bert_head head) {
   const std::string& file = result.weights_path;
   auto contents = detail::read_weight_file(file);
   detail::add_base_model_prefix(contents);
+  if (head == bert_head::sequence_classification &&
+      std::any_of(contents.tensors.begin(), contents.tensors.end(), [](const auto& entry) { return entry.first.starts_with("rnn."); }))
+    throw config_error(rnn_head_refusal(file));
   const std::vector<parameter_spec> specs = bert_parameters(result.config, head);
   result.quantized = detail::dequantize_int8_tensors(file, contents, [&](std::string_view name) {
     return std::any_of(specs.begin(), specs.end(), [&](const parameter_spec& spec) { return spec.name == name; });
@@ -231,7 +234,7 @@ inline model_folder read_model_folder(const std::string& dir, bert_head head) {
   for (const std::string& name : contents.skipped)
     if (!detail::is_known_buffer(name)) result.warnings.push_back(file + ": integer tensor " + name + " ignored");
 
-  const std::string model_name(architecture_name(head));
+  const std::string model_name(architecture_of(result.config, head));
   std::vector<std::string> missing;
   std::vector<const parameter_spec*> tied;
   for (const parameter_spec& spec : specs) {
@@ -316,7 +319,7 @@ inline nlohmann::json quantization_entry() {
 inline void write_model_folder(const std::string& dir, const bert_config& config, const tensor_map& tensors,
                                const int8_weight_map& quantized = {}) {
   const bert_head head = head_for_architectures(config.architectures);
-  const std::string model_name(architecture_name(head));
+  const std::string model_name(architecture_of(config, head));
   tensor_map written;
   std::vector<std::string> missing;
   std::set<std::string, std::less<>> parameter_names;

@@ -16,6 +16,7 @@
 #include "dnabert/core/bert_config.hpp"
 #include "dnabert/io/model_folder.hpp"
 #include "dnabert/model/bert_spec.hpp"
+#include "dnabert/model/long_sequences.hpp"
 #include "dnabert/model/packed_rows.hpp"
 #include "dnabert/nn/embeddings.hpp"
 #include "dnabert/nn/encoder_layer.hpp"
@@ -56,10 +57,27 @@ struct bert_output {
   std::int64_t seq = 0;
   autograd::var<B> sequence_output;            ///< last layer [batch*seq, hidden]
   autograd::var<B> pooled;                     ///< pooler output [batch, hidden] (empty if not run)
-  autograd::var<B> logits;                     ///< MLM [batch*seq or mlm_rows, vocab] or classifier [batch, labels]
+  /// MLM [batch*seq or mlm_rows, vocab] or classifier [batch, labels] ([sequences, labels] for a
+  /// long-sequence classifier, whose batch rows are its sequences' pieces)
+  autograd::var<B> logits;
   std::vector<tensor<B>> hidden_states;        ///< num_layers + 1 tensors [batch*seq, hidden]
   std::vector<tensor<B>> attentions;           ///< num_layers tensors [batch, heads, seq, seq]
 };
+
+/// What Bert::load makes of a folder's classifier (zero, nullopt: as the folder says).
+struct classifier_request {
+  std::int64_t num_labels = 0;               ///< classes
+  std::optional<piece_pooling> long_pooling;  ///< how it reads long sequences
+  std::int64_t split = 0;                     ///< pieces it reads (with long_pooling)
+};
+
+
+/// Pieces a classifier `config` becomes under `request` reads: the request's split, else the
+/// config's own when it already reads long sequences, else 4 (2040 k-mers, DNABERT-XL's max_seq_length 2048).
+inline std::int64_t long_pooling_split(const bert_config& config, const classifier_request& request) {
+  if (request.split > 0) return request.split;
+  return config.long_pooling != piece_pooling::none ? config.split : 4;
+}
 
 /// A BERT encoder with a head, shaped by Spec (sizes fixed or dynamic), running on backend B.
 template <class Spec, class B>
@@ -84,15 +102,40 @@ class Bert {
   /// a classifier of another size is refused.
   static Bert load(B& backend, const std::string& dir, bert_head head, std::uint64_t seed = 42,
                    std::int64_t num_labels = 0) {
+    return load(backend, dir, head, seed, classifier_request{num_labels, std::nullopt, 0});
+  }
+
+  /// load() for a classifier shaped by `request`: a folder whose trained classifier has another
+  /// shape (classes, concat's pieces, or concat against one input vector) is refused by name.
+  static Bert load(B& backend, const std::string& dir, bert_head head, std::uint64_t seed,
+                   const classifier_request& request) {
     io::model_folder folder = io::read_model_folder(dir, head);
-    if (num_labels > 0 && num_labels != folder.config.num_labels) {
-      if (folder.tensors.contains("classifier.weight"))
-        throw config_error(dir + " holds a classifier for " + std::to_string(folder.config.num_labels) +
-                           " labels, not " + std::to_string(num_labels));
-      folder.config.num_labels = num_labels;
-      folder.config.label_names.clear();
+    bert_config& config = folder.config;
+    const bool holds_classifier = folder.tensors.contains("classifier.weight") || folder.tensors.contains("classifier2.weight");
+    if (request.num_labels > 0 && request.num_labels != config.num_labels) {
+      if (holds_classifier)
+        throw config_error(dir + " holds a classifier for " + std::to_string(config.num_labels) + " labels, not " +
+                           std::to_string(request.num_labels));
+      config.num_labels = request.num_labels;
+      config.label_names.clear();
     }
-    Bert model(backend, folder.config, head, parameters_unset{});
+    if (request.long_pooling) {
+      const bool concat_before = config.long_pooling == piece_pooling::concat;
+      const bool concat_after = *request.long_pooling == piece_pooling::concat;
+      const std::int64_t split = long_pooling_split(config, request);
+      if (holds_classifier && (concat_before != concat_after || (concat_after && split != config.split)))
+        throw config_error(dir + " holds a classifier trained " + describe_pooling(config) + ", not " +
+                           describe_pooling(*request.long_pooling, split) + "; start from its encoder's folder");
+      config.long_pooling = *request.long_pooling;
+      config.split = split;
+      config.validate();
+      // The head's names follow the pooling: what the folder lacks now is what is initialised.
+      folder.initialised.clear();
+      for (const parameter_spec& spec : bert_parameters(config, head))
+        if (spec.presence == parameter_presence::initialised && !folder.tensors.contains(spec.name))
+          folder.initialised.push_back(spec.name);
+    }
+    Bert model(backend, config, head, parameters_unset{});
     model.assign(folder.tensors);
     model.params_.initialise(backend, model.config_.initializer_range, seed, &folder.initialised);
     model.new_parameters_ = std::move(folder.initialised);
@@ -170,7 +213,15 @@ class Bert {
       if (options.mlm_rows.empty()) out.logits = in.to_padded(ctx.tape, mlm_(ctx, h));
       else out.logits = mlm_(ctx, selected_rows(ctx, h, options.mlm_rows, packing ? &*packing : nullptr));
     }
-    if (head_ == bert_head::sequence_classification) out.logits = classifier_(ctx, out.pooled);
+    if (head_ == bert_head::sequence_classification) {
+      if (config_.long_pooling == piece_pooling::none) {
+        out.logits = classifier_(ctx, out.pooled);
+      } else {  // a batch of whole sequences (make_sequence_batch): one row of logits per sequence
+        const piece_layout layout = layout_pieces(batch, config_);
+        const auto slots = layout.slots.empty() ? autograd::id_tensor<B>() : upload_ids(layout.slots);
+        out.logits = classifier_(ctx, out.pooled, upload_ids(layout.starts), slots);
+      }
+    }
     return out;
   }
 
@@ -244,7 +295,7 @@ class Bert {
   /// (a model loaded from a quantized folder too: io::quantize_model_folder makes int8 again).
   void save(const std::string& dir) const {
     bert_config config = config_;
-    config.architectures = {std::string(architecture_name(head_))};
+    config.architectures = {std::string(architecture_of(config, head_))};
     io::write_model_folder(dir, config, state_dict());
   }
 
@@ -277,6 +328,13 @@ class Bert {
 
  private:
   struct parameters_unset {};
+
+  // "on one piece", "on the mean of up to 4 pieces", ...: a classifier's pooling, for messages.
+  static std::string describe_pooling(piece_pooling pooling, std::int64_t split) {
+    if (pooling == piece_pooling::none) return "on one piece";
+    return "on the " + std::string(piece_pooling_name(pooling)) + " of up to " + std::to_string(split) + " pieces";
+  }
+  static std::string describe_pooling(const bert_config& config) { return describe_pooling(config.long_pooling, config.split); }
   using layer_type = nn::encoder_layer<B>;
   // A static Spec's layers are held in place, Spec::layers of them; a dynamic one's are as many as
   // config.json says. (Fixed hidden and head sizes in the kernels measured no faster: docs/architecture.md.)

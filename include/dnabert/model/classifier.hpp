@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <numeric>
 #include <span>
 #include <string>
 #include <utility>
@@ -67,7 +68,7 @@ template <class Spec, class B>
 std::vector<std::string> untrained_parameters(const Bert<Spec, B>& model, inference_use use) {
   std::vector<std::string> used;
   for (const std::string& name : model.new_parameters())  // pooled embeddings never read the classifier
-    if (use != inference_use::pooled_embedding || !name.starts_with("classifier.")) used.push_back(name);
+    if (use != inference_use::pooled_embedding || !name.starts_with("classifier")) used.push_back(name);
   return used;
 }
 
@@ -133,6 +134,8 @@ struct prediction {
   std::vector<std::int64_t> predicted;
   /// True for a regression model (num_labels 1): `logits` is the score.
   bool regression = false;
+  /// Sequences a long-sequence classifier read only the first config.split pieces of.
+  std::size_t cut = 0;
 };
 
 /// A sequence-classification model with its tokenizer, ready for inference. Any folder loads (a
@@ -157,6 +160,8 @@ class classifier {
   [[nodiscard]] std::int64_t num_labels() const { return model_.config().num_labels; }
 
   /// Predicts every sequence (raw nucleotides, any length >= k); ids name them in errors. With
+  /// A long-sequence classifier (config long_pooling, DNABERT-XL) reads each sequence's first
+  /// `split` pieces at once and pools them itself (options.long_sequences does not apply). With
   /// `pairs_with` (one per sequence) each sequence is the pair [CLS] a [SEP] b [SEP] with
   /// pairs_with's, cut to one piece as Hugging Face's longest_first. Throws
   /// untrained_model_error when the folder held no trained classifier (require_trained).
@@ -168,6 +173,12 @@ class classifier {
     out.regression = labels == 1;
     out.logits = xt::xtensor<float, 2>::from_shape({sequences.size(), static_cast<std::size_t>(labels)});
     out.probabilities = out.logits;
+    if (model_.config().long_pooling != piece_pooling::none) {
+      if (!pairs_with.empty())
+        throw input_error(model_.source() + " is a long-sequence classifier, which reads single sequences, not pairs");
+      predict_whole(sequences, options, ids, out);
+      return out;
+    }
     std::vector<std::size_t> piece_counts(sequences.size(), 0);
     const bool take_max = options.long_sequences == piece_rule::max;
     std::fill(out.logits.begin(), out.logits.end(), take_max ? -INFINITY : 0.0f);
@@ -287,6 +298,56 @@ class classifier {
   }
 
  private:
+  // predict() for a long-sequence classifier: sequences sorted by length, batched whole (as many
+  // as fit in options.batch_size pieces, one at least), one row of logits each.
+  void predict_whole(std::span<const std::string> sequences, const inference_options& options,
+                     std::span<const std::string> ids, prediction& out) const {
+    if (options.batch_size == 0) throw input_error("batch size must be at least 1");
+    const bert_config& config = model_.config();
+    const auto split = static_cast<std::size_t>(config.split);
+    out.predicted.resize(sequences.size());
+    std::vector<std::vector<token_piece>> pieces(sequences.size());
+    std::size_t total = 0;
+    for (std::size_t s = 0; s < sequences.size(); ++s) {
+      bool cut = false;
+      pieces[s] = long_sequence_pieces(tokenizer_, config.long_pooling, split, sequences[s],
+                                       s < ids.size() ? std::string_view(ids[s]) : std::string_view("sequence"), s,
+                                       model_.max_kmers(), &cut);
+      out.cut += cut ? 1 : 0;
+      total += pieces[s].size();
+    }
+    std::vector<std::size_t> order(sequences.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return std::pair(pieces[a].size(), pieces[a].back().ids.size()) < std::pair(pieces[b].size(), pieces[b].back().ids.size());
+    });
+    const auto labels = static_cast<std::size_t>(config.num_labels);
+    autograd::tape<B> tape(*backend_);
+    std::size_t done = 0;
+    for (std::size_t first = 0; first < order.size();) {
+      std::vector<token_piece> batch_pieces;
+      std::size_t end = first;
+      bool missing = false;
+      while (end < order.size() && (end == first || batch_pieces.size() + pieces[order[end]].size() <= options.batch_size)) {
+        const auto& own = pieces[order[end++]];
+        batch_pieces.insert(batch_pieces.end(), own.begin(), own.end());
+        missing |= own.size() < split;
+      }
+      const bool empty_row = config.long_pooling == piece_pooling::concat && missing;
+      const token_batch batch = make_sequence_batch(batch_pieces, empty_row ? model_.max_kmers() + 2 : 0);
+      nn::forward_context<B> ctx{tape};
+      const auto logits = host_floats(*backend_, model_.forward(ctx, batch, inference_outputs(true)).logits.value());
+      for (std::size_t row = 0; first + row < end; ++row) {
+        const std::size_t s = order[first + row];
+        std::copy_n(logits.begin() + static_cast<std::ptrdiff_t>(row * labels), labels, &out.logits(s, 0));
+        finish_row(out, s, static_cast<std::int64_t>(labels));
+      }
+      done += batch_pieces.size();
+      first = end;
+      if (options.progress) options.progress(done, total);
+    }
+  }
+
   // What predict and embed ask of a forward pass: they read real tokens only ([CLS], the masked
   // mean, every token), so padding is removed rather than computed; `state` >= 0 stops there.
   static forward_options inference_outputs(bool pooled, std::int64_t state = -1) {

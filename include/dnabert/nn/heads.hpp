@@ -1,6 +1,7 @@
 #pragma once
 // What sits on the encoder: the pooler (tanh dense on [CLS]), the masked-LM head (transform,
-// decoder tied to the word embeddings, separate bias) and the sequence-classification head.
+// decoder tied to the word embeddings, separate bias) and the sequence-classification head (on one
+// piece, or on a long sequence's pieces as DNABERT-XL).
 
 #include "dnabert/core/bert_config.hpp"
 #include "dnabert/nn/forward_context.hpp"
@@ -63,21 +64,48 @@ struct masked_lm_head {
   }
 };
 
-/// classifier: dropout(pooled) W^T + b, num_labels outputs (1 = regression).
+/// The sequence-classification head: dropout(pooled) W^T + b, num_labels outputs (1 = regression),
+/// on one piece per sequence; a long-sequence classifier (config.long_pooling) first pools each
+/// sequence's pieces by their mean or max, or joins `split` of them for DNABERT-XL's dnalongcat:
+/// classifier2(dropout(relu(classifier1(dropout(joined))))).
 template <class B>
 struct classification_head {
-  linear<B> classifier;
+  linear<B> classifier;   ///< "classifier" [num_labels, hidden]; none, mean and max
+  linear<B> classifier1;  ///< concat: "classifier1" [hidden, split * hidden]
+  linear<B> classifier2;  ///< concat: "classifier2" [num_labels, hidden]
+  piece_pooling pooling = piece_pooling::none;
+  std::int64_t split = 1;
   double dropout_p = 0.1;
 
   classification_head() = default;
-  /// Registers classifier.weight [num_labels, hidden] and classifier.bias.
+  /// Registers the head's parameters under Hugging Face's (or DNABERT-XL's) names.
   classification_head(B& backend, parameter_list<B>& params, const bert_config& config)
-      : classifier(backend, params, "classifier", config.hidden_size, config.num_labels),
-        dropout_p(config.hidden_dropout_prob) {}
+      : pooling(config.long_pooling), split(config.split), dropout_p(config.hidden_dropout_prob) {
+    const std::int64_t hidden = config.hidden_size;
+    if (pooling != piece_pooling::concat) {
+      classifier = linear<B>(backend, params, "classifier", hidden, config.num_labels);
+      return;
+    }
+    classifier1 = linear<B>(backend, params, "classifier1", split * hidden, hidden);
+    classifier2 = linear<B>(backend, params, "classifier2", hidden, config.num_labels);
+  }
 
-  /// Logits [batch, num_labels] from pooled output [batch, hidden].
+  /// Logits [batch, num_labels] from pooled output [batch, hidden], one piece per sequence.
   autograd::var<B> operator()(forward_context<B>& ctx, const autograd::var<B>& pooled) const {
     return classifier(ctx.tape, ctx.dropout(pooled, dropout_p));
+  }
+
+  /// Logits [sequences, num_labels] of whole sequences from their pieces' pooled output [rows,
+  /// hidden]: `starts` [sequences + 1] delimit each sequence's rows (mean, max), `slots`
+  /// [sequences * split] name the row of each piece slot (concat).
+  autograd::var<B> operator()(forward_context<B>& ctx, const autograd::var<B>& pooled,
+                              const autograd::id_tensor<B>& starts, const autograd::id_tensor<B>& slots) const {
+    auto& t = ctx.tape;
+    if (pooling != piece_pooling::concat)
+      return (*this)(ctx, autograd::segment_pool(t, pooled, starts, pooling == piece_pooling::max));
+    const auto joined = autograd::joined_rows(t, slots, pooled, split);
+    const auto hidden = autograd::relu(t, classifier1(t, ctx.dropout(joined, dropout_p)));
+    return classifier2(t, ctx.dropout(hidden, dropout_p));
   }
 };
 

@@ -35,7 +35,7 @@ concept backend_memory = requires(const B& be, std::size_t bytes) {
 template <class B, class T = typename B::value_type>
 concept dense_ops = requires(B& be, T* y, const T* x, T value, bool flag, std::int64_t n, double real,
                              const std::int32_t* ids, std::uint8_t* keep, const std::uint8_t* kept, std::uint64_t seed,
-                             const float* host_floats, float* floats) {
+                             const float* host_floats, float* floats, std::int32_t* segment_argmax) {
   gemm(be, flag, flag, n, n, n, value, x, x, value, y);
   linear_forward(be, x, x, x, n, n, n, y);
   add_bias(be, y, x, n, n);
@@ -48,6 +48,10 @@ concept dense_ops = requires(B& be, T* y, const T* x, T value, bool flag, std::i
   gelu_backward(be, x, x, y, n);
   tanh_forward(be, x, y, n);
   tanh_backward(be, x, x, y, n);
+  relu_forward(be, x, y, n);
+  relu_backward(be, x, x, y, n);
+  segment_pool_forward(be, x, ids, n, n, flag, y, segment_argmax);
+  segment_pool_backward(be, x, ids, n, n, flag, ids, y);
   layer_norm_forward(be, x, x, x, n, n, real, y, floats, floats);  // mean and rstd in float, whatever T
   layer_norm_backward(be, x, x, x, floats, floats, n, n, y, y, y);
   add_layer_norm_forward(be, x, x, x, x, n, n, real, y, floats, floats);

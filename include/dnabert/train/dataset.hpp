@@ -16,19 +16,22 @@
 #include "dnabert/core/rng.hpp"
 #include "dnabert/core/error.hpp"
 #include "dnabert/io/sequence_input.hpp"
+#include "dnabert/model/long_sequences.hpp"
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
 
 namespace dnabert::train {
 
-/// One training example: its model input (the first piece of the sequence) and its label.
+/// One training example: its model input (the first piece of the sequence, or for a long-sequence
+/// classifier its first `split` pieces) and its label.
 struct labelled_example {
   std::string id;
-  token_piece input;
+  std::vector<token_piece> pieces;
   double label = 0;
 };
 
-/// A batch of examples: padded token ids with attention mask, and the labels in row order.
+/// A batch of examples: padded token ids with attention mask, and the labels in row order (for a
+/// long-sequence classifier, one label per example, whose pieces are consecutive rows).
 struct labelled_batch {
   token_batch tokens;
   std::vector<double> labels;
@@ -36,12 +39,16 @@ struct labelled_batch {
 
 /// Tokenized labelled examples. Sequences longer than one piece are cut to their first piece,
 /// as DNABERT's max_seq_length does, pairs ([CLS] a [SEP] b [SEP]) to fit one piece as Hugging
-/// Face's longest_first; how many were cut is reported by truncated().
+/// Face's longest_first; for a long-sequence classifier (`pooling` other than none) to their first
+/// `split` pieces (model/long_sequences.hpp). How many were cut is reported by truncated().
 class labelled_dataset {
  public:
   /// Tokenizes `entries` (every one must carry a label) with k-mer size `k`, at most
-  /// `max_kmers` k-mers per example (the model's max_position_embeddings - 2, up to 510).
-  labelled_dataset(const std::vector<io::sequence_entry>& entries, int k, std::size_t max_kmers = max_kmers_per_piece) {
+  /// `max_kmers` k-mers per piece (the model's max_position_embeddings - 2, up to 510), for a
+  /// classifier reading long sequences by `pooling` over `split` pieces.
+  labelled_dataset(const std::vector<io::sequence_entry>& entries, int k, std::size_t max_kmers = max_kmers_per_piece,
+                   piece_pooling pooling = piece_pooling::none, std::size_t split = 1)
+      : pooling_(pooling), split_(split), max_kmers_(max_kmers) {
     const kmer_tokenizer tokenizer(k);
     examples_.reserve(entries.size());
     for (std::size_t i = 0; i < entries.size(); ++i) {
@@ -49,16 +56,21 @@ class labelled_dataset {
       if (!entry.label)
         throw input_error("sequence '" + entry.id + "' has no label; training needs a DNABERT TSV, a DNABERT-2 CSV "
                           "or labels for every FASTA record");
+      bool cut = false;
+      std::vector<token_piece> pieces;
       if (!entry.second.empty()) {  // a pair: one input, cut to fit as Hugging Face's longest_first
-        bool cut = false;
-        auto pair = tokenizer.encode_pair(entry.sequence, entry.second, entry.id, i, max_kmers + 2, &cut);
-        if (cut) ++truncated_;
-        examples_.push_back({entry.id, std::move(pair), *entry.label});
-        continue;
+        if (pooling != piece_pooling::none)
+          throw input_error("sequence '" + entry.id + "' is a pair; a long-sequence classifier reads single sequences");
+        pieces.push_back(tokenizer.encode_pair(entry.sequence, entry.second, entry.id, i, max_kmers + 2, &cut));
+      } else if (pooling != piece_pooling::none) {
+        pieces = long_sequence_pieces(tokenizer, pooling, split, entry.sequence, entry.id, i, max_kmers, &cut);
+      } else {
+        pieces = tokenizer.encode(entry.sequence, entry.id, i, max_kmers);
+        cut = pieces.size() > 1;
+        pieces.resize(1);
       }
-      auto pieces = tokenizer.encode(entry.sequence, entry.id, i, max_kmers);
-      if (pieces.size() > 1) ++truncated_;
-      examples_.push_back({entry.id, std::move(pieces.front()), *entry.label});
+      if (cut) ++truncated_;
+      examples_.push_back({entry.id, std::move(pieces), *entry.label});
     }
   }
 
@@ -66,6 +78,10 @@ class labelled_dataset {
   [[nodiscard]] std::size_t size() const noexcept { return examples_.size(); }
   /// Examples longer than one piece, cut to their first piece.
   [[nodiscard]] std::size_t truncated() const noexcept { return truncated_; }
+  /// How a long-sequence classifier reads the examples (none: one piece each).
+  [[nodiscard]] piece_pooling pooling() const noexcept { return pooling_; }
+  /// Pieces per example at most (with pooling).
+  [[nodiscard]] std::size_t split() const noexcept { return split_; }
   /// Example `i` in input order.
   [[nodiscard]] const labelled_example& operator[](std::size_t i) const { return examples_.at(i); }
 
@@ -84,17 +100,21 @@ class labelled_dataset {
     return out;
   }
 
-  /// The batch of the examples at `indices` (in that order).
+  /// The batch of the examples at `indices` (in that order): one row per example, or for a
+  /// long-sequence classifier its pieces as consecutive rows (make_sequence_batch).
   [[nodiscard]] labelled_batch batch(std::span<const std::size_t> indices) const {
     std::vector<token_piece> pieces;
     labelled_batch out;
-    pieces.reserve(indices.size());
     out.labels.reserve(indices.size());
+    bool missing_pieces = false;
     for (const std::size_t i : indices) {
-      pieces.push_back(examples_.at(i).input);
-      out.labels.push_back(examples_[i].label);
+      const auto& example = examples_.at(i);
+      pieces.insert(pieces.end(), example.pieces.begin(), example.pieces.end());
+      missing_pieces |= example.pieces.size() < split_;
+      out.labels.push_back(example.label);
     }
-    out.tokens = make_batch(pieces);
+    const bool empty_row = pooling_ == piece_pooling::concat && missing_pieces;
+    out.tokens = make_sequence_batch(pieces, empty_row ? max_kmers_ + 2 : 0);
     return out;
   }
 
@@ -107,6 +127,9 @@ class labelled_dataset {
 
   std::vector<labelled_example> examples_;
   std::size_t truncated_ = 0;
+  piece_pooling pooling_;
+  std::size_t split_;
+  std::size_t max_kmers_;
 };
 
 /// A permutation of 0..n-1 that depends only on (seed, epoch): Fisher-Yates driven by the

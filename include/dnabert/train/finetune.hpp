@@ -105,6 +105,13 @@ training_summary finetune(Bert<Spec, B>& model, const labelled_dataset& train_se
   options.check();
   B& be = model.backend();
   const auto classes = model.config().num_labels;
+  for (const auto* set : {&train_set, &dev_set})
+    if (set->size() > 0 && (set->pooling() != model.config().long_pooling ||
+        (set->pooling() != piece_pooling::none && set->split() != static_cast<std::size_t>(model.config().split))))
+      throw config_error("the data was tokenized for " + std::string(piece_pooling_name(set->pooling())) +
+                         " pooling over " + std::to_string(set->split()) + " pieces, but the model reads long sequences by " +
+                         std::string(piece_pooling_name(model.config().long_pooling)) + " pooling over " +
+                         std::to_string(model.config().split) + " pieces");
   if (classes > 1) {
     (void)train_set.class_labels(classes);  // refuse bad labels before the first step
     (void)dev_set.class_labels(classes);

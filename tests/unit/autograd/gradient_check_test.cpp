@@ -137,6 +137,29 @@ TEST_CASE("gradient check: embedding and strided rows") {
   check_gradients({x}, [&](tape_type& t) { return ag::strided_rows(t, x, 2, 3); });
 }
 
+TEST_CASE("gradient check: relu, segment mean and max, joined rows (a long sequence's pieces)") {
+  std::mt19937 rng(51);
+  const var x = parameter({4, 6}, rng);
+  check_gradients({x}, [&](tape_type& t) { return ag::relu(t, x); });
+  const var pieces = parameter({6, 5}, rng);
+  dnabert::tensor<backend_type, std::int32_t> starts(test_backend(), {4});
+  const std::int32_t bounds[] = {0, 1, 4, 6};  // segments of 1, 3 and 2 rows
+  std::copy(std::begin(bounds), std::end(bounds), starts.data());
+  check_gradients({pieces}, [&](tape_type& t) { return ag::segment_pool(t, pieces, starts, false); });
+  check_gradients({pieces}, [&](tape_type& t) { return ag::segment_pool(t, pieces, starts, true); });
+  tape_type t(test_backend(), false);
+  const var maxima = ag::segment_pool(t, pieces, starts, true), means = ag::segment_pool(t, pieces, starts, false);
+  const auto rows = pieces.value().span();
+  CHECK(maxima.value().span()[5 + 2] == std::max({rows[5 + 2], rows[10 + 2], rows[15 + 2]}));  // segment 1, column 2
+  CHECK(means.value().span()[10 + 1] == doctest::Approx((rows[20 + 1] + rows[25 + 1]) / 2));   // segment 2, column 1
+  dnabert::tensor<backend_type, std::int32_t> slots(test_backend(), {6});
+  const std::int32_t picked[] = {0, 5, 5, 1, 2, 3};  // row 5 twice: its gradient adds
+  std::copy(std::begin(picked), std::end(picked), slots.data());
+  check_gradients({pieces}, [&](tape_type& tape) { return ag::joined_rows(tape, slots, pieces, 3); });
+  CHECK(ag::joined_rows(t, slots, pieces, 3).shape() == dnabert::shape_type{2, 15});
+  CHECK_THROWS_AS(ag::joined_rows(t, slots, pieces, 4), dnabert::input_error);
+}
+
 TEST_CASE("gradient check: multi-head self-attention with padding mask and dropout") {
   std::mt19937 rng(6);
   const dnabert::ops::attention_shape shape{2, 4, 2, 3, 6};  // batch 2, seq 4, 2 heads of 3

@@ -17,8 +17,8 @@ TEST_CASE("dataset: examples keep their labels, long ones are cut to the first p
   const dnabert::train::labelled_dataset data(entries(), 3, 20);
   REQUIRE(data.size() == 4);
   CHECK(data.truncated() == 1);                   // 38 k-mers > 20
-  CHECK(data[2].input.ids.size() == 22);          // [CLS] + 20 + [SEP]
-  CHECK(data[1].input.ids.size() == 5);           // TTGCA: 3 k-mers
+  CHECK(data[2].pieces.front().ids.size() == 22);          // [CLS] + 20 + [SEP]
+  CHECK(data[1].pieces.front().ids.size() == 5);           // TTGCA: 3 k-mers
   CHECK(data.class_labels(3) == std::vector<std::int32_t>{1, 0, 2, 1});
   CHECK_THROWS_WITH_AS((void)data.class_labels(2), "sequence 'c' has label 2, not a class id in 0..1",
                        dnabert::input_error);

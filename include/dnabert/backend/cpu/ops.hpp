@@ -298,6 +298,65 @@ void tanh_backward(cpu_t<T>&, const T* y, const T* dy, T* dx, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) dx[i] += dy[i] * (T(1) - y[i] * y[i]);
 }
 
+/// y = max(x, 0).
+template <class T>
+void relu_forward(cpu_t<T>&, const T* x, T* y, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+}
+
+/// dx += dy where y = relu(x) is positive.
+template <class T>
+void relu_backward(cpu_t<T>&, const T* y, const T* dy, T* dx, std::int64_t n) {
+  for (std::int64_t i = 0; i < n; ++i)
+    if (y[i] > T(0)) dx[i] += dy[i];
+}
+
+/// y[s, :] = the mean (or, with take_max, the element-wise max) of rows starts[s] .. starts[s + 1] - 1
+/// of x [*, width], for `segments` non-empty segments; with take_max, argmax[s, j] is the row of the
+/// first max (sums in float, or double for a double T).
+template <class T>
+void segment_pool_forward(cpu_t<T>&, const T* x, const std::int32_t* starts, std::int64_t segments, std::int64_t width,
+                          bool take_max, T* y, std::int32_t* argmax) {
+  for (std::int64_t s = 0; s < segments; ++s) {
+    const std::int32_t first = starts[s], end = starts[s + 1];
+    for (std::int64_t j = 0; j < width; ++j) {
+      using sum_type = std::conditional_t<std::is_same_v<T, double>, double, float>;
+      sum_type value = take_max ? static_cast<sum_type>(x[first * width + j]) : sum_type(0);
+      std::int32_t best = first;
+      for (std::int32_t r = first; r < end; ++r) {
+        const auto v = static_cast<sum_type>(x[r * width + j]);
+        if (!take_max) value += v;
+        else if (v > value) {
+          value = v;
+          best = r;
+        }
+      }
+      y[s * width + j] = static_cast<T>(take_max ? value : value / static_cast<sum_type>(end - first));
+      if (take_max) argmax[s * width + j] = best;
+    }
+  }
+}
+
+/// Backward of segment_pool_forward: dx[r, j] += dy[s, j] / count (mean) or, with take_max, at the
+/// row argmax[s, j] only.
+template <class T>
+void segment_pool_backward(cpu_t<T>&, const T* dy, const std::int32_t* starts, std::int64_t segments, std::int64_t width,
+                           bool take_max, const std::int32_t* argmax, T* dx) {
+  for (std::int64_t s = 0; s < segments; ++s) {
+    const std::int32_t first = starts[s], end = starts[s + 1];
+    for (std::int64_t j = 0; j < width; ++j) {
+      const T g = dy[s * width + j];
+      if (take_max) {
+        dx[argmax[s * width + j] * width + j] += g;
+        continue;
+      }
+      using sum_type = std::conditional_t<std::is_same_v<T, double>, double, float>;
+      const T share = static_cast<T>(static_cast<sum_type>(g) / static_cast<sum_type>(end - first));
+      for (std::int32_t r = first; r < end; ++r) dx[r * width + j] += share;
+    }
+  }
+}
+
 namespace detail {
 
 /// LayerNorm of `rows` rows of width n, row r being the Eigen array expression input(r): the

@@ -79,6 +79,21 @@ void tanh_forward(cuda_t<T>& be, const T* x, T* y, std::int64_t n);
 /// dx += dy * (1 - y^2), with y = tanh(x).
 template <class T>
 void tanh_backward(cuda_t<T>& be, const T* y, const T* dy, T* dx, std::int64_t n);
+/// y = max(x, 0).
+template <class T>
+void relu_forward(cuda_t<T>& be, const T* x, T* y, std::int64_t n);
+/// dx += dy where y = relu(x) is positive.
+template <class T>
+void relu_backward(cuda_t<T>& be, const T* y, const T* dy, T* dx, std::int64_t n);
+/// y[s, :] = mean (or max, argmax saved) of rows starts[s] .. starts[s + 1] - 1 of x (one thread per
+/// output element, float sums).
+template <class T>
+void segment_pool_forward(cuda_t<T>& be, const T* x, const std::int32_t* starts, std::int64_t segments,
+                          std::int64_t width, bool take_max, T* y, std::int32_t* argmax);
+/// Backward of segment_pool_forward (a segment's rows are its own, so no two threads write one element).
+template <class T>
+void segment_pool_backward(cuda_t<T>& be, const T* dy, const std::int32_t* starts, std::int64_t segments,
+                           std::int64_t width, bool take_max, const std::int32_t* argmax, T* dx);
 /// LayerNorm over rows of width n (one warp per row, float statistics, saved as float for the
 /// backward); mean/rstd may be null.
 template <class T>
