@@ -49,11 +49,21 @@ inline void add_finetune_command(CLI::App& app) {
   cmd->add_option("--class-weights", o->run.class_weights, "loss weight of each class, e.g. --class-weights 1 4")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--num-labels", o->num_labels, "classes (1 = regression); default: from config.json")->check(CLI::Range(1, 1 << 20));
+  auto* compat = add_compat_flag(cmd, o->run.dnabert_2_5_compat,
+                                 "padding is attended (DNABERT's attention mask bug, issue #102: +1 on tokens, +0 on "
+                                 "padding instead of -10000), so training and dev inputs are cut and padded to "
+                                 "--max-seq-length tokens as DNABERT's run_finetune.py pads them");
+  add_max_seq_length_option(cmd, o->run.max_seq_length, compat);
   add_training_flags(cmd, *o);
   cmd->callback([o] {
     const auto read_config = [o](const std::string& path) { return classifier_config(path, o->num_labels); };
     run_training("finetune", *o, bert_head::sequence_classification, o->num_labels, read_config, [&](auto& model, auto progress) {
-      const auto max_kmers = model.max_kmers();
+      const auto positions = static_cast<std::size_t>(model.config().max_position_embeddings);
+      if (o->run.max_seq_length > positions)
+        throw input_error("--max-seq-length " + std::to_string(o->run.max_seq_length) + " exceeds the model's " +
+                          std::to_string(positions) + " positions");
+      const std::size_t max_kmers = !o->run.dnabert_2_5_compat ? model.max_kmers()
+                                    : (o->run.max_seq_length > 0 ? o->run.max_seq_length : positions) - 2;
       const train::labelled_dataset train_set(read_labelled(o->train, o->train_labels, true), model.k(), max_kmers);
       const train::labelled_dataset dev_set(read_labelled(o->dev, o->dev_labels, true), model.k(), max_kmers);
       for (const auto* set : {&train_set, &dev_set})

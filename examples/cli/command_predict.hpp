@@ -54,6 +54,7 @@ inline void add_predict_command(CLI::App& app) {
   add_chunk_option(cmd, o->chunk);
   cmd->add_option("--long", o->long_rule, "combine the 510-k-mer pieces of long sequences: mean or max of logits")
       ->check(CLI::IsMember({"mean", "max"}));
+  add_inference_compat_options(cmd, *o);
   cmd->callback([o] { with_classifiers(o->models, o->device, o->threads, [&](const auto& models) {
     const std::size_t labels = ensemble_labels(models, o->models);
     const bool regression = labels == 1, ensemble = models.size() > 1;
@@ -242,6 +243,7 @@ inline void add_embed_command(CLI::App& app) {
       "embed", "Embed sequences as float32 .npy [N, hidden], or per token [N, L_max, hidden] (ids in OUT.ids.txt)");
   add_inference_options(cmd, *o);
   add_chunk_option(cmd, o->chunk);
+  add_inference_compat_options(cmd, *o);
   cmd->add_option("-p,--pooling", o->pooling_name,
                   "cls, mean (all non-pad tokens), pooler, or none: every token's vector, [N, L_max, hidden] with NaN "
                   "rows past each sequence's tokens, and OUT.tokens.tsv (id, token, piece, kmer, 0-based start; -1 for "

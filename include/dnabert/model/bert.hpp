@@ -47,6 +47,15 @@ struct forward_options {
   /// layer i's; -1, the default, every layer): sequence_output is that state, and the pooler and
   /// the head do not run. Embeddings of an inner layer then cost none of the layers above it.
   std::int64_t last_hidden_state = -1;
+  /// DNABERT 2.5 compatibility (off by default): compute as DNABERT's released code, its fork of
+  /// transformers 2.5.0, computes where that differs from Hugging Face today. The masked-LM head
+  /// adds its bias twice (logits = E t(h) + 2b; transformers 2.5.0 bug #2957, so the bias gradient
+  /// doubles too), and the attention mask is added as it stands (+1 for real tokens, +0 for padding,
+  /// as DNABERT's get_extended_attention_mask has returned since June 2021, issue #102) instead
+  /// of (1 - mask) * -10000, so padding is attended with weight e^-1 relative to tokens. Results
+  /// then depend on how much padding a batch has: pad as DNABERT did (make_batch's pad_to), and
+  /// remove_padding is ignored. Classification heads are otherwise unchanged.
+  bool dnabert_2_5_compat = false;
 };
 
 /// What a forward pass produced. Tensors are [rows, width] with rows = batch * seq unless noted.
@@ -120,13 +129,13 @@ class Bert {
 
     // Without padding, packing would change nothing: the batch takes the padded path unchanged.
     std::optional<packed_rows> packing;
-    if (options.remove_padding) {
+    if (options.remove_padding && !options.dnabert_2_5_compat) {  // compat: padding changes the result
       packing = pack_rows(batch);
       if (!packing->has_padding) packing.reset();
     }
     nn::attention_input<B> in;
     in.shape = {rows, seq, config_.num_attention_heads, config_.head_size(), config_.hidden_size};
-    in.key_bias = key_bias(batch);
+    in.key_bias = key_bias(batch, options.dnabert_2_5_compat);
     if (packing) {
       for (std::int64_t r = 0; r < rows; ++r)
         if (packing->first_rows[static_cast<std::size_t>(r)] < 0)
@@ -167,8 +176,9 @@ class Bert {
     const bool need_pooled = options.pooled || head_ == bert_head::sequence_classification;
     if (need_pooled) out.pooled = packing ? pooler_(ctx, h, upload_ids(packing->first_rows)) : pooler_(ctx, h, rows, seq);
     if (head_ == bert_head::masked_lm) {
-      if (options.mlm_rows.empty()) out.logits = in.to_padded(ctx.tape, mlm_(ctx, h));
-      else out.logits = mlm_(ctx, selected_rows(ctx, h, options.mlm_rows, packing ? &*packing : nullptr));
+      const bool double_bias = options.dnabert_2_5_compat;
+      if (options.mlm_rows.empty()) out.logits = in.to_padded(ctx.tape, mlm_(ctx, h, double_bias));
+      else out.logits = mlm_(ctx, selected_rows(ctx, h, options.mlm_rows, packing ? &*packing : nullptr), double_bias);
     }
     if (head_ == bert_head::sequence_classification) out.logits = classifier_(ctx, out.pooled);
     return out;
@@ -366,10 +376,12 @@ class Bert {
     return upload_ids(host);
   }
 
-  // Hugging Face's extended attention mask: (1 - mask) * -10000 added to every query's scores.
-  tensor<B> key_bias(const token_batch& batch) const {
+  // Hugging Face's extended attention mask: (1 - mask) * -10000 added to every query's scores;
+  // with `raw_mask` (DNABERT 2.5 compatibility) the 0/1 mask itself, as DNABERT's HEAD adds it.
+  tensor<B> key_bias(const token_batch& batch, bool raw_mask) const {
     std::vector<typename B::value_type> host(batch.attention_mask.size());
-    for (std::size_t i = 0; i < host.size(); ++i) host[i] = batch.attention_mask[i] ? 0 : -10000;
+    for (std::size_t i = 0; i < host.size(); ++i)
+      host[i] = raw_mask ? (batch.attention_mask[i] ? 1 : 0) : (batch.attention_mask[i] ? 0 : -10000);
     tensor<B> bias(*backend_, {static_cast<std::int64_t>(batch.rows), static_cast<std::int64_t>(batch.length)});
     upload(*backend_, host.data(), bias.data(), bias.numel());
     return bias;

@@ -84,8 +84,9 @@ class labelled_dataset {
     return out;
   }
 
-  /// The batch of the examples at `indices` (in that order).
-  [[nodiscard]] labelled_batch batch(std::span<const std::size_t> indices) const {
+  /// The batch of the examples at `indices` (in that order), padded to `pad_to` tokens when it is
+  /// not 0 (make_batch).
+  [[nodiscard]] labelled_batch batch(std::span<const std::size_t> indices, std::size_t pad_to = 0) const {
     std::vector<token_piece> pieces;
     labelled_batch out;
     pieces.reserve(indices.size());
@@ -94,7 +95,7 @@ class labelled_dataset {
       pieces.push_back(examples_.at(i).input);
       out.labels.push_back(examples_[i].label);
     }
-    out.tokens = make_batch(pieces);
+    out.tokens = make_batch(pieces, pad_to);
     return out;
   }
 
