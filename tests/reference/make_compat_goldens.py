@@ -21,11 +21,14 @@ Models and inputs are the parity fixtures of make_parity_goldens.py (run it firs
     loss of its labels with every parameter's gradient (eval mode: no dropout);
   * mlm_k3 (64 positions): its masked batch (mlm_input_ids, mlm_labels of golden.safetensors),
     no attention mask: logits at every position, and the masked-LM loss with every gradient.
-Writes tests/data/compat/golden.safetensors (float32) and tests/data/compat/inputs.json.
+Writes tests/data/compat/golden.safetensors (float32) and tests/data/compat/inputs.json, and
+tests/cli/expected/predict_compat_cls_k6.tsv: what `dnabert predict --dnabert-2.5-compat
+--max-seq-length 48` must print for cls_k6's sequences (tests/data/cli/three_labelled.csv).
 
 Usage: python3 tests/reference/make_compat_goldens.py
 """
 import json
+import math
 import pathlib
 
 import safetensors.torch
@@ -36,6 +39,7 @@ from transformers import BertForMaskedLM, BertForSequenceClassification, BertMod
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PARITY = ROOT / "tests/data/parity"
 OUT = ROOT / "tests/data/compat"
+EXPECTED = ROOT / "tests/cli/expected/predict_compat_cls_k6.tsv"
 MAX_SEQ_LENGTH = 48  # DNABERT's --max_seq_length for the classifier's inputs (below the model's 64)
 K = 6
 
@@ -115,6 +119,13 @@ def main():
     info = {"classifier": "parity/cls_k6", "max_seq_length": MAX_SEQ_LENGTH, "sequences": sequences,
             "masked_lm": "parity/mlm_k3 (its mlm_input_ids and mlm_labels, no attention mask)"}
     (OUT / "inputs.json").write_text(json.dumps(info, indent=1) + "\n")
+    lines = ["id\tpredicted\tprob_0\tprob_1\tlogit_0\tlogit_1"]
+    for row, logits in enumerate(goldens["cls.logits"].tolist()):
+        exps = [math.exp(x - max(logits)) for x in logits]
+        probs = [e / sum(exps) for e in exps]
+        lines.append("\t".join([str(row), str(max(range(2), key=lambda c: logits[c]))] +
+                               [f"{x:.9g}" for x in probs + logits]))
+    EXPECTED.write_text("\n".join(lines) + "\n")
     print(f"compat: cls logits {goldens['cls.logits'].tolist()}, cls loss {goldens['cls.loss'].item():.6f}, "
           f"mlm loss {goldens['mlm.loss'].item():.6f}")
 

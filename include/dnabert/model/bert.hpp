@@ -54,7 +54,8 @@ struct forward_options {
   /// as DNABERT's get_extended_attention_mask has returned since June 2021, issue #102) instead
   /// of (1 - mask) * -10000, so padding is attended with weight e^-1 relative to tokens. Results
   /// then depend on how much padding a batch has: pad as DNABERT did (make_batch's pad_to), and
-  /// remove_padding is ignored. Classification heads are otherwise unchanged.
+  /// remove_padding is ignored. [PAD] tokens, now attended, send no gradient to the word
+  /// embeddings (torch.nn.Embedding's padding_idx, as in DNABERT's training).
   bool dnabert_2_5_compat = false;
 };
 
@@ -145,7 +146,8 @@ class Bert {
     }
     nn::batch_ids<B> ids = packing ? packed_ids(batch, *packing)
                                    : nn::batch_ids<B>{upload_ids(batch.input_ids), position_ids(rows, seq),
-                                                      upload_ids(token_types(batch))};
+                                                      upload_ids(token_types(batch)), std::nullopt};
+    if (options.dnabert_2_5_compat) ids.padding_idx = padding_idx_rows(batch);
 
     bert_output<B> out;
     out.batch = rows;
@@ -352,7 +354,7 @@ class Bert {
       positions.push_back(static_cast<std::int32_t>(r % packing.seq));
       types.push_back(all_types[static_cast<std::size_t>(r)]);
     }
-    return {upload_ids(words), upload_ids(positions), upload_ids(types)};
+    return {upload_ids(words), upload_ids(positions), upload_ids(types), std::nullopt};
   }
 
   // The batch's token type ids ([rows * length]; zeros when it has none), checked against the
@@ -368,6 +370,19 @@ class Bert {
         throw input_error("token type " + std::to_string(type) + " is outside the model's type_vocab_size " +
                           std::to_string(config_.type_vocab_size));
     return batch.token_type_ids;
+  }
+
+  // The batch's rows split by whether they hold pad_token_id (nn::padding_idx_rows); none when no
+  // row does, so that the plain lookup runs.
+  std::optional<nn::padding_idx_rows<B>> padding_idx_rows(const token_batch& batch) const {
+    std::vector<token_id> rows, words, pad_rows, pad_words;
+    for (std::size_t i = 0; i < batch.input_ids.size(); ++i) {
+      const bool pad = batch.input_ids[i] == config_.pad_token_id;
+      (pad ? pad_rows : rows).push_back(static_cast<token_id>(i));
+      (pad ? pad_words : words).push_back(batch.input_ids[i]);
+    }
+    if (pad_rows.empty()) return std::nullopt;
+    return nn::padding_idx_rows<B>{upload_ids(rows), upload_ids(words), upload_ids(pad_rows), upload_ids(pad_words)};
   }
 
   autograd::id_tensor<B> position_ids(std::int64_t rows, std::int64_t seq) const {
