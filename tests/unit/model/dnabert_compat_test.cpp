@@ -120,6 +120,21 @@ TEST_CASE("dnabert 2.5 compat: classifier::predict cuts and pads to max_seq_leng
   CHECK(max_abs_diff(std::span<const float>(plain.logits.data(), plain.logits.size()),
                      std::span<const float>(compat.logits.data(), compat.logits.size())) > 1e-3);
 
+  // embed and embed_tokens read the same padded pass: [CLS] and every real token's last hidden state.
+  const auto last = golden("cls.hidden_states.3");  // [3, 48, 32]
+  const std::size_t hidden = 32;
+  const auto cls = model.embed(cls_sequences, dnabert::pooling::cls, options);
+  const auto tokens = model.embed_tokens(cls_sequences, options);
+  REQUIRE(tokens.size() == 3);
+  CHECK(tokens[1].states.shape()[0] == max_seq_length);  // the 62 k-mers cut to 46, with [CLS] and [SEP]
+  for (std::size_t s = 0; s < 3; ++s) {
+    CAPTURE(s);
+    const auto row = last.subspan(s * max_seq_length * hidden);
+    CHECK(max_abs_diff(std::span<const float>(&cls(s, 0), hidden), row.first(hidden)) <= 1e-4);
+    CHECK(max_abs_diff(std::span<const float>(tokens[s].states.data(), tokens[s].states.size()),
+                       row.first(tokens[s].states.size())) <= 1e-4);
+  }
+
   options.max_seq_length = 65;  // cls_k6 has 64 positions
   CHECK_THROWS_AS(model.predict(cls_sequences, options), dnabert::input_error);
 }
