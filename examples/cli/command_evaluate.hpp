@@ -121,6 +121,7 @@ inline void add_evaluate_command(CLI::App& app) {
   add_batch_size_option(cmd, o->batch_size);
   add_threads_option(cmd, o->threads);
   add_device_option(cmd, o->device);
+  add_inference_compat_options(cmd, *o);
   cmd->callback([o, all_checkpoints] {
     if (!*all_checkpoints) {
       const auto entries = read_input(o->input, true);

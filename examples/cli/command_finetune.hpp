@@ -77,13 +77,26 @@ inline void add_finetune_command(CLI::App& app) {
                   "pieces a long-sequence classifier reads of each sequence, longer ones cut (DNABERT-XL's "
                   "max_seq_length / 512; default: the folder's, else 4)")
       ->check(CLI::Range(1, 4096));
+  auto* compat = add_compat_flag(cmd, o->run.dnabert_2_5_compat,
+                                 "padding is attended (DNABERT's attention mask bug, issue #102: +1 on tokens, +0 on "
+                                 "padding instead of -10000), so training and dev inputs are cut and padded to "
+                                 "--max-seq-length tokens as DNABERT's run_finetune.py pads them");
+  add_max_seq_length_option(cmd, o->run.max_seq_length, compat);
   add_training_flags(cmd, *o);
   cmd->callback([o] {
     const auto request = requested_classifier(o->num_labels, o->long_pooling, o->max_pieces);
     const auto read_config = [request](const std::string& path) { return classifier_config(path, request); };
     run_training("finetune", *o, bert_head::sequence_classification, request, read_config, [&](auto& model, auto progress) {
-      const auto max_kmers = model.max_kmers();
       const auto& config = model.config();
+      const auto positions = static_cast<std::size_t>(config.max_position_embeddings);
+      if (o->run.max_seq_length > positions)
+        throw input_error("--max-seq-length " + std::to_string(o->run.max_seq_length) + " exceeds the model's " +
+                          std::to_string(positions) + " positions");
+      if (o->run.dnabert_2_5_compat && config.long_pooling != piece_pooling::none)
+        throw input_error("--dnabert-2.5-compat reads one padded piece per sequence, and this classifier reads long "
+                          "sequences whole (" + std::string(piece_pooling_name(config.long_pooling)) + " pooling)");
+      const std::size_t max_kmers = !o->run.dnabert_2_5_compat ? model.max_kmers()
+                                    : (o->run.max_seq_length > 0 ? o->run.max_seq_length : positions) - 2;
       const auto split = static_cast<std::size_t>(config.split);
       const train::labelled_dataset train_set(read_labelled(o->train, o->train_labels, true), model.k(), max_kmers,
                                               config.long_pooling, split);

@@ -56,6 +56,7 @@ inline void add_predict_command(CLI::App& app) {
                   "combine the 510-k-mer pieces of long sequences: mean or max of logits (a long-sequence classifier, "
                   "finetune --long-pooling, pools its own pieces instead)")
       ->check(CLI::IsMember({"mean", "max"}));
+  add_inference_compat_options(cmd, *o);
   cmd->callback([o] { with_classifiers(o->models, o->device, o->threads, [&](const auto& models) {
     const std::size_t labels = ensemble_labels(models, o->models);
     const bool regression = labels == 1, ensemble = models.size() > 1;
@@ -249,6 +250,7 @@ inline void add_embed_command(CLI::App& app) {
       "embed", "Embed sequences as float32 .npy [N, hidden], or per token [N, L_max, hidden] (ids in OUT.ids.txt)");
   add_inference_options(cmd, *o);
   add_chunk_option(cmd, o->chunk);
+  add_inference_compat_options(cmd, *o);
   cmd->add_option("-p,--pooling", o->pooling_name,
                   "cls, mean (all non-pad tokens), pooler, or none: every token's vector, [N, L_max, hidden] with NaN "
                   "rows past each sequence's tokens, and OUT.tokens.tsv (id, token, piece, kmer, 0-based start; -1 for "

@@ -41,6 +41,9 @@ inline void add_pretrain_command(CLI::App& app) {
   cmd->add_option("--logging-steps", o->run.logging_steps, "a log.jsonl line every N steps")->check(CLI::Range(1, 1 << 30));
   cmd->add_flag("--keep-n", [o](std::int64_t) { o->run.n_runs = train::n_run_handling::keep; },
                 "keep N runs inside pieces as DNABERT's code does (default: drop them)");
+  add_compat_flag(cmd, o->run.dnabert_2_5_compat,
+                  "the masked-LM logits add the bias twice (E h + 2b, transformers 2.5.0 bug #2957; its gradient "
+                  "doubles too) and padding is attended as a token (DNABERT's run_pretrain.py passes no attention mask)");
   add_training_flags(cmd, *o);
   cmd->callback([o] {
     const auto read_config = [](const std::string& path) { return io::read_config_json(path); };

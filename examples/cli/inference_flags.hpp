@@ -29,6 +29,8 @@ struct inference_cli_options {
   std::int64_t layer = -1;  ///< embed's --layer
   io::chunk_limits chunk;
   int threads = 0;
+  bool dnabert_2_5_compat = false;  ///< --dnabert-2.5-compat
+  std::size_t max_seq_length = 0;   ///< --max-seq-length (0: the model's positions)
 };
 
 /// How many --model folders a command runs.
@@ -64,6 +66,15 @@ inline void add_chunk_option(CLI::App* cmd, io::chunk_limits& chunk) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
 }
 
+/// Adds --dnabert-2.5-compat and --max-seq-length to a command that runs a classifier folder.
+inline void add_inference_compat_options(CLI::App* cmd, inference_cli_options& o) {
+  auto* flag = add_compat_flag(cmd, o.dnabert_2_5_compat,
+                               "padding is attended (DNABERT's attention mask bug, issue #102: +1 on tokens, +0 on "
+                               "padding instead of -10000), so each input is cut and padded to --max-seq-length "
+                               "tokens as DNABERT's run_finetune.py pads it (a long sequence is not cut into pieces)");
+  add_max_seq_length_option(cmd, o.max_seq_length, flag);
+}
+
 /// Library options from the command line, reporting progress through `progress`.
 inline inference_options to_inference_options(const inference_cli_options& o,
                                               std::function<void(std::size_t, std::size_t)> progress) {
@@ -72,6 +83,8 @@ inline inference_options to_inference_options(const inference_cli_options& o,
   options.long_sequences = o.long_rule == "max" ? piece_rule::max : piece_rule::mean;
   options.progress = std::move(progress);
   options.layer = o.layer;
+  options.dnabert_2_5_compat = o.dnabert_2_5_compat;
+  options.max_seq_length = o.max_seq_length;
   return options;
 }
 

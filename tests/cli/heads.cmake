@@ -65,12 +65,13 @@ add_cli_test(NAME cli.heads_encoder_folder FIXTURES_SETUP cli.heads_encoder_fold
 add_cli_test(NAME cli.inspect_encoder_only FIXTURES_REQUIRED cli.heads_encoder_folder
   OUTPUT "\nheads:      none \\(encoder only\\)${needs_finetune}" COMMAND ${cli} inspect --model ${encoder_only} --head none)
 
-# --- Loading warnings on stderr: cls_k6 with a DNABERT-XL-like rnn.* tensor and no vocab.txt. The
-# tensor changes nothing: predictions are still transformers'. ---
+# --- Loading warnings on stderr: cls_k6 with a tensor no head uses and no vocab.txt. The tensor
+# changes nothing: predictions are still transformers'. (DNABERT-XL's rnn.* is refused instead:
+# cli.predict_long_refuses_dnalong.) ---
 set(extra_tensor ${cli_scratch}/cli.heads_extra_tensor_folder/model)
 add_cli_test(NAME cli.heads_extra_tensor_folder FIXTURES_SETUP cli.heads_extra_tensor_folder
-  COMMAND ${edit_folder} ${parity}/cls_k6 @DIR@/model --no-vocab rnn.weight_ih_l0:128x32)
-set(loading_warnings "warning: [^\n]*/model: no vocab\\.txt; using DNABERT's k=6 vocabulary\nwarning: [^\n]*/model/model\\.safetensors: unused tensor rnn\\.weight_ih_l0 \\[128, 32\\] \\(not part of BertForSequenceClassification\\)\n")
+  COMMAND ${edit_folder} ${parity}/cls_k6 @DIR@/model --no-vocab adapter.weight:128x32)
+set(loading_warnings "warning: [^\n]*/model: no vocab\\.txt; using DNABERT's k=6 vocabulary\nwarning: [^\n]*/model/model\\.safetensors: unused tensor adapter\\.weight \\[128, 32\\] \\(not part of BertForSequenceClassification\\)\n")
 add_cli_test(NAME cli.predict_prints_loading_warnings FIXTURES_REQUIRED cli.heads_extra_tensor_folder
   OUTPUT "^${loading_warnings}"
   COMPARE ${expected}/predict_cls_k6.tsv @DIR@/predictions.tsv TOLERANCE ${golden_tolerance}

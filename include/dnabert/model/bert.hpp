@@ -48,6 +48,16 @@ struct forward_options {
   /// layer i's; -1, the default, every layer): sequence_output is that state, and the pooler and
   /// the head do not run. Embeddings of an inner layer then cost none of the layers above it.
   std::int64_t last_hidden_state = -1;
+  /// DNABERT 2.5 compatibility (off by default): compute as DNABERT's released code, its fork of
+  /// transformers 2.5.0, computes where that differs from Hugging Face today. The masked-LM head
+  /// adds its bias twice (logits = E t(h) + 2b; transformers 2.5.0 bug #2957, so the bias gradient
+  /// doubles too), and the attention mask is added as it stands (+1 for real tokens, +0 for padding,
+  /// as DNABERT's get_extended_attention_mask has returned since June 2021, issue #102) instead
+  /// of (1 - mask) * -10000, so padding is attended with weight e^-1 relative to tokens. Results
+  /// then depend on how much padding a batch has: pad as DNABERT did (make_batch's pad_to), and
+  /// remove_padding is ignored. [PAD] tokens, now attended, send no gradient to the word
+  /// embeddings (torch.nn.Embedding's padding_idx, as in DNABERT's training).
+  bool dnabert_2_5_compat = false;
 };
 
 /// What a forward pass produced. Tensors are [rows, width] with rows = batch * seq unless noted.
@@ -163,13 +173,13 @@ class Bert {
 
     // Without padding, packing would change nothing: the batch takes the padded path unchanged.
     std::optional<packed_rows> packing;
-    if (options.remove_padding) {
+    if (options.remove_padding && !options.dnabert_2_5_compat) {  // compat: padding changes the result
       packing = pack_rows(batch);
       if (!packing->has_padding) packing.reset();
     }
     nn::attention_input<B> in;
     in.shape = {rows, seq, config_.num_attention_heads, config_.head_size(), config_.hidden_size};
-    in.key_bias = key_bias(batch);
+    in.key_bias = key_bias(batch, options.dnabert_2_5_compat);
     if (packing) {
       for (std::int64_t r = 0; r < rows; ++r)
         if (packing->first_rows[static_cast<std::size_t>(r)] < 0)
@@ -177,9 +187,16 @@ class Bert {
                             "which padding removal cannot pool or attend from");
       in.packed_rows = upload_ids(packing->rows);
     }
+    // [PAD] tokens that are attended (DNABERT 2.5's mask, the all-[PAD] row of a long-sequence
+    // batch) send no gradient to the word embeddings, as transformers' padding_idx.
+    const bool attended_padding =
+        options.dnabert_2_5_compat ||
+        (ctx.tape.recording() && rows > 0 && batch.origins.size() == batch.rows &&
+         batch.origins.back().sequence == empty_piece_sequence);
     nn::batch_ids<B> ids = packing ? packed_ids(batch, *packing)
                                    : nn::batch_ids<B>{upload_ids(batch.input_ids), position_ids(rows, seq),
-                                                      upload_ids(token_types(batch))};
+                                                      upload_ids(token_types(batch)), std::nullopt};
+    if (attended_padding) ids.padding_idx = padding_idx_rows(packing ? packing->words(batch) : batch.input_ids);
 
     bert_output<B> out;
     out.batch = rows;
@@ -210,8 +227,9 @@ class Bert {
     const bool need_pooled = options.pooled || head_ == bert_head::sequence_classification;
     if (need_pooled) out.pooled = packing ? pooler_(ctx, h, upload_ids(packing->first_rows)) : pooler_(ctx, h, rows, seq);
     if (head_ == bert_head::masked_lm) {
-      if (options.mlm_rows.empty()) out.logits = in.to_padded(ctx.tape, mlm_(ctx, h));
-      else out.logits = mlm_(ctx, selected_rows(ctx, h, options.mlm_rows, packing ? &*packing : nullptr));
+      const bool double_bias = options.dnabert_2_5_compat;
+      if (options.mlm_rows.empty()) out.logits = in.to_padded(ctx.tape, mlm_(ctx, h, double_bias));
+      else out.logits = mlm_(ctx, selected_rows(ctx, h, options.mlm_rows, packing ? &*packing : nullptr), double_bias);
     }
     if (head_ == bert_head::sequence_classification) {
       if (config_.long_pooling == piece_pooling::none) {
@@ -390,17 +408,15 @@ class Bert {
 
   // Word, position (the column) and token-type ids of the real tokens only, in packed order.
   nn::batch_ids<B> packed_ids(const token_batch& batch, const packed_rows& packing) const {
-    std::vector<std::int32_t> words, positions, types;
-    words.reserve(packing.rows.size());
+    std::vector<std::int32_t> positions, types;
     positions.reserve(packing.rows.size());
     types.reserve(packing.rows.size());
     const auto all_types = token_types(batch);
     for (const std::int32_t r : packing.rows) {
-      words.push_back(batch.input_ids[static_cast<std::size_t>(r)]);
       positions.push_back(static_cast<std::int32_t>(r % packing.seq));
       types.push_back(all_types[static_cast<std::size_t>(r)]);
     }
-    return {upload_ids(words), upload_ids(positions), upload_ids(types)};
+    return {upload_ids(packing.words(batch)), upload_ids(positions), upload_ids(types), std::nullopt};
   }
 
   // The batch's token type ids ([rows * length]; zeros when it has none), checked against the
@@ -418,16 +434,31 @@ class Bert {
     return batch.token_type_ids;
   }
 
+  // The word lookups `looked_up` (in the order the embeddings read them) split by whether they are
+  // pad_token_id (nn::padding_idx_rows); none when none is, so that the plain lookup runs.
+  std::optional<nn::padding_idx_rows<B>> padding_idx_rows(const std::vector<token_id>& looked_up) const {
+    std::vector<token_id> rows, words, pad_rows, pad_words;
+    for (std::size_t i = 0; i < looked_up.size(); ++i) {
+      const bool pad = looked_up[i] == config_.pad_token_id;
+      (pad ? pad_rows : rows).push_back(static_cast<token_id>(i));
+      (pad ? pad_words : words).push_back(looked_up[i]);
+    }
+    if (pad_rows.empty()) return std::nullopt;
+    return nn::padding_idx_rows<B>{upload_ids(rows), upload_ids(words), upload_ids(pad_rows), upload_ids(pad_words)};
+  }
+
   autograd::id_tensor<B> position_ids(std::int64_t rows, std::int64_t seq) const {
     std::vector<std::int32_t> host(static_cast<std::size_t>(rows * seq));
     for (std::size_t i = 0; i < host.size(); ++i) host[i] = static_cast<std::int32_t>(static_cast<std::int64_t>(i) % seq);
     return upload_ids(host);
   }
 
-  // Hugging Face's extended attention mask: (1 - mask) * -10000 added to every query's scores.
-  tensor<B> key_bias(const token_batch& batch) const {
+  // Hugging Face's extended attention mask: (1 - mask) * -10000 added to every query's scores;
+  // with `raw_mask` (DNABERT 2.5 compatibility) the 0/1 mask itself, as DNABERT's HEAD adds it.
+  tensor<B> key_bias(const token_batch& batch, bool raw_mask) const {
     std::vector<typename B::value_type> host(batch.attention_mask.size());
-    for (std::size_t i = 0; i < host.size(); ++i) host[i] = batch.attention_mask[i] ? 0 : -10000;
+    for (std::size_t i = 0; i < host.size(); ++i)
+      host[i] = raw_mask ? (batch.attention_mask[i] ? 1 : 0) : (batch.attention_mask[i] ? 0 : -10000);
     tensor<B> bias(*backend_, {static_cast<std::int64_t>(batch.rows), static_cast<std::int64_t>(batch.length)});
     upload(*backend_, host.data(), bias.data(), bias.numel());
     return bias;

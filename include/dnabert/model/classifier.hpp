@@ -115,6 +115,13 @@ struct inference_options {
   /// embed and embed_tokens: the hidden state read, numbered as Hugging Face's hidden_states: 0 the
   /// embeddings output, i encoder layer i's, negative counting from the end (-1, the last layer).
   std::int64_t layer = -1;
+  /// DNABERT 2.5 compatibility (forward_options::dnabert_2_5_compat; off by default): each sequence
+  /// (or pair) is cut to its first max_seq_length - 2 k-mers and padded to max_seq_length tokens, as
+  /// DNABERT's run_finetune.py feeds it, and that padding is attended as DNABERT's code attends it.
+  bool dnabert_2_5_compat = false;
+  /// With dnabert_2_5_compat: DNABERT's --max_seq_length, tokens per input with [CLS] and [SEP];
+  /// 0 means the model's max_position_embeddings.
+  std::size_t max_seq_length = 0;
 };
 
 /// One sequence's per-token hidden states (classifier::embed_tokens): the tokens of its 510-k-mer
@@ -176,6 +183,9 @@ class classifier {
     if (model_.config().long_pooling != piece_pooling::none) {
       if (!pairs_with.empty())
         throw input_error(model_.source() + " is a long-sequence classifier, which reads single sequences, not pairs");
+      if (options.dnabert_2_5_compat)
+        throw input_error(model_.source() + " is a long-sequence classifier, which reads pieces, not the one padded "
+                          "input of DNABERT 2.5 compatibility");
       predict_whole(sequences, options, ids, out);
       return out;
     }
@@ -260,17 +270,30 @@ class classifier {
     return state;
   }
 
+  /// Tokens per input in DNABERT 2.5 compatibility: options.max_seq_length, or the model's
+  /// positions when it is 0; throws input_error when the model cannot take it.
+  [[nodiscard]] std::size_t compat_length(const inference_options& options) const {
+    const auto positions = static_cast<std::size_t>(model_.config().max_position_embeddings);
+    const std::size_t length = options.max_seq_length > 0 ? options.max_seq_length : positions;
+    if (length < 3 || length > positions)
+      throw input_error("max_seq_length " + std::to_string(length) + " does not fit " + model_.source() +
+                        ": it takes 3 to " + std::to_string(positions) + " tokens ([CLS], at least one k-mer, [SEP])");
+    return length;
+  }
+
   /// Every token's hidden state options.layer, one token_states per sequence: a sequence of L
   /// nucleotides cut into P pieces has L - k + 1 + 2P tokens. Reads the encoder only (any folder).
   std::vector<token_states> embed_tokens(std::span<const std::string> sequences, const inference_options& options = {},
                                          std::span<const std::string> ids = {}) const {
     const std::int64_t state = hidden_state(options.layer);
     const auto hidden = static_cast<std::size_t>(model_.config().hidden_size);
-    const std::size_t piece_tokens = model_.max_kmers() + 2;  // a whole piece's; only a sequence's last is shorter
+    const std::size_t max_kmers = piece_kmers(options);
+    const std::size_t piece_tokens = max_kmers + 2;  // a whole piece's; only a sequence's last is shorter
     std::vector<token_states> out(sequences.size());
     for (std::size_t s = 0; s < sequences.size(); ++s) {
-      const std::size_t kmers = tokenizer_.kmer_count(sequences[s].size());
-      const std::size_t tokens = kmers + 2 * ((kmers + model_.max_kmers() - 1) / model_.max_kmers());
+      std::size_t kmers = tokenizer_.kmer_count(sequences[s].size());
+      if (options.dnabert_2_5_compat) kmers = std::min(kmers, max_kmers);  // cut to the first piece
+      const std::size_t tokens = kmers + 2 * ((kmers + max_kmers - 1) / max_kmers);
       out[s].states = xt::xtensor<float, 2>::from_shape({tokens, hidden});
       out[s].tokens.resize(tokens);
       out[s].starts.resize(tokens);
@@ -364,9 +387,21 @@ class classifier {
                   std::span<const std::string> pairs_with, const inference_options& options,
                   const forward_options& outputs, Consume&& consume) const {
     if (options.batch_size == 0) throw input_error("batch size must be at least 1");
-    const auto pieces = sorted_pieces(tokenizer_, sequences, ids, model_.max_kmers(), pairs_with);
-    for_each_piece_batch(model_, std::span<const token_piece>(pieces), outputs,
-                         [&](std::size_t) { return options.batch_size; }, consume, options.progress);
+    auto pieces = sorted_pieces(tokenizer_, sequences, ids, piece_kmers(options), pairs_with);
+    forward_options run = outputs;
+    std::size_t pad_to = 0;
+    if (options.dnabert_2_5_compat) {  // DNABERT keeps a sequence's first max_seq_length - 2 k-mers, padded
+      std::erase_if(pieces, [](const token_piece& piece) { return piece.origin.piece > 0; });
+      run.dnabert_2_5_compat = true;
+      pad_to = compat_length(options);
+    }
+    for_each_piece_batch(model_, std::span<const token_piece>(pieces), run,
+                         [&](std::size_t) { return options.batch_size; }, consume, options.progress, pad_to);
+  }
+
+  // K-mers per piece: the model's max_kmers(), or max_seq_length - 2 in DNABERT 2.5 compatibility.
+  [[nodiscard]] std::size_t piece_kmers(const inference_options& options) const {
+    return options.dnabert_2_5_compat ? compat_length(options) - 2 : model_.max_kmers();
   }
 
   // Probabilities and the predicted class of sequence s (regression: the score itself).

@@ -27,6 +27,13 @@ struct packed_rows {
 
   /// Real tokens in the batch (T).
   [[nodiscard]] std::int64_t tokens() const noexcept { return static_cast<std::int64_t>(rows.size()); }
+  /// The token ids of `batch`'s real tokens, in packed order.
+  [[nodiscard]] std::vector<token_id> words(const token_batch& batch) const {
+    std::vector<token_id> out;
+    out.reserve(rows.size());
+    for (const std::int32_t r : rows) out.push_back(batch.input_ids[static_cast<std::size_t>(r)]);
+    return out;
+  }
 
   /// Padded rows (b * seq + t) mapped to packed rows; throws input_error naming the first row
   /// outside the batch or on padding (what `what` calls it, e.g. "MLM row").

@@ -42,15 +42,16 @@ inline std::vector<token_piece> sorted_pieces(const kmer_tokenizer& tokenizer, s
 
 /// Runs `model` (nothing recorded) over consecutive spans of `pieces`: the batch starting at
 /// `start` takes `rows_for(start)` (>= 1) pieces; `consume(batch, output)` gets each result and
-/// `progress(done, total)`, when set, the count so far.
+/// `progress(done, total)`, when set, the count so far. `pad_to` > 0 pads every batch to that
+/// many tokens (make_batch).
 template <class Spec, class B, class RowsFor, class Consume>
 void for_each_piece_batch(const Bert<Spec, B>& model, std::span<const token_piece> pieces, const forward_options& outputs,
                           RowsFor&& rows_for, Consume&& consume,
-                          const std::function<void(std::size_t, std::size_t)>& progress = {}) {
+                          const std::function<void(std::size_t, std::size_t)>& progress = {}, std::size_t pad_to = 0) {
   autograd::tape<B> tape(model.backend());
   for (std::size_t start = 0; start < pieces.size();) {
     const std::size_t rows = std::max<std::size_t>(1, std::min(rows_for(start), pieces.size() - start));
-    const token_batch batch = make_batch(pieces.subspan(start, rows));
+    const token_batch batch = make_batch(pieces.subspan(start, rows), pad_to);
     nn::forward_context<B> ctx{tape};
     consume(batch, model.forward(ctx, batch, outputs));
     start += rows;

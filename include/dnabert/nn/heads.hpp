@@ -57,10 +57,12 @@ struct masked_lm_head {
     params.alias("cls.predictions.decoder.bias", bias);
   }
 
-  /// Vocabulary logits [rows, vocab] for hidden states [rows, hidden].
-  autograd::var<B> operator()(forward_context<B>& ctx, const autograd::var<B>& hidden) const {
+  /// Vocabulary logits [rows, vocab] for hidden states [rows, hidden]; `double_bias` adds the bias
+  /// twice, as transformers 2.5.0 did (decoder.bias is the bias, added again: HF issue #2957).
+  autograd::var<B> operator()(forward_context<B>& ctx, const autograd::var<B>& hidden, bool double_bias = false) const {
     auto& t = ctx.tape;
-    return autograd::linear(t, norm(t, transform(t, hidden, ops::activation::gelu)), decoder, bias);
+    return autograd::linear(t, norm(t, transform(t, hidden, ops::activation::gelu)), decoder,
+                            double_bias ? autograd::add(t, bias, bias) : bias);
   }
 };
 

@@ -6,10 +6,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include <xtensor/xadapt.hpp>
 
+#include "dnabert/core/error.hpp"
 #include "dnabert/core/vocabulary.hpp"
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"
 
@@ -36,12 +38,19 @@ struct token_batch {
   }
 };
 
-/// Pads `pieces` with [PAD] to the longest piece and builds the attention mask (and the token
-/// types, when a piece is a pair).
-inline token_batch make_batch(std::span<const token_piece> pieces) {
+/// Pads `pieces` with [PAD] to the longest piece, or to `pad_to` tokens when it is not 0 (as
+/// DNABERT's fine-tuning pads every input to max_seq_length), and builds the attention mask (and
+/// the token types, when a piece is a pair). A piece longer than `pad_to` is an input_error.
+inline token_batch make_batch(std::span<const token_piece> pieces, std::size_t pad_to = 0) {
   token_batch batch;
   batch.rows = pieces.size();
   for (const auto& piece : pieces) batch.length = std::max(batch.length, piece.ids.size());
+  if (pad_to > 0) {
+    if (batch.length > pad_to)
+      throw input_error("a piece of " + std::to_string(batch.length) + " tokens does not fit the padded length of " +
+                        std::to_string(pad_to) + " tokens");
+    batch.length = pad_to;
+  }
   batch.input_ids.assign(batch.rows * batch.length, special::pad);
   batch.attention_mask.assign(batch.rows * batch.length, 0);
   batch.origins.reserve(batch.rows);

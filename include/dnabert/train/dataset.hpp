@@ -100,9 +100,10 @@ class labelled_dataset {
     return out;
   }
 
-  /// The batch of the examples at `indices` (in that order): one row per example, or for a
-  /// long-sequence classifier its pieces as consecutive rows (make_sequence_batch).
-  [[nodiscard]] labelled_batch batch(std::span<const std::size_t> indices) const {
+  /// The batch of the examples at `indices` (in that order): one row per example, padded to
+  /// `pad_to` tokens when it is not 0 (make_batch), or for a long-sequence classifier its pieces as
+  /// consecutive rows (make_sequence_batch).
+  [[nodiscard]] labelled_batch batch(std::span<const std::size_t> indices, std::size_t pad_to = 0) const {
     std::vector<token_piece> pieces;
     labelled_batch out;
     out.labels.reserve(indices.size());
@@ -113,6 +114,11 @@ class labelled_dataset {
       missing_pieces |= example.pieces.size() < split_;
       out.labels.push_back(example.label);
     }
+    if (pooling_ == piece_pooling::none) {
+      out.tokens = make_batch(pieces, pad_to);
+      return out;
+    }
+    if (pad_to > 0) throw input_error("a long-sequence classifier's batches are not padded to a fixed length");
     const bool empty_row = pooling_ == piece_pooling::concat && missing_pieces;
     out.tokens = make_sequence_batch(pieces, empty_row ? max_kmers_ + 2 : 0);
     return out;

@@ -32,21 +32,29 @@ struct finetune_options : run_settings {
   std::string best_metric = "auc";  ///< DNABERT keeps the best AUC; regression uses the dev loss
   std::int64_t early_stopping_patience = 0;  ///< stop after N evaluations without improvement (0: never)
   std::vector<double> class_weights;  ///< per-class loss weights (empty: all 1), as torch's CrossEntropyLoss(weight)
+  /// DNABERT 2.5 compatibility (forward_options::dnabert_2_5_compat; off by default): training and dev
+  /// batches padded to max_seq_length tokens, their padding attended as DNABERT's code attends it.
+  /// Build the datasets with max_kmers = max_seq_length - 2, which cuts inputs as DNABERT does.
+  bool dnabert_2_5_compat = false;
+  std::size_t max_seq_length = 0;  ///< with dnabert_2_5_compat: tokens per input; 0: the model's max_position_embeddings
 };
 
 namespace detail {
 
-/// Fine-tuning and evaluation read the [CLS] logits only, so padding is removed, not computed.
-inline forward_options classification_outputs() {
+/// Fine-tuning and evaluation read the [CLS] logits only, so padding is removed, not computed
+/// (unless `compat`: DNABERT 2.5 compatibility, where padding counts).
+inline forward_options classification_outputs(bool compat = false) {
   forward_options outputs;
   outputs.remove_padding = true;
+  outputs.dnabert_2_5_compat = compat;
   return outputs;
 }
 
-/// Mean loss and predictions of `model` on `data` (no dropout, nothing recorded).
+/// Mean loss and predictions of `model` on `data` (no dropout, nothing recorded); `pad_to` > 0
+/// runs in DNABERT 2.5 compatibility with batches padded to that many tokens.
 template <class Spec, class B>
 evaluation evaluate_model(const Bert<Spec, B>& model, const labelled_dataset& data, std::size_t batch_size,
-                          std::int64_t step, const std::string& best_metric) {
+                          std::int64_t step, const std::string& best_metric, std::size_t pad_to = 0) {
   B& be = model.backend();
   const auto classes = model.config().num_labels;
   std::vector<int> labels, predicted;
@@ -56,10 +64,10 @@ evaluation evaluate_model(const Bert<Spec, B>& model, const labelled_dataset& da
   for (std::size_t start = 0; start < data.size(); start += batch_size) {
     indices.clear();
     for (std::size_t i = start; i < std::min(data.size(), start + batch_size); ++i) indices.push_back(i);
-    const auto batch = data.batch(indices);
+    const auto batch = data.batch(indices, pad_to);
     autograd::tape<B> tape(be);
     nn::forward_context<B> ctx{tape};
-    const auto out = model.forward(ctx, batch.tokens, detail::classification_outputs());
+    const auto out = model.forward(ctx, batch.tokens, detail::classification_outputs(pad_to > 0));
     const auto logit_values = host_floats(be, out.logits.value());
     const std::span<const float> logits(logit_values);
     for (std::size_t r = 0; r < indices.size(); ++r) {
@@ -116,6 +124,11 @@ training_summary finetune(Bert<Spec, B>& model, const labelled_dataset& train_se
     (void)train_set.class_labels(classes);  // refuse bad labels before the first step
     (void)dev_set.class_labels(classes);
   }
+  const auto positions = static_cast<std::size_t>(model.config().max_position_embeddings);
+  const std::size_t pad_to = !options.dnabert_2_5_compat ? 0 : options.max_seq_length > 0 ? options.max_seq_length : positions;
+  if (pad_to > positions)
+    throw config_error("max_seq_length " + std::to_string(pad_to) + " exceeds the model's " + std::to_string(positions) +
+                       " positions");
   const auto batches_per_epoch = static_cast<std::int64_t>((train_set.size() + options.batch_size - 1) / options.batch_size);
   training_options loop;
   static_cast<run_settings&>(loop) = options;
@@ -154,9 +167,9 @@ training_summary finetune(Bert<Spec, B>& model, const labelled_dataset& train_se
     }
     const auto start = static_cast<std::size_t>(position) * options.batch_size;
     const std::span<const std::size_t> indices(order.data() + start, std::min(options.batch_size, order.size() - start));
-    const auto batch = train_set.batch(indices);
+    const auto batch = train_set.batch(indices, pad_to);
     for (const auto& row : batch.tokens.attention_mask) part.tokens += row;
-    const auto out = model.forward(ctx, batch.tokens, detail::classification_outputs());
+    const auto out = model.forward(ctx, batch.tokens, detail::classification_outputs(pad_to > 0));
     if (classes == 1) {
       tensor<B> targets(be, {static_cast<std::int64_t>(indices.size()), 1});
       std::vector<typename B::value_type> host(batch.labels.begin(), batch.labels.end());
@@ -173,7 +186,7 @@ training_summary finetune(Bert<Spec, B>& model, const labelled_dataset& train_se
   std::function<evaluation(std::int64_t)> evaluate;
   if (dev_set.size() > 0)
     evaluate = [&](std::int64_t step) {
-      return detail::evaluate_model(model, dev_set, options.batch_size, step, options.best_metric);
+      return detail::evaluate_model(model, dev_set, options.batch_size, step, options.best_metric, pad_to);
     };
   return run_training(model, loop, output_dir, micro_batch, evaluate);
 }

@@ -33,6 +33,10 @@ struct pretrain_options : run_settings {
   double mask_probability = 0;                     ///< span-centre probability p; 0: DNABERT's for k (default_mask_probability)
   n_run_handling n_runs = n_run_handling::drop;
   std::int64_t logging_steps = 1;
+  /// DNABERT 2.5 compatibility (forward_options::dnabert_2_5_compat; off by default): the masked-LM
+  /// bias added twice, and padding attended as a token, as DNABERT's run_pretrain.py passes no
+  /// attention mask.
+  bool dnabert_2_5_compat = false;
 };
 
 /// The masked batch of `pieces` (views of corpus text) for masking draw `draw`, and the rows of
@@ -78,14 +82,22 @@ inline mlm_batch make_mlm_batch(const pretraining_corpus& corpus, std::span<cons
   return out;
 }
 
-/// Masked-LM loss of `model` on `batch`: logits only at the predicted rows.
+/// Masked-LM loss of `model` on `batch`: logits only at the predicted rows. `compat`: DNABERT 2.5
+/// compatibility, with no attention mask (every position, padding too, a token).
 template <class Spec, class B>
-autograd::var<B> mlm_loss(const Bert<Spec, B>& model, nn::forward_context<B>& ctx, const mlm_batch& batch) {
+autograd::var<B> mlm_loss(const Bert<Spec, B>& model, nn::forward_context<B>& ctx, const mlm_batch& batch,
+                          bool compat = false) {
   forward_options options;
   options.pooled = false;
   options.mlm_rows = batch.rows;
   options.remove_padding = true;  // the loss reads masked real tokens only
-  const auto out = model.forward(ctx, batch.inputs, options);
+  options.dnabert_2_5_compat = compat;
+  token_batch unmasked;
+  if (compat) {  // as attention_mask=None, which transformers turns into all ones
+    unmasked = batch.inputs;
+    std::fill(unmasked.attention_mask.begin(), unmasked.attention_mask.end(), 1);
+  }
+  const auto out = model.forward(ctx, compat ? unmasked : batch.inputs, options);
   autograd::id_tensor<B> labels(model.backend(), {static_cast<std::int64_t>(batch.labels.size())});
   upload(model.backend(), batch.labels.data(), labels.data(), labels.numel());
   return autograd::cross_entropy(ctx.tape, out.logits, labels);
@@ -230,7 +242,7 @@ training_summary pretrain(Bert<Spec, B>& model, const pretraining_corpus& corpus
     const auto batch = detail::make_mlm_batch(corpus, plan.batch(index, part.epoch, part.ends_epoch), tokenizer,
                                               max_kmers, masking, static_cast<std::uint64_t>(index));
     part.tokens = batch.tokens;
-    part.loss = detail::mlm_loss(model, ctx, batch);
+    part.loss = detail::mlm_loss(model, ctx, batch, options.dnabert_2_5_compat);
     return part;
   };
 
@@ -248,7 +260,7 @@ training_summary pretrain(Bert<Spec, B>& model, const pretraining_corpus& corpus
         autograd::tape<B> tape(model.backend());
         nn::forward_context<B> ctx{tape};
         typename B::value_type loss{};
-        download(model.backend(), detail::mlm_loss(model, ctx, batch).value().data(), &loss, 1);
+        download(model.backend(), detail::mlm_loss(model, ctx, batch, options.dnabert_2_5_compat).value().data(), &loss, 1);
         weighted += static_cast<double>(loss) * static_cast<double>(batch.masked);
         predicted += static_cast<double>(batch.masked);
       }
