@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <dnabert/dnabert.hpp>
 
@@ -15,15 +16,28 @@
 
 namespace dnabert::cli {
 
-/// The BertConfig in `path` for a classifier of `num_labels` classes (0: as the file says).
-inline bert_config classifier_config(const std::string& path, std::int64_t num_labels) {
+/// The BertConfig in `path` for a classifier of `num_labels` classes (0: as the file says),
+/// multi-label when `multi_label`.
+inline bert_config classifier_config(const std::string& path, std::int64_t num_labels, bool multi_label) {
   bert_config config = io::read_config_json(path);
   if (num_labels > 0 && num_labels != config.num_labels) {
     config.num_labels = num_labels;
     config.label_names.clear();
   }
+  if (multi_label) config.problem_type = problem_type_name(classifier_problem::multi_label);
   config.architectures = {std::string(architecture_name(bert_head::sequence_classification))};
   return config;
+}
+
+/// The label count of a multi-label training table (`path`: its label column holds 0/1 vectors),
+/// checked against --num-labels (`num_labels`, 0 when not given); 0 for a table of single labels.
+inline std::int64_t multi_label_count(const std::vector<io::sequence_entry>& entries, const std::string& path,
+                                      std::int64_t num_labels) {
+  const auto count = entries.empty() ? 0 : static_cast<std::int64_t>(entries.front().multi_labels.size());
+  if (count > 0 && num_labels > 0 && num_labels != count)
+    throw input_error(path + " holds vectors of " + std::to_string(count) + " labels but --num-labels is " +
+                      std::to_string(num_labels));
+  return count;
 }
 
 /// Registers `finetune`.
@@ -37,7 +51,9 @@ inline void add_finetune_command(CLI::App& app) {
   auto* model = cmd->add_option("-m,--model", o->model, "pre-trained (MLM) or fine-tuned folder (not needed with --resume)");
   cmd->add_option("-c,--config", o->config, "BertConfig (config.json) of a classifier trained from scratch")->excludes(model);
   cmd->add_option("--train", o->train, "training set: DNABERT TSV, DNABERT-2 CSV, or FASTA with --train-labels; a table of pairs "
-                  "(seq1<TAB>seq2<TAB>label, or a CSV sequence1,sequence2,label) trains on [CLS] a [SEP] b [SEP]")->required();
+                  "(seq1<TAB>seq2<TAB>label, or a CSV sequence1,sequence2,label) trains on [CLS] a [SEP] b [SEP]; "
+                  "labels that are space-separated 0/1 vectors ('0 1 1 0') train a multi-label model (sigmoid + BCE, "
+                  "problem_type multi_label_classification), one label per value")->required();
   cmd->add_option("--dev", o->dev, "dev set evaluated during training (same formats)")->required();
   cmd->add_option("--train-labels", o->train_labels, "labels of a FASTA --train: 'id<TAB>label' lines or one per record");
   cmd->add_option("--dev-labels", o->dev_labels, "labels of a FASTA --dev");
@@ -51,11 +67,16 @@ inline void add_finetune_command(CLI::App& app) {
   cmd->add_option("--num-labels", o->num_labels, "classes (1 = regression); default: from config.json")->check(CLI::Range(1, 1 << 20));
   add_training_flags(cmd, *o);
   cmd->callback([o] {
-    const auto read_config = [o](const std::string& path) { return classifier_config(path, o->num_labels); };
-    run_training("finetune", *o, bert_head::sequence_classification, o->num_labels, read_config, [&](auto& model, auto progress) {
+    const auto train_entries = read_labelled(o->train, o->train_labels, true);
+    const auto dev_entries = read_labelled(o->dev, o->dev_labels, true);
+    const std::int64_t multi_labels = multi_label_count(train_entries, o->train, o->num_labels);
+    const std::int64_t num_labels = multi_labels > 0 ? multi_labels : o->num_labels;
+    const auto read_config = [&](const std::string& path) { return classifier_config(path, num_labels, multi_labels > 0); };
+    run_training("finetune", *o, bert_head::sequence_classification, num_labels, read_config, [&](auto& model, auto progress) {
+      if (multi_labels > 0) model.set_problem_type(std::string(problem_type_name(classifier_problem::multi_label)));
       const auto max_kmers = model.max_kmers();
-      const train::labelled_dataset train_set(read_labelled(o->train, o->train_labels, true), model.k(), max_kmers);
-      const train::labelled_dataset dev_set(read_labelled(o->dev, o->dev_labels, true), model.k(), max_kmers);
+      const train::labelled_dataset train_set(train_entries, model.k(), max_kmers);
+      const train::labelled_dataset dev_set(dev_entries, model.k(), max_kmers);
       for (const auto* set : {&train_set, &dev_set})
         if (set->truncated() > 0)
           print_notice(std::to_string(set->truncated()) + " examples longer than " + std::to_string(max_kmers) +

@@ -26,12 +26,15 @@ struct labelled_example {
   std::string id;
   token_piece input;
   double label = 0;
+  std::vector<std::uint8_t> multi_labels = {};  ///< a multi-label example's 0/1 per label (empty otherwise)
 };
 
 /// A batch of examples: padded token ids with attention mask, and the labels in row order.
 struct labelled_batch {
   token_batch tokens;
   std::vector<double> labels;
+  /// Multi-label examples: their 0/1 labels [rows, labels] row-major (empty otherwise).
+  std::vector<float> multi_labels = {};
 };
 
 /// Tokenized labelled examples. Sequences longer than one piece are cut to their first piece,
@@ -46,19 +49,19 @@ class labelled_dataset {
     examples_.reserve(entries.size());
     for (std::size_t i = 0; i < entries.size(); ++i) {
       const auto& entry = entries[i];
-      if (!entry.label)
+      if (!entry.label && entry.multi_labels.empty())
         throw input_error("sequence '" + entry.id + "' has no label; training needs a DNABERT TSV, a DNABERT-2 CSV "
                           "or labels for every FASTA record");
       if (!entry.second.empty()) {  // a pair: one input, cut to fit as Hugging Face's longest_first
         bool cut = false;
         auto pair = tokenizer.encode_pair(entry.sequence, entry.second, entry.id, i, max_kmers + 2, &cut);
         if (cut) ++truncated_;
-        examples_.push_back({entry.id, std::move(pair), *entry.label});
+        examples_.push_back({entry.id, std::move(pair), entry.label.value_or(0.0), entry.multi_labels});
         continue;
       }
       auto pieces = tokenizer.encode(entry.sequence, entry.id, i, max_kmers);
       if (pieces.size() > 1) ++truncated_;
-      examples_.push_back({entry.id, std::move(pieces.front()), *entry.label});
+      examples_.push_back({entry.id, std::move(pieces.front()), entry.label.value_or(0.0), entry.multi_labels});
     }
   }
 
@@ -75,6 +78,10 @@ class labelled_dataset {
     std::vector<std::int32_t> out;
     out.reserve(examples_.size());
     for (const auto& example : examples_) {
+      if (!example.multi_labels.empty())
+        throw input_error("sequence '" + example.id + "' has a vector of " + std::to_string(example.multi_labels.size()) +
+                          " labels, but the model is a single-label classifier; a multi-label model "
+                          "(problem_type multi_label_classification) trains on label vectors");
       const double label = example.label;
       if (label != std::floor(label) || label < 0 || label >= static_cast<double>(classes))
         throw input_error("sequence '" + example.id + "' has label " + label_text(label) + ", not a class id in 0.." +
@@ -82,6 +89,18 @@ class labelled_dataset {
       out.push_back(static_cast<std::int32_t>(label));
     }
     return out;
+  }
+
+  /// Checks that every example holds a vector of `labels` 0/1 labels, as a multi-label model
+  /// needs; throws input_error naming the first that does not.
+  void check_multi_labels(std::int64_t labels) const {
+    for (const auto& example : examples_)
+      if (std::ssize(example.multi_labels) != labels)
+        throw input_error("sequence '" + example.id + "' has " +
+                          (example.multi_labels.empty() ? "a single label (" + label_text(example.label) + ")"
+                                                        : "a vector of " + std::to_string(example.multi_labels.size()) + " labels") +
+                          ", but the multi-label model needs a vector of " + std::to_string(labels) +
+                          " 0/1 labels (space-separated in the label column, e.g. '0 1 1 0')");
   }
 
   /// The batch of the examples at `indices` (in that order).
@@ -93,6 +112,7 @@ class labelled_dataset {
     for (const std::size_t i : indices) {
       pieces.push_back(examples_.at(i).input);
       out.labels.push_back(examples_[i].label);
+      out.multi_labels.insert(out.multi_labels.end(), examples_[i].multi_labels.begin(), examples_[i].multi_labels.end());
     }
     out.tokens = make_batch(pieces);
     return out;
