@@ -109,6 +109,12 @@ inline bool is_label_vector(std::string_view text) {
   return text.substr(first, last - first + 1).find(' ') != std::string_view::npos;
 }
 
+/// Whether a second column holds a label vector rather than a pair's second sequence (a k-mer
+/// sentence has spaces too): digits and spaces only.
+inline bool reads_as_label_vector(std::string_view text) {
+  return is_label_vector(text) && text.find_first_not_of("0123456789 ") == std::string_view::npos;
+}
+
 /// Parses a multi-label column: 0/1 values separated by runs of spaces, surrounding spaces allowed.
 inline std::vector<std::uint8_t> parse_label_vector(std::string_view text, std::string_view file, std::uint64_t line) {
   std::vector<std::uint8_t> values;
@@ -198,7 +204,8 @@ class labelled_table_reader {
     if (tsv && columns.count < 2)
       throw format_error::at_line(name(), number, "missing label column: expected 'sequence<TAB>label', found 1 column");
     if (!pairs_)
-      pairs_ = columns.count >= 3 && !detail::reads_as_number(columns.second) && !detail::is_label_vector(columns.second);
+      pairs_ = columns.count >= 3 && !detail::reads_as_number(columns.second) &&
+               !detail::reads_as_label_vector(columns.second);
     const std::size_t wanted = *pairs_ ? 3 : 2;
     if (tsv && columns.count < wanted)
       throw format_error::at_line(name(), number,

@@ -63,7 +63,7 @@ struct masked_lm_head {
   }
 };
 
-/// classifier: dropout(pooled) W^T + b, num_labels outputs (1 = regression).
+/// classifier: dropout(pooled) W^T + b, num_labels outputs (1 = regression; multi-label: one logit per label).
 template <class B>
 struct classification_head {
   linear<B> classifier;

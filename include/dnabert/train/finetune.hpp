@@ -159,7 +159,8 @@ training_summary finetune(Bert<Spec, B>& model, const labelled_dataset& train_se
   loop.warmup_steps = warmup_from_fraction(options.warmup_fraction, loop.total_steps);
   loop.early_stopping_patience = options.early_stopping_patience;
   loop.keep_best = dev_set.size() > 0;
-  if (classes > 1 || multi_label) loop.score_name = options.best_metric;  // regression is scored by the dev loss, drawn already
+  // regression is scored by the dev loss, drawn already
+  if (classes > 1 || multi_label) loop.score_name = options.best_metric;
 
   std::optional<tensor<B>> weights;
   if (!options.class_weights.empty()) {

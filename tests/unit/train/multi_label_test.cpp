@@ -132,6 +132,13 @@ TEST_CASE("label-vector tables: space-separated 0/1 values in TSV, CSV and pair 
   CHECK(pairs.pairs);
   CHECK(pairs.rows[0].multi_labels == std::vector<std::uint8_t>{1, 0, 1});
   CHECK(pairs.rows[1].second == "TTTT");
+  // a vector in the second of three TSV columns is a label (the third ignored), a k-mer sentence a pair's sequence
+  const auto extra = io::read_labelled_table(bytes_of("sequence\tlabel\tnote\nACGTAC\t0 1 1\tx\n"), "e.tsv");
+  CHECK_FALSE(extra.pairs);
+  CHECK(extra.rows[0].multi_labels == std::vector<std::uint8_t>{0, 1, 1});
+  const auto sentences = io::read_labelled_table(bytes_of("a\tb\tlabel\nACG CGT\tTTG TGA\t1 0\n"), "s.tsv");
+  CHECK(sentences.pairs);
+  CHECK(sentences.rows[0].second == "TTGA");
   const auto entries = io::read_sequences(test::data_path("multi_label/table.csv"));
   CHECK_FALSE(entries[0].label.has_value());
   CHECK(entries[0].multi_labels == csv.rows[0].multi_labels);
@@ -155,7 +162,7 @@ TEST_CASE("label-vector tables: a bad value, another label count or a number amo
                        doctest::Contains("t.csv:2: value 3 of the label vector is 'x'"), format_error);
 }
 
-TEST_CASE("multi-label evaluation of transformers' folder gives its BCE loss; predict gives sigmoids") {
+TEST_CASE("multi-label evaluation of transformers' folder gives its BCE loss, and predict gives sigmoids") {
   const std::string dir = test::data_path("parity/mlc_k3");
   B cpu(1);
   const auto model = Bert<dynamic_bert, B>::load(cpu, dir, bert_head::sequence_classification);
