@@ -7,6 +7,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <dnabert/dnabert.hpp>
 
@@ -15,8 +16,9 @@
 
 namespace dnabert::cli {
 
-/// The BertConfig in `path` for a classifier shaped by `request` (zero, nullopt: as the file says).
-inline bert_config classifier_config(const std::string& path, const classifier_request& request) {
+/// The BertConfig in `path` for a classifier shaped by `request` (zero, nullopt: as the file says),
+/// multi-label when `multi_label`.
+inline bert_config classifier_config(const std::string& path, const classifier_request& request, bool multi_label) {
   bert_config config = io::read_config_json(path);
   if (request.num_labels > 0 && request.num_labels != config.num_labels) {
     config.num_labels = request.num_labels;
@@ -26,6 +28,7 @@ inline bert_config classifier_config(const std::string& path, const classifier_r
     config.split = long_pooling_split(config, request);
     config.long_pooling = *request.long_pooling;
   }
+  if (multi_label) config.problem_type = problem_type_name(classifier_problem::multi_label);
   config.validate();
   config.architectures = {std::string(architecture_of(config, bert_head::sequence_classification))};
   return config;
@@ -43,6 +46,17 @@ inline classifier_request requested_classifier(std::int64_t num_labels, const st
   return request;
 }
 
+/// The label count of a multi-label training table (`path`: its label column holds 0/1 vectors),
+/// checked against --num-labels (`num_labels`, 0 when not given); 0 for a table of single labels.
+inline std::int64_t multi_label_count(const std::vector<io::sequence_entry>& entries, const std::string& path,
+                                      std::int64_t num_labels) {
+  const auto count = entries.empty() ? 0 : static_cast<std::int64_t>(entries.front().multi_labels.size());
+  if (count > 0 && num_labels > 0 && num_labels != count)
+    throw input_error(path + " holds vectors of " + std::to_string(count) + " labels but --num-labels is " +
+                      std::to_string(num_labels));
+  return count;
+}
+
 /// Registers `finetune`.
 inline void add_finetune_command(CLI::App& app) {
   struct options : trainer_cli_options<train::finetune_options> {
@@ -56,7 +70,9 @@ inline void add_finetune_command(CLI::App& app) {
   auto* model = cmd->add_option("-m,--model", o->model, "pre-trained (MLM) or fine-tuned folder (not needed with --resume)");
   cmd->add_option("-c,--config", o->config, "BertConfig (config.json) of a classifier trained from scratch")->excludes(model);
   cmd->add_option("--train", o->train, "training set: DNABERT TSV, DNABERT-2 CSV, or FASTA with --train-labels; a table of pairs "
-                  "(seq1<TAB>seq2<TAB>label, or a CSV sequence1,sequence2,label) trains on [CLS] a [SEP] b [SEP]")->required();
+                  "(seq1<TAB>seq2<TAB>label, or a CSV sequence1,sequence2,label) trains on [CLS] a [SEP] b [SEP]; "
+                  "labels that are space-separated 0/1 vectors ('0 1 1 0') train a multi-label model (sigmoid + BCE, "
+                  "problem_type multi_label_classification), one label per value")->required();
   cmd->add_option("--dev", o->dev, "dev set evaluated during training (same formats)")->required();
   cmd->add_option("--train-labels", o->train_labels, "labels of a FASTA --train: 'id<TAB>label' lines or one per record");
   cmd->add_option("--dev-labels", o->dev_labels, "labels of a FASTA --dev");
@@ -84,9 +100,13 @@ inline void add_finetune_command(CLI::App& app) {
   add_max_seq_length_option(cmd, o->run.max_seq_length, compat);
   add_training_flags(cmd, *o);
   cmd->callback([o] {
-    const auto request = requested_classifier(o->num_labels, o->long_pooling, o->max_pieces);
-    const auto read_config = [request](const std::string& path) { return classifier_config(path, request); };
+    const auto train_entries = read_labelled(o->train, o->train_labels, true);
+    const auto dev_entries = read_labelled(o->dev, o->dev_labels, true);
+    const std::int64_t multi_labels = multi_label_count(train_entries, o->train, o->num_labels);
+    const auto request = requested_classifier(multi_labels > 0 ? multi_labels : o->num_labels, o->long_pooling, o->max_pieces);
+    const auto read_config = [&](const std::string& path) { return classifier_config(path, request, multi_labels > 0); };
     run_training("finetune", *o, bert_head::sequence_classification, request, read_config, [&](auto& model, auto progress) {
+      if (multi_labels > 0) model.set_problem_type(std::string(problem_type_name(classifier_problem::multi_label)));
       const auto& config = model.config();
       const auto positions = static_cast<std::size_t>(config.max_position_embeddings);
       if (o->run.max_seq_length > positions)
@@ -98,10 +118,8 @@ inline void add_finetune_command(CLI::App& app) {
       const std::size_t max_kmers = !o->run.dnabert_2_5_compat ? model.max_kmers()
                                     : (o->run.max_seq_length > 0 ? o->run.max_seq_length : positions) - 2;
       const auto split = static_cast<std::size_t>(config.split);
-      const train::labelled_dataset train_set(read_labelled(o->train, o->train_labels, true), model.k(), max_kmers,
-                                              config.long_pooling, split);
-      const train::labelled_dataset dev_set(read_labelled(o->dev, o->dev_labels, true), model.k(), max_kmers,
-                                            config.long_pooling, split);
+      const train::labelled_dataset train_set(train_entries, model.k(), max_kmers, config.long_pooling, split);
+      const train::labelled_dataset dev_set(dev_entries, model.k(), max_kmers, config.long_pooling, split);
       if (config.long_pooling != piece_pooling::none)
         print_notice("long-sequence classifier: " + std::string(piece_pooling_name(config.long_pooling)) +
                      " pooling over up to " + std::to_string(split) + " pieces of " + std::to_string(max_kmers) + " k-mers");

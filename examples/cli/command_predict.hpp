@@ -44,12 +44,24 @@ std::size_t ensemble_labels(const Models& models, const std::vector<std::string>
   return static_cast<std::size_t>(labels);
 }
 
+/// The `predicted` column: the class, or for a multi-label model the 0/1 vector (a label's
+/// probability above 0.5), space-separated as training tables hold it.
+inline std::string predicted_text(bool multi_label, std::int64_t predicted, const xt::xtensor<float, 2>& probabilities,
+                                  std::size_t s) {
+  if (!multi_label) return std::to_string(predicted);
+  std::string text;
+  for (std::size_t c = 0; c < probabilities.shape()[1]; ++c) text += (c ? " " : "") + std::string(probabilities(s, c) > 0.5f ? "1" : "0");
+  return text;
+}
+
 /// Registers `predict`.
 inline void add_predict_command(CLI::App& app) {
   auto o = std::make_shared<inference_cli_options>();
   auto* cmd = app.add_subcommand("predict", "Classify sequences (or score them, for a regression model); repeat "
                                             "--model for an ensemble over k; a table of pairs (seq1<TAB>seq2<TAB>label, "
-                                            "sequence1,sequence2,label) classifies each pair as [CLS] a [SEP] b [SEP]");
+                                            "sequence1,sequence2,label) classifies each pair as [CLS] a [SEP] b [SEP]; "
+                                            "a multi-label model writes per-label sigmoid probabilities, its "
+                                            "predicted column the space-separated 0/1 labels (probability > 0.5)");
   add_inference_options(cmd, *o, model_count::several);
   add_chunk_option(cmd, o->chunk);
   cmd->add_option("--long", o->long_rule,
@@ -59,7 +71,8 @@ inline void add_predict_command(CLI::App& app) {
   add_inference_compat_options(cmd, *o);
   cmd->callback([o] { with_classifiers(o->models, o->device, o->threads, [&](const auto& models) {
     const std::size_t labels = ensemble_labels(models, o->models);
-    const bool regression = labels == 1, ensemble = models.size() > 1;
+    const bool multi_label = models.front()->problem() == classifier_problem::multi_label;
+    const bool regression = labels == 1 && !multi_label, ensemble = models.size() > 1;
     if (ensemble) {
       std::string members;
       for (std::size_t m = 0; m < models.size(); ++m)
@@ -101,12 +114,12 @@ inline void add_predict_command(CLI::App& app) {
           continue;
         }
         if (mean) {
-          text << '\t' << mean->predicted[s];
+          text << '\t' << predicted_text(multi_label, mean->predicted[s], mean->probabilities, s);
           for (std::size_t c = 0; c < labels; ++c) text << '\t' << mean->probabilities(s, c);
           for (const auto& member : results)
             for (std::size_t c = 0; c < labels; ++c) text << '\t' << member.probabilities(s, c);
         } else {
-          text << '\t' << result.predicted[s];
+          text << '\t' << predicted_text(multi_label, result.predicted[s], result.probabilities, s);
           for (std::size_t c = 0; c < labels; ++c) text << '\t' << result.probabilities(s, c);
           for (std::size_t c = 0; c < labels; ++c) text << '\t' << result.logits(s, c);
         }

@@ -1,5 +1,7 @@
 // Losses on CUDA, each forward next to its backward. Per-row terms are computed on the
 // device and added on the host in a fixed order, so a result never depends on scheduling.
+#include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <vector>
 
@@ -111,13 +113,47 @@ void mse_backward(cuda_t<T>& be, const T* predictions, const T* targets, std::in
       "mse_backward");
 }
 
+// The logits of a multi-label batch are few ([batch, labels]): summed on the host in double, as mse_forward.
+template <class T>
+double bce_with_logits_forward(cuda_t<T>& be, const T* logits, const T* targets, std::int64_t n) {
+  if (n == 0) return 0.0;
+  const auto x = to_host(be, logits, n);
+  const auto t = to_host(be, targets, n);
+  double total = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const auto value = static_cast<double>(static_cast<float>(x[i]));
+    total += std::max(value, 0.0) - value * static_cast<double>(static_cast<float>(t[i])) +
+             std::log1p(std::exp(-std::abs(value)));
+  }
+  return total / static_cast<double>(n);
+}
+
+template <class T>
+void bce_with_logits_backward(cuda_t<T>& be, const T* logits, const T* targets, std::int64_t n, T dloss, T* dlogits) {
+  using D = detail::device_t<T>;
+  const auto *x = detail::device_ptr(logits), *t = detail::device_ptr(targets);
+  auto* out = detail::device_ptr(dlogits);
+  const float factor = static_cast<float>(dloss) / static_cast<float>(n);
+  for_each(
+      be, n,
+      [=] __device__(index_t i) {
+        const float value = to_float(x[i]);
+        const float e = expf(-fabsf(value));
+        const float sigmoid = value >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+        out[i] = from_float<D>(to_float(out[i]) + factor * (sigmoid - to_float(t[i])));
+      },
+      "bce_with_logits_backward");
+}
+
 #define DNABERT_INSTANTIATE_LOSSES(T)                                                                                  \
   template std::pair<double, double> cross_entropy_forward<T>(cuda_t<T>&, const T*, const std::int32_t*, const T*,        \
                                                               std::int64_t, std::int64_t, T*, std::int32_t);              \
   template void cross_entropy_backward<T>(cuda_t<T>&, const T*, const std::int32_t*, const T*, std::int64_t, std::int64_t, \
                                           double, T, T*, std::int32_t);                                                   \
   template double mse_forward<T>(cuda_t<T>&, const T*, const T*, std::int64_t);                                           \
-  template void mse_backward<T>(cuda_t<T>&, const T*, const T*, std::int64_t, T, T*);
+  template void mse_backward<T>(cuda_t<T>&, const T*, const T*, std::int64_t, T, T*);                                     \
+  template double bce_with_logits_forward<T>(cuda_t<T>&, const T*, const T*, std::int64_t);                               \
+  template void bce_with_logits_backward<T>(cuda_t<T>&, const T*, const T*, std::int64_t, T, T*);
 DNABERT_INSTANTIATE_LOSSES(float)
 DNABERT_INSTANTIATE_LOSSES(bfloat16)
 

@@ -370,7 +370,7 @@ TEST_CASE("cuda: attention forward and backward, padding and dropout") {
   }
 }
 
-TEST_CASE("cuda: cross-entropy with class weights and ignored rows, MSE") {
+TEST_CASE("cuda: cross-entropy with class weights and ignored rows, MSE, BCE with logits") {
   for (const std::int64_t classes : {std::int64_t{3}, std::int64_t{4101}}) {
     const std::int64_t rows = 7;
     const auto logits = random_values(static_cast<std::size_t>(rows * classes), 16, -4, 4);
@@ -403,6 +403,17 @@ TEST_CASE("cuda: cross-entropy with class weights and ignored rows, MSE") {
   mse_backward(host(), predictions.data(), targets.data(), 9, 1.5f, dp.data());
   mse_backward(gpu(), d_p.data(), d_t.data(), 9, 1.5f, d_dp.data());
   check_close(to_host(d_dp), dp, "mse_backward");
+  // multi-label BCE on the same values: logits of either sign, 0/1 targets
+  std::vector<float> bits(targets.size());
+  for (std::size_t i = 0; i < bits.size(); ++i) bits[i] = targets[i] > 0 ? 1.0f : 0.0f;
+  const auto d_bits = to_device(bits);
+  CHECK(bce_with_logits_forward(gpu(), d_p.data(), d_bits.data(), 9) ==
+        doctest::Approx(bce_with_logits_forward(host(), predictions.data(), bits.data(), 9)).epsilon(1e-12));
+  auto dx = predictions;
+  auto d_dx = to_device(predictions);
+  bce_with_logits_backward(host(), predictions.data(), bits.data(), 9, 1.5f, dx.data());
+  bce_with_logits_backward(gpu(), d_p.data(), d_bits.data(), 9, 1.5f, d_dx.data());
+  check_close(to_host(d_dx), dx, "bce_with_logits_backward");
 }
 
 TEST_CASE("cuda: AdamW update and squared norm") {

@@ -10,7 +10,8 @@ For every model in MODELS this writes tests/data/parity/<name>/ holding:
   * inputs.json (k, raw sequences, labels, tied names, notes),
   * golden.safetensors (float32 only): input_ids, attention_mask, logits, hidden_states.{i},
     attentions.{i}, pooled (classifiers only), labels, loss and grad.<parameter name> of
-    a loss on the same batch (cross-entropy, MSE for num_labels 1, masked-LM cross-entropy).
+    a loss on the same batch (cross-entropy, MSE for num_labels 1, BCEWithLogitsLoss for
+    problem_type multi_label_classification with float 0/1 label vectors, masked-LM cross-entropy).
 The models run in eval() mode (no dropout), float32 on the CPU, with the eager attention path.
 The script checks its own files before it writes the goldens: both weight files reload to the
 same logits, the decoder tie survives, the tokenisation agrees with transformers' BertTokenizer.
@@ -67,6 +68,12 @@ MODELS = {
         config=dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=40,
                     num_labels=1, problem_type="regression"),
         kmers=[30, 14, 21], labels=[0.75, -1.5, 2.25],
+    ),
+    "mlc_k3": dict(  # Basset-style multi-label (DNABERT issue #34): sigmoid per label, BCE loss
+        model_class=BertForSequenceClassification, k=3, seed=305,
+        config=dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=40,
+                    num_labels=5, problem_type="multi_label_classification"),
+        kmers=[27, 50, 11], labels=[[1, 0, 0, 1, 1], [0, 0, 1, 1, 0], [1, 1, 0, 1, 0]],
     ),
 }
 
@@ -219,6 +226,8 @@ def independent_loss(model, logits, labels):
     """The loss written out by hand, to check the one transformers computes."""
     if isinstance(model, BertForMaskedLM):
         return torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=IGNORED_LABEL)
+    if model.config.problem_type == "multi_label_classification":
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, labels)
     if model.config.num_labels == 1:
         return torch.nn.functional.mse_loss(logits.squeeze(-1), labels)
     return torch.nn.functional.cross_entropy(logits, labels)
@@ -246,6 +255,8 @@ def write_inputs_json(folder, spec, model, sequences, mlm_labels):
         "sequences": sequences,
         "labels": spec["labels"],
         "loss": ("cross_entropy over the masked positions of mlm_input_ids (mean)" if is_mlm
+                 else "binary_cross_entropy_with_logits (logits vs float 0/1 labels [B, num_labels], mean)"
+                 if model.config.problem_type == "multi_label_classification"
                  else "mse (logits[:, 0] vs float labels, mean)" if model.config.num_labels == 1
                  else "cross_entropy over the batch (mean)"),
         "tied": MLM_TIED if is_mlm else {},
@@ -286,7 +297,8 @@ def make(name, out):
         goldens.update(mlm_input_ids=mlm_input_ids, mlm_labels=mlm_labels, labels=mlm_labels)
         goldens.update(gradient_goldens(model, mlm_input_ids, attention_mask, mlm_labels))
     else:
-        label_dtype = torch.float32 if model.config.num_labels == 1 else torch.long
+        multi_label = model.config.problem_type == "multi_label_classification"
+        label_dtype = torch.float32 if model.config.num_labels == 1 or multi_label else torch.long
         labels = torch.tensor(spec["labels"], dtype=label_dtype)
         goldens["labels"] = labels
         goldens.update(gradient_goldens(model, input_ids, attention_mask, labels))

@@ -373,4 +373,25 @@ var<B> mse(tape<B>& t, const var<B>& predictions, const tensor<B>& targets) {
   return result;
 }
 
+/// Mean binary cross-entropy of logits against 0/1 targets (same number of elements) → scalar:
+/// torch's BCEWithLogitsLoss, the multi-label classification loss of BertForSequenceClassification.
+template <class B>
+var<B> bce_with_logits(tape<B>& t, const var<B>& logits, const tensor<B>& targets) {
+  using T = typename B::value_type;
+  B& be = t.backend();
+  const std::int64_t n = logits.value().numel();
+  if (targets.numel() != n) throw shape_error("bce_with_logits targets", logits.shape(), targets.shape());
+  tensor<B> value(be, {});
+  const T loss_value = static_cast<T>(bce_with_logits_forward(be, logits.value().data(), targets.data(), n));
+  upload(be, &loss_value, value.data(), 1);
+  var<B> result = t.make(value, logits.requires_grad());
+  if (result.requires_grad())
+    t.on_backward([&be, logits, targets, result, n] {
+      T dloss = 0;
+      download(be, result.grad(be).data(), &dloss, 1);
+      bce_with_logits_backward(be, logits.value().data(), targets.data(), n, dloss, logits.grad(be).data());
+    });
+  return result;
+}
+
 }  // namespace dnabert::autograd

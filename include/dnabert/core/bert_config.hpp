@@ -49,6 +49,23 @@ inline piece_pooling piece_pooling_from_name(std::string_view name) {
   throw config_error("long-sequence pooling '" + std::string(name) + "' is not one of none, mean, max, concat");
 }
 
+/// What a sequence-classification head is trained for: transformers' config.problem_type.
+enum class classifier_problem {
+  regression,    ///< one output, mean squared error
+  single_label,  ///< "single_label_classification": softmax over num_labels classes, cross-entropy
+  multi_label,   ///< "multi_label_classification": a sigmoid per label, BCEWithLogitsLoss on 0/1 targets
+};
+
+/// The config.json spelling of a problem ("regression", "single_label_classification", ...).
+constexpr std::string_view problem_type_name(classifier_problem problem) {
+  switch (problem) {
+    case classifier_problem::regression: return "regression";
+    case classifier_problem::single_label: return "single_label_classification";
+    case classifier_problem::multi_label: return "multi_label_classification";
+  }
+  return "regression";
+}
+
 /// BertConfig as DNABERT uses it; the defaults are DNABERT-6 base
 /// (https://github.com/jerryji1993/DNABERT/blob/master/src/transformers/dnabert-config/bert-config-6/config.json).
 struct bert_config {
@@ -70,6 +87,9 @@ struct bert_config {
   std::int64_t num_labels = 2;
   /// Class names by id, from id2label; empty when the config gives none (then "LABEL_i").
   std::vector<std::string> label_names;
+  /// config.json's problem_type; empty when unset (transformers' None): then regression for
+  /// num_labels 1, single-label classification otherwise (problem()).
+  std::string problem_type;
   std::vector<std::string> architectures = {"BertForMaskedLM"};
   std::string model_type = "bert";
   /// How the classifier reads a long sequence's pieces (config.json "long_sequence_pooling";
@@ -84,6 +104,16 @@ struct bert_config {
     const auto k = k_for_vocab_size(vocab_size);
     if (!k) throw config_error(describe_bad_vocab_size(vocab_size));
     return *k;
+  }
+
+  /// The problem the classification head solves: problem_type, or when unset what transformers
+  /// infers from num_labels (it also infers multi-label from float labels, which dnabert writes out).
+  [[nodiscard]] classifier_problem problem() const {
+    for (const auto candidate : {classifier_problem::regression, classifier_problem::single_label,
+                                 classifier_problem::multi_label})
+      if (problem_type == problem_type_name(candidate)) return candidate;
+    if (!problem_type.empty()) throw config_error(describe_bad_problem_type(problem_type));
+    return num_labels == 1 ? classifier_problem::regression : classifier_problem::single_label;
   }
 
   /// Hidden units per attention head.
@@ -119,6 +149,13 @@ struct bert_config {
       throw config_error(std::to_string(label_names.size()) + " label names given for " + std::to_string(num_labels) +
                          " labels");
     if (long_pooling != piece_pooling::none) check_size("split", split, config_limits::max_pieces);
+    const classifier_problem task = problem();
+    if (task == classifier_problem::regression && num_labels != 1)
+      throw config_error("problem_type 'regression' with " + std::to_string(num_labels) +
+                         " labels is not supported: dnabert's regression has one output (num_labels 1)");
+    if (task == classifier_problem::single_label && num_labels < 2)
+      throw config_error("problem_type 'single_label_classification' needs num_labels >= 2, found " +
+                         std::to_string(num_labels));
     if (!model_type.empty() && model_type != "bert")
       throw config_error("model_type '" + model_type + "' is not supported; expected 'bert'");
   }
@@ -127,6 +164,11 @@ struct bert_config {
   static std::string describe_bad_vocab_size(std::int64_t size) {
     return "vocab_size " + std::to_string(size) +
            " is not a DNABERT vocabulary size 4^k+5 (69, 261, 1029, 4101 for k=3..6)";
+  }
+
+  static std::string describe_bad_problem_type(const std::string& name) {
+    return "problem_type '" + name +
+           "' is not supported; supported: 'regression', 'single_label_classification', 'multi_label_classification'";
   }
 
   static void check_size(std::string_view name, std::int64_t value, std::int64_t limit) {

@@ -1,6 +1,7 @@
 #pragma once
 // The softmax of one row of logits on the host, shared by inference (probabilities, argmax)
-// and evaluation (cross-entropy needs the log-sum-exp).
+// and evaluation (cross-entropy needs the log-sum-exp); the sigmoid and binary cross-entropy of
+// one logit, for multi-label classifiers.
 
 #include <algorithm>
 #include <cmath>
@@ -27,6 +28,17 @@ softmax_summary softmax_row(std::span<const T> logits, std::span<P> probabilitie
     probabilities[c] = static_cast<P>(std::exp(static_cast<double>(logits[c]) - top) / sum);
   out.log_sum_exp = top + std::log(sum);
   return out;
+}
+
+/// 1 / (1 + exp(-x)) in double, from exp(-|x|) so that neither side overflows.
+inline double sigmoid(double x) {
+  const double e = std::exp(-std::abs(x));
+  return x >= 0 ? 1 / (1 + e) : e / (1 + e);
+}
+
+/// Binary cross-entropy of logit x against target t in [0, 1] (torch's BCEWithLogitsLoss, one term).
+inline double binary_cross_entropy_with_logit(double x, double t) {
+  return std::max(x, 0.0) - x * t + std::log1p(std::exp(-std::abs(x)));
 }
 
 }  // namespace dnabert

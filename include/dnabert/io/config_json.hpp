@@ -209,6 +209,7 @@ inline bert_config parse_config_json(std::span<const std::byte> bytes, std::stri
   config.pad_token_id = fields.integer("pad_token_id").value_or(config.pad_token_id);
   config.architectures = fields.texts("architectures").value_or(std::vector<std::string>{});
   config.model_type = fields.text("model_type").value_or("");
+  config.problem_type = fields.text("problem_type").value_or("");
   // num_labels wins over id2label, as in every transformers version: DNABERT's 2.5.0 fork wrote
   // "num_labels": 3 next to a stale two-entry id2label, whose names are then meaningless.
   auto names = fields.label_names();
@@ -280,6 +281,7 @@ inline std::string config_json_text(const bert_config& config) {
   document["num_hidden_layers"] = config.num_hidden_layers;
   document["num_labels"] = config.num_labels;
   document["pad_token_id"] = config.pad_token_id;
+  if (!config.problem_type.empty()) document["problem_type"] = config.problem_type;  // transformers leaves None out
   document["type_vocab_size"] = config.type_vocab_size;
   document["vocab_size"] = config.vocab_size;
   detail::json id2label = detail::json::object();

@@ -2,7 +2,8 @@
 // Labelled sequence tables: DNABERT's fine-tuning TSV (k-mer sentences, header row skipped) and
 // DNABERT-2's CSV (sequence,label), each also as a table of pairs (DNABERT's dnapair TSV
 // seq1<TAB>seq2<TAB>label, DNABERT-2's 3-column CSV). Sequences come back as raw nucleotides,
-// labels as numbers.
+// labels as numbers, or for multi-label tables as 0/1 vectors (the label column holding two or
+// more space-separated 0/1 values, e.g. "0 1 1 0": spaces clash with neither separator).
 
 #include <algorithm>
 #include <charconv>
@@ -37,6 +38,8 @@ struct labelled_row {
   double label = 0.0;
   std::uint64_t line = 0;
   std::string second;  ///< a pair table's second sequence (empty otherwise)
+  /// A multi-label table's 0/1 value per label, as many in every row (empty otherwise; `label` is then 0).
+  std::vector<std::uint8_t> multi_labels = {};  // = {}: initialisers that omit it stay warning-free
 };
 
 /// A whole table and the layout it was read as.
@@ -96,6 +99,38 @@ inline double parse_label(std::string_view text, std::string_view file, std::uin
   if (!std::isfinite(value))
     throw format_error::at_line(file, line, "label " + quote_excerpt(text) + " is not a finite number");
   return value;
+}
+
+/// Whether a label column holds a label vector: two or more values separated by spaces.
+inline bool is_label_vector(std::string_view text) {
+  const std::size_t first = text.find_first_not_of(' ');
+  if (first == std::string_view::npos) return false;
+  const std::size_t last = text.find_last_not_of(' ');
+  return text.substr(first, last - first + 1).find(' ') != std::string_view::npos;
+}
+
+/// Whether a second column holds a label vector rather than a pair's second sequence (a k-mer
+/// sentence has spaces too): digits and spaces only.
+inline bool reads_as_label_vector(std::string_view text) {
+  return is_label_vector(text) && text.find_first_not_of("0123456789 ") == std::string_view::npos;
+}
+
+/// Parses a multi-label column: 0/1 values separated by runs of spaces, surrounding spaces allowed.
+inline std::vector<std::uint8_t> parse_label_vector(std::string_view text, std::string_view file, std::uint64_t line) {
+  std::vector<std::uint8_t> values;
+  for (std::size_t start = text.find_first_not_of(' '); start != std::string_view::npos;
+       start = text.find_first_not_of(' ', start)) {
+    const std::string_view value = text.substr(start, std::min(text.find(' ', start), text.size()) - start);
+    if (value != "0" && value != "1")
+      throw format_error::at_line(file, line,
+                                  "value " + std::to_string(values.size() + 1) + " of the label vector is " +
+                                      quote_excerpt(value) +
+                                      ", expected 0 or 1 (a multi-label column holds 0/1 values separated by spaces, "
+                                      "e.g. '0 1 1 0')");
+    values.push_back(value == "1" ? 1 : 0);
+    start += value.size();
+  }
+  return values;
 }
 
 /// Turns a sequence column into nucleotides; a column with spaces is a k-mer sentence.
@@ -168,7 +203,9 @@ class labelled_table_reader {
     const detail::leading_columns columns = detail::split_leading_columns(line_, separator());
     if (tsv && columns.count < 2)
       throw format_error::at_line(name(), number, "missing label column: expected 'sequence<TAB>label', found 1 column");
-    if (!pairs_) pairs_ = columns.count >= 3 && !detail::reads_as_number(columns.second);
+    if (!pairs_)
+      pairs_ = columns.count >= 3 && !detail::reads_as_number(columns.second) &&
+               !detail::reads_as_label_vector(columns.second);
     const std::size_t wanted = *pairs_ ? 3 : 2;
     if (tsv && columns.count < wanted)
       throw format_error::at_line(name(), number,
@@ -181,7 +218,7 @@ class labelled_table_reader {
                                       ") as in the header, found " + std::to_string(columns.count));
     row.sequence = detail::parse_sequence_column(columns.first, name(), number);
     row.second = *pairs_ ? detail::parse_sequence_column(columns.second, name(), number) : std::string();
-    row.label = detail::parse_label(*pairs_ ? columns.third : columns.second, name(), number);
+    read_label(*pairs_ ? columns.third : columns.second, number, row);
     row.line = number;
     ++rows_;
     return true;
@@ -190,10 +227,32 @@ class labelled_table_reader {
  private:
   [[nodiscard]] char separator() const { return detail::separator_of(format_); }
 
+  // A number, or a 0/1 vector of as many labels as the first row's (label_count_ 0: numbers).
+  void read_label(std::string_view column, std::uint64_t number, labelled_row& row) {
+    const bool vector = detail::is_label_vector(column);
+    row.multi_labels = vector ? detail::parse_label_vector(column, name(), number) : std::vector<std::uint8_t>{};
+    row.label = vector ? 0.0 : detail::parse_label(column, name(), number);
+    if (!label_count_) {
+      label_count_ = row.multi_labels.size();
+      first_row_line_ = number;
+      return;
+    }
+    if (row.multi_labels.size() == *label_count_) return;
+    const auto describe = [](std::size_t count) {
+      return count == 0 ? std::string("a single number") : "a vector of " + std::to_string(count) + " labels";
+    };
+    throw format_error::at_line(name(), number,
+                                "the label is " + describe(row.multi_labels.size()) + " but line " +
+                                    std::to_string(first_row_line_) + "'s is " + describe(*label_count_) +
+                                    ": every row needs the same labels");
+  }
+
   line_reader lines_;
   std::string line_;
   table_format format_ = table_format::dnabert_tsv;
   std::optional<bool> pairs_;  // unknown for a TSV until its first row
+  std::optional<std::size_t> label_count_;  // the first row's label vector size (0: a number)
+  std::uint64_t first_row_line_ = 0;
   std::uint64_t rows_ = 0;
 };
 

@@ -45,6 +45,8 @@ struct sequence_entry {
   std::string sequence;
   std::optional<double> label;
   std::string second;  ///< a pair table row's second sequence (empty for a single sequence)
+  /// A multi-label table row's 0/1 value per label (empty otherwise; `label` is then empty).
+  std::vector<std::uint8_t> multi_labels = {};  // = {}: initialisers that omit it stay warning-free
 };
 
 namespace detail {
@@ -108,10 +110,12 @@ class sequence_reader {
   bool next(sequence_entry& entry) {
     if (fasta_) {
       if (!fasta_->next(record_)) return false;
-      entry = {std::move(record_.id), std::move(record_.sequence), std::nullopt, {}};
+      entry = {std::move(record_.id), std::move(record_.sequence), std::nullopt, {}, {}};
     } else {
       if (!table_->next(row_)) return false;
-      entry = {std::to_string(rows_), std::move(row_.sequence), row_.label, std::move(row_.second)};
+      entry = {std::to_string(rows_), std::move(row_.sequence),
+               row_.multi_labels.empty() ? std::optional<double>(row_.label) : std::nullopt, std::move(row_.second),
+               std::move(row_.multi_labels)};
     }
     ++rows_;
     return true;

@@ -261,6 +261,14 @@ class Bert {
   [[nodiscard]] const bert_config& config() const noexcept { return config_; }
   /// The head on the encoder.
   [[nodiscard]] bert_head head() const noexcept { return head_; }
+  /// Sets config.json's problem_type ("" unsets it), which picks the fine-tuning loss and how
+  /// predictions read the logits; the parameters are the same for every problem. config_error if invalid.
+  void set_problem_type(const std::string& problem_type) {
+    bert_config changed = config_;
+    changed.problem_type = problem_type;
+    changed.validate();
+    config_ = std::move(changed);
+  }
 
   /// The part of the model parameter `name` belongs to, as forward() numbers them for
   /// forward_context::gradients_ready: 0 the embeddings, 1 + i encoder layer i, and the number

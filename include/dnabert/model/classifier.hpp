@@ -134,15 +134,22 @@ struct token_states {
 };
 
 /// Per-sequence predictions: logits and softmax probabilities [N, C] (regression: C = 1,
-/// probabilities hold the score), and the argmax class.
+/// probabilities hold the score; multi-label: a sigmoid per label), and the argmax class.
 struct prediction {
   xt::xtensor<float, 2> logits;
   xt::xtensor<float, 2> probabilities;
+  /// The most probable class (multi-label: the most probable label; each label is predicted on
+  /// its own when its probability is above 0.5, as label_predicted says).
   std::vector<std::int64_t> predicted;
   /// True for a regression model (num_labels 1): `logits` is the score.
   bool regression = false;
   /// Sequences a long-sequence classifier read only the first config.split pieces of.
   std::size_t cut = 0;
+  /// True for a multi-label model (problem_type multi_label_classification).
+  bool multi_label = false;
+
+  /// Whether a multi-label model predicts label `c` for sequence `s`: its probability is above 0.5.
+  [[nodiscard]] bool label_predicted(std::size_t s, std::size_t c) const { return probabilities(s, c) > 0.5f; }
 };
 
 /// A sequence-classification model with its tokenizer, ready for inference. Any folder loads (a
@@ -163,8 +170,10 @@ class classifier {
 
   /// The underlying model.
   [[nodiscard]] const Bert<Spec, B>& model() const noexcept { return model_; }
-  /// Classes (1 for regression).
+  /// Classes (1 for regression; labels for a multi-label model).
   [[nodiscard]] std::int64_t num_labels() const { return model_.config().num_labels; }
+  /// What the head was trained for (config.json's problem_type, or as transformers infers it).
+  [[nodiscard]] classifier_problem problem() const { return model_.config().problem(); }
 
   /// Predicts every sequence (raw nucleotides, any length >= k); ids name them in errors. With
   /// A long-sequence classifier (config long_pooling, DNABERT-XL) reads each sequence's first
@@ -177,7 +186,8 @@ class classifier {
     require_trained(model_, inference_use::classification);
     const auto labels = num_labels();
     prediction out;
-    out.regression = labels == 1;
+    out.regression = model_.config().problem() == classifier_problem::regression;
+    out.multi_label = model_.config().problem() == classifier_problem::multi_label;
     out.logits = xt::xtensor<float, 2>::from_shape({sequences.size(), static_cast<std::size_t>(labels)});
     out.probabilities = out.logits;
     if (model_.config().long_pooling != piece_pooling::none) {
@@ -406,7 +416,14 @@ class classifier {
 
   // Probabilities and the predicted class of sequence s (regression: the score itself).
   static void finish_row(prediction& out, std::size_t s, std::int64_t labels) {
-    if (labels == 1) {
+    if (out.multi_label) {
+      for (std::size_t c = 0; c < static_cast<std::size_t>(labels); ++c)
+        out.probabilities(s, c) = static_cast<float>(sigmoid(out.logits(s, c)));
+      const float* row = &out.logits(s, 0);
+      out.predicted[s] = std::max_element(row, row + labels) - row;
+      return;
+    }
+    if (out.regression) {
       out.probabilities(s, 0) = out.logits(s, 0);
       out.predicted[s] = 0;
       return;

@@ -24,8 +24,8 @@ struct ensemble_prediction {
 
 /// Averages the class probabilities of `members`, each a classifier's prediction() for the same
 /// sequences in the same order (summed in double, so the order of the members does not matter
-/// beyond the last bit). Throws input_error when there are no members, when one is a regression,
-/// or when their shapes differ.
+/// beyond the last bit); multi-label members average their per-label sigmoids. Throws input_error
+/// when there are no members, when one is a regression, when their kinds or shapes differ.
 inline ensemble_prediction average_probabilities(std::span<const prediction> members) {
   if (members.empty()) throw input_error("an ensemble needs at least one model's predictions");
   const auto shape = members.front().probabilities.shape();
@@ -34,6 +34,10 @@ inline ensemble_prediction average_probabilities(std::span<const prediction> mem
     if (member.regression)
       throw input_error("ensemble member " + std::to_string(m + 1) +
                         " is a regression model: an ensemble averages class probabilities");
+    if (member.multi_label != members.front().multi_label)
+      throw input_error("ensemble member " + std::to_string(m + 1) + " is " +
+                        (member.multi_label ? "multi-label" : "single-label") + " but member 1 is not: an ensemble "
+                        "averages the probabilities of models of one kind");
     if (member.probabilities.shape() != shape)
       throw input_error("ensemble member " + std::to_string(m + 1) + " predicted [" +
                         std::to_string(member.probabilities.shape()[0]) + ", " +

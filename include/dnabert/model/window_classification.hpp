@@ -24,6 +24,9 @@ std::size_t default_window(const classifier<Spec, B>& model) {
 template <class Spec, class B>
 std::vector<double> positive_class_probabilities(const classifier<Spec, B>& model, std::span<const std::string> sequences,
                                                  std::size_t batch_size) {
+  if (model.problem() == classifier_problem::multi_label)
+    throw config_error("window scores (variant effects, mutation maps, genome scans) need a 2-class classifier (they "
+                       "compare P(class 1)); the model is multi-label (" + std::to_string(model.num_labels()) + " labels)");
   if (model.num_labels() != 2)
     throw config_error("window scores (variant effects, mutation maps, genome scans) need a 2-class classifier (they "
                        "compare P(class 1)); the model has " +

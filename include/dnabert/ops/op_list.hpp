@@ -86,6 +86,8 @@ concept loss_ops = requires(B& be, const T* x, T* y, T value, const std::int32_t
   cross_entropy_backward(be, x, labels, x, n, n, real, value, y, ignore);
   { mse_forward(be, x, x, n) } -> std::convertible_to<double>;
   mse_backward(be, x, x, n, value, y);
+  { bce_with_logits_forward(be, x, x, n) } -> std::convertible_to<double>;
+  bce_with_logits_backward(be, x, x, n, value, y);
 };
 
 /// AdamW (one tensor, or many in one call), the squared norm gradient clipping needs, and the

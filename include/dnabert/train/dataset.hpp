@@ -28,6 +28,7 @@ struct labelled_example {
   std::string id;
   std::vector<token_piece> pieces;
   double label = 0;
+  std::vector<std::uint8_t> multi_labels = {};  ///< a multi-label example's 0/1 per label (empty otherwise)
 };
 
 /// A batch of examples: padded token ids with attention mask, and the labels in row order (for a
@@ -35,6 +36,8 @@ struct labelled_example {
 struct labelled_batch {
   token_batch tokens;
   std::vector<double> labels;
+  /// Multi-label examples: their 0/1 labels [rows, labels] row-major (empty otherwise).
+  std::vector<float> multi_labels = {};
 };
 
 /// Tokenized labelled examples. Sequences longer than one piece are cut to their first piece,
@@ -53,7 +56,7 @@ class labelled_dataset {
     examples_.reserve(entries.size());
     for (std::size_t i = 0; i < entries.size(); ++i) {
       const auto& entry = entries[i];
-      if (!entry.label)
+      if (!entry.label && entry.multi_labels.empty())
         throw input_error("sequence '" + entry.id + "' has no label; training needs a DNABERT TSV, a DNABERT-2 CSV "
                           "or labels for every FASTA record");
       bool cut = false;
@@ -70,7 +73,7 @@ class labelled_dataset {
         pieces.resize(1);
       }
       if (cut) ++truncated_;
-      examples_.push_back({entry.id, std::move(pieces), *entry.label});
+      examples_.push_back({entry.id, std::move(pieces), entry.label.value_or(0.0), entry.multi_labels});
     }
   }
 
@@ -91,6 +94,10 @@ class labelled_dataset {
     std::vector<std::int32_t> out;
     out.reserve(examples_.size());
     for (const auto& example : examples_) {
+      if (!example.multi_labels.empty())
+        throw input_error("sequence '" + example.id + "' has a vector of " + std::to_string(example.multi_labels.size()) +
+                          " labels, but the model is a single-label classifier; a multi-label model "
+                          "(problem_type multi_label_classification) trains on label vectors");
       const double label = example.label;
       if (label != std::floor(label) || label < 0 || label >= static_cast<double>(classes))
         throw input_error("sequence '" + example.id + "' has label " + label_text(label) + ", not a class id in 0.." +
@@ -98,6 +105,18 @@ class labelled_dataset {
       out.push_back(static_cast<std::int32_t>(label));
     }
     return out;
+  }
+
+  /// Checks that every example holds a vector of `labels` 0/1 labels, as a multi-label model
+  /// needs; throws input_error naming the first that does not.
+  void check_multi_labels(std::int64_t labels) const {
+    for (const auto& example : examples_)
+      if (std::ssize(example.multi_labels) != labels)
+        throw input_error("sequence '" + example.id + "' has " +
+                          (example.multi_labels.empty() ? "a single label (" + label_text(example.label) + ")"
+                                                        : "a vector of " + std::to_string(example.multi_labels.size()) + " labels") +
+                          ", but the multi-label model needs a vector of " + std::to_string(labels) +
+                          " 0/1 labels (space-separated in the label column, e.g. '0 1 1 0')");
   }
 
   /// The batch of the examples at `indices` (in that order): one row per example, padded to
@@ -113,6 +132,7 @@ class labelled_dataset {
       pieces.insert(pieces.end(), example.pieces.begin(), example.pieces.end());
       missing_pieces |= example.pieces.size() < split_;
       out.labels.push_back(example.label);
+      out.multi_labels.insert(out.multi_labels.end(), example.multi_labels.begin(), example.multi_labels.end());
     }
     if (pooling_ == piece_pooling::none) {
       out.tokens = make_batch(pieces, pad_to);

@@ -1,5 +1,5 @@
 #pragma once
-// Fine-tuning a sequence classifier (or regressor) as DNABERT's run_finetune.py does: AdamW
+// Fine-tuning a sequence classifier (single- or multi-label) or regressor as DNABERT's run_finetune.py does: AdamW
 // with DNABERT's no-decay groups, linear warmup then decay, gradient clipping, evaluation on a
 // dev set, the best model by a chosen metric saved as a Hugging Face folder; checkpoints,
 // resume, early stopping and class weights through the shared training loop.
@@ -50,16 +50,12 @@ inline forward_options classification_outputs(bool compat = false) {
   return outputs;
 }
 
-/// Mean loss and predictions of `model` on `data` (no dropout, nothing recorded); `pad_to` > 0
-/// runs in DNABERT 2.5 compatibility with batches padded to that many tokens.
-template <class Spec, class B>
-evaluation evaluate_model(const Bert<Spec, B>& model, const labelled_dataset& data, std::size_t batch_size,
-                          std::int64_t step, const std::string& best_metric, std::size_t pad_to = 0) {
+/// Calls consume(batch, logits [rows, num_labels]) for `data` in batches (no dropout, nothing
+/// recorded); `pad_to` > 0 runs in DNABERT 2.5 compatibility with batches padded to that many tokens.
+template <class Spec, class B, class Consume>
+void for_each_logit_batch(const Bert<Spec, B>& model, const labelled_dataset& data, std::size_t batch_size,
+                          std::size_t pad_to, Consume&& consume) {
   B& be = model.backend();
-  const auto classes = model.config().num_labels;
-  std::vector<int> labels, predicted;
-  std::vector<double> probabilities;
-  double loss_sum = 0;
   std::vector<std::size_t> indices;
   for (std::size_t start = 0; start < data.size(); start += batch_size) {
     indices.clear();
@@ -69,8 +65,47 @@ evaluation evaluate_model(const Bert<Spec, B>& model, const labelled_dataset& da
     nn::forward_context<B> ctx{tape};
     const auto out = model.forward(ctx, batch.tokens, detail::classification_outputs(pad_to > 0));
     const auto logit_values = host_floats(be, out.logits.value());
-    const std::span<const float> logits(logit_values);
-    for (std::size_t r = 0; r < indices.size(); ++r) {
+    consume(batch, std::span<const float>(logit_values));
+  }
+}
+
+/// A multi-label model's mean BCE loss (over every sample and label) and metrics on `data`.
+template <class Spec, class B>
+evaluation evaluate_multi_label(const Bert<Spec, B>& model, const labelled_dataset& data, std::size_t batch_size,
+                                std::int64_t step, const std::string& best_metric, std::size_t pad_to) {
+  std::vector<int> labels;
+  std::vector<double> probabilities;
+  double loss_sum = 0;
+  for_each_logit_batch(model, data, batch_size, pad_to, [&](const labelled_batch& batch, std::span<const float> logits) {
+    for (std::size_t i = 0; i < logits.size(); ++i) {
+      loss_sum += binary_cross_entropy_with_logit(logits[i], batch.multi_labels[i]);
+      probabilities.push_back(sigmoid(logits[i]));
+      labels.push_back(static_cast<int>(batch.multi_labels[i]));
+    }
+  });
+  evaluation result;
+  result.step = step;
+  result.loss = labels.empty() ? 0.0 : loss_sum / static_cast<double>(labels.size());
+  if (labels.empty()) return result;
+  const auto report = compute_multi_label_metrics(labels, probabilities, static_cast<int>(model.config().num_labels));
+  result.metrics = report.to_json();
+  result.score = report.value(best_metric);
+  return result;
+}
+
+/// Mean loss and predictions of `model` on `data` (no dropout, nothing recorded); `pad_to` as
+/// for_each_logit_batch.
+template <class Spec, class B>
+evaluation evaluate_model(const Bert<Spec, B>& model, const labelled_dataset& data, std::size_t batch_size,
+                          std::int64_t step, const std::string& best_metric, std::size_t pad_to = 0) {
+  if (model.config().problem() == classifier_problem::multi_label)
+    return evaluate_multi_label(model, data, batch_size, step, best_metric, pad_to);
+  const auto classes = model.config().num_labels;
+  std::vector<int> labels, predicted;
+  std::vector<double> probabilities;
+  double loss_sum = 0;
+  for_each_logit_batch(model, data, batch_size, pad_to, [&](const labelled_batch& batch, std::span<const float> logits) {
+    for (std::size_t r = 0; r < batch.labels.size(); ++r) {
       const double label = batch.labels[r];
       if (classes == 1) {
         loss_sum += (logits[r] - label) * (logits[r] - label);
@@ -84,7 +119,7 @@ evaluation evaluate_model(const Bert<Spec, B>& model, const labelled_dataset& da
       predicted.push_back(static_cast<int>(summary.argmax));
       labels.push_back(static_cast<int>(label));
     }
-  }
+  });
   evaluation result;
   result.step = step;
   result.loss = data.size() ? loss_sum / static_cast<double>(data.size()) : 0.0;
@@ -120,8 +155,12 @@ training_summary finetune(Bert<Spec, B>& model, const labelled_dataset& train_se
                          " pooling over " + std::to_string(set->split()) + " pieces, but the model reads long sequences by " +
                          std::string(piece_pooling_name(model.config().long_pooling)) + " pooling over " +
                          std::to_string(model.config().split) + " pieces");
-  if (classes > 1) {
-    (void)train_set.class_labels(classes);  // refuse bad labels before the first step
+  const bool multi_label = model.config().problem() == classifier_problem::multi_label;
+  if (multi_label) {  // refuse bad labels before the first step
+    train_set.check_multi_labels(classes);
+    dev_set.check_multi_labels(classes);
+  } else if (classes > 1) {
+    (void)train_set.class_labels(classes);
     (void)dev_set.class_labels(classes);
   }
   const auto positions = static_cast<std::size_t>(model.config().max_position_embeddings);
@@ -141,11 +180,13 @@ training_summary finetune(Bert<Spec, B>& model, const labelled_dataset& train_se
   loop.warmup_steps = warmup_from_fraction(options.warmup_fraction, loop.total_steps);
   loop.early_stopping_patience = options.early_stopping_patience;
   loop.keep_best = dev_set.size() > 0;
-  if (classes > 1) loop.score_name = options.best_metric;  // regression is scored by the dev loss, drawn already
+  // regression is scored by the dev loss, drawn already
+  if (classes > 1 || multi_label) loop.score_name = options.best_metric;
 
   std::optional<tensor<B>> weights;
   if (!options.class_weights.empty()) {
-    if (classes < 2) throw config_error("class weights need a classifier (num_labels >= 2), not regression");
+    if (classes < 2 || multi_label)
+      throw config_error("class weights need a single-label classifier (num_labels >= 2), not regression or multi-label");
     if (static_cast<std::int64_t>(options.class_weights.size()) != classes)
       throw config_error("got " + std::to_string(options.class_weights.size()) + " class weights for " +
                          std::to_string(classes) + " classes");
@@ -170,7 +211,13 @@ training_summary finetune(Bert<Spec, B>& model, const labelled_dataset& train_se
     const auto batch = train_set.batch(indices, pad_to);
     for (const auto& row : batch.tokens.attention_mask) part.tokens += row;
     const auto out = model.forward(ctx, batch.tokens, detail::classification_outputs(pad_to > 0));
-    if (classes == 1) {
+    if (multi_label) {
+      tensor<B> targets(be, {static_cast<std::int64_t>(indices.size()), classes});
+      std::vector<typename B::value_type> host(batch.multi_labels.begin(), batch.multi_labels.end());
+      upload(be, host.data(), targets.data(), targets.numel());
+      part.loss = autograd::bce_with_logits(ctx.tape, out.logits, targets);
+    } else if (classes == 1) {
+
       tensor<B> targets(be, {static_cast<std::int64_t>(indices.size()), 1});
       std::vector<typename B::value_type> host(batch.labels.begin(), batch.labels.end());
       upload(be, host.data(), targets.data(), targets.numel());

@@ -1,6 +1,7 @@
 #pragma once
 // Classification metrics for fine-tuning and evaluation, with scikit-learn's semantics (the
-// functions DNABERT's acc_f1_mcc_auc_aupr_pre_rec calls), and a report picked from by name.
+// functions DNABERT's acc_f1_mcc_auc_aupr_pre_rec calls), and a report picked from by name;
+// multi-label ones (per-label and macro/micro AUROC, AUPRC, F1) in a report of their own.
 
 #include <algorithm>
 #include <array>
@@ -168,6 +169,26 @@ inline std::vector<curve_point> binary_curve(std::string_view metric, std::span<
     if (last_of_threshold) curve.push_back(running);
   }
   return curve;
+}
+
+/// The value of metric `name` among `names` (input_error naming the known ones when it is not one).
+template <std::size_t N>
+std::optional<double> lookup_metric(const std::array<std::string_view, N>& names,
+                                    const std::array<std::optional<double>, N>& values, std::string_view name) {
+  for (std::size_t i = 0; i < N; ++i)
+    if (names[i] == name) return values[i];
+  std::string known;
+  for (const auto known_name : names) known += (known.empty() ? "" : ", ") + std::string(known_name);
+  throw input_error("unknown metric '" + std::string(name) + "'; known metrics: " + known);
+}
+
+/// `found`, or input_error saying why metric `name` is empty (`what` the evaluation, `notes` the reasons).
+inline double available_metric(const std::optional<double>& found, std::string_view name, const std::string& what,
+                               const std::vector<std::string>& notes) {
+  if (found) return *found;
+  std::string why;
+  for (const auto& note : notes) why += "; " + note;
+  throw input_error("metric '" + std::string(name) + "' is not available for this evaluation (" + what + why + ")");
 }
 
 }  // namespace detail
@@ -363,12 +384,7 @@ struct metrics_report {
 
   /// The metric called `name` (one of metric_names); input_error for an unknown or empty one.
   [[nodiscard]] double value(std::string_view name) const {
-    const std::optional<double> found = lookup(name);
-    if (found) return *found;
-    std::string why;
-    for (const auto& note : notes) why += "; " + note;
-    throw input_error("metric '" + std::string(name) + "' is not available for this evaluation (" +
-                      std::to_string(num_classes) + " classes" + why + ")");
+    return detail::available_metric(lookup(name), name, std::to_string(num_classes) + " classes", notes);
   }
 
   /// {"samples", "num_classes", each metric by name (null when empty), "notes"}.
@@ -384,14 +400,8 @@ struct metrics_report {
 
  private:
   [[nodiscard]] std::optional<double> lookup(std::string_view name) const {
-    const std::array<std::optional<double>, metric_names.size()> values = {
-        acc, precision, recall, f1, precision_macro, recall_macro, f1_macro, mcc, auc, aupr};
-    for (std::size_t i = 0; i < metric_names.size(); ++i) {
-      if (metric_names[i] == name) return values[i];
-    }
-    std::string known;
-    for (const auto known_name : metric_names) known += (known.empty() ? "" : ", ") + std::string(known_name);
-    throw input_error("unknown metric '" + std::string(name) + "'; known metrics: " + known);
+    return detail::lookup_metric(metric_names, {acc, precision, recall, f1, precision_macro, recall_macro, f1_macro, mcc, auc, aupr},
+                                 name);
   }
 };
 
@@ -441,6 +451,160 @@ inline metrics_report compute_metrics(std::span<const int> labels, std::span<con
   } else {
     report.notes.push_back("precision, recall, f1, aupr: binary metrics need 2 classes; use the _macro ones");
   }
+  return report;
+}
+
+/// Names accepted by multi_label_report::value, in the order to_json writes them.
+inline constexpr std::array<std::string_view, 7> multi_label_metric_names = {
+    "auc", "aupr", "auc_micro", "aupr_micro", "acc", "f1_macro", "f1_micro"};
+
+/// One label's metrics in a multi-label evaluation.
+struct label_metrics {
+  std::size_t positives = 0;   ///< samples with this label
+  std::optional<double> auc;   ///< ROC AUC; empty when the label has a single class in the data
+  std::optional<double> aupr;  ///< average precision; empty when no sample has the label
+  double f1 = 0;               ///< F1 of the label predicted at probability > threshold (zero_division=0)
+};
+
+/// The metrics of a multi-label evaluation (scikit-learn's, on label indicator matrices). Macro
+/// averages run over the labels where the metric is defined (the others are noted), micro ones
+/// over every (sample, label) cell; a metric defined nowhere is empty.
+struct multi_label_report {
+  std::size_t samples = 0;
+  int num_labels = 0;
+  double threshold = 0.5;           ///< a label is predicted when its probability is above this
+  std::optional<double> auc;        ///< macro ROC AUC
+  std::optional<double> aupr;       ///< macro average precision
+  std::optional<double> auc_micro;  ///< roc_auc_score(average="micro")
+  std::optional<double> aupr_micro; ///< average_precision_score(average="micro")
+  double acc = 0;                   ///< subset accuracy: every label of the sample right (accuracy_score)
+  double f1_macro = 0;              ///< f1_score(average="macro", zero_division=0), every label counted
+  double f1_micro = 0;              ///< f1_score(average="micro", zero_division=0)
+  std::vector<label_metrics> per_label;
+  std::vector<std::string> notes;   ///< why a metric is empty or leaves labels out
+
+  /// The metric called `name` (one of multi_label_metric_names); input_error for an unknown or empty one.
+  [[nodiscard]] double value(std::string_view name) const {
+    return detail::available_metric(lookup(name), name, std::to_string(num_labels) + " labels, multi-label", notes);
+  }
+
+  /// {"samples", "num_labels", "problem_type", "threshold", each metric by name (null when empty),
+  /// "per_label": [{"label", "positives", "auc", "aupr", "f1"}], "notes"}.
+  [[nodiscard]] nlohmann::json to_json() const {
+    const auto optional = [](const std::optional<double>& x) { return x ? nlohmann::json(*x) : nlohmann::json(nullptr); };
+    nlohmann::json out = {{"samples", samples},
+                          {"num_labels", num_labels},
+                          {"problem_type", "multi_label_classification"},
+                          {"threshold", threshold}};
+    for (const auto name : multi_label_metric_names) out[std::string(name)] = optional(lookup(name));
+    nlohmann::json labels = nlohmann::json::array();
+    for (std::size_t l = 0; l < per_label.size(); ++l)
+      labels.push_back({{"label", l},
+                        {"positives", per_label[l].positives},
+                        {"auc", optional(per_label[l].auc)},
+                        {"aupr", optional(per_label[l].aupr)},
+                        {"f1", per_label[l].f1}});
+    out["per_label"] = std::move(labels);
+    out["notes"] = notes;
+    return out;
+  }
+
+ private:
+  [[nodiscard]] std::optional<double> lookup(std::string_view name) const {
+    return detail::lookup_metric(multi_label_metric_names, {auc, aupr, auc_micro, aupr_micro, acc, f1_macro, f1_micro}, name);
+  }
+};
+
+/// Multi-label metrics from 0/1 labels and probabilities, both [N, num_labels] row-major; a label
+/// is predicted when its probability is above `threshold`.
+inline multi_label_report compute_multi_label_metrics(std::span<const int> labels, std::span<const double> probabilities,
+                                                      int num_labels, double threshold = 0.5) {
+  if (num_labels < 1) throw input_error("multi-label metrics: num_labels is " + std::to_string(num_labels) + ", must be at least 1");
+  const auto width = static_cast<std::size_t>(num_labels);
+  if (labels.empty()) throw input_error("multi-label metrics: no samples (labels are empty)");
+  if (labels.size() % width != 0)
+    throw input_error("multi-label metrics: labels has " + std::to_string(labels.size()) + " values, not a multiple of " +
+                      std::to_string(num_labels) + " labels");
+  const std::size_t samples = labels.size() / width;
+  if (probabilities.size() != labels.size())
+    throw input_error("multi-label metrics: probabilities has " + std::to_string(probabilities.size()) + " values but " +
+                      std::to_string(samples) + " samples x " + std::to_string(num_labels) + " labels need " +
+                      std::to_string(labels.size()));
+  detail::check_scores("multi-label metrics", probabilities);
+  multi_label_report report;
+  report.samples = samples;
+  report.num_labels = num_labels;
+  report.threshold = threshold;
+  std::vector<int> predicted(labels.size());
+  for (std::size_t i = 0; i < labels.size(); ++i) predicted[i] = probabilities[i] > threshold ? 1 : 0;
+  std::size_t all_right = 0;
+  for (std::size_t s = 0; s < samples; ++s)
+    all_right += std::equal(labels.begin() + static_cast<std::ptrdiff_t>(s * width),
+                            labels.begin() + static_cast<std::ptrdiff_t>((s + 1) * width),
+                            predicted.begin() + static_cast<std::ptrdiff_t>(s * width)) ? 1 : 0;
+  report.acc = static_cast<double>(all_right) / static_cast<double>(samples);
+  std::string single_class, no_positives;
+  double auc_sum = 0, aupr_sum = 0, f1_sum = 0;
+  std::size_t auc_count = 0, aupr_count = 0;
+  detail::class_tally overall{1, 0, 0, 0};
+  std::vector<int> column_labels(samples);
+  std::vector<double> column_scores(samples);
+  for (std::size_t l = 0; l < width; ++l) {
+    detail::class_tally tally{1, 0, 0, 0};
+    for (std::size_t s = 0; s < samples; ++s) {
+      const std::size_t i = s * width + l;
+      column_labels[s] = labels[i];
+      column_scores[s] = probabilities[i];
+      if (labels[i] != 0 && labels[i] != 1)
+        throw input_error("multi-label metrics: label " + std::to_string(l) + " of sample " + std::to_string(s) + " is " +
+                          std::to_string(labels[i]) + ", not 0 or 1");
+      tally.as_label += static_cast<std::size_t>(labels[i]);
+      tally.as_predicted += static_cast<std::size_t>(predicted[i]);
+      tally.correct += static_cast<std::size_t>(labels[i] & predicted[i]);
+    }
+    overall.as_label += tally.as_label;
+    overall.as_predicted += tally.as_predicted;
+    overall.correct += tally.correct;
+    label_metrics metrics;
+    metrics.positives = tally.as_label;
+    metrics.f1 = detail::class_f1(tally);
+    f1_sum += metrics.f1;
+    if (tally.as_label > 0) {
+      metrics.aupr = average_precision(column_labels, column_scores);
+      aupr_sum += *metrics.aupr;
+      ++aupr_count;
+    } else {
+      no_positives += (no_positives.empty() ? "" : ", ") + std::to_string(l);
+    }
+    if (tally.as_label > 0 && tally.as_label < samples) {
+      metrics.auc = roc_auc(column_labels, column_scores);
+      auc_sum += *metrics.auc;
+      ++auc_count;
+    } else {
+      single_class += (single_class.empty() ? "" : ", ") + std::to_string(l);
+    }
+    report.per_label.push_back(metrics);
+  }
+  report.f1_macro = f1_sum / static_cast<double>(width);
+  report.f1_micro = detail::class_f1(overall);
+  if (auc_count > 0) report.auc = auc_sum / static_cast<double>(auc_count);
+  if (aupr_count > 0) report.aupr = aupr_sum / static_cast<double>(aupr_count);
+  if (!single_class.empty())
+    report.notes.push_back("auc: label(s) " + single_class +
+                           " hold a single class in the data, so their ROC AUC is not defined (null) and the macro "
+                           "average leaves them out");
+  if (!no_positives.empty())
+    report.notes.push_back("aupr: label(s) " + no_positives +
+                           " have no positive sample, so their average precision is not defined (null) and the macro "
+                           "average leaves them out");
+  if (overall.as_label > 0 && overall.as_label < labels.size())
+    report.auc_micro = roc_auc(labels, probabilities);
+  else
+    report.notes.push_back("auc_micro: the labels hold a single class, so ROC AUC is not defined");
+  if (overall.as_label > 0)
+    report.aupr_micro = average_precision(labels, probabilities);
+  else
+    report.notes.push_back("aupr_micro: no label is positive anywhere, so average precision is not defined");
   return report;
 }
 

@@ -24,7 +24,7 @@ namespace dnabert::train {
 struct evaluation {
   std::int64_t step = 0;
   double loss = 0;
-  nlohmann::json metrics;  ///< metrics_report::to_json() for classification, empty otherwise
+  nlohmann::json metrics;  ///< metrics_report::to_json() for classification (multi_label_report::to_json() for multi-label), empty otherwise
   double score = 0;        ///< the value the best model is chosen by (higher is better)
 };
 

@@ -101,7 +101,12 @@ void check_gradients(const golden_case& c, const dnabert::Bert<Spec, B>& model) 
   const auto out = model.forward(ctx, batch);
   const auto& labels = golden(c, mlm ? "mlm_labels" : "labels");
   dnabert::autograd::var<B> loss;
-  if (model.config().num_labels == 1 && !mlm) {
+  if (model.config().problem() == dnabert::classifier_problem::multi_label && !mlm) {
+    dnabert::tensor<B> targets(cpu, {static_cast<std::int64_t>(labels.values.size()) / model.config().num_labels,
+                                     model.config().num_labels});
+    std::copy(labels.values.begin(), labels.values.end(), targets.data());
+    loss = dnabert::autograd::bce_with_logits(tape, out.logits, targets);
+  } else if (model.config().num_labels == 1 && !mlm) {
     dnabert::tensor<B> targets(cpu, {static_cast<std::int64_t>(labels.values.size()), 1});
     std::copy(labels.values.begin(), labels.values.end(), targets.data());
     loss = dnabert::autograd::mse(tape, out.logits, targets);
@@ -133,7 +138,7 @@ void check_gradients(const golden_case& c, const dnabert::Bert<Spec, B>& model) 
 }  // namespace
 
 TEST_CASE("parity with Hugging Face: logits, hidden states, attentions, gradients") {
-  for (const char* name : {"mlm_k3", "cls_k6", "cls3_k3", "reg_k6"}) {
+  for (const char* name : {"mlm_k3", "cls_k6", "cls3_k3", "reg_k6", "mlc_k3"}) {
     CAPTURE(name);
     const auto c = load_case(name);
     B cpu(1);

@@ -727,6 +727,28 @@ void mse_backward(cpu_t<T>&, const T* predictions, const T* targets, std::int64_
     dpredictions[i] += dloss * T(2) * (predictions[i] - targets[i]) / static_cast<T>(n);
 }
 
+/// Mean binary cross-entropy with logits over n values, targets in [0, 1] (torch's
+/// binary_cross_entropy_with_logits), in the form that cannot overflow: max(x, 0) - x t + log1p(exp(-|x|)).
+template <class T>
+double bce_with_logits_forward(cpu_t<T>&, const T* logits, const T* targets, std::int64_t n) {
+  double total = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto x = static_cast<double>(logits[i]);
+    total += std::max(x, 0.0) - x * static_cast<double>(targets[i]) + std::log1p(std::exp(-std::abs(x)));
+  }
+  return n == 0 ? 0.0 : total / static_cast<double>(n);
+}
+
+/// dlogits += dloss (sigmoid(x) - t) / n.
+template <class T>
+void bce_with_logits_backward(cpu_t<T>&, const T* logits, const T* targets, std::int64_t n, T dloss, T* dlogits) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T e = std::exp(-std::abs(logits[i]));  // sigmoid from exp(-|x|): no overflow either side
+    const T sigmoid = logits[i] >= T(0) ? T(1) / (T(1) + e) : e / (T(1) + e);
+    dlogits[i] += dloss * (sigmoid - targets[i]) / static_cast<T>(n);
+  }
+}
+
 }  // namespace dnabert::backend
 
 // The float model backend and the double one of the finite-difference checks provide every op.

@@ -191,6 +191,12 @@ double mse_forward(cuda_t<T>& be, const T* predictions, const T* targets, std::i
 template <class T>
 void mse_backward(cuda_t<T>& be, const T* predictions, const T* targets, std::int64_t n, T dloss,
                   T* dpredictions);
+/// Mean binary cross-entropy with logits over n values (torch's binary_cross_entropy_with_logits).
+template <class T>
+double bce_with_logits_forward(cuda_t<T>& be, const T* logits, const T* targets, std::int64_t n);
+/// dlogits += dloss (sigmoid(x) - t) / n.
+template <class T>
+void bce_with_logits_backward(cuda_t<T>& be, const T* logits, const T* targets, std::int64_t n, T dloss, T* dlogits);
 
 // Optimizer ------------------------------------------------------------------------------------
 
