@@ -16,27 +16,15 @@
 #include "dnabert/autograd/functions.hpp"
 #include "dnabert/backend/cpu/ops.hpp"
 #include "test_paths.hpp"
+#include "typed_cpu_tensors.hpp"
 
 namespace {
 
 namespace ag = dnabert::autograd;
 
-template <class T>
-using backend_of = dnabert::backend::cpu_t<T>;
-
-template <class T>
-backend_of<T>& test_backend() {
-  static backend_of<T> backend(1);
-  return backend;
-}
-
-template <class T>
-dnabert::tensor<backend_of<T>> make_tensor(const dnabert::shape_type& shape, const std::vector<double>& values) {
-  dnabert::tensor<backend_of<T>> t(test_backend<T>(), shape);
-  REQUIRE(values.size() == t.span().size());
-  for (std::size_t i = 0; i < values.size(); ++i) t.span()[i] = static_cast<T>(values[i]);
-  return t;
-}
+using dnabert::test::backend_of;
+using dnabert::test::make_tensor;
+using dnabert::test::test_backend;
 
 std::vector<double> flatten(const nlohmann::json& rows) {
   std::vector<double> out;
