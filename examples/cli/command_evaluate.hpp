@@ -51,13 +51,25 @@ inline std::vector<evaluated_folder> folders_to_evaluate(const std::string& dir)
   return folders;
 }
 
+/// `model`'s prediction of `entries` (single sequences or pairs), named by their ids.
+template <class Model>
+prediction predict_entries(const Model& model, const std::vector<io::sequence_entry>& entries,
+                           const inference_options& options) {
+  std::vector<std::string> sequences, ids, seconds;
+  for (const auto& entry : entries) {
+    sequences.push_back(entry.sequence);
+    ids.push_back(entry.id);
+    if (!entry.second.empty()) seconds.push_back(entry.second);
+  }
+  return model.predict(sequences, options, ids, seconds);
+}
+
 /// The multi-label metrics (train::multi_label_report, as JSON) of the multi-label classifier `model`
 /// on `entries`, whose labels must be 0/1 vectors of the model's size (input_error naming `input` otherwise).
 template <class Model>
 nlohmann::json evaluate_multi_label(const Model& model, const std::string& input,
                                     const std::vector<io::sequence_entry>& entries, const inference_options& options) {
   const auto width = static_cast<std::size_t>(model.num_labels());
-  std::vector<std::string> sequences, ids, seconds;
   std::vector<int> labels;
   for (const auto& entry : entries) {
     if (entry.multi_labels.size() != width)
@@ -66,11 +78,8 @@ nlohmann::json evaluate_multi_label(const Model& model, const std::string& input
                         (entry.multi_labels.empty() ? std::string("a single label") :
                                                       std::to_string(entry.multi_labels.size()) + " values"));
     labels.insert(labels.end(), entry.multi_labels.begin(), entry.multi_labels.end());
-    sequences.push_back(entry.sequence);
-    ids.push_back(entry.id);
-    if (!entry.second.empty()) seconds.push_back(entry.second);
   }
-  const auto result = model.predict(sequences, options, ids, seconds);
+  const auto result = predict_entries(model, entries, options);
   const std::vector<double> probabilities(result.probabilities.begin(), result.probabilities.end());
   return train::compute_multi_label_metrics(labels, probabilities, static_cast<int>(width)).to_json();
 }
@@ -84,7 +93,6 @@ nlohmann::json evaluate_classifier(const Model& model, const std::string& dir, c
   if (model.problem() == classifier_problem::multi_label) return evaluate_multi_label(model, input, entries, options);
   const auto classes = static_cast<int>(model.num_labels());
   if (classes < 2) throw input_error("evaluate needs a classifier; " + dir + " is a regression model");
-  std::vector<std::string> sequences, ids, seconds;
   std::vector<int> labels;
   for (const auto& entry : entries) {
     if (!entry.multi_labels.empty())
@@ -93,11 +101,8 @@ nlohmann::json evaluate_classifier(const Model& model, const std::string& dir, c
     if (!entry.label || *entry.label != std::floor(*entry.label) || *entry.label < 0 || *entry.label >= classes)
       throw input_error(input + ": sequence '" + entry.id + "' needs a class label in 0.." + std::to_string(classes - 1));
     labels.push_back(static_cast<int>(*entry.label));
-    sequences.push_back(entry.sequence);
-    ids.push_back(entry.id);
-    if (!entry.second.empty()) seconds.push_back(entry.second);
   }
-  const auto result = model.predict(sequences, options, ids, seconds);
+  const auto result = predict_entries(model, entries, options);
   const std::vector<int> predicted(result.predicted.begin(), result.predicted.end());
   const std::vector<double> probabilities(result.probabilities.begin(), result.probabilities.end());
   return train::compute_metrics(labels, predicted, probabilities, classes).to_json();

@@ -239,6 +239,33 @@ TEST_CASE("cuda: element-wise ops and column sums") {
   tanh_backward(host(), y.data(), dy.data(), dx.data(), count);
   tanh_backward(gpu(), d_y.data(), d_dy.data(), d_dx.data(), count);
   check_close(to_host(d_dx), dx, "tanh_backward");
+  relu_forward(host(), x.data(), y.data(), count);
+  relu_forward(gpu(), d_x.data(), d_y.data(), count);
+  check_close(to_host(d_y), y, "relu_forward");
+  relu_backward(host(), y.data(), dy.data(), dx.data(), count);
+  relu_backward(gpu(), d_y.data(), d_dy.data(), d_dx.data(), count);
+  check_close(to_host(d_dx), dx, "relu_backward");
+
+  // A long sequence's pieces pooled per sequence: rows 0-9, 10-209 and 210-299 as three segments.
+  const std::vector<std::int32_t> starts = {0, 10, 210, 300};
+  const auto d_starts = to_device(starts);
+  for (const bool take_max : {false, true}) {
+    CAPTURE(take_max);
+    std::vector<float> pooled(3 * n), dx_rows = dy;
+    std::vector<std::int32_t> argmax(3 * n);
+    dnabert::tensor<cuda> d_pooled(gpu(), {3 * n});
+    dnabert::tensor<cuda, std::int32_t> d_argmax(gpu(), {3 * n});
+    segment_pool_forward(host(), x.data(), starts.data(), 3, n, take_max, pooled.data(), argmax.data());
+    segment_pool_forward(gpu(), d_x.data(), d_starts.data(), 3, n, take_max, d_pooled.data(), d_argmax.data());
+    check_close(to_host(d_pooled), pooled, "segment_pool_forward");
+    if (take_max) CHECK(to_host(d_argmax) == argmax);
+    const auto pooled_grad = random_values(static_cast<std::size_t>(3 * n), 7);
+    const auto d_pooled_grad = to_device(pooled_grad);
+    auto d_dx_rows = to_device(dy);
+    segment_pool_backward(host(), pooled_grad.data(), starts.data(), 3, n, take_max, argmax.data(), dx_rows.data());
+    segment_pool_backward(gpu(), d_pooled_grad.data(), d_starts.data(), 3, n, take_max, d_argmax.data(), d_dx_rows.data());
+    check_close(to_host(d_dx_rows), dx_rows, "segment_pool_backward");
+  }
 
   fill(gpu(), d_y.data(), 2.5f, count);
   CHECK(to_host(d_y) == std::vector<float>(x.size(), 2.5f));

@@ -175,8 +175,8 @@ class classifier {
   /// What the head was trained for (config.json's problem_type, or as transformers infers it).
   [[nodiscard]] classifier_problem problem() const { return model_.config().problem(); }
 
-  /// Predicts every sequence (raw nucleotides, any length >= k); ids name them in errors. With
-  /// A long-sequence classifier (config long_pooling, DNABERT-XL) reads each sequence's first
+  /// Predicts every sequence (raw nucleotides, any length >= k); ids name them in errors. A
+  /// long-sequence classifier (config long_pooling, DNABERT-XL) reads each sequence's first
   /// `split` pieces at once and pools them itself (options.long_sequences does not apply). With
   /// `pairs_with` (one per sequence) each sequence is the pair [CLS] a [SEP] b [SEP] with
   /// pairs_with's, cut to one piece as Hugging Face's longest_first. Throws
@@ -360,14 +360,11 @@ class classifier {
     for (std::size_t first = 0; first < order.size();) {
       std::vector<token_piece> batch_pieces;
       std::size_t end = first;
-      bool missing = false;
       while (end < order.size() && (end == first || batch_pieces.size() + pieces[order[end]].size() <= options.batch_size)) {
         const auto& own = pieces[order[end++]];
         batch_pieces.insert(batch_pieces.end(), own.begin(), own.end());
-        missing |= own.size() < split;
       }
-      const bool empty_row = config.long_pooling == piece_pooling::concat && missing;
-      const token_batch batch = make_sequence_batch(batch_pieces, empty_row ? model_.max_kmers() + 2 : 0);
+      const token_batch batch = make_sequence_batch(batch_pieces, config.long_pooling, split, model_.max_kmers() + 2);
       nn::forward_context<B> ctx{tape};
       const auto logits = host_floats(*backend_, model_.forward(ctx, batch, inference_outputs(true)).logits.value());
       for (std::size_t row = 0; first + row < end; ++row) {

@@ -3,6 +3,7 @@
 // DNABERT-XL): each sequence's pieces as consecutive rows of one batch, the all-[PAD] row DNABERT-XL
 // encodes for a missing piece, and the row layout the classification head pools by.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -42,14 +43,19 @@ inline std::vector<token_piece> long_sequence_pieces(const kmer_tokenizer& token
   return pieces;
 }
 
-/// A batch of whole sequences: `pieces` hold each sequence's pieces one after another, in piece
-/// order. With `empty_row_length` > 0 the batch ends with one more row of that many [PAD]s, every
-/// one attended: the chunk of padding DNABERT-XL encodes where a sequence has fewer pieces than
-/// `split` (its mask is all 0 there, which softmax treats as all 1).
-inline token_batch make_sequence_batch(std::span<const token_piece> pieces, std::size_t empty_row_length = 0) {
-  if (empty_row_length == 0) return make_batch(pieces);
+/// A batch of whole sequences for a classifier with long-sequence `pooling` over `split` pieces:
+/// `pieces` hold each sequence's pieces one after another, in piece order (long_sequence_pieces).
+/// For concat, when a sequence has fewer than `split` pieces, the batch ends with one more row of
+/// `piece_tokens` [PAD]s, every one attended: the chunk of padding DNABERT-XL encodes for a missing
+/// piece (its mask is all 0 there, which softmax under transformers 2.5's -10000 treats as all 1).
+inline token_batch make_sequence_batch(std::span<const token_piece> pieces, piece_pooling pooling, std::size_t split,
+                                       std::size_t piece_tokens) {
+  const bool missing = pooling == piece_pooling::concat &&
+                       std::any_of(pieces.begin(), pieces.end(),
+                                   [&](const token_piece& piece) { return piece.origin.piece_count < split; });
+  if (!missing) return make_batch(pieces);
   std::vector<token_piece> rows(pieces.begin(), pieces.end());
-  rows.push_back({{empty_piece_sequence, 0, 0, 1}, std::vector<token_id>(empty_row_length, special::pad), 0});
+  rows.push_back({{empty_piece_sequence, 0, 0, 1}, std::vector<token_id>(piece_tokens, special::pad), 0});
   return make_batch(rows);
 }
 

@@ -66,9 +66,8 @@ struct masked_lm_head {
   }
 };
 
-/// The sequence-classification head: dropout(pooled) W^T + b, num_labels outputs (1 = regression; multi-label: one
-/// logit per label),
-/// on one piece per sequence; a long-sequence classifier (config.long_pooling) first pools each
+/// The sequence-classification head: dropout(pooled) W^T + b, num_labels outputs (1 = regression;
+/// multi-label: one logit per label), on one piece per sequence; a long-sequence classifier (config.long_pooling) first pools each
 /// sequence's pieces by their mean or max, or joins `split` of them for DNABERT-XL's dnalongcat:
 /// classifier2(dropout(relu(classifier1(dropout(joined))))).
 template <class B>

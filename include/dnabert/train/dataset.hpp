@@ -126,11 +126,9 @@ class labelled_dataset {
     std::vector<token_piece> pieces;
     labelled_batch out;
     out.labels.reserve(indices.size());
-    bool missing_pieces = false;
     for (const std::size_t i : indices) {
       const auto& example = examples_.at(i);
       pieces.insert(pieces.end(), example.pieces.begin(), example.pieces.end());
-      missing_pieces |= example.pieces.size() < split_;
       out.labels.push_back(example.label);
       out.multi_labels.insert(out.multi_labels.end(), example.multi_labels.begin(), example.multi_labels.end());
     }
@@ -139,8 +137,7 @@ class labelled_dataset {
       return out;
     }
     if (pad_to > 0) throw input_error("a long-sequence classifier's batches are not padded to a fixed length");
-    const bool empty_row = pooling_ == piece_pooling::concat && missing_pieces;
-    out.tokens = make_sequence_batch(pieces, empty_row ? max_kmers_ + 2 : 0);
+    out.tokens = make_sequence_batch(pieces, pooling_, split_, max_kmers_ + 2);
     return out;
   }
 

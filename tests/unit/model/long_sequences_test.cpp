@@ -11,6 +11,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
@@ -126,16 +127,21 @@ TEST_CASE("long sequences: the batch layout refuses scattered pieces and a missi
   const auto b = dnabert::long_sequence_pieces(tokenizer, config.long_pooling, 2, std::string(100, 'G'), "b", 1, 510);
   std::vector<dnabert::token_piece> rows(a.begin(), a.end());
   rows.insert(rows.end(), b.begin(), b.end());
-  const auto layout = dnabert::layout_pieces(dnabert::make_sequence_batch(rows, 512), config);
+  const auto batch = dnabert::make_sequence_batch(rows, config.long_pooling, 2, 512);
+  REQUIRE(batch.rows == 4);  // b has 1 of 2 pieces: the all-[PAD] row, attended
+  CHECK(std::all_of(batch.attention_mask.begin() + 3 * 512, batch.attention_mask.end(), [](int m) { return m == 1; }));
+  CHECK(dnabert::make_sequence_batch(a, config.long_pooling, 2, 512).rows == 2);  // a has both: no such row
+  CHECK(dnabert::make_sequence_batch(rows, dnabert::piece_pooling::mean, 2, 512).rows == 3);  // mean reads real pieces
+  const auto layout = dnabert::layout_pieces(batch, config);
   CHECK(layout.starts == std::vector<std::int32_t>{0, 2, 3});
   CHECK(layout.slots == std::vector<std::int32_t>{0, 1, 2, 3});  // b's second slot: the all-[PAD] row 3
-  CHECK_THROWS_WITH_AS(dnabert::layout_pieces(dnabert::make_sequence_batch(rows), config),
+  CHECK_THROWS_WITH_AS(dnabert::layout_pieces(dnabert::make_batch(rows), config),
                        doctest::Contains("sequence 1 has 1 of the 2 pieces a concat classifier reads"), dnabert::input_error);
   std::swap(rows[1], rows[2]);
-  CHECK_THROWS_WITH_AS(dnabert::layout_pieces(dnabert::make_sequence_batch(rows, 512), config),
+  CHECK_THROWS_WITH_AS(dnabert::layout_pieces(dnabert::make_sequence_batch(rows, config.long_pooling, 2, 512), config),
                        doctest::Contains("each sequence's pieces together and in order"), dnabert::input_error);
   config.split = 1;
-  CHECK_THROWS_WITH_AS(dnabert::layout_pieces(dnabert::make_sequence_batch(a, 512), config),
+  CHECK_THROWS_WITH_AS(dnabert::layout_pieces(dnabert::make_batch(a), config),
                        doctest::Contains("more than the 1 pieces the classifier reads"), dnabert::input_error);
 }
 
