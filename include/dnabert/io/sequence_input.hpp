@@ -44,7 +44,7 @@ struct sequence_entry {
   std::string id;
   std::string sequence;
   std::optional<double> label;
-  std::string second;  ///< a pair table row's second sequence (empty for a single sequence)
+  std::string second = {};  ///< a pair table row's second sequence (empty for a single sequence)
   /// A multi-label table row's 0/1 value per label (empty otherwise; `label` is then empty).
   std::vector<std::uint8_t> multi_labels = {};  // = {}: initialisers that omit it stay warning-free
 };
