@@ -18,6 +18,8 @@
 #include "tensor_compare.hpp"
 #include "test_paths.hpp"
 
+namespace analysis_attention_plots_test {
+
 namespace {
 
 namespace analysis = dnabert::analysis;
@@ -204,3 +206,5 @@ TEST_CASE("attention plots: landscape means by position, positions nobody reache
   CHECK(occurrences(lines[0], ",") == 4);
   CHECK(occurrences(lines[1], ",") == 1);  // position 1 has no finite score in this group
 }
+
+}  // namespace analysis_attention_plots_test

@@ -21,6 +21,8 @@
 #include "batch_invariance.hpp"
 #include "test_paths.hpp"
 
+namespace analysis_attention_scores_test {
+
 namespace {
 
 using B = dnabert::backend::cpu;
@@ -227,3 +229,5 @@ TEST_CASE("attention scores: a stream scored and written chunk by chunk equals t
   if constexpr (dnabert::test::gemm_is_batch_invariant)
     CHECK(read_bytes((dir / "streamed.npy").string()) == read_bytes((dir / "whole.npy").string()));
 }
+
+}  // namespace analysis_attention_scores_test

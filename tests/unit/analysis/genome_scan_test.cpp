@@ -16,6 +16,8 @@
 #include "dnabert/analysis/genome_scan.hpp"
 #include "test_paths.hpp"
 
+namespace analysis_genome_scan_test {
+
 namespace {
 
 namespace analysis = dnabert::analysis;
@@ -421,3 +423,5 @@ TEST_CASE("genome scan: the C. elegans sample in BED regions matches transformer
   CHECK(row == 111);
   CHECK(seen.size() == row);
 }
+
+}  // namespace analysis_genome_scan_test

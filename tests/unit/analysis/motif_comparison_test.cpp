@@ -11,6 +11,8 @@
 
 #include "test_paths.hpp"
 
+namespace analysis_motif_comparison_test {
+
 namespace {
 
 namespace analysis = dnabert::analysis;
@@ -113,3 +115,5 @@ TEST_CASE("motif comparison: best_matches picks the most similar known motif for
   CHECK_FALSE(analysis::best_match(motif, {}).has_value());
   CHECK_THROWS_AS((void)analysis::align_motifs({}, motif), dnabert::input_error);
 }
+
+}  // namespace analysis_motif_comparison_test

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+namespace analysis_motif_discovery_test {
+
 namespace {
 
 namespace analysis = dnabert::analysis;
@@ -198,3 +200,5 @@ TEST_CASE("motif discovery: a motif planted under high attention is found, windo
   strict.min_instances = 19;
   CHECK(analysis::discover_motifs(positives, negatives, scores, strict).empty());
 }
+
+}  // namespace analysis_motif_discovery_test

@@ -11,6 +11,8 @@
 #include "dnabert/analysis/motif_discovery.hpp"
 #include "planted_pwm.hpp"
 
+namespace analysis_motif_recovery_test {
+
 namespace {
 
 namespace analysis = dnabert::analysis;
@@ -59,3 +61,5 @@ TEST_CASE("motif recovery: without planted sites the same attention peaks yield 
   }
   CHECK(motifs.empty());
 }
+
+}  // namespace analysis_motif_recovery_test

@@ -17,6 +17,8 @@
 
 #include "test_paths.hpp"
 
+namespace analysis_motif_statistics_test {
+
 namespace {
 
 namespace analysis = dnabert::analysis;
@@ -165,3 +167,5 @@ TEST_CASE("motif statistics: Aho-Corasick on hand-made overlaps, and its input c
   CHECK_THROWS_AS(analysis::motif_matcher(std::vector<std::string>{"ACGN"}), dnabert::input_error);
   CHECK_THROWS_AS(analysis::motif_matcher(std::vector<std::string>{""}), dnabert::input_error);
 }
+
+}  // namespace analysis_motif_statistics_test

@@ -19,6 +19,8 @@
 #include "test_paths.hpp"
 #include "variant_fixtures.hpp"
 
+namespace analysis_mutation_effects_test {
+
 namespace {
 
 namespace analysis = dnabert::analysis;
@@ -124,3 +126,5 @@ TEST_CASE_FIXTURE(mutation_file_fixture, "mutation file mode: an input scored a 
   scorer.score(model, std::span<const dnabert::io::sequence_entry>(sequences).first(1), 3, [](const auto&) {});
   CHECK_THROWS_WITH_AS(scorer.finish(), doctest::Contains("names no sequence of the input (1 sequences)"), dnabert::format_error);
 }
+
+}  // namespace analysis_mutation_effects_test

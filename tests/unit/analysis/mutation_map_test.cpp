@@ -11,6 +11,8 @@
 #include "dnabert/analysis/mutation_map.hpp"
 #include "test_paths.hpp"
 
+namespace analysis_mutation_map_test {
+
 namespace {
 
 namespace analysis = dnabert::analysis;
@@ -141,3 +143,5 @@ TEST_CASE("mutation map: a sequence shorter than one k-mer is refused") {
   CHECK_THROWS_WITH_AS((void)analysis::saturation_mutagenesis(model, "ACGTA", "tiny"),
                        "sequence 'tiny' has 5 nt, fewer than one 6-mer", dnabert::input_error);
 }
+
+}  // namespace analysis_mutation_map_test

@@ -12,6 +12,8 @@
 
 #include "test_paths.hpp"
 
+namespace analysis_sequence_logo_test {
+
 namespace {
 
 namespace analysis = dnabert::analysis;
@@ -104,3 +106,5 @@ TEST_CASE("sequence logo: SVG letters are paths scaled to their boxes, the title
   written << in.rdbuf();
   CHECK(written.str() == svg);
 }
+
+}  // namespace analysis_sequence_logo_test

@@ -14,6 +14,8 @@
 #include "test_paths.hpp"
 #include "variant_fixtures.hpp"
 
+namespace analysis_variant_effects_test {
+
 namespace {
 
 namespace analysis = dnabert::analysis;
@@ -204,3 +206,5 @@ TEST_CASE("variant scores: only a 2-class classifier is accepted") {
                        "P(class 1)); the model has 1 output (regression)",
                        dnabert::config_error);
 }
+
+}  // namespace analysis_variant_effects_test

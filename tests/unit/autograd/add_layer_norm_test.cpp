@@ -10,6 +10,8 @@
 #include "dnabert/backend/cpu/ops.hpp"
 #include "tensor_compare.hpp"
 
+namespace autograd_add_layer_norm_test {
+
 namespace {
 
 using backend_type = dnabert::backend::cpu;
@@ -82,3 +84,5 @@ TEST_CASE("add_layer_norm records nothing when not training and checks shapes") 
   const var wrong = random_var({4, 15}, 10, 1.0f);
   CHECK_THROWS_AS(ag::add_layer_norm(inference, a, wrong, gamma, beta, 1e-12), dnabert::shape_error);
 }
+
+}  // namespace autograd_add_layer_norm_test

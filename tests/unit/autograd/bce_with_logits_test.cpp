@@ -18,6 +18,8 @@
 #include "test_paths.hpp"
 #include "typed_cpu_tensors.hpp"
 
+namespace autograd_bce_with_logits_test {
+
 namespace {
 
 namespace ag = dnabert::autograd;
@@ -107,3 +109,5 @@ TEST_CASE("bce_with_logits: targets of another size are refused") {
   ag::tape<backend_of<float>> tape(test_backend<float>(), true);
   CHECK_THROWS_AS(ag::bce_with_logits(tape, logits, targets), dnabert::shape_error);
 }
+
+}  // namespace autograd_bce_with_logits_test

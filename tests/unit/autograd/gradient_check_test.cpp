@@ -10,6 +10,8 @@
 #include "dnabert/autograd/functions.hpp"
 #include "dnabert/backend/cpu/ops.hpp"
 
+namespace autograd_gradient_check_test {
+
 namespace {
 
 using backend_type = dnabert::backend::cpu_t<double>;
@@ -209,3 +211,5 @@ TEST_CASE("gradient check: scatter_rows places packed rows in a zero-filled layo
       CHECK(y.value().data()[r * 4 + j] == expected);
     }
 }
+
+}  // namespace autograd_gradient_check_test

@@ -18,6 +18,8 @@
 #include "test_paths.hpp"
 #include "typed_cpu_tensors.hpp"
 
+namespace autograd_weighted_cross_entropy_test {
+
 namespace {
 
 namespace ag = dnabert::autograd;
@@ -178,3 +180,5 @@ TEST_CASE("weighted cross-entropy: bad weights and labels are refused with a cle
   CHECK_THROWS_AS((void)ag::cross_entropy(tape, logits, labels, &negative), dnabert::config_error);
   CHECK_THROWS_AS((void)ag::cross_entropy(tape, logits, make_labels<double>({0, 1, 2}), nullptr), dnabert::shape_error);
 }
+
+}  // namespace autograd_weighted_cross_entropy_test

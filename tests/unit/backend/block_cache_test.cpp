@@ -8,6 +8,8 @@
 #include "dnabert/backend/block_cache.hpp"
 #include "dnabert/backend/cpu/backend.hpp"
 
+namespace backend_block_cache_test {
+
 using dnabert::backend::block_cache;
 
 TEST_CASE("block cache: size classes fit the request, stay aligned and waste at most 12.5 %") {
@@ -47,3 +49,5 @@ TEST_CASE("block cache: a freed block serves the next request of its class") {
   const auto other = cpu.allocate(2000);  // another class: a new block
   CHECK(other.get() != first);
 }
+
+}  // namespace backend_block_cache_test

@@ -10,6 +10,8 @@
 
 #include "dnabert/backend/cuda/backend.hpp"
 
+namespace backend_cuda_kernels_test {
+
 namespace {
 
 using dnabert::backend::cuda_kernels;
@@ -60,3 +62,5 @@ TEST_CASE("cuda kernel set: DNABERT_CUDA_KERNELS picks it, standard by default, 
                          std::invalid_argument);
   }
 }
+
+}  // namespace backend_cuda_kernels_test

@@ -8,6 +8,8 @@
 
 #include "dnabert/backend/cuda/launch.hpp"
 
+namespace backend_cuda_launch_test {
+
 namespace {
 
 namespace launch = dnabert::backend::cuda_launch;
@@ -75,3 +77,5 @@ TEST_CASE("cuda launch: grids cover the elements and stay within the limit") {
   CHECK(launch::blocks_for(std::int64_t{1} << 40) == launch::max_blocks);
   CHECK(launch::blocks_for(100, 32) == 4);
 }
+
+}  // namespace backend_cuda_launch_test

@@ -15,6 +15,8 @@
 #include "dnabert/backend/cuda/flash_tiling.hpp"
 #include "flash_attention_reference.hpp"
 
+namespace backend_flash_attention_test {
+
 namespace {
 
 namespace launch = dnabert::backend::cuda_launch;
@@ -217,3 +219,5 @@ TEST_CASE("flash reference: the kernel's tile recurrence equals the CPU backend'
   const problem wide(2, 45, 1, 100, 6);  // a head width padded to 128
   check_reference<wide_tiles.query_tile(), wide_tiles.key_tile>(wide, cpu_context(wide));
 }
+
+}  // namespace backend_flash_attention_test

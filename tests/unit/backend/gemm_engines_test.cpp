@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+namespace backend_gemm_engines_test {
+
 namespace {
 
 using dnabert::backend::cpu_t;
@@ -159,3 +161,5 @@ TEST_CASE("onednn_gemm: a shape oneDNN rejects is a dnabert::error naming the pr
                        doctest::Contains("oneDNN matmul [-2x2] x [2x2] failed"), dnabert::error);
 }
 #endif
+
+}  // namespace backend_gemm_engines_test

@@ -9,6 +9,8 @@
 #include "dnabert/backend/cpu/ops.hpp"
 #include "dnabert/ops/op_list.hpp"
 
+namespace backend_op_list_test {
+
 namespace {
 
 // Memory but no ops: every op group must be unsatisfied.
@@ -31,3 +33,5 @@ TEST_CASE("op_list: the CPU backend provides every op, a backend without ops pro
   CHECK_FALSE(dnabert::ops::optimizer_ops<memory_only_backend>);
   CHECK_FALSE(dnabert::ops::backend_ops<memory_only_backend>);
 }
+
+}  // namespace backend_op_list_test

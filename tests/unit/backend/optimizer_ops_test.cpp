@@ -9,6 +9,8 @@
 #include <random>
 #include <vector>
 
+namespace backend_optimizer_ops_test {
+
 namespace {
 
 using dnabert::backend::cpu_t;
@@ -159,3 +161,5 @@ TEST_CASE("scale: multiplies every element by the factor") {
     CHECK(all_equal);
   }
 }
+
+}  // namespace backend_optimizer_ops_test

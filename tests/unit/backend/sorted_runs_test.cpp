@@ -13,6 +13,8 @@
 #include "dnabert/backend/cpu/ops.hpp"
 #include "dnabert/backend/sorted_runs.hpp"
 
+namespace backend_sorted_runs_test {
+
 namespace {
 
 namespace runs = dnabert::backend::sorted_runs;
@@ -188,3 +190,5 @@ TEST_CASE("embedding backward: an id outside the table throws, naming it") {
   CHECK_THROWS_WITH_AS(embedding_backward(cpu, ids.data(), 2, dout.data(), 2, table.data(), 5),
                        doctest::Contains("id 5 outside a table of 5 rows"), std::out_of_range);
 }
+
+}  // namespace backend_sorted_runs_test

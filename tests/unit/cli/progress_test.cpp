@@ -9,6 +9,8 @@
 
 #include "../../../examples/cli/progress.hpp"
 
+namespace cli_progress_test {
+
 namespace {
 
 using namespace dnabert::cli;
@@ -85,3 +87,5 @@ TEST_CASE("progress: ETA in seconds, minutes or hours, unknown without a rate") 
   CHECK(detail::eta_text(5, 1e-300) == "ETA ?");
   CHECK(detail::short_number(3.1e6) == "3.1M");
 }
+
+}  // namespace cli_progress_test

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+namespace core_bert_config_test {
+
 namespace {
 
 using dnabert::bert_config;
@@ -202,3 +204,5 @@ TEST_CASE("head_for_architectures reads config.json's architectures") {
                        doctest::Contains("architecture 'BertForTokenClassification' is not supported"),
                        dnabert::config_error);
 }
+
+}  // namespace core_bert_config_test

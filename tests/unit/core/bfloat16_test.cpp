@@ -10,6 +10,8 @@
 
 #include "dnabert/core/half_float.hpp"
 
+namespace core_bfloat16_test {
+
 namespace {
 
 std::uint16_t bits_of(std::uint32_t float_bits) { return dnabert::bfloat16(std::bit_cast<float>(float_bits)).bits; }
@@ -40,3 +42,5 @@ TEST_CASE("bfloat16: NaN stays NaN, values convert back exactly") {
   }
   CHECK(static_cast<float>(dnabert::bfloat16(-10000)) == -9984.0f);  // the attention mask value
 }
+
+}  // namespace core_bfloat16_test

@@ -12,6 +12,8 @@
 #include "dnabert/backend/cpu/ops.hpp"
 #include "dnabert/core/rng.hpp"
 
+namespace core_rng_test {
+
 namespace {
 
 
@@ -152,3 +154,5 @@ TEST_CASE("philox: CPU dropout keeps about 1 - p and reproduces exactly from (se
   dropout_forward(cpu, x.data(), other_y.data(), other_keep.data(), n, p, seed + 1, offset);
   CHECK(other_keep != keep);
 }
+
+}  // namespace core_rng_test

@@ -6,6 +6,8 @@
 #include "dnabert/backend/cpu/backend.hpp"
 #include "dnabert/core/xtensor_view.hpp"
 
+namespace core_tensor_test {
+
 TEST_CASE("tensor: shape, strides, reshape and row slices share storage") {
   dnabert::backend::cpu cpu(1);
   dnabert::tensor<dnabert::backend::cpu> t(cpu, {2, 3, 4});
@@ -34,3 +36,5 @@ TEST_CASE("tensor: xtensor views in both directions without copies") {
   CHECK(wrapped.data() == array.data());
   CHECK(wrapped.shape() == dnabert::shape_type{2, 2});
 }
+
+}  // namespace core_tensor_test

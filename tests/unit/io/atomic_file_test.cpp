@@ -17,6 +17,8 @@
 #include "file_size_limit.hpp"
 #include "test_paths.hpp"
 
+namespace io_atomic_file_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -154,3 +156,5 @@ TEST_CASE("atomic_file: temporary files of writers that are gone are removed, th
   std::sort(left.begin(), left.end());
   CHECK(left == std::vector<std::string>{running, "model.safetensors"});
 }
+
+}  // namespace io_atomic_file_test

@@ -17,6 +17,8 @@
 #include "pipe_feed.hpp"
 #include "test_paths.hpp"
 
+namespace io_byte_source_test {
+
 namespace {
 
 using namespace dnabert;
@@ -179,3 +181,5 @@ TEST_CASE("byte_source: '-' reads standard input, named <stdin>, and leaves it o
   CHECK(io::input_name("-") == "<stdin>");
   CHECK(io::input_name("x.fa") == "x.fa");
 }
+
+}  // namespace io_byte_source_test

@@ -10,6 +10,8 @@
 #include "test_paths.hpp"
 #include "test_skip.hpp"
 
+namespace io_config_json_test {
+
 namespace {
 
 dnabert::bert_config parse(const std::string& text) {
@@ -207,3 +209,5 @@ TEST_CASE("config_json hostile: a missing file is named") {
   CHECK_THROWS_WITH_AS(dnabert::io::read_config_json("/nonexistent/config.json"),
                        doctest::Contains("/nonexistent/config.json: cannot open"), dnabert::format_error);
 }
+
+}  // namespace io_config_json_test

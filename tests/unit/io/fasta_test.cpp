@@ -14,6 +14,8 @@
 #include "dnabert/io/fasta.hpp"
 #include "test_paths.hpp"
 
+namespace io_fasta_test {
+
 namespace {
 
 using namespace dnabert;
@@ -185,3 +187,5 @@ TEST_CASE("fasta: gzip errors surface through the reader") {
   CHECK_THROWS_WITH_AS(io::read_fasta(test::data_path("text/records_truncated.fa.gz")),
                        doctest::Contains("truncated gzip stream"), format_error);
 }
+
+}  // namespace io_fasta_test

@@ -23,6 +23,8 @@
 #include "test_paths.hpp"
 #include "variant_fixtures.hpp"
 
+namespace io_hts_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -305,4 +307,6 @@ TEST_CASE("variants end to end: a VCF synthesised against ce.fa and chr17 with f
         != std::string::npos);
   CHECK(messages.find("CHROMOSOME_I:300 A>A]CHROMOSOME_II:10]: breakend") != std::string::npos);
 }
+
+}  // namespace io_hts_test
 #endif

@@ -10,6 +10,8 @@
 #include "dnabert/io/line_reader.hpp"
 #include "test_paths.hpp"
 
+namespace io_kmer_sentence_test {
+
 namespace {
 
 using namespace dnabert;
@@ -67,3 +69,5 @@ TEST_CASE("kmer_sentence: writing a sentence checks k and the sequence length") 
                        doctest::Contains("cannot write a 6-mer sentence for a sequence of 5 letters"), input_error);
   CHECK_THROWS_AS(io::sequence_to_kmer_sentence("ACGT", 0), config_error);
 }
+
+}  // namespace io_kmer_sentence_test

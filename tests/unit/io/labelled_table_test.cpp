@@ -14,6 +14,8 @@
 #include "test_paths.hpp"
 #include "test_skip.hpp"
 
+namespace io_labelled_table_test {
+
 namespace {
 
 using namespace dnabert;
@@ -156,3 +158,5 @@ TEST_CASE("labelled_table: the TSV header row is always skipped, as DNABERT does
   CHECK(table.rows[0].sequence == "GGGG");
   CHECK(table.rows[0].line == 2);
 }
+
+}  // namespace io_labelled_table_test

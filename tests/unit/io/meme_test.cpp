@@ -18,6 +18,8 @@
 
 #include "test_paths.hpp"
 
+namespace io_meme_test {
+
 namespace {
 
 // The motifs of tests/reference/make_meme_golden.py (MOTIFS and BACKGROUND there).
@@ -276,3 +278,5 @@ TEST_CASE("meme: read_meme names the path, and a missing file is an error, not a
   }
   CHECK_THROWS_AS((void)dnabert::io::read_meme(path + ".missing"), dnabert::error);
 }
+
+}  // namespace io_meme_test

@@ -18,6 +18,8 @@
 #include "dnabert/io/safetensors.hpp"
 #include "test_paths.hpp"
 
+namespace io_model_folder_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -360,3 +362,5 @@ TEST_CASE("model_folder hostile: write refuses incomplete or foreign tensors") {
       dnabert::input_error);
   CHECK(fs::is_empty(dir));
 }
+
+}  // namespace io_model_folder_test

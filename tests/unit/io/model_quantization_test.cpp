@@ -20,6 +20,8 @@
 #include "int8_reference.hpp"
 #include "test_paths.hpp"
 
+namespace io_model_quantization_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -211,3 +213,5 @@ TEST_CASE("quantize hostile: an int8 tensor that is not a parameter and has no s
   CHECK(folder.warnings[0] == dir + "/model.safetensors: integer tensor bert.embeddings.flags ignored");
   CHECK(folder.quantized.size() == 18);
 }
+
+}  // namespace io_model_quantization_test

@@ -11,6 +11,8 @@
 #include "dnabert/io/mutation_file.hpp"
 #include "test_paths.hpp"
 
+namespace io_mutation_file_test {
+
 namespace {
 
 std::vector<dnabert::io::sequence_mutation> parse(std::string_view text) {
@@ -91,3 +93,5 @@ TEST_CASE("mutation file: the committed DNABERT example is read from disk with i
   CHECK_THROWS_WITH_AS((void)dnabert::io::read_mutation_file(path + ".missing"), doctest::Contains("cannot open"),
                        dnabert::format_error);
 }
+
+}  // namespace io_mutation_file_test

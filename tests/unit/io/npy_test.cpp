@@ -18,6 +18,8 @@
 #include "dnabert/core/error.hpp"
 #include "test_paths.hpp"
 
+namespace io_npy_test {
+
 namespace {
 
 namespace io = dnabert::io;
@@ -201,3 +203,5 @@ TEST_CASE("npy: rows of different lengths padded with NaN to the longest, in 2-D
   CHECK(std::isnan(values[7]));
   CHECK(io::npy_side_path(tokens, ".tokens.tsv") == (dir / "tokens.tokens.tsv").string());
 }
+
+}  // namespace io_npy_test

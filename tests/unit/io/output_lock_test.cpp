@@ -13,6 +13,8 @@
 #include "dnabert/io/output_lock.hpp"
 #include "test_paths.hpp"
 
+namespace io_output_lock_test {
+
 namespace {
 
 using namespace dnabert;
@@ -111,3 +113,5 @@ TEST_CASE("output_lock: a folder it created is removed again when nothing was wr
   CHECK_THROWS_WITH_AS(io::output_lock{(base / "file.txt" / "x").string()},
                        doctest::Contains("cannot create output folder"), error);
 }
+
+}  // namespace io_output_lock_test

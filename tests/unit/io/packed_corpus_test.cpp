@@ -14,6 +14,8 @@
 
 #include "test_paths.hpp"
 
+namespace io_packed_corpus_test {
+
 namespace {
 
 namespace io = dnabert::io;
@@ -228,3 +230,5 @@ TEST_CASE("packed corpus: the file appears whole or not at all, and only from a 
   CHECK_FALSE(io::is_packed_corpus("-"));
   CHECK_FALSE(io::is_packed_corpus((dir / "missing.dna").string()));
 }
+
+}  // namespace io_packed_corpus_test

@@ -10,6 +10,8 @@
 #include "dnabert/io/mapped_file.hpp"
 #include "test_paths.hpp"
 
+namespace io_pickle_test {
+
 namespace {
 
 using dnabert::format_error;
@@ -181,3 +183,5 @@ TEST_CASE("pickle: hostile streams are refused with a message") {
     CHECK_THROWS_WITH_AS(parse_text("\x80\x02NNNN.", caps), doctest::Contains("pickle stack deeper than 3"), format_error);
   }
 }
+
+}  // namespace io_pickle_test

@@ -21,6 +21,8 @@
 #include "dnabert/io/safetensors.hpp"
 #include "test_paths.hpp"
 
+namespace io_safetensors_test {
+
 namespace {
 
 namespace io = dnabert::io;
@@ -439,3 +441,5 @@ TEST_CASE("safetensors hostile: a truncated real file is rejected, at every leng
     CHECK_THROWS_AS(parse(prefix), dnabert::format_error);
   }
 }
+
+}  // namespace io_safetensors_test

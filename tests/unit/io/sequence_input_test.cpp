@@ -19,6 +19,8 @@
 #include "pipe_feed.hpp"
 #include "test_paths.hpp"
 
+namespace io_sequence_input_test {
+
 namespace {
 
 using namespace dnabert;
@@ -249,3 +251,5 @@ TEST_CASE("sequence_input: a chunked reader holds one chunk, however long the in
   CHECK(consumed == handed_out);
   CHECK(largest_lead <= (std::uint64_t{64} << 10) + 16);
 }
+
+}  // namespace io_sequence_input_test

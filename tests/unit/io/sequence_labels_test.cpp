@@ -12,6 +12,8 @@
 #include "dnabert/io/sequence_input.hpp"
 #include "test_paths.hpp"
 
+namespace io_sequence_labels_test {
+
 namespace {
 
 using namespace dnabert;
@@ -114,3 +116,5 @@ TEST_CASE("sequence_labels: a line of millions of separators is counted, not spl
                                          "columns"),
                        format_error);
 }
+
+}  // namespace io_sequence_labels_test

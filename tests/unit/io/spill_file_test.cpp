@@ -11,6 +11,8 @@
 
 #include "test_paths.hpp"
 
+namespace io_spill_file_test {
+
 TEST_CASE("spill_file: records come back in order, twice, from a file that has no name") {
   const auto dir = dnabert::test::scratch_dir("spill_file");
   {
@@ -38,3 +40,5 @@ TEST_CASE("spill_file: records come back in order, twice, from a file that has n
   CHECK_THROWS_WITH_AS(dnabert::io::spill_file((dir / "missing").string()),
                        doctest::Contains("cannot create a scratch file in"), dnabert::error);
 }
+
+}  // namespace io_spill_file_test

@@ -10,6 +10,8 @@
 
 #include "test_paths.hpp"
 
+namespace io_svg_chart_test {
+
 namespace {
 
 // Minimal XML well-formedness: tags balance and nest, attributes are quoted, no stray '<' or '&'.
@@ -80,3 +82,5 @@ TEST_CASE("svg chart: an empty or flat chart still renders, and is written atomi
   text << in.rdbuf();
   CHECK(text.str() == dnabert::io::render_svg(flat));
 }
+
+}  // namespace io_svg_chart_test

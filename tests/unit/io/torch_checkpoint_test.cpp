@@ -12,6 +12,8 @@
 #include "dnabert/io/mapped_file.hpp"
 #include "test_paths.hpp"
 
+namespace io_torch_checkpoint_test {
+
 namespace {
 
 using dnabert::format_error;
@@ -185,3 +187,5 @@ TEST_CASE("torch_checkpoint: hostile bytes are refused with a message") {
     CHECK_THROWS_WITH_AS(read_bytes(bytes), doctest::Contains("expected the legacy torch.save magic number"), format_error);
   }
 }
+
+}  // namespace io_torch_checkpoint_test

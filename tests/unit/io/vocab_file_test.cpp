@@ -13,6 +13,8 @@
 #include "test_paths.hpp"
 #include "test_skip.hpp"
 
+namespace io_vocab_file_test {
+
 namespace {
 
 int parse(const std::string& text) {
@@ -143,3 +145,5 @@ TEST_CASE("vocab_file hostile: binary junk and overlong lines") {
   CHECK_THROWS_WITH_AS(parse(std::string(1000, 'A')), doctest::Contains("vocab.txt:1: line is longer than the limit"),
                        dnabert::format_error);
 }
+
+}  // namespace io_vocab_file_test

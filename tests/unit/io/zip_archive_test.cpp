@@ -12,6 +12,8 @@
 #include "dnabert/io/mapped_file.hpp"
 #include "test_paths.hpp"
 
+namespace io_zip_archive_test {
+
 namespace {
 
 using dnabert::format_error;
@@ -180,3 +182,5 @@ TEST_CASE("zip_archive: hostile archives are refused with a message") {
                          doctest::Contains("entry 'archive/data/0' is compressed (method 8)"), format_error);
   }
 }
+
+}  // namespace io_zip_archive_test

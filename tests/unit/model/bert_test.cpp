@@ -13,6 +13,8 @@
 #include "test_paths.hpp"
 #include "tiny_config.hpp"
 
+namespace model_bert_test {
+
 namespace {
 
 dnabert::bert_config tiny_config(dnabert::bert_head head, std::int64_t labels = 2) {
@@ -162,3 +164,5 @@ TEST_CASE("bert: backward reports each part's gradients complete once, head firs
     CHECK(model.parameter_part("bert.encoder.layer.1.output.dense.weight") == 2);
   }
 }
+
+}  // namespace model_bert_test

@@ -20,6 +20,8 @@
 #include "batch_invariance.hpp"
 #include "test_paths.hpp"
 
+namespace model_classifier_test {
+
 namespace {
 
 std::vector<std::string> golden_sequences(const std::string& name) {
@@ -235,3 +237,5 @@ TEST_CASE("classifier: a sequence gets the same bits whatever it is batched with
     }
   }
 }
+
+}  // namespace model_classifier_test

@@ -17,6 +17,8 @@
 #include "tensor_compare.hpp"
 #include "test_paths.hpp"
 
+namespace model_dnabert_compat_test {
+
 namespace {
 
 using B = dnabert::backend::cpu;
@@ -188,3 +190,5 @@ TEST_CASE("make_batch pads to a fixed length and refuses a longer piece") {
   CHECK_THROWS_WITH_AS(dnabert::make_batch(pieces, 9), "a piece of 10 tokens does not fit the padded length of 9 tokens",
                        dnabert::input_error);
 }
+
+}  // namespace model_dnabert_compat_test

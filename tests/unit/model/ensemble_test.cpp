@@ -16,6 +16,8 @@
 #include "dnabert/io/fasta.hpp"
 #include "test_paths.hpp"
 
+namespace model_ensemble_test {
+
 namespace {
 
 // The golden table's rows: id, predicted, then the numbers (the ensemble's and each member's probabilities).
@@ -102,3 +104,5 @@ TEST_CASE("ensemble: a tie goes to the first class, as numpy's argmax") {
   CHECK(ensemble.probabilities(0, 1) == 0.5f);
   CHECK(ensemble.predicted[0] == 0);
 }
+
+}  // namespace model_ensemble_test

@@ -23,6 +23,8 @@
 #include "tensor_compare.hpp"
 #include "test_paths.hpp"
 
+namespace model_long_sequences_test {
+
 namespace {
 
 using dnabert::test::max_abs;
@@ -209,3 +211,5 @@ TEST_CASE("long sequences: DNABERT-XL folders load or are refused by name, and r
                                                            "classifier1.bias", "classifier2.weight", "classifier2.bias"});
   std::filesystem::remove_all(scratch);
 }
+
+}  // namespace model_long_sequences_test

@@ -15,6 +15,8 @@
 
 #include "tiny_config.hpp"
 
+namespace model_packed_forward_test {
+
 namespace {
 
 using B = dnabert::backend::cpu;
@@ -284,3 +286,5 @@ TEST_CASE("packed forward: MLM rows on padding and sequences without tokens are 
                        "pool or attend from",
                        dnabert::input_error);
 }
+
+}  // namespace model_packed_forward_test

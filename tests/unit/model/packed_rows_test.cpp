@@ -8,6 +8,8 @@
 #include <random>
 #include <vector>
 
+namespace model_packed_rows_test {
+
 namespace {
 
 // A random [batch, seq] mask of one of four layouts: right padding, left padding, holes
@@ -99,3 +101,5 @@ TEST_CASE("packed rows: remapping refuses padding and rows outside the batch, na
   CHECK_THROWS_WITH_AS((void)dnabert::pack_rows(mask, 2, 2), "attention mask of 6 entries for a batch of 2 x 2",
                        dnabert::input_error);
 }
+
+}  // namespace model_packed_rows_test

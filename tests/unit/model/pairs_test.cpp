@@ -20,6 +20,8 @@
 
 #include "test_paths.hpp"
 
+namespace model_pairs_test {
+
 namespace {
 
 struct golden_pair {
@@ -149,3 +151,5 @@ TEST_CASE("pairs: tables tell pairs from single sequences, and refuse rows that 
   CHECK_THROWS_WITH_AS(read_labelled_table(bytes_of("a,b,c,d\nACGTAC,A,C,1\n"), "q.csv"),
                        doctest::Contains("q.csv:1: expected a CSV header with 2 columns"), dnabert::format_error);
 }
+
+}  // namespace model_pairs_test

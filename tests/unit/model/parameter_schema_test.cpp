@@ -14,6 +14,8 @@
 #include "dnabert/model/bert.hpp"
 #include "test_paths.hpp"
 
+namespace model_parameter_schema_test {
+
 namespace {
 
 using dnabert::bert_head;
@@ -81,3 +83,5 @@ TEST_CASE("parameter schema: the model registers exactly bert_parameters for eve
     }
   }
 }
+
+}  // namespace model_parameter_schema_test

@@ -19,6 +19,8 @@
 #include "tensor_compare.hpp"
 #include "test_paths.hpp"
 
+namespace model_parity_test {
+
 namespace {
 
 using B = dnabert::backend::cpu;
@@ -218,3 +220,5 @@ TEST_CASE("parity with Hugging Face: a static spec gives the goldens and the dyn
   check_static_spec<mlm_k3_spec>("mlm_k3");
   check_static_spec<cls_k6_spec>("cls_k6");
 }
+
+}  // namespace model_parity_test

@@ -19,6 +19,8 @@
 #include "test_paths.hpp"
 #include "test_skip.hpp"
 
+namespace model_precision_sample_data_test {
+
 #ifdef DNABERT_USE_ONEDNN
 namespace {
 
@@ -106,3 +108,5 @@ TEST_CASE("precision: a classifier fine-tuned on DNABERT's sample keeps its fp32
   }
 }
 #endif  // DNABERT_USE_ONEDNN
+
+}  // namespace model_precision_sample_data_test

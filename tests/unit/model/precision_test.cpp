@@ -20,6 +20,8 @@
 #include "tensor_compare.hpp"
 #include "test_paths.hpp"
 
+namespace model_precision_test {
+
 namespace {
 
 using B = dnabert::backend::cpu;
@@ -194,3 +196,5 @@ TEST_CASE("precision: without oneDNN, bf16 and int8 backends are refused with th
 }
 
 #endif
+
+}  // namespace model_precision_test

@@ -19,6 +19,8 @@
 #include "int8_reference.hpp"
 #include "test_paths.hpp"
 
+namespace model_quantized_model_test {
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -170,3 +172,5 @@ TEST_CASE("quantized folder: on fp32 it is the float model with its weights dequ
     CHECK(logit_bits(loaded, batch) == logit_bits(reference, batch));
   }
 }
+
+}  // namespace model_quantized_model_test

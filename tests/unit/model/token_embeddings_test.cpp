@@ -18,6 +18,8 @@
 #include "tensor_compare.hpp"
 #include "test_paths.hpp"
 
+namespace model_token_embeddings_test {
+
 namespace {
 
 // The committed goldens and the sequences they were made from.
@@ -129,3 +131,5 @@ TEST_CASE("token embeddings: a sequence shorter than k is named in the error") {
   CHECK_THROWS_WITH_AS((void)model.embed_tokens(sequences, {}, ids), "sequence 'too_short' is 3 nt long, shorter than k = 6",
                        dnabert::input_error);
 }
+
+}  // namespace model_token_embeddings_test

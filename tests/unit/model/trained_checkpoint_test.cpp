@@ -20,6 +20,8 @@
 #include "tensor_compare.hpp"
 #include "test_paths.hpp"
 
+namespace model_trained_checkpoint_test {
+
 namespace {
 
 using B = dnabert::backend::cpu;
@@ -143,3 +145,5 @@ TEST_CASE("trained checkpoint: trainer_state.json and optimizer.safetensors read
     CHECK_MESSAGE(max_abs_diff(entry.second.values, found->second.values) == 0.0, entry.first);
   }
 }
+
+}  // namespace model_trained_checkpoint_test

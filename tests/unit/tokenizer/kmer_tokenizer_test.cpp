@@ -11,6 +11,8 @@
 #include "dnabert/tokenizer/token_batch.hpp"
 #include "test_paths.hpp"
 
+namespace tokenizer_kmer_tokenizer_test {
+
 namespace {
 
 using dnabert::token_id;
@@ -183,3 +185,5 @@ TEST_CASE("tokenizer: batches pad with [PAD] to the longest piece, mask 1 on rea
   CHECK(batch.origins[2].sequence == 2);
   CHECK(&ids(0, 0) == batch.input_ids.data());  // a view, not a copy
 }
+
+}  // namespace tokenizer_kmer_tokenizer_test

@@ -19,6 +19,8 @@
 #include "test_paths.hpp"
 #include "tiny_config.hpp"
 
+namespace train_bf16_training_test {
+
 namespace {
 
 using B = dnabert::backend::cpu;
@@ -180,3 +182,5 @@ TEST_CASE("bf16 training: one step's gradients are fp32's to within bfloat16 pre
   CHECK(worst > 0);
 }
 #endif  // DNABERT_USE_ONEDNN
+
+}  // namespace train_bf16_training_test

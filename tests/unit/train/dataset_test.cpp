@@ -5,6 +5,8 @@
 
 #include <set>
 
+namespace train_dataset_test {
+
 namespace {
 
 std::vector<dnabert::io::sequence_entry> entries() {
@@ -85,3 +87,5 @@ TEST_CASE("dataset: an index permutation is a bijection fixed by (seed, epoch), 
     for (int b = 0; b < 10; ++b) CHECK(pairs[a * 10 + b] <= (a == b ? 0 : 100));
   CHECK_THROWS_AS((void)index_permutation(0, 1, 1)(0), dnabert::config_error);
 }
+
+}  // namespace train_dataset_test

@@ -11,6 +11,8 @@
 #include "test_paths.hpp"
 #include "tiny_config.hpp"
 
+namespace train_finetune_test {
+
 namespace {
 
 using B = dnabert::backend::cpu;
@@ -88,3 +90,5 @@ TEST_CASE("finetune: labels outside the classes are refused before training") {
   CHECK_THROWS_WITH_AS(dnabert::train::finetune(model, bad, bad, {}, dnabert::test::scratch_dir("finetune-bad").string()),
                        "sequence 'x' has label 3, not a class id in 0..1", dnabert::input_error);
 }
+
+}  // namespace train_finetune_test

@@ -11,6 +11,8 @@
 #include <random>
 #include <vector>
 
+namespace train_masking_test {
+
 
 namespace {
 
@@ -255,3 +257,5 @@ TEST_CASE("masking: bad options and inconsistent batches are refused") {
   CHECK_THROWS_AS((void)dnabert::train::mask_tokens(broken, dnabert::train::default_masking_options(6), 0),
                   dnabert::input_error);
 }
+
+}  // namespace train_masking_test

@@ -14,6 +14,8 @@
 
 #include "test_paths.hpp"
 
+namespace train_metrics_test {
+
 namespace {
 
 namespace train = dnabert::train;
@@ -222,3 +224,5 @@ TEST_CASE("metrics: compute_metrics validates its inputs and explains missing me
                                          "never occurs in labels"),
                        dnabert::input_error);
 }
+
+}  // namespace train_metrics_test

@@ -23,6 +23,8 @@
 #include "dnabert/train/metrics.hpp"
 #include "test_paths.hpp"
 
+namespace train_multi_label_test {
+
 namespace {
 
 using namespace dnabert;
@@ -220,3 +222,5 @@ TEST_CASE("multi-label fine-tuning: trains with BCE, saves problem_type, refuses
   CHECK_THROWS_AS(model.set_problem_type("multilabel"), config_error);
   std::filesystem::remove_all(scratch);
 }
+
+}  // namespace train_multi_label_test

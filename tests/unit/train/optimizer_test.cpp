@@ -14,6 +14,8 @@
 #include "tensor_compare.hpp"
 #include "test_paths.hpp"
 
+namespace train_optimizer_test {
+
 namespace {
 
 using B = dnabert::backend::cpu;
@@ -354,3 +356,5 @@ TEST_CASE("optimizer: master weights in a state (a bf16 run's checkpoint) become
   CHECK_THROWS_WITH_AS(optimizer.load_state(infinite, "mixed.safetensors"),
                        doctest::Contains("'classifier.bias.master': element 1 is"), dnabert::format_error);
 }
+
+}  // namespace train_optimizer_test

@@ -17,6 +17,8 @@
 #include "test_paths.hpp"
 #include "tiny_config.hpp"
 
+namespace train_packed_pretraining_test {
+
 namespace {
 
 namespace train = dnabert::train;
@@ -236,3 +238,5 @@ TEST_CASE("pretraining corpus: each epoch's batches hold every piece once, in an
   }
   for (const auto& order : orders) CHECK(order == orders.front());  // the same draws whatever is kept
 }
+
+}  // namespace train_packed_pretraining_test

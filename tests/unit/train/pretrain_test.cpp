@@ -14,6 +14,8 @@
 #include "test_paths.hpp"
 #include "tiny_config.hpp"
 
+namespace train_pretrain_test {
+
 namespace {
 
 using B = dnabert::backend::cpu;
@@ -228,3 +230,5 @@ TEST_CASE("pretrain: max_kmers cuts shorter pieces than the model holds, and no 
   CHECK_THROWS_AS((void)train::pretrain(model, corpus, options, dnabert::test::scratch_dir("pretrain-long-pieces").string()),
                   dnabert::config_error);
 }
+
+}  // namespace train_pretrain_test

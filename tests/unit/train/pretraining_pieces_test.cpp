@@ -14,6 +14,8 @@
 #include "dnabert/io/byte_source.hpp"
 #include "dnabert/tokenizer/kmer_tokenizer.hpp"
 
+namespace train_pretraining_pieces_test {
+
 namespace {
 
 using dnabert::train::piece_options;
@@ -206,3 +208,5 @@ TEST_CASE("pretraining pieces: k outside 1..15 is refused") {
   CHECK_THROWS_WITH_AS(dnabert::train::sequence_cutter("ACGT", options, 0, 0),
                        doctest::Contains("k-mer size must be between 1 and 15, got 16"), dnabert::config_error);
 }
+
+}  // namespace train_pretraining_pieces_test

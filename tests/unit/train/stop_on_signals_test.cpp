@@ -10,6 +10,8 @@
 
 #include <utility>
 
+namespace train_stop_on_signals_test {
+
 namespace {
 
 namespace train = dnabert::train;
@@ -91,3 +93,5 @@ TEST_CASE("stop_on_signals: a signal ignored at start (nohup, a script's backgro
   CHECK((handler_of(SIGINT) == SIG_IGN));
   ::sigaction(SIGINT, &previous, nullptr);
 }
+
+}  // namespace train_stop_on_signals_test

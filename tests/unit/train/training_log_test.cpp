@@ -6,6 +6,8 @@
 #include <cmath>
 #include <string>
 
+namespace train_training_log_test {
+
 TEST_CASE("training curves: a long run's loss is drawn smoothed over windows beside the faint per-step loss") {
   dnabert::train::training_summary run;
   // a slow trend from 8 to 6 under step-to-step noise of +-1 (as masked-LM batches give)
@@ -34,3 +36,5 @@ TEST_CASE("training curves: a short run keeps its per-step loss as it is") {
   CHECK(dnabert::train::detail::smoothing_window(20) == 10);
   CHECK(dnabert::train::detail::smoothing_window(200000) == 2000);
 }
+
+}  // namespace train_training_log_test

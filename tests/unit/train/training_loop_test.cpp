@@ -19,6 +19,8 @@
 #include "test_paths.hpp"
 #include "tiny_config.hpp"
 
+namespace train_training_loop_test {
+
 namespace {
 
 using B = dnabert::backend::cpu;
@@ -421,3 +423,5 @@ TEST_CASE("checkpoints: a broken trainer_state.json is refused with the file and
   CHECK_THROWS_WITH_AS((void)train::read_trainer_state(write(j.dump())), doctest::Contains("version 2 is not supported"),
                        dnabert::format_error);
 }
+
+}  // namespace train_training_loop_test
