@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <cstdint>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -151,18 +152,26 @@ inline std::int64_t first_step(const std::string& resume_from) {
   return resume_from.empty() ? 0 : train::read_trainer_state(resume_from).step;
 }
 
-/// Runs `fit()` (a training call with `run`) with its progress display, labelled `label`, and
-/// its notices on stderr; returns what fit() returns.
+/// Where a program that runs the commands in-process (the Python module) wants each optimizer
+/// step reported instead of the progress line on stderr; empty: the line is drawn.
+inline std::function<void(const train::step_report&)> step_listener;
+
+/// Runs `fit()` (a training call with `run`) with its progress display, labelled `label` (or
+/// step_listener, when set), and its notices on stderr; returns what fit() returns.
 template <class RunOptions, class Fit>
 auto with_training_progress(RunOptions& run, const std::string& label, Fit&& fit) {
   if (run.communicator == nullptr) run.communicator = &job();
   if (!leads_job()) return fit();  // rank 0 shows the job's progress
+  run.notice = print_notice;
+  if (step_listener) {
+    run.progress = step_listener;
+    return fit();
+  }
   auto bar = std::make_shared<training_progress>(label, first_step(run.resume_from));
   run.progress = [bar, first_tokens = std::int64_t{-1}](const train::step_report& r) mutable {
     if (first_tokens < 0) first_tokens = r.tokens_seen;  // a resumed run's rate counts its own tokens
     (*bar)(r.step, r.total_steps, r.loss, r.learning_rate, r.tokens_seen - first_tokens);
   };
-  run.notice = print_notice;
   auto result = fit();
   bar->finish();
   return result;
