@@ -32,11 +32,20 @@ def test_checkpoint_with_os_system_is_refused_without_running_it(tmp_path, capfd
     assert "pwned" not in capfd.readouterr().out
 
 
-def test_missing_folder_and_unreadable_files(tmp_path):
-    with pytest.raises((OSError, ValueError), match="does-not-exist"):
+def test_files_that_cannot_be_opened_are_os_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does-not-exist: is not a directory") as caught:
         dnabert.load(tmp_path / "does-not-exist")
-    with pytest.raises((OSError, ValueError), match="nope.fa"):
+    assert caught.value.filename == str(tmp_path / "does-not-exist")
+    with pytest.raises(FileNotFoundError, match="nope.fa: cannot open: No such file or directory"):
         list(dnabert.read_fasta(tmp_path / "nope.fa"))
+    with pytest.raises(IsADirectoryError, match="is a directory, expected a file"):
+        list(dnabert.read_fasta(tmp_path))
+    (tmp_path / "model").mkdir()
+    with pytest.raises(FileNotFoundError, match="config.json: cannot open"):
+        dnabert.load(tmp_path / "model")
+    with pytest.raises(FileNotFoundError, match="missing.csv"):
+        dnabert.finetune(model=PARITY / "cls_k6", train=tmp_path / "missing.csv", dev=tmp_path / "missing.csv",
+                         output=tmp_path / "out")
 
 
 def test_config_that_does_not_match_the_weights(tmp_path):

@@ -52,6 +52,23 @@ class format_error : public error {
   std::uint64_t byte_ = 0;
 };
 
+/// A file that cannot be opened (missing, a directory where a file is expected, no permission):
+/// "FILE: cannot open: REASON". It is a format_error too, so whoever catches those still does;
+/// error_number() is the system's reason (errno), which bindings map to their own I/O errors
+/// (Python's OSError and its FileNotFoundError, IsADirectoryError, ...).
+class file_error : public format_error {
+ public:
+  /// `what` says what failed; `error_number` is errno's value for it.
+  file_error(std::string_view file, std::string_view what, int error_number)
+      : format_error(file, what), error_number_(error_number) {}
+
+  /// The errno value that says why the file could not be opened.
+  [[nodiscard]] int error_number() const noexcept { return error_number_; }
+
+ private:
+  int error_number_ = 0;
+};
+
 /// A model configuration that is inconsistent or does not match the compiled model.
 class config_error : public error {
  public:

@@ -57,15 +57,18 @@ inline std::string input_name(const std::string& path) { return path == stdin_pa
 /// Reads a file, a pipe (/dev/stdin, a FIFO) or standard input ("-") with POSIX read(), retrying on EINTR.
 class file_source final : public byte_source {
  public:
-  /// Opens `path` ("-": a duplicate of standard input, which stays open); throws format_error
+  /// Opens `path` ("-": a duplicate of standard input, which stays open); throws file_error
   /// "cannot open" or "is a directory".
   explicit file_source(const std::string& path) : byte_source(input_name(path)) {
     descriptor_ = path == stdin_path ? ::fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (descriptor_ < 0) throw format_error(name(), std::string("cannot open: ") + std::strerror(errno));
+    if (descriptor_ < 0) {
+      const int reason = errno;
+      throw file_error(name(), std::string("cannot open: ") + std::strerror(reason), reason);
+    }
     struct stat info {};
     if (::fstat(descriptor_, &info) == 0 && S_ISDIR(info.st_mode)) {
       ::close(descriptor_);
-      throw format_error(name(), "cannot open: is a directory, expected a file");
+      throw file_error(name(), "cannot open: is a directory, expected a file", EISDIR);
     }
   }
 

@@ -30,10 +30,14 @@ class mapped_file {
     read_only,      ///< shared, read-only pages
   };
 
-  /// Maps `path`; throws format_error naming the file when it cannot be opened or mapped.
+  /// Maps `path`; throws file_error naming the file when it cannot be opened, format_error when
+  /// it cannot be mapped.
   explicit mapped_file(std::string path, mode how = mode::copy_on_write) : path_(std::move(path)) {
     const int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw format_error(path_, std::string("cannot open: ") + std::strerror(errno));
+    if (fd < 0) {
+      const int reason = errno;
+      throw file_error(path_, std::string("cannot open: ") + std::strerror(reason), reason);
+    }
     struct stat info {};
     if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
       ::close(fd);

@@ -4,6 +4,7 @@
 // one whose linear weights are int8 with a scale per output channel (docs/precision.md).
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstddef>
 #include <filesystem>
@@ -209,7 +210,8 @@ inline model_folder read_model_folder(const std::string& dir, bert_head head) {
   const std::filesystem::path folder(dir);
   std::error_code unreadable;
   if (!std::filesystem::is_directory(folder, unreadable))
-    throw format_error(dir, "is not a directory (expected a model folder)");
+    throw file_error(dir, "is not a directory (expected a model folder)",
+                     std::filesystem::exists(folder, unreadable) ? ENOTDIR : ENOENT);
   model_folder result;
   result.config = read_config_json((folder / model_files::config).string());
   result.k = result.config.k();

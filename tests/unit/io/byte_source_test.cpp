@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
@@ -104,6 +105,18 @@ TEST_CASE("byte_source: hostile gzip streams are format errors with the compress
                        format_error);
 }
 
+// A file_error, with errno's reason: what bindings turn into their I/O errors (Python's OSError).
+int open_failure(const std::string& path) {
+  try {
+    (void)io::open_input(path);
+  } catch (const dnabert::file_error& e) {
+    CHECK(e.file() == path);
+    return e.error_number();
+  }
+  FAIL("no file_error for " << path);
+  return 0;
+}
+
 TEST_CASE("byte_source: a missing file or a directory cannot be opened") {
   CHECK_THROWS_WITH_AS(io::open_input("/nonexistent/dir/x.fa"),
                        doctest::Contains("/nonexistent/dir/x.fa: cannot open: No such file or directory"),
@@ -111,6 +124,8 @@ TEST_CASE("byte_source: a missing file or a directory cannot be opened") {
   const auto dir = test::scratch_dir("byte_source_dir");
   CHECK_THROWS_WITH_AS(io::open_input(dir.string()), doctest::Contains("cannot open: is a directory, expected a file"),
                        format_error);
+  CHECK(open_failure("/nonexistent/dir/x.fa") == ENOENT);
+  CHECK(open_failure(dir.string()) == EISDIR);
 }
 
 TEST_CASE("line_reader: LF, CRLF, a final line without newline, blank lines and line numbers") {

@@ -253,7 +253,7 @@ TEST_CASE("model_folder hostile: no weight file, sharded weights, not a folder")
                        dnabert::format_error);
   CHECK_THROWS_WITH_AS(read_model_folder((dir / "vocab.txt").string(), bert_head::masked_lm),
                        doctest::Contains("vocab.txt: is not a directory (expected a model folder)"),
-                       dnabert::format_error);
+                       dnabert::file_error);
 }
 
 TEST_CASE("model_folder hostile: config says k=6, weights hold k=3") {

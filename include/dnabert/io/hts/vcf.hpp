@@ -59,9 +59,13 @@ using record_ptr = std::unique_ptr<bcf1_t, record_deleter>;
 // Opens a VCF or BCF and reads its header; throws format_error naming the file otherwise.
 inline std::pair<file_ptr, header_ptr> open_vcf(const std::string& path) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw format_error(path, "no such VCF file");
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw file_error(path, "no such VCF file", std::filesystem::exists(path, ec) ? EISDIR : ENOENT);
   file_ptr file(hts_open(path.c_str(), "r"));
-  if (!file) throw format_error(path, std::string("cannot open: ") + std::strerror(errno));
+  if (!file) {
+    const int reason = errno;
+    throw file_error(path, std::string("cannot open: ") + std::strerror(reason), reason);
+  }
   const htsExactFormat format = hts_get_format(file.get())->format;
   if (format != vcf && format != bcf)
     throw format_error(path, "is not a VCF or BCF file: a VCF starts with a '##fileformat=VCFv4.x' line and a "
