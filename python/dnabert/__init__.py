@@ -26,9 +26,10 @@ from typing import Any, NamedTuple, Union
 import numpy as np
 
 from . import _core
-from ._core import FormatError, KmerTokenizer
+from ._core import BpeTokenizer, FormatError, KmerTokenizer
 
 __all__ = [
+    "BpeTokenizer",
     "FormatError",
     "FastaRecord",
     "KmerTokenizer",
@@ -41,6 +42,7 @@ __all__ = [
     "read_fasta",
     "run",
     "scan",
+    "tokenizer",
     "variants",
 ]
 
@@ -49,6 +51,20 @@ Sequences = Union[str, bytes, Iterable[str], Iterable[bytes], np.ndarray]
 
 Progress = Union[Callable[[dict], Any], Any, None]
 """A callable taking one step report (a dict), or a tqdm-like bar (with ``update`` and ``total``)."""
+
+
+def tokenizer(folder: str | os.PathLike) -> KmerTokenizer | BpeTokenizer:
+    """A model folder's tokenizer: DNABERT-2's BPE when it holds a tokenizer.json, else DNABERT's k-mers (k from vocab.txt)."""
+    folder = os.fspath(folder)
+    if os.path.exists(os.path.join(folder, "tokenizer.json")):
+        return BpeTokenizer(os.path.join(folder, "tokenizer.json"))
+    vocab = os.path.join(folder, "vocab.txt")
+    with open(vocab) as handle:
+        size = sum(1 for line in handle if line.strip())
+    for k in range(1, 16):
+        if 4**k + 5 == size:
+            return KmerTokenizer(k)
+    raise FormatError(f"{vocab}: {size} tokens is not DNABERT's vocabulary of any k (4^k + 5)")
 
 
 class FastaRecord(NamedTuple):

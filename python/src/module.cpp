@@ -15,7 +15,9 @@
 #include <dnabert/core/error.hpp>
 #include <dnabert/core/vocabulary.hpp>
 #include <dnabert/io/fasta.hpp>
+#include <dnabert/io/tokenizer_json.hpp>
 #include <dnabert/model/classifier.hpp>
+#include <dnabert/tokenizer/bpe_tokenizer.hpp>
 #include <dnabert/tokenizer/kmer_tokenizer.hpp>
 
 #include "arrays.hpp"
@@ -25,9 +27,10 @@ namespace dnabert::python {
 
 namespace {
 
-// dnabert's exceptions as Python's: a malformed file is FormatError (a ValueError that names the
-// file), bad input or a model that cannot do what is asked ValueError, what the system refused
-// (a file that cannot be opened or written) OSError; the C++ message unchanged.
+// dnabert's exceptions as Python's: a file that cannot be opened is OSError with its errno (so
+// FileNotFoundError, IsADirectoryError, ...), a malformed file FormatError (a ValueError that
+// names the file), bad input or a model that cannot do what is asked ValueError, what else the
+// system refused (a file that cannot be written) OSError; the C++ message unchanged.
 void translate_errors(nb::module_& m) {
   static nb::object format_error_type =
       nb::steal(PyErr_NewExceptionWithDoc("dnabert.FormatError", "A malformed input file; the message names the file and where.",
@@ -36,6 +39,13 @@ void translate_errors(nb::module_& m) {
   nb::register_exception_translator([](const std::exception_ptr& thrown, void*) {
     try {
       std::rethrow_exception(thrown);
+    } catch (const file_error& e) {  // OSError(errno, message, file): FileNotFoundError for ENOENT, ...
+      PyObject* raised = PyObject_CallFunction(PyExc_OSError, "isO", e.error_number(), e.what(),
+                                               nb::str(e.file().c_str()).ptr());
+      if (raised != nullptr) {
+        PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(raised)), raised);
+        Py_DECREF(raised);
+      }
     } catch (const format_error& e) {
       PyErr_SetString(format_error_type.ptr(), e.what());
     } catch (const input_error& e) {
@@ -52,6 +62,12 @@ void translate_errors(nb::module_& m) {
   });
 }
 
+// Token ids as an int32 array.
+nb::ndarray<nb::numpy, std::int32_t> id_array(std::vector<token_id>&& ids) {
+  const std::size_t count = ids.size();
+  return owned_array(std::vector<std::int32_t>(std::move(ids)), {count});
+}
+
 // One token id array per call: [CLS] k-mers [SEP] (add_special_tokens), else the k-mers alone.
 nb::ndarray<nb::numpy, std::int32_t> encode(const kmer_tokenizer& tokenizer, const std::string& sequence,
                                             bool add_special_tokens) {
@@ -59,14 +75,12 @@ nb::ndarray<nb::numpy, std::int32_t> encode(const kmer_tokenizer& tokenizer, con
     if ((io::detail::fasta_byte_table[static_cast<unsigned char>(sequence[i])] & io::detail::fasta_byte::letter) == 0)
       throw input_error("sequence: byte " + std::to_string(static_cast<unsigned char>(sequence[i])) + " at position " +
                         std::to_string(i) + " is not a sequence letter (A, C, G, T, N, IUPAC codes, U, X, '-', '*')");
-  const auto kmers = tokenizer.kmer_ids(sequence);
-  std::vector<std::int32_t> ids;
-  ids.reserve(kmers.size() + 2);
-  if (add_special_tokens) ids.push_back(special::cls);
+  auto kmers = tokenizer.kmer_ids(sequence);
+  if (!add_special_tokens) return id_array(std::move(kmers));
+  std::vector<token_id> ids{special::cls};
   ids.insert(ids.end(), kmers.begin(), kmers.end());
-  if (add_special_tokens) ids.push_back(special::sep);
-  const std::size_t count = ids.size();
-  return owned_array(std::move(ids), {count});
+  ids.push_back(special::sep);
+  return id_array(std::move(ids));
 }
 
 std::string decode(const kmer_tokenizer& tokenizer, const std::vector<std::int64_t>& ids, bool skip_special_tokens) {
@@ -126,6 +140,32 @@ void bind_module(nb::module_& m) {
            "k-mer with a letter other than A/C/G/T (either case) is [UNK]. No cut: the model cuts at 510 k-mers.")
       .def("decode", &decode, nb::arg("ids"), nb::arg("skip_special_tokens") = false,
            "The tokens of `ids` spelled out, separated by spaces (DNABERT's k-mer sentence).");
+
+  nb::class_<bpe_tokenizer>(m, "BpeTokenizer",
+                            "DNABERT-2's tokenizer: BPE from a tokenizer.json, with the ids of Hugging Face's tokenizers library.")
+      .def("__init__", [](bpe_tokenizer* self, const std::string& path) { new (self) bpe_tokenizer(io::read_tokenizer_json(path)); },
+           nb::arg("path"), "Reads the tokenizer.json at `path` (refusing one that would tokenize otherwise than DNABERT-2's).")
+      .def_prop_ro("vocab_size", &bpe_tokenizer::vocab_size, "Tokens in the vocabulary.")
+      .def_prop_ro("vocab", [](const bpe_tokenizer& t) { return t.vocabulary().tokens; }, "The tokens in id order.")
+      .def(
+          "encode",
+          [](const bpe_tokenizer& t, const std::string& text, bool add_special_tokens) {
+            return id_array(add_special_tokens ? t.encode(text) : t.token_ids(text));
+          },
+          nb::arg("text"), nb::arg("add_special_tokens") = true,
+          "Token ids (int32) of `text`, in [CLS] ... [SEP] unless add_special_tokens=False; case kept (DNABERT-2's "
+          "vocabulary is upper case: lower-case letters are [UNK]).")
+      .def(
+          "decode",
+          [](const bpe_tokenizer& t, const std::vector<std::int64_t>& ids) {
+            std::string text;
+            for (const auto id : ids) {
+              if (id < 0 || id >= t.vocab_size()) throw input_error("token id " + std::to_string(id) + " is outside the BPE vocabulary");
+              text += (text.empty() ? "" : " ") + t.token_text(static_cast<token_id>(id));
+            }
+            return text;
+          },
+          nb::arg("ids"), "The tokens of `ids`, separated by spaces.");
 
   nb::class_<fasta_iterator>(m, "FastaReader", "The records of a FASTA file (plain or gzip), one at a time.")
       .def(nb::init<const std::string&>(), nb::arg("path"))

@@ -1,11 +1,11 @@
-"""KmerTokenizer against the tokenizer goldens (DNABERT's ids) and DNABERT's vocab.txt."""
+"""KmerTokenizer against the tokenizer goldens (DNABERT's ids) and DNABERT's vocab.txt; BpeTokenizer against `tokenizers`."""
 
 import hashlib
 import numpy as np
 import pytest
 
 import dnabert
-from conftest import DATA
+from conftest import DATA, EXPECTED, ROOT
 
 
 def goldens():
@@ -53,3 +53,35 @@ def test_bad_letters_and_ids_are_value_errors():
         tokenizer.decode([4101])
     with pytest.raises(ValueError, match="k-mer size"):
         dnabert.KmerTokenizer(16)
+
+
+def bpe_expected(name):
+    rows = [line.split("\t") for line in (EXPECTED / f"tokenize_bpe_{name}.tsv").read_text().splitlines()[1:]]
+    return [[int(i) for i in ids.split()] for _, ids in rows]
+
+
+@pytest.mark.parametrize("name, folder", [("chr17_bpe200", DATA / "bpe" / "chr17_bpe200"),
+                                          ("dnabert2-117m", ROOT.parent / "shared" / "data" / "dnabert2-117m")])
+def test_bpe_tokenizer_gives_the_tokenizers_library_ids(name, folder, three):
+    assert (folder / "tokenizer.json").exists(), f"{folder} is missing (DNABERT-2's files live in ../shared)"
+    tokenizer = dnabert.tokenizer(folder)
+    assert isinstance(tokenizer, dnabert.BpeTokenizer)
+    assert [tokenizer.encode(s).tolist() for s in three] == bpe_expected(name)
+    assert tokenizer.vocab[1] == "[CLS]" and tokenizer.vocab_size == len(tokenizer.vocab)
+
+
+def test_bpe_decode_spells_the_tokens(three):
+    tokenizer = dnabert.BpeTokenizer(str(DATA / "bpe" / "chr17_bpe200" / "tokenizer.json"))
+    ids = tokenizer.encode(three[0], add_special_tokens=False)
+    assert tokenizer.decode(ids) == "T C GGTT [UNK] aa gt T C GCC CCA T CCT AA CC G"  # the tokenizers library's tokens
+
+
+def test_folder_tokenizer_of_a_dnabert_folder_is_its_kmers():
+    assert dnabert.tokenizer(DATA / "parity" / "cls_k6").k == 6
+
+
+def test_hostile_tokenizer_json_is_a_format_error(tmp_path):
+    bad = tmp_path / "tokenizer.json"
+    bad.write_text('{"model": {"type": "WordPiece", "vocab": {"a": 0}}, "pre_tokenizer": {"type": "Whitespace"}}')
+    with pytest.raises(dnabert.FormatError, match="model type 'WordPiece' is not supported"):
+        dnabert.BpeTokenizer(str(bad))

@@ -7,7 +7,7 @@ cmake_minimum_required(VERSION 3.24)
 # Also fails when a CUDA source sits in the installed header tree (they belong in src/cuda/).
 set(allowed_core core)
 set(allowed_tokenizer core tokenizer)
-set(allowed_io core io)
+set(allowed_io core tokenizer io)  # io reads tokenizer.json into a BPE tokenizer's vocabulary
 set(allowed_parallel core parallel)
 set(allowed_ops core ops)
 set(allowed_backend core ops parallel backend)

@@ -158,11 +158,13 @@ inline bool are_default_label_names(const std::vector<std::string>& names) {
   return true;
 }
 
-/// Parses `bytes` as JSON, refusing deep nesting before it costs memory.
-inline json parse_json_object(std::span<const std::byte> bytes, std::string_view name) {
-  if (bytes.size() > max_config_json_bytes)
-    throw format_error(name, "is " + std::to_string(bytes.size()) + " bytes, more than the " +
-                                 std::to_string(max_config_json_bytes) + " accepted for a config.json");
+/// Parses `bytes` as a JSON object, refusing more than `max_bytes` (`what` names the kind of file
+/// in the message) and deep nesting before they cost memory.
+inline json parse_json_object(std::span<const std::byte> bytes, std::string_view name,
+                              std::size_t max_bytes = max_config_json_bytes, std::string_view what = "a config.json") {
+  if (bytes.size() > max_bytes)
+    throw format_error(name, "is " + std::to_string(bytes.size()) + " bytes, more than the " + std::to_string(max_bytes) +
+                                 " accepted for " + std::string(what));
   const std::span<const char> text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   const json::parser_callback_t limit_depth = [name](int depth, json::parse_event_t, json&) {
     if (depth > max_config_json_depth)

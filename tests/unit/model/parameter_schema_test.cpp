@@ -20,11 +20,14 @@ namespace {
 
 using dnabert::bert_head;
 
-// Every config.json under tests/data (model folders, parity and trained fixtures), sorted.
+// Every config.json of a DNABERT folder under tests/data (model folders, parity and trained
+// fixtures), sorted; DNABERT-2's (a tokenizer.json beside it) are another architecture.
 std::vector<std::filesystem::path> fixture_configs() {
   std::vector<std::filesystem::path> found;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dnabert::test::data_path("")))
-    if (entry.is_regular_file() && entry.path().filename() == "config.json") found.push_back(entry.path());
+    if (entry.is_regular_file() && entry.path().filename() == "config.json" &&
+        !std::filesystem::exists(entry.path().parent_path() / "tokenizer.json"))
+      found.push_back(entry.path());
   std::sort(found.begin(), found.end());
   return found;
 }
