@@ -57,6 +57,10 @@ PATH_TOLERANCES = {
     # fails a run without autocast or quantization (error 0), autocast to float16 (0.14-0.21x on
     # three fixtures), reduce_range or QUInt8 weights (1.5-4.9x); not per_channel (0.62-1.2x).
     "tests/data/precision/cpu_precision_error.json": (0.5, ATOL),
+    # PyTorch's own bf16 error, the same kind of maximum: on an Intel Xeon with AVX512_BF16/AMX,
+    # cls_k6's logit error came out 0.75x (and its last hidden state's 0.90x) the committed value
+    # made on an AMD EPYC; the other six numbers agree to 1e-5.
+    "tests/data/bf16/torch_bf16_error.json": (0.5, ATOL),
 }
 
 NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![\w.])")
