@@ -59,7 +59,7 @@ PATH_TOLERANCES = {
     "tests/data/precision/cpu_precision_error.json": (0.5, ATOL),
     # PyTorch's own bf16 error, the same kind of maximum: on an Intel Xeon with AVX512_BF16/AMX,
     # cls_k6's logit error came out 0.75x (and its last hidden state's 0.90x) the committed value
-    # made on an AMD EPYC; the other six numbers agree to 1e-5.
+    # (written on another CPU); the other six numbers agree to 1e-5.
     "tests/data/bf16/torch_bf16_error.json": (0.5, ATOL),
 }
 
