@@ -8,7 +8,6 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -17,7 +16,6 @@
 #include <span>
 #include <string>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include <dnabert/analysis/attention_scores.hpp>
@@ -50,6 +48,7 @@ class model_interface {
   virtual const std::vector<std::string>& warnings() const = 0;
 };
 
+// model_interface on backend B: a classifier loaded on it.
 template <class B>
 class model_on final : public model_interface {
  public:
@@ -130,6 +129,7 @@ nb::ndarray<nb::numpy, float> ragged_array(std::size_t rows, std::size_t width, 
   return owned_array(std::move(values), {rows, longest, width});
 }
 
+// The pooling named by embed()'s `pooling` (none is handled before).
 pooling pooling_of(const std::string& name) {
   if (name == "cls") return pooling::cls;
   if (name == "mean") return pooling::mean;
@@ -137,12 +137,14 @@ pooling pooling_of(const std::string& name) {
   throw input_error("pooling '" + name + "': expected cls, mean, pooler or none");
 }
 
+// How predict() combines a long sequence's pieces, by name.
 piece_rule piece_rule_of(const std::string& name) {
   if (name == "mean") return piece_rule::mean;
   if (name == "max") return piece_rule::max;
   throw input_error("long '" + name + "': expected mean or max (how the pieces of a sequence longer than 510 k-mers are combined)");
 }
 
+// attention_scores()' `layer`: a 0-based index, -1 or "last", or "all".
 int attention_layer_of(nb::handle layer) {
   if (nb::isinstance<nb::str>(layer)) {
     const auto name = nb::cast<std::string>(layer);
