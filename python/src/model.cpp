@@ -20,12 +20,12 @@
 
 #include <dnabert/analysis/attention_scores.hpp>
 #include <dnabert/io/config_json.hpp>
-#include <dnabert/io/fasta.hpp>
 #include <dnabert/model/classifier.hpp>
 
 #include "arrays.hpp"
 #include "bindings.hpp"
 #include "device.hpp"
+#include "sequence_letters.hpp"
 
 namespace dnabert::python {
 
@@ -97,18 +97,10 @@ std::vector<std::string> sequences_of(nb::handle given) {
   return out;
 }
 
-// Refuses what a FASTA sequence line may not hold (digits, blanks, punctuation, non-ASCII bytes):
-// text handed over in memory passes the rules a file's sequences pass, so it never reaches the
-// tokenizer as silent [UNK]s.
+// check_sequence_letters for every sequence, named "what[i]".
 void check_letters(const std::vector<std::string>& sequences, const char* what) {
   for (std::size_t s = 0; s < sequences.size(); ++s)
-    for (std::size_t i = 0; i < sequences[s].size(); ++i) {
-      const auto byte = static_cast<unsigned char>(sequences[s][i]);
-      if ((io::detail::fasta_byte_table[byte] & io::detail::fasta_byte::letter) == 0)
-        throw input_error(std::string(what) + "[" + std::to_string(s) + "]: byte " + std::to_string(byte) +
-                          " at position " + std::to_string(i) +
-                          " is not a sequence letter (A, C, G, T, N, IUPAC codes, U, X, '-', '*'; either case)");
-    }
+    check_sequence_letters(sequences[s], std::string(what) + "[" + std::to_string(s) + "]");
 }
 
 // Names for error messages: "sequences[i]".

@@ -22,6 +22,7 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "sequence_letters.hpp"
 
 namespace dnabert::python {
 
@@ -71,10 +72,7 @@ nb::ndarray<nb::numpy, std::int32_t> id_array(std::vector<token_id>&& ids) {
 // One token id array per call: [CLS] k-mers [SEP] (add_special_tokens), else the k-mers alone.
 nb::ndarray<nb::numpy, std::int32_t> encode(const kmer_tokenizer& tokenizer, const std::string& sequence,
                                             bool add_special_tokens) {
-  for (std::size_t i = 0; i < sequence.size(); ++i)
-    if ((io::detail::fasta_byte_table[static_cast<unsigned char>(sequence[i])] & io::detail::fasta_byte::letter) == 0)
-      throw input_error("sequence: byte " + std::to_string(static_cast<unsigned char>(sequence[i])) + " at position " +
-                        std::to_string(i) + " is not a sequence letter (A, C, G, T, N, IUPAC codes, U, X, '-', '*')");
+  check_sequence_letters(sequence, "sequence");
   auto kmers = tokenizer.kmer_ids(sequence);
   if (!add_special_tokens) return id_array(std::move(kmers));
   std::vector<token_id> ids{special::cls};

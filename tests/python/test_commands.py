@@ -37,7 +37,7 @@ def test_finetune_at_zero_learning_rate_keeps_transformers_logits(tmp_path):
     np.testing.assert_allclose(got, logits, atol=TOLERANCE, rtol=0)
 
 
-def test_finetune_reports_to_a_tqdm_bar_and_learns(tmp_path):
+def test_finetune_reports_to_a_tqdm_bar_and_its_folder_evaluates(tmp_path):
     bar = FakeBar()
     output = dnabert.finetune(model=PARITY / "cls_k6", train=DATA / "cli" / "three_labelled.csv", dev=DATA / "cli" / "three_labelled.csv",
                               output=tmp_path / "out",

@@ -59,12 +59,13 @@ inline token_id special_id(const json& entry, const bpe_tokenizer& tokens, std::
 
 // [CLS] and [SEP] from the post-processor: TemplateProcessing with single = [CLS] $A [SEP]
 // (DNABERT-2's), BertProcessing, or none.
-inline void read_post_processor(const json& document, bpe_vocabulary& vocabulary, std::string_view name) {
+// `tokens`: the tokenizer of `vocabulary`'s tokens and merges, for their ids.
+inline void read_post_processor(const json& document, const bpe_tokenizer& tokens, bpe_vocabulary& vocabulary,
+                                std::string_view name) {
   const auto found = document.find("post_processor");
   if (found == document.end() || found->is_null()) return;
   const json& processor = *found;
   const std::string type = optional_text(processor, "type", name, "post_processor");
-  const bpe_tokenizer tokens(vocabulary);
   if (type == "BertProcessing") {
     const auto pair_id = [&](const char* key) {
       const json& pair = required_member(processor, key, name, "post_processor");
@@ -187,7 +188,7 @@ inline bpe_vocabulary parse_tokenizer_json(std::span<const std::byte> bytes, std
         throw format_error(name, "added_tokens[" + std::to_string(a) + "]: expected {\"id\", \"content\"} of a vocabulary token");
     }
   }
-  detail::read_post_processor(document, vocabulary, name);
+  detail::read_post_processor(document, *tokens, vocabulary, name);
   return vocabulary;
 }
 
