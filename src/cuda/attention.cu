@@ -6,6 +6,7 @@
 #include "common.cuh"
 #include "dnabert/backend/cuda/flash_tiling.hpp"
 #include "dnabert/backend/cuda/ops.hpp"
+#include "dnabert/core/alibi.hpp"
 #include "dnabert/core/rng.hpp"
 
 namespace dnabert::backend {
@@ -66,17 +67,23 @@ void batched_gemm(cuda_t<T>& be, bool trans_a, bool trans_b, std::int64_t m, std
   }
 }
 
-// Row (bh, i) of the float scores: + key_bias[b]; softmax → probs (if wanted); dropout(softmax) →
+// Row (bh, i) of the float scores: + key_bias[b] (+ ALiBi's bias); softmax → probs (if wanted); dropout(softmax) →
 // weights (the P of P·V; may be the scores themselves when D is float).
 template <class D>
-__global__ void masked_softmax(const float* scores, const D* key_bias, index_t rows, index_t seq, index_t heads, D* probs,
-                               D* weights, double dropout_p, std::uint8_t* keep, std::uint64_t seed, std::uint64_t offset) {
+__global__ void masked_softmax(const float* scores, const D* key_bias, bool alibi, index_t rows, index_t seq, index_t heads,
+                               D* probs, D* weights, double dropout_p, std::uint8_t* keep, std::uint64_t seed,
+                               std::uint64_t offset) {
   const index_t row = blockIdx.x * static_cast<index_t>(rows_per_block) + threadIdx.x / 32;
   const int lane = static_cast<int>(threadIdx.x % 32);
   if (row >= rows) return;
   const float* s = scores + row * seq;
   const D* bias = key_bias == nullptr ? nullptr : key_bias + (row / (seq * heads)) * seq;
-  const auto logit = [&](index_t j) { return s[j] + (bias != nullptr ? to_float(bias[j]) : 0.0f); };
+  const index_t query = row % seq;
+  const float slope = alibi ? alibi_slope((row / seq) % heads, heads) : 0.0f;
+  const auto logit = [&](index_t j) {
+    const float distance = static_cast<float>(query > j ? query - j : j - query);
+    return s[j] + (bias != nullptr ? to_float(bias[j]) : 0.0f) - slope * distance;
+  };
   float top = -INFINITY;
   for (index_t j = lane; j < seq; j += 32) top = fmaxf(top, logit(j));
   top = detail::warp_max(top);
@@ -167,7 +174,7 @@ void attention_forward_gemm(cuda_t<T>& be, const attention_shape& s, const T* q,
   batched_gemm<T, D, float>(be, false, true, S, S, s.head_dim, static_cast<float>(scale), {detail::device_ptr(q), heads},
                             ld, {detail::device_ptr(k), heads}, ld, 0.0f, {scores.get(), blocks}, S, count);
   masked_softmax<<<row_blocks(count * S), rows_per_block * 32, 0, be.context().stream()>>>(
-      scores.get(), detail::device_ptr(key_bias), count * S, S, s.heads, detail::device_ptr(probs), weights, dropout_p,
+      scores.get(), detail::device_ptr(key_bias), s.alibi, count * S, S, s.heads, detail::device_ptr(probs), weights, dropout_p,
       keep, seed, offset);
   detail::check_launch("masked_softmax");
   // context_i = dropout(P_i) V_i

@@ -98,6 +98,39 @@ void gelu_backward(cuda_t<T>& be, const T* x, const T* dy, T* dx, std::int64_t n
 }
 
 template <class T>
+void gated_gelu_forward(cuda_t<T>& be, const T* x, T* y, std::int64_t rows, std::int64_t width) {
+  using D = detail::device_t<T>;
+  const auto* xd = detail::device_ptr(x);
+  auto* yd = detail::device_ptr(y);
+  for_each(
+      be, rows * width,
+      [=] __device__(index_t i) {
+        const index_t at = (i / width) * 2 * width + i % width;
+        const float gate = to_float(xd[at]);
+        yd[i] = from_float<D>(0.5f * gate * (1.0f + erff(gate * inv_sqrt2)) * to_float(xd[at + width]));
+      },
+      "gated_gelu_forward");
+}
+
+template <class T>
+void gated_gelu_backward(cuda_t<T>& be, const T* x, const T* dy, T* dx, std::int64_t rows, std::int64_t width) {
+  using D = detail::device_t<T>;
+  const auto *xd = detail::device_ptr(x), *g = detail::device_ptr(dy);
+  auto* out = detail::device_ptr(dx);
+  for_each(
+      be, rows * width,
+      [=] __device__(index_t i) {
+        const index_t at = (i / width) * 2 * width + i % width;
+        const float gate = to_float(xd[at]), value = to_float(xd[at + width]), grad = to_float(g[i]);
+        const float cdf = 0.5f * (1.0f + erff(gate * inv_sqrt2));
+        const float pdf = inv_sqrt_2pi * expf(-0.5f * gate * gate);
+        out[at] = from_float<D>(to_float(out[at]) + grad * value * (cdf + gate * pdf));
+        out[at + width] = from_float<D>(to_float(out[at + width]) + grad * gate * cdf);
+      },
+      "gated_gelu_backward");
+}
+
+template <class T>
 void tanh_forward(cuda_t<T>& be, const T* x, T* y, std::int64_t n) {
   using D = detail::device_t<T>;
   const auto* xd = detail::device_ptr(x);
@@ -360,6 +393,8 @@ void scatter_strided_rows_add(cuda_t<T>& be, const T* dout, std::int64_t count, 
   template void fill<T>(cuda_t<T>&, T*, T, std::int64_t);                                                            \
   template void gelu_forward<T>(cuda_t<T>&, const T*, T*, std::int64_t);                                             \
   template void gelu_backward<T>(cuda_t<T>&, const T*, const T*, T*, std::int64_t);                                  \
+  template void gated_gelu_forward<T>(cuda_t<T>&, const T*, T*, std::int64_t, std::int64_t);                        \
+  template void gated_gelu_backward<T>(cuda_t<T>&, const T*, const T*, T*, std::int64_t, std::int64_t);             \
   template void tanh_forward<T>(cuda_t<T>&, const T*, T*, std::int64_t);                                             \
   template void tanh_backward<T>(cuda_t<T>&, const T*, const T*, T*, std::int64_t);                                  \
   template void relu_forward<T>(cuda_t<T>&, const T*, T*, std::int64_t);                                             \

@@ -10,6 +10,7 @@
 #include "common.cuh"
 #include "dnabert/backend/cuda/flash_tiling.hpp"
 #include "dnabert/backend/cuda/ops.hpp"
+#include "dnabert/core/alibi.hpp"
 
 namespace dnabert::backend {
 namespace {
@@ -51,6 +52,7 @@ __global__ void __launch_bounds__(cuda_launch::flash_tiling_for(Padded).threads(
   const index_t ld = s.row_stride;
   const int d = static_cast<int>(s.head_dim);
   const index_t base = b * S * ld + (bh % s.heads) * s.head_dim;
+  const float slope = s.alibi ? alibi_slope(bh % s.heads, s.heads) : 0.0f;
   const index_t q0 = query_tile * BQ;
   const int rows_here = static_cast<int>(cuda_launch::tile_length(S, BQ, query_tile));
   const int warp = static_cast<int>(threadIdx.x) / 32;
@@ -109,7 +111,9 @@ __global__ void __launch_bounds__(cuda_launch::flash_tiling_for(Padded).threads(
       float tile_max = -INFINITY;
 #pragma unroll
       for (int kk = 0; kk < KPL; ++kk) {
-        logit[r][kk] = valid[kk] ? logit[r][kk] * scale + bias[kk] : -INFINITY;
+        const index_t query = q0 + warp * R + r, key = k0 + lane + 32 * kk;
+        const float distance = static_cast<float>(query > key ? query - key : key - query);
+        logit[r][kk] = valid[kk] ? logit[r][kk] * scale + bias[kk] - slope * distance : -INFINITY;
         tile_max = fmaxf(tile_max, logit[r][kk]);
       }
       const float alpha = cuda_launch::enter_key_tile(state[r], detail::warp_max(tile_max));

@@ -125,6 +125,11 @@ class MosaicBert(nn.Module):
         return out
 
     def state(self):
+        """A checkpoint's tensors: copies of the parameters under DNABERT-2's names."""
+        return {name: tensor.detach().clone().contiguous() for name, tensor in self.state_with_parameters().items()}
+
+    def state_with_parameters(self):
+        """The parameters themselves by their names in DNABERT-2's checkpoints."""
         state = {"bert.embeddings.word_embeddings.weight": self.word.weight,
                  "bert.embeddings.token_type_embeddings.weight": self.token_type.weight,
                  "bert.embeddings.LayerNorm.weight": self.embedding_norm.weight,
@@ -140,7 +145,7 @@ class MosaicBert(nn.Module):
                       "cls.predictions.transform.LayerNorm.weight": self.transform_norm.weight,
                       "cls.predictions.transform.LayerNorm.bias": self.transform_norm.bias,
                       "cls.predictions.decoder.bias": self.decoder_bias}
-        return {name: tensor.detach().clone().contiguous() for name, tensor in state.items()}
+        return state
 
 
 def config(heads, layers, labels, architecture):
@@ -180,6 +185,27 @@ def inputs(generator, batch, length, vocab):
     return ids, types, mask
 
 
+def gradients(model, head, ids, types, mask, generator, prefix):
+    """Loss and every parameter's gradient (DNABERT-2's names) for one batch: cross-entropy on
+    random labels for the classifier, on a few labelled real tokens (-100 elsewhere) for MLM."""
+    model.zero_grad()
+    out = model(ids, types, mask)
+    if head == "cls":
+        labels = torch.randint(0, out["logits"].shape[1], (ids.shape[0],), generator=generator)
+        loss = nn.functional.cross_entropy(out["logits"], labels)
+    else:
+        labels = torch.full(ids.shape, -100)
+        chosen = (torch.rand(ids.shape, generator=generator) < 0.3) & (mask == 1)
+        labels[chosen] = torch.randint(0, out["logits"].shape[-1], ids.shape, generator=generator)[chosen]
+        loss = nn.functional.cross_entropy(out["logits"].reshape(-1, out["logits"].shape[-1]), labels.reshape(-1))
+    loss.backward()
+    grads = {f"{prefix}.labels": labels.float(), f"{prefix}.loss": loss.detach().reshape(1)}
+    named = {id(p): name for name, p in model.state_with_parameters().items()}
+    for p in model.parameters():
+        grads[f"{prefix}.grad.{named[id(p)]}"] = p.grad.detach().clone().contiguous()
+    return grads
+
+
 def main():
     torch.manual_seed(0)
     torch.set_num_threads(1)
@@ -203,19 +229,23 @@ def main():
             with torch.no_grad():
                 out = model(ids, types, mask)
             prefix = f"{name}.{case}"
-            goldens |= {f"{prefix}.input_ids": ids.int(), f"{prefix}.token_type_ids": types.int(),
-                        f"{prefix}.attention_mask": mask.int()}
+            # float32, as the other goldens store ids (exact below 2^24; dnabert's reader takes floats)
+            goldens |= {f"{prefix}.input_ids": ids.float(), f"{prefix}.token_type_ids": types.float(),
+                        f"{prefix}.attention_mask": mask.float()}
             goldens |= {f"{prefix}.{key}": value.contiguous() for key, value in out.items()}
+            if case == "short":  # a training step's gradients, dropout off (model.eval())
+                goldens |= gradients(model, head, ids, types, mask, generator, prefix)
     save_file(goldens, str(OUT / "golden.safetensors"))
     (OUT / "README.md").write_text(
         "# DNABERT-2 (MosaicBERT) goldens\n\nWritten by `tests/reference/make_dnabert2_goldens.py` (its docstring "
         f"describes the architecture) with torch {torch.__version__}. Folders `cls_k` (BertForSequenceClassification, "
         "6 heads, 2 layers, 3 labels) and `mlm` (BertForMaskedLM, 4 heads, 2 layers): hidden 8 x heads, intermediate "
         "40, vocabulary 200 (the BPE tokenizer of ../bpe/chr17_bpe200), alibi_starting_size 16.\n\n"
-        "`golden.safetensors`: `<model>.<case>.{input_ids, token_type_ids, attention_mask}` (int32, [B, S], padded on "
+        "`golden.safetensors`: `<model>.<case>.{input_ids, token_type_ids, attention_mask}` (float32, [B, S], padded on "
         "the right with [PAD] = 3), `.logits` ([B, labels] or [B, S, vocab]), `.hidden_states` ([layers + 1, B, S, "
         "hidden]: the embeddings' output, then each layer's; padding rows are what the padded computation gives), "
-        "`.pooled` (classifier). DNABERT-2 itself unpads, so compare real tokens only. Cases: `short` [3, 12] and `past_alibi_start` [2, 40] (longer than "
+        "`.pooled` (classifier); for `short`, `.labels`, `.loss` and `.grad.<parameter>` (cross-entropy, dropout off; "
+        "MLM labels -100 except on about 30% of the real tokens). DNABERT-2 itself unpads, so compare real tokens only. Cases: `short` [3, 12] and `past_alibi_start` [2, 40] (longer than "
         "alibi_starting_size).\n")
 
 

@@ -3,6 +3,7 @@
 // records the backward that adds into its inputs' gradients. Backend ops are found by
 // argument-dependent lookup on the backend type, so this file never names a device.
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -56,6 +57,25 @@ var<B> gelu(tape<B>& t, const var<B>& x) {
   if (result.requires_grad())
     t.on_backward([&be, x, result] {
       gelu_backward(be, x.value().data(), result.grad(be).data(), x.grad(be).data(), x.value().numel());
+    });
+  return result;
+}
+
+/// GEGLU: x [rows, 2 * width] as [gate | value] → gelu(gate) * value [rows, width].
+template <class B>
+var<B> gated_gelu(tape<B>& t, const var<B>& x) {
+  B& be = t.backend();
+  const std::int64_t width = x.value().dim(-1) / 2;
+  if (x.value().dim(-1) != 2 * width) throw shape_error("GEGLU input (gate and value halves)", {x.value().rows(), 2 * width}, x.shape());
+  shape_type y_shape = x.shape();
+  y_shape.back() = width;
+  tensor<B> y(be, y_shape);
+  const std::int64_t rows = y.numel() / std::max<std::int64_t>(width, 1);
+  gated_gelu_forward(be, x.value().data(), y.data(), rows, width);
+  var<B> result = t.make(y, x.requires_grad());
+  if (result.requires_grad())
+    t.on_backward([&be, x, result, rows, width] {
+      gated_gelu_backward(be, x.value().data(), result.grad(be).data(), x.grad(be).data(), rows, width);
     });
   return result;
 }

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dnabert/core/error.hpp"
@@ -66,6 +67,37 @@ constexpr std::string_view problem_type_name(classifier_problem problem) {
   return "regression";
 }
 
+/// Where the encoder gets position information from.
+enum class position_encoding {
+  absolute,  ///< learned position embeddings added to the word embeddings (BERT, DNABERT)
+  alibi,     ///< no position embeddings; attention adds -slope_h * |i - j| (ALiBi; DNABERT-2's MosaicBERT)
+};
+
+/// The feed-forward block of each encoder layer.
+enum class feed_forward_kind {
+  gelu_mlp,  ///< dense, GELU, dense (BERT's intermediate + output)
+  geglu,     ///< one bias-free dense to [gate | value], GELU(gate) * value, dense (DNABERT-2's gated_layers + wo)
+};
+
+/// What the model's token ids stand for.
+enum class token_kind {
+  kmer,  ///< overlapping k-mers, DNABERT's 4^k + 5 vocabulary
+  bpe,   ///< byte-pair encoding from the folder's tokenizer.json (DNABERT-2)
+};
+
+/// The config.json spelling of a position encoding ("absolute", "alibi").
+constexpr std::string_view position_encoding_name(position_encoding position) {
+  return position == position_encoding::alibi ? "alibi" : "absolute";
+}
+
+/// The config.json spelling of a feed-forward block ("gelu", "geglu").
+constexpr std::string_view feed_forward_name(feed_forward_kind kind) {
+  return kind == feed_forward_kind::geglu ? "geglu" : "gelu";
+}
+
+/// Largest BPE vocabulary accepted (DNABERT-2's has 4,096 tokens).
+inline constexpr std::int64_t max_bpe_vocab_size = std::int64_t{1} << 22;
+
 /// BertConfig as DNABERT uses it; the defaults are DNABERT-6 base
 /// (https://github.com/jerryji1993/DNABERT/blob/master/src/transformers/dnabert-config/bert-config-6/config.json).
 struct bert_config {
@@ -98,13 +130,31 @@ struct bert_config {
   /// Pieces per sequence the classifier reads when long_pooling is set (DNABERT-XL's config.split,
   /// max_seq_length / 512): longer sequences are cut to their first `split` pieces.
   std::int64_t split = 1;
+  /// Position information: DNABERT-2's config.json says so by its `alibi_starting_size`.
+  position_encoding position = position_encoding::absolute;
+  /// The feed-forward block (GEGLU with ALiBi in DNABERT-2's MosaicBERT).
+  feed_forward_kind feed_forward = feed_forward_kind::gelu_mlp;
+  /// What token ids stand for: the model folder decides (a tokenizer.json means BPE).
+  token_kind tokens = token_kind::kmer;
+  /// MosaicBERT's alibi_starting_size: the length its ALiBi bias is first built for (it is
+  /// rebuilt for longer inputs, so it limits nothing); kept to write config.json back.
+  std::int64_t alibi_starting_size = 512;
+  /// config.json's auto_map (DNABERT-2: its bert_layers.py classes for trust_remote_code), kept as
+  /// it was read so that a saved folder loads in transformers the same way.
+  std::vector<std::pair<std::string, std::string>> auto_map;
 
-  /// The k-mer size whose vocabulary has vocab_size tokens; throws config_error if none.
+  /// The k-mer size whose vocabulary has vocab_size tokens; throws config_error if none (a BPE model has none).
   [[nodiscard]] int k() const {
+    if (tokens == token_kind::bpe)
+      throw config_error("a BPE model (DNABERT-2) has no k-mer size: its tokens come from its tokenizer.json");
     const auto k = k_for_vocab_size(vocab_size);
     if (!k) throw config_error(describe_bad_vocab_size(vocab_size));
     return *k;
   }
+
+  /// Whether the checkpoint stores MosaicBERT's tensors (fused Wqkv, mlp.*): DNABERT-2's layout,
+  /// which goes with its ALiBi attention.
+  [[nodiscard]] bool mosaic_layout() const noexcept { return position == position_encoding::alibi; }
 
   /// The problem the classification head solves: problem_type, or when unset what transformers
   /// infers from num_labels (it also infers multi-label from float labels, which dnabert writes out).
@@ -121,8 +171,13 @@ struct bert_config {
 
   /// Throws config_error with a plain-words reason when the configuration is unusable.
   void validate() const {
-    check_size("vocab_size", vocab_size, vocab_size_for_k(max_k));
-    if (!k_for_vocab_size(vocab_size)) throw config_error(describe_bad_vocab_size(vocab_size));
+    if (tokens == token_kind::bpe) {
+      check_size("vocab_size", vocab_size, max_bpe_vocab_size);
+    } else {
+      check_size("vocab_size", vocab_size, vocab_size_for_k(max_k));
+      if (!k_for_vocab_size(vocab_size)) throw config_error(describe_bad_vocab_size(vocab_size));
+    }
+    if (position == position_encoding::alibi) check_size("alibi_starting_size", alibi_starting_size, config_limits::max_width);
     check_size("hidden_size", hidden_size, config_limits::max_width);
     check_size("num_hidden_layers", num_hidden_layers, config_limits::max_layers);
     check_size("num_attention_heads", num_attention_heads, config_limits::max_width);
@@ -163,7 +218,8 @@ struct bert_config {
  private:
   static std::string describe_bad_vocab_size(std::int64_t size) {
     return "vocab_size " + std::to_string(size) +
-           " is not a DNABERT vocabulary size 4^k+5 (69, 261, 1029, 4101 for k=3..6)";
+           " is not a DNABERT vocabulary size 4^k+5 (69, 261, 1029, 4101 for k=3..6), and there is no tokenizer.json "
+           "beside it for a BPE vocabulary (DNABERT-2)";
   }
 
   static std::string describe_bad_problem_type(const std::string& name) {
@@ -279,7 +335,9 @@ inline void add_layer_norm(std::vector<parameter_spec>& out, const std::string& 
 
 }  // namespace detail
 
-/// Every parameter of the model with `head`, in state_dict order, named as Hugging Face names them.
+/// Every parameter of the model with `head`, in state_dict order, named as Hugging Face names them
+/// (for DNABERT-2's layout, as dnabert holds them: its fused Wqkv is split into query, key and value
+/// and its decoder bias is cls.predictions.bias; io/model_folder.hpp converts).
 /// Tied parameters (the MLM decoder) are listed with `tied_to`; the pooler and the classifier are
 /// `initialised`, since checkpoints saved for another head (or by transformers >= 4 for MLM) lack them.
 inline std::vector<parameter_spec> bert_parameters(const bert_config& config, bert_head head) {
@@ -288,10 +346,11 @@ inline std::vector<parameter_spec> bert_parameters(const bert_config& config, be
   const std::int64_t vocab = config.vocab_size;
   std::vector<parameter_spec> out;
   out.push_back({"bert.embeddings.word_embeddings.weight", {vocab, hidden}, parameter_presence::required, {}});
-  out.push_back({"bert.embeddings.position_embeddings.weight",
-                 {config.max_position_embeddings, hidden},
-                 parameter_presence::required,
-                 {}});
+  if (config.position == position_encoding::absolute)
+    out.push_back({"bert.embeddings.position_embeddings.weight",
+                   {config.max_position_embeddings, hidden},
+                   parameter_presence::required,
+                   {}});
   out.push_back({"bert.embeddings.token_type_embeddings.weight",
                  {config.type_vocab_size, hidden},
                  parameter_presence::required,
@@ -304,9 +363,16 @@ inline std::vector<parameter_spec> bert_parameters(const bert_config& config, be
     detail::add_linear(out, prefix + "attention.self.value", hidden, hidden, true);
     detail::add_linear(out, prefix + "attention.output.dense", hidden, hidden, true);
     detail::add_layer_norm(out, prefix + "attention.output.LayerNorm", hidden);
-    detail::add_linear(out, prefix + "intermediate.dense", config.intermediate_size, hidden, true);
-    detail::add_linear(out, prefix + "output.dense", hidden, config.intermediate_size, true);
-    detail::add_layer_norm(out, prefix + "output.LayerNorm", hidden);
+    if (config.feed_forward == feed_forward_kind::geglu) {
+      out.push_back({prefix + "mlp.gated_layers.weight", {2 * config.intermediate_size, hidden}, parameter_presence::required,
+                     {}, true});
+      detail::add_linear(out, prefix + "mlp.wo", hidden, config.intermediate_size, true);
+      detail::add_layer_norm(out, prefix + "mlp.layernorm", hidden);
+    } else {
+      detail::add_linear(out, prefix + "intermediate.dense", config.intermediate_size, hidden, true);
+      detail::add_linear(out, prefix + "output.dense", hidden, config.intermediate_size, true);
+      detail::add_layer_norm(out, prefix + "output.LayerNorm", hidden);
+    }
   }
   detail::add_linear(out, "bert.pooler.dense", hidden, hidden, false, parameter_presence::initialised);
   switch (head) {

@@ -190,11 +190,52 @@ inline json parse_json_object(std::span<const std::byte> bytes, std::string_view
 
 }  // namespace detail
 
+namespace detail {
+
+/// The architecture config.json describes: DNABERT-2's MosaicBERT (ALiBi, GEGLU, its bert_layers.py
+/// in auto_map) when it has alibi_starting_size, else BERT; dnabert_position_encoding and
+/// dnabert_feed_forward, which dnabert writes for any other composition, say so explicitly.
+inline void read_architecture(const config_object& fields, bert_config& config) {
+  if (const auto starting_size = fields.integer("alibi_starting_size")) {
+    config.position = position_encoding::alibi;
+    config.feed_forward = feed_forward_kind::geglu;
+    config.alibi_starting_size = *starting_size;
+  }
+  if (const auto position = fields.text("dnabert_position_encoding")) {
+    if (*position != "absolute" && *position != "alibi")
+      fields.fail("dnabert_position_encoding '" + *position + "' is not one of absolute, alibi");
+    config.position = *position == "alibi" ? position_encoding::alibi : position_encoding::absolute;
+  }
+  if (const auto block = fields.text("dnabert_feed_forward")) {
+    if (*block != "gelu" && *block != "geglu") fields.fail("dnabert_feed_forward '" + *block + "' is not one of gelu, geglu");
+    config.feed_forward = *block == "geglu" ? feed_forward_kind::geglu : feed_forward_kind::gelu_mlp;
+  }
+  if (const json* map = fields.find("auto_map")) {
+    if (!map->is_object()) fields.fail("auto_map must be an object, found " + std::string(map->type_name()));
+    for (const auto& [key, value] : map->items()) {
+      if (!value.is_string()) fields.fail("auto_map[" + key + "] must be a string");
+      config.auto_map.emplace_back(key, value.get<std::string>());
+    }
+  }
+}
+
+/// Whether a position encoding and feed-forward block make one of the published architectures
+/// (BERT: absolute + GELU; MosaicBERT: ALiBi + GEGLU), which config.json implies without naming them.
+inline bool published_composition(const bert_config& config) {
+  return (config.position == position_encoding::absolute) == (config.feed_forward == feed_forward_kind::gelu_mlp);
+}
+
+}  // namespace detail
+
 /// Parses config.json bytes held in memory; `name` appears in error messages (fuzzing, tests).
-inline bert_config parse_config_json(std::span<const std::byte> bytes, std::string_view name) {
+/// `tokens` is what the folder's tokenizer says (a tokenizer.json: BPE, any vocabulary size).
+inline bert_config parse_config_json(std::span<const std::byte> bytes, std::string_view name,
+                                     token_kind tokens = token_kind::kmer) {
   const detail::json document = detail::parse_json_object(bytes, name);
   const detail::config_object fields(document, name);
   bert_config config;
+  config.tokens = tokens;
+  detail::read_architecture(fields, config);
   config.vocab_size = fields.required_integer("vocab_size");
   config.hidden_size = fields.required_integer("hidden_size");
   config.num_hidden_layers = fields.required_integer("num_hidden_layers");
@@ -253,10 +294,10 @@ inline nlohmann::json read_json_object(const std::string& path) {
   return detail::parse_json_object(file->bytes(), path);
 }
 
-/// Reads and validates a config.json file.
-inline bert_config read_config_json(const std::string& path) {
+/// Reads and validates a config.json file (of a model whose tokens are `tokens`).
+inline bert_config read_config_json(const std::string& path, token_kind tokens = token_kind::kmer) {
   const auto file = map_file(path);
-  return parse_config_json(file->bytes(), path);
+  return parse_config_json(file->bytes(), path, tokens);
 }
 
 /// The config.json text for `config`: keys sorted as transformers writes them, loadable by
@@ -266,6 +307,16 @@ inline std::string config_json_text(const bert_config& config) {
   config.validate();
   detail::json document = detail::json::object();
   document["architectures"] = config.architectures;
+  if (config.position == position_encoding::alibi) document["alibi_starting_size"] = config.alibi_starting_size;
+  if (!config.auto_map.empty()) {
+    detail::json map = detail::json::object();
+    for (const auto& [key, value] : config.auto_map) map[key] = value;
+    document["auto_map"] = std::move(map);
+  }
+  if (!detail::published_composition(config)) {
+    document["dnabert_feed_forward"] = feed_forward_name(config.feed_forward);
+    document["dnabert_position_encoding"] = position_encoding_name(config.position);
+  }
   document["attention_probs_dropout_prob"] = config.attention_probs_dropout_prob;
   document["hidden_act"] = config.hidden_act;
   document["hidden_dropout_prob"] = config.hidden_dropout_prob;

@@ -1,7 +1,8 @@
 #pragma once
-// A Hugging Face model folder (config.json, vocab.txt, model.safetensors or pytorch_model.bin):
-// reads it and checks every tensor against bert_parameters(); writes one transformers can load, or
-// one whose linear weights are int8 with a scale per output channel (docs/precision.md).
+// A Hugging Face model folder (config.json, vocab.txt or DNABERT-2's tokenizer.json,
+// model.safetensors or pytorch_model.bin): reads it and checks every tensor against
+// bert_parameters(); writes one transformers can load, or one whose linear weights are int8 with a
+// scale per output channel (docs/precision.md).
 
 #include <algorithm>
 #include <cerrno>
@@ -22,9 +23,12 @@
 #include "dnabert/core/error.hpp"
 #include "dnabert/core/int8_quantization.hpp"
 #include "dnabert/io/config_json.hpp"
+#include "dnabert/io/mosaic_layout.hpp"
 #include "dnabert/io/safetensors.hpp"
+#include "dnabert/io/tokenizer_json.hpp"
 #include "dnabert/io/tensor_map.hpp"
 #include "dnabert/io/torch_checkpoint.hpp"
+#include "dnabert/io/atomic_file.hpp"
 #include "dnabert/io/vocab_file.hpp"
 
 namespace dnabert::io {
@@ -33,6 +37,7 @@ namespace dnabert::io {
 namespace model_files {
 inline constexpr std::string_view config = "config.json";
 inline constexpr std::string_view vocab = "vocab.txt";
+inline constexpr std::string_view tokenizer = "tokenizer.json";
 inline constexpr std::string_view safetensors = "model.safetensors";
 inline constexpr std::string_view torch = "pytorch_model.bin";
 inline constexpr std::string_view safetensors_index = "model.safetensors.index.json";
@@ -42,8 +47,12 @@ inline constexpr std::string_view torch_index = "pytorch_model.bin.index.json";
 /// A model folder read and checked against the parameters of the requested head.
 struct model_folder {
   bert_config config;
-  /// The k-mer size, from config.vocab_size (and vocab.txt, when present, agrees).
+  /// The k-mer size, from config.vocab_size (and vocab.txt, when present, agrees); 0 for BPE.
   int k = 0;
+  /// A BPE model's tokenizer (from tokenizer.json), else null.
+  std::shared_ptr<const bpe_tokenizer> bpe;
+  /// tokenizer.json as read, written back when the model is saved (empty for k-mer models).
+  std::string tokenizer_json;
   /// Every parameter the checkpoint held, by Hugging Face name, tied ones filled in; an int8
   /// weight as the float values it stands for (q · scale).
   tensor_map tensors;
@@ -72,6 +81,18 @@ inline bool is_file(const std::filesystem::path& path) {
 inline bool is_present(const std::filesystem::path& path) {
   std::error_code ignored;
   return std::filesystem::exists(path, ignored);
+}
+
+/// Whether `path` is a tokenizer.json of a BPE model (DNABERT-2's); transformers also writes one
+/// beside a DNABERT vocab.txt (a WordPiece model), which the folder's k-mers make redundant.
+inline bool is_bpe_tokenizer(const std::filesystem::path& path) {
+  if (!is_present(path)) return false;
+  const auto file = map_file(path.string());
+  const auto document = parse_json_object(file->bytes(), path.string(), max_tokenizer_json_bytes, "a tokenizer.json");
+  const auto model = document.find("model");
+  if (model == document.end() || !model->is_object()) return false;
+  const auto type = model->find("type");
+  return type != model->end() && type->is_string() && type->get<std::string>() == "BPE";
 }
 
 /// Integer buffers that checkpoints carry next to the weights and that the model recomputes.
@@ -213,18 +234,31 @@ inline model_folder read_model_folder(const std::string& dir, bert_head head) {
     throw file_error(dir, "is not a directory (expected a model folder)",
                      std::filesystem::exists(folder, unreadable) ? ENOTDIR : ENOENT);
   model_folder result;
-  result.config = read_config_json((folder / model_files::config).string());
-  result.k = result.config.k();
-  const auto vocab_path = folder / model_files::vocab;
-  if (detail::is_present(vocab_path))
-    check_vocab_file(vocab_path.string(), result.k);
-  else
-    result.warnings.push_back(dir + ": no vocab.txt; using DNABERT's k=" + std::to_string(result.k) + " vocabulary");
+  const auto tokenizer_path = folder / model_files::tokenizer;
+  const bool bpe = detail::is_bpe_tokenizer(tokenizer_path);
+  result.config = read_config_json((folder / model_files::config).string(), bpe ? token_kind::bpe : token_kind::kmer);
+  if (bpe) {
+    const auto file = map_file(tokenizer_path.string());
+    const auto bytes = file->bytes();
+    result.bpe = std::make_shared<const bpe_tokenizer>(parse_tokenizer_json(bytes, tokenizer_path.string()));
+    result.tokenizer_json.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    if (result.bpe->vocab_size() > result.config.vocab_size)
+      throw config_error(tokenizer_path.string() + " has " + std::to_string(result.bpe->vocab_size()) +
+                         " tokens, more than the model's vocab_size " + std::to_string(result.config.vocab_size));
+  } else {
+    result.k = result.config.k();
+    const auto vocab_path = folder / model_files::vocab;
+    if (detail::is_present(vocab_path))
+      check_vocab_file(vocab_path.string(), result.k);
+    else
+      result.warnings.push_back(dir + ": no vocab.txt; using DNABERT's k=" + std::to_string(result.k) + " vocabulary");
+  }
 
   result.weights_path = detail::choose_weight_file(folder);
   const std::string& file = result.weights_path;
   auto contents = detail::read_weight_file(file);
   detail::add_base_model_prefix(contents);
+  if (result.config.mosaic_layout()) from_mosaic_layout(contents.tensors, contents.int8_tensors, file);
   if (head == bert_head::sequence_classification &&
       std::any_of(contents.tensors.begin(), contents.tensors.end(), [](const auto& entry) { return entry.first.starts_with("rnn."); }))
     throw config_error(rnn_head_refusal(file));
@@ -312,14 +346,17 @@ inline nlohmann::json quantization_entry() {
           {"activations", "uint8 per call (dynamic), on an int8 CPU backend"}};
 }
 
-/// Writes config.json, vocab.txt and model.safetensors into `dir` (created if needed), each
+/// Writes config.json, vocab.txt (a BPE model: `tokenizer_json`, its tokenizer.json) and
+/// model.safetensors (DNABERT-2's tensor names for its layout) into `dir` (created if needed), each
 /// atomically. The head comes from config.architectures; `tensors` must hold every required
 /// parameter of that model with its shape; tied ones are left out, as transformers does, and
 /// initialisable ones (pooler, classifier) are written when present. Parameters in `quantized`
 /// are written as int8 with their scales instead of their float values (a folder transformers
 /// cannot load; config.json records it under "dnabert_quantization").
 inline void write_model_folder(const std::string& dir, const bert_config& config, const tensor_map& tensors,
-                               const int8_weight_map& quantized = {}) {
+                               const int8_weight_map& quantized = {}, std::string_view tokenizer_json = {}) {
+  if (config.tokens == token_kind::bpe && tokenizer_json.empty())
+    throw input_error("cannot save a BPE model to " + dir + " without its tokenizer.json");
   const bert_head head = head_for_architectures(config.architectures);
   const std::string model_name(architecture_of(config, head));
   tensor_map written;
@@ -363,9 +400,11 @@ inline void write_model_folder(const std::string& dir, const bert_config& config
   std::error_code failure;
   std::filesystem::create_directories(folder, failure);
   if (failure) throw error("cannot create directory " + dir + ": " + failure.message());
+  if (config.mosaic_layout()) to_mosaic_layout(written, written_int8);
   // Weights first, config.json last: a folder with a config.json is never missing its weights.
   write_safetensors((folder / model_files::safetensors).string(), written, {{"format", "pt"}}, written_int8);
-  write_vocab_file((folder / model_files::vocab).string(), config.k());
+  if (config.tokens == token_kind::bpe) write_file_atomically((folder / model_files::tokenizer).string(), tokenizer_json);
+  else write_vocab_file((folder / model_files::vocab).string(), config.k());
   const std::string config_path = (folder / model_files::config).string();
   if (quantized.empty()) {
     write_config_json(config_path, config);

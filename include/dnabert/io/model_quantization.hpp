@@ -70,7 +70,7 @@ inline quantized_folder_report quantize_model_folder(const std::string& from, co
     quantized.emplace(spec.name, quantize_rows(found->second.values, spec.shape[0], spec.shape[1], quantized_folder_limit));
     report.weights.push_back(spec.name);
   }
-  write_model_folder(to, folder.config, folder.tensors, quantized);
+  write_model_folder(to, folder.config, folder.tensors, quantized, folder.tokenizer_json);
   report.written_bytes = detail::file_bytes(report.written_weights);
   return report;
 }

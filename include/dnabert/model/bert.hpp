@@ -1,6 +1,7 @@
 #pragma once
 // Bert<Spec, Backend>: Hugging Face's BertModel with DNABERT's heads, composed from the nn
-// blocks, with parameters named exactly as PyTorch names them. Loads and saves model folders.
+// blocks the spec's policies choose (DNABERT's BERT, DNABERT-2's MosaicBERT, or whichever the
+// folder describes), with parameters named exactly as PyTorch names them. Loads and saves model folders.
 
 #include <algorithm>
 #include <array>
@@ -152,6 +153,8 @@ class Bert {
     model.warnings_ = std::move(folder.warnings);
     model.source_ = dir;
     model.quantized_ = std::move(folder.quantized);
+    model.bpe_ = std::move(folder.bpe);
+    model.tokenizer_json_ = std::move(folder.tokenizer_json);
     return model;
   }
 
@@ -159,7 +162,8 @@ class Bert {
   bert_output<B> forward(nn::forward_context<B>& ctx, const token_batch& batch, const forward_options& options = {}) const {
     const auto rows = static_cast<std::int64_t>(batch.rows);
     const auto seq = static_cast<std::int64_t>(batch.length);
-    if (seq > config_.max_position_embeddings)
+    const bool alibi = Spec::position(config_) == position_encoding::alibi;
+    if (seq > config_.max_position_embeddings && !alibi)  // ALiBi has no position table to run out of
       throw input_error("batch of " + std::to_string(seq) + " tokens exceeds max_position_embeddings " +
                         std::to_string(config_.max_position_embeddings));
     const auto layer_count = static_cast<std::int64_t>(layers_.size());
@@ -178,7 +182,7 @@ class Bert {
       if (!packing->has_padding) packing.reset();
     }
     nn::attention_input<B> in;
-    in.shape = {rows, seq, config_.num_attention_heads, config_.head_size(), config_.hidden_size};
+    in.shape = {rows, seq, config_.num_attention_heads, config_.head_size(), config_.hidden_size, alibi};
     in.key_bias = key_bias(batch, options.dnabert_2_5_compat);
     if (packing) {
       for (std::int64_t r = 0; r < rows; ++r)
@@ -279,8 +283,10 @@ class Bert {
     if (name.starts_with(layer)) return 1 + std::stoi(std::string(name.substr(layer.size())));
     return static_cast<int>(layers_.size()) + 1;
   }
-  /// The k-mer size.
+  /// The k-mer size (config_error for a BPE model).
   [[nodiscard]] int k() const { return config_.k(); }
+  /// A BPE model's tokenizer (from the folder's tokenizer.json); null for a k-mer model.
+  [[nodiscard]] const std::shared_ptr<const bpe_tokenizer>& bpe() const noexcept { return bpe_; }
   /// K-mers one input may hold: 510, fewer when the model has fewer than 512 positions.
   [[nodiscard]] std::size_t max_kmers() const {
     return static_cast<std::size_t>(
@@ -322,7 +328,7 @@ class Bert {
   void save(const std::string& dir) const {
     bert_config config = config_;
     config.architectures = {std::string(architecture_of(config, head_))};
-    io::write_model_folder(dir, config, state_dict());
+    io::write_model_folder(dir, config, state_dict(), {}, tokenizer_json_);
   }
 
   /// Sets parameters from host tensors by name (shapes must match); tied aliases follow. On a
@@ -361,7 +367,7 @@ class Bert {
     return "on the " + std::string(piece_pooling_name(pooling)) + " of up to " + std::to_string(split) + " pieces";
   }
   static std::string describe_pooling(const bert_config& config) { return describe_pooling(config.long_pooling, config.split); }
-  using layer_type = nn::encoder_layer<B>;
+  using layer_type = nn::encoder_layer<B, typename Spec::template feed_forward_block<B>>;
   // A static Spec's layers are held in place, Spec::layers of them; a dynamic one's are as many as
   // config.json says. (Fixed hidden and head sizes in the kernels measured no faster: docs/architecture.md.)
   using layer_stack = std::conditional_t<Spec::layers == dynamic, std::vector<layer_type>,
@@ -485,6 +491,8 @@ class Bert {
   std::vector<std::string> warnings_;
   std::string source_;
   int8_weight_map quantized_;
+  std::shared_ptr<const bpe_tokenizer> bpe_;
+  std::string tokenizer_json_;  // a BPE model's tokenizer.json, saved with it
 };
 
 }  // namespace dnabert

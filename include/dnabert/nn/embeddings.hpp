@@ -1,5 +1,6 @@
 #pragma once
-// BertEmbeddings: word + position + token type (always 0 in DNABERT), LayerNorm, dropout.
+// BertEmbeddings: word + position + token type (always 0 in DNABERT), LayerNorm, dropout; with
+// ALiBi (DNABERT-2) there is no position table: attention adds the position bias instead.
 
 #include <optional>
 
@@ -38,23 +39,29 @@ struct embeddings {
   double dropout_p = 0.1;
 
   embeddings() = default;
-  /// Registers bert.embeddings.{word,position,token_type}_embeddings and LayerNorm.
+  /// Registers bert.embeddings.{word,position,token_type}_embeddings and LayerNorm (no position
+  /// table when config.position is ALiBi).
   embeddings(B& backend, parameter_list<B>& params, const bert_config& config)
       : word(params.create(backend, "bert.embeddings.word_embeddings.weight", {config.vocab_size, config.hidden_size},
                            init_kind::normal)),
-        position(params.create(backend, "bert.embeddings.position_embeddings.weight",
-                               {config.max_position_embeddings, config.hidden_size}, init_kind::normal)),
+        position(config.position == position_encoding::absolute
+                     ? params.create(backend, "bert.embeddings.position_embeddings.weight",
+                                     {config.max_position_embeddings, config.hidden_size}, init_kind::normal)
+                     : autograd::var<B>()),
         token_type(params.create(backend, "bert.embeddings.token_type_embeddings.weight",
                                  {config.type_vocab_size, config.hidden_size}, init_kind::normal)),
         norm(backend, params, "bert.embeddings.LayerNorm", config.hidden_size, config.layer_norm_eps),
         dropout_p(config.hidden_dropout_prob) {}
+
+  /// Whether positions are embedded (learned absolute positions, not ALiBi).
+  [[nodiscard]] bool has_positions() const { return static_cast<bool>(position); }
 
   /// Embeds a batch → [B*S, hidden].
   autograd::var<B> operator()(forward_context<B>& ctx, const batch_ids<B>& ids) const {
     auto& t = ctx.tape;
     const auto words = ids.padding_idx ? words_without_padding_gradient(t, *ids.padding_idx, ids.words.numel())
                                        : autograd::embedding(t, ids.words, word);
-    auto sum = autograd::add(t, words, autograd::embedding(t, ids.positions, position));
+    auto sum = has_positions() ? autograd::add(t, words, autograd::embedding(t, ids.positions, position)) : words;
     sum = autograd::add(t, sum, autograd::embedding(t, ids.token_types, token_type));
     return ctx.dropout(norm(t, sum), dropout_p);
   }

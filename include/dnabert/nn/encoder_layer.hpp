@@ -1,5 +1,6 @@
 #pragma once
-// One post-LN BERT encoder layer: self-attention block, then feed-forward block.
+// One post-LN encoder layer: self-attention block, then a feed-forward block (BERT's GELU MLP by
+// default; DNABERT-2's GEGLU, or the one config.json names, as the model spec chooses).
 
 #include <string>
 
@@ -8,11 +9,11 @@
 
 namespace dnabert::nn {
 
-/// One post-LN encoder layer: self-attention then feed-forward.
-template <class B>
+/// One post-LN encoder layer: self-attention then the feed-forward block FeedForward.
+template <class B, class FeedForward = feed_forward<B>>
 struct encoder_layer {
   self_attention<B> attention;
-  feed_forward<B> ffn;
+  FeedForward ffn;
 
   encoder_layer() = default;
   /// Registers bert.encoder.layer.INDEX.*

@@ -52,7 +52,9 @@ struct masked_lm_head {
       : decoder(word_embeddings) {
     bias = params.create(backend, "cls.predictions.bias", {config.vocab_size}, init_kind::zeros);
     transform = linear<B>(backend, params, "cls.predictions.transform.dense", config.hidden_size, config.hidden_size);
-    norm = layer_norm<B>(backend, params, "cls.predictions.transform.LayerNorm", config.hidden_size, config.layer_norm_eps);
+    // MosaicBERT (DNABERT-2) fixes this LayerNorm's eps at 1e-12 whatever config.json says.
+    norm = layer_norm<B>(backend, params, "cls.predictions.transform.LayerNorm", config.hidden_size,
+                         config.mosaic_layout() ? 1e-12 : config.layer_norm_eps);
     params.alias("cls.predictions.decoder.weight", word_embeddings);
     params.alias("cls.predictions.decoder.bias", bias);
   }

@@ -59,6 +59,19 @@ struct linear {
         bias(params.create(backend, prefix + ".bias", {out}, init_kind::zeros)),
         name_(prefix) {}
 
+  /// A layer without bias (torch's bias=False): registers PREFIX.weight only; the bias is a
+  /// constant zero that no checkpoint holds and no optimizer changes.
+  static linear without_bias(B& backend, parameter_list<B>& params, const std::string& prefix, std::int64_t in,
+                             std::int64_t out) {
+    linear layer;
+    layer.weight = params.create(backend, prefix + ".weight", {out, in}, init_kind::normal);
+    tensor<B> zeros(backend, {out});
+    clear(backend, zeros.data(), out);
+    layer.bias = autograd::var<B>(zeros, false);
+    layer.name_ = prefix;
+    return layer;
+  }
+
   /// Applies the layer to x [..., in], then `act`: through the packed weights when pack() made
   /// them and the tape does not record (inference), else through the autograd ops.
   autograd::var<B> operator()(autograd::tape<B>& t, const autograd::var<B>& x,

@@ -46,6 +46,8 @@ concept dense_ops = requires(B& be, T* y, const T* x, T value, bool flag, std::i
   scale(be, y, real, n);
   gelu_forward(be, x, y, n);
   gelu_backward(be, x, x, y, n);
+  gated_gelu_forward(be, x, y, n, n);
+  gated_gelu_backward(be, x, x, y, n, n);
   tanh_forward(be, x, y, n);
   tanh_backward(be, x, x, y, n);
   relu_forward(be, x, y, n);

@@ -26,6 +26,7 @@
 #include "dnabert/backend/cpu/onednn_matmul.hpp"
 #include "dnabert/backend/cpu/optimizer_ops.hpp"
 #include "dnabert/backend/sorted_runs.hpp"
+#include "dnabert/core/alibi.hpp"
 #include "dnabert/core/rng.hpp"
 #include "dnabert/ops/op_list.hpp"
 
@@ -284,6 +285,31 @@ void gelu_backward(cpu_t<T>&, const T* x, const T* dy, T* dx, std::int64_t n) {
     const auto pdf = T(0.39894228040143267794) * (T(-0.5) * xs.square()).exp();
     detail::array_view<T>(dx + begin, count) += detail::const_array_view<T>(dy + begin, count) * (cdf + xs * pdf);
   });
+}
+
+/// GEGLU: y[r, c] = gelu(x[r, c]) * x[r, width + c] for x [rows, 2 * width] ([gate | value], as
+/// DNABERT-2's gated_layers), y [rows, width].
+template <class T>
+void gated_gelu_forward(cpu_t<T>&, const T* x, T* y, std::int64_t rows, std::int64_t width) {
+#pragma omp parallel for schedule(static)
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const detail::const_array_view<T> gate(x + r * 2 * width, width), value(x + r * 2 * width + width, width);
+    detail::array_view<T>(y + r * width, width) = T(0.5) * gate * (T(1) + (gate * T(0.70710678118654752440)).erf()) * value;
+  }
+}
+
+/// Backward of gated_gelu_forward: dx[:, :width] += dy * value * gelu'(gate), dx[:, width:] += dy * gelu(gate).
+template <class T>
+void gated_gelu_backward(cpu_t<T>&, const T* x, const T* dy, T* dx, std::int64_t rows, std::int64_t width) {
+#pragma omp parallel for schedule(static)
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const detail::const_array_view<T> gate(x + r * 2 * width, width), value(x + r * 2 * width + width, width);
+    const detail::const_array_view<T> grad(dy + r * width, width);
+    const auto cdf = T(0.5) * (T(1) + (gate * T(0.70710678118654752440)).erf());
+    const auto pdf = T(0.39894228040143267794) * (T(-0.5) * gate.square()).exp();
+    detail::array_view<T>(dx + r * 2 * width, width) += grad * value * (cdf + gate * pdf);
+    detail::array_view<T>(dx + r * 2 * width + width, width) += grad * gate * cdf;
+  }
 }
 
 /// y = tanh(x).
@@ -565,7 +591,7 @@ std::int64_t attended_keys(const T* key_bias, std::int64_t row, std::int64_t seq
 
 }  // namespace detail
 
-/// probs[b,h] = softmax(Q K^T * scale + key_bias[b]); context[b,:,h] = dropout(probs) V.
+/// probs[b,h] = softmax(Q K^T * scale + key_bias[b] (+ ALiBi's bias when s.alibi)); context[b,:,h] = dropout(probs) V.
 /// key_bias is [batch, seq] (0 for real tokens, -10000 for padding, as Hugging Face), may be
 /// null. probs [batch, heads, seq, seq] may be null when not needed (inference). With
 /// dropout_p > 0, keep [batch, heads, seq, seq] receives the mask drawn from (seed, offset).
@@ -598,9 +624,12 @@ void attention_forward(cpu_t<T>&, const attention_shape& s, const T* q, const T*
         detail::view(weights.data() + first * n, count, n, n).noalias() =
             scale * (detail::view(q + base + first * ld, count, d, ld) * kv.transpose());
       }
+      const T slope = s.alibi ? static_cast<T>(alibi_slope(h, s.heads)) : T(0);
       for (std::int64_t i = 0; i < S; ++i) {
         detail::array_view<T> row(weights.data() + i * n, n);
         if (key_bias != nullptr) row += detail::const_array_view<T>(key_bias + b * S, n);
+        if (s.alibi)
+          for (std::int64_t j = 0; j < n; ++j) row[j] -= slope * static_cast<T>(i > j ? i - j : j - i);
         row = (row - row.maxCoeff()).exp();
         row /= row.sum();
       }

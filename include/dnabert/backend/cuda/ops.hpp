@@ -73,6 +73,12 @@ void gelu_forward(cuda_t<T>& be, const T* x, T* y, std::int64_t n);
 /// dx += dy * gelu'(x).
 template <class T>
 void gelu_backward(cuda_t<T>& be, const T* x, const T* dy, T* dx, std::int64_t n);
+/// GEGLU: y[r, c] = gelu(x[r, c]) * x[r, width + c] for x [rows, 2 * width], y [rows, width].
+template <class T>
+void gated_gelu_forward(cuda_t<T>& be, const T* x, T* y, std::int64_t rows, std::int64_t width);
+/// dx[:, :width] += dy * value * gelu'(gate), dx[:, width:] += dy * gelu(gate).
+template <class T>
+void gated_gelu_backward(cuda_t<T>& be, const T* x, const T* dy, T* dx, std::int64_t rows, std::int64_t width);
 /// y = tanh(x).
 template <class T>
 void tanh_forward(cuda_t<T>& be, const T* x, T* y, std::int64_t n);
