@@ -5,7 +5,8 @@
 // (Bert::pack_weights: oneDNN's layout, fused Q/K/V, GELU in the GEMM); `encoder_forward_bf16`
 // and `encoder_forward_int8` the same on a cpu_math::bf16 / int8 backend; `encoder_forward_unpacked`
 // without packing (the path training forwards take); `encoder_forward_dynamic` unpacked with every
-// size read from the configuration at run time (docs/architecture.md, "What a static spec buys").
+// size read from the configuration at run time (docs/architecture.md, "What a static spec buys");
+// `encoder_forward_dnabert2` DNABERT-2-117M's architecture (ALiBi, GEGLU; DNABERT2_117M) packed.
 // Threads: DNABERT_THREADS or OMP_NUM_THREADS (default all).
 #include <benchmark/benchmark.h>
 
@@ -18,25 +19,36 @@ namespace {
 using dnabert::backend::cpu_math;
 using dnabert::bench::precision_backend;
 
-/// Hugging Face's default BertConfig: DNABERT-6 base (g++ 12 fails on `bert_config{}` in the template below).
-dnabert::bert_config base_config() { return {}; }
+/// Hugging Face's default BertConfig: DNABERT-6 base (g++ 12 fails on `bert_config{}` in the template below);
+/// for a spec whose policies are ALiBi and GEGLU, DNABERT-2-117M's (its 4,101 ids cover random_batch's).
+template <class Spec>
+dnabert::bert_config base_config() {
+  dnabert::bert_config config;
+  if (Spec::position_policy::fixed == dnabert::position_encoding::alibi) {
+    config.position = dnabert::position_encoding::alibi;
+    config.feed_forward = dnabert::feed_forward_kind::geglu;
+    config.tokens = dnabert::token_kind::bpe;
+  }
+  return config;
+}
 
 /// DNABERT-6 base encoder without a head, random weights (the same for every Spec and
 /// precision), built once per program; `packed`: with pack_weights().
 template <class Spec, cpu_math Math, bool packed>
 const dnabert::cpu_bert<Spec>& base_model() {
   static const dnabert::cpu_bert<Spec> model = [] {
-    dnabert::cpu_bert<Spec> made(precision_backend<Math>(), base_config(), dnabert::bert_head::none, 1);
+    dnabert::cpu_bert<Spec> made(precision_backend<Math>(), base_config<Spec>(), dnabert::bert_head::none, 1);
     if (packed) made.pack_weights();
     return made;
   }();
   return model;
 }
 
-/// Matmul FLOPs of one forward: projections and FFN per token, plus QK^T and PV per sequence.
-double forward_flops(double batch, double tokens) {
+/// Matmul FLOPs of one forward: projections and FFN per token (a GEGLU's first dense is twice as
+/// wide), plus QK^T and PV per sequence.
+double forward_flops(double batch, double tokens, bool gated) {
   const double hidden = 768, intermediate = 3072, layers = 12;
-  return layers * (batch * tokens * 2 * (4 * hidden * hidden + 2 * hidden * intermediate) +
+  return layers * (batch * tokens * 2 * (4 * hidden * hidden + (gated ? 3 : 2) * hidden * intermediate) +
                    batch * 4 * tokens * tokens * hidden);
 }
 
@@ -61,7 +73,8 @@ void encoder_forward(benchmark::State& state) {
     benchmark::DoNotOptimize(out.pooled.value().data());
   }
   dnabert::bench::report_tokens_per_second(state, rows * length);
-  state.counters["GFLOP/s"] = benchmark::Counter(forward_flops(double(rows), double(length)) / 1e9,
+  const bool gated = model.config().feed_forward == dnabert::feed_forward_kind::geglu;
+  state.counters["GFLOP/s"] = benchmark::Counter(forward_flops(double(rows), double(length), gated) / 1e9,
                                                  benchmark::Counter::kIsIterationInvariantRate);
 }
 
@@ -77,4 +90,5 @@ BENCHMARK(encoder_forward<dnabert::DNABERT6, cpu_math::bf16, true>)->Name("encod
 BENCHMARK(encoder_forward<dnabert::DNABERT6, cpu_math::int8, true>)->Name("encoder_forward_int8")->Apply(encoder_shapes);
 BENCHMARK(encoder_forward<dnabert::DNABERT6, cpu_math::fp32, false>)->Name("encoder_forward_unpacked")->Apply(encoder_shapes);
 BENCHMARK(encoder_forward<dnabert::dynamic_bert, cpu_math::fp32, false>)->Name("encoder_forward_dynamic")->Apply(encoder_shapes);
+BENCHMARK(encoder_forward<dnabert::DNABERT2_117M, cpu_math::fp32, true>)->Name("encoder_forward_dnabert2")->Apply(encoder_shapes);
 BENCHMARK_MAIN();

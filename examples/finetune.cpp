@@ -21,8 +21,8 @@ int main(int argc, char** argv) try {
   // sequences are cut to one piece (the model's positions), as DNABERT's max_seq_length does.
   const auto train_entries = dnabert::io::read_sequences(argv[2]);
   const auto dev_entries = dnabert::io::read_sequences(argv[3]);
-  const dnabert::train::labelled_dataset train_set(train_entries, model.k(), model.max_kmers());
-  const dnabert::train::labelled_dataset dev_set(dev_entries, model.k(), model.max_kmers());
+  const dnabert::train::labelled_dataset train_set(train_entries, model.tokenizer(), model.max_kmers());
+  const dnabert::train::labelled_dataset dev_set(dev_entries, model.tokenizer(), model.max_kmers());
 
   dnabert::train::finetune_options options;  // DNABERT's recipe: AdamW 2e-4, 10 % warmup
   options.epochs = 3;

@@ -28,7 +28,7 @@ class attention_model {
   /// printing its loading warnings; with `fine_tuned`, as a classifier that the folder must hold
   /// trained (motif discovery reads a fine-tuned model's attention), else untrained_model_error.
   attention_model(const std::string& dir, std::unique_ptr<B> backend, bool fine_tuned = false) {
-    const bert_head head = head_for_architectures(io::read_config_json(dir + "/config.json").architectures);
+    const bert_head head = head_for_architectures(io::read_folder_config(dir).architectures);
     if (fine_tuned || head == bert_head::sequence_classification) {
       classifier_.emplace(dir, std::move(backend));
     } else {

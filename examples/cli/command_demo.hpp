@@ -350,8 +350,8 @@ inline void run_demo(const demo_settings& s) {
     fs::create_directories(folder);
     io::write_file_atomically(folder + "/train.tsv", dnabert_tsv(train_reads, detail::demo_k));
     io::write_file_atomically(folder + "/dev.tsv", dnabert_tsv(dev_reads, detail::demo_k));
-    const train::labelled_dataset train_set(train_reads, detail::demo_k, max_kmers);
-    const train::labelled_dataset dev_set(dev_reads, detail::demo_k, max_kmers);
+    const train::labelled_dataset train_set(train_reads, dnabert::kmer_tokenizer(detail::demo_k), max_kmers);
+    const train::labelled_dataset dev_set(dev_reads, dnabert::kmer_tokenizer(detail::demo_k), max_kmers);
     const std::string tag = " (seed " + std::to_string(seed) + "/" + std::to_string(s.seeds) + ")";
     for (auto& arm : arms) {
       const bool from_scratch = &arm == &arms.back();

@@ -118,8 +118,8 @@ inline void add_finetune_command(CLI::App& app) {
       const std::size_t max_kmers = !o->run.dnabert_2_5_compat ? model.max_kmers()
                                     : (o->run.max_seq_length > 0 ? o->run.max_seq_length : positions) - 2;
       const auto split = static_cast<std::size_t>(config.split);
-      const train::labelled_dataset train_set(train_entries, model.k(), max_kmers, config.long_pooling, split);
-      const train::labelled_dataset dev_set(dev_entries, model.k(), max_kmers, config.long_pooling, split);
+      const train::labelled_dataset train_set(train_entries, model.tokenizer(), max_kmers, config.long_pooling, split);
+      const train::labelled_dataset dev_set(dev_entries, model.tokenizer(), max_kmers, config.long_pooling, split);
       if (config.long_pooling != piece_pooling::none)
         print_notice("long-sequence classifier: " + std::string(piece_pooling_name(config.long_pooling)) +
                      " pooling over up to " + std::to_string(split) + " pieces of " + std::to_string(max_kmers) + " k-mers");

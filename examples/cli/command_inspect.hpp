@@ -43,12 +43,16 @@ inline void add_inspect_command(CLI::App& app) {
     bert_head head = bert_head::none;
     if (*head_name == "mlm") head = bert_head::masked_lm;
     if (*head_name == "classifier") head = bert_head::sequence_classification;
-    if (*head_name == "auto") head = head_for_architectures(io::read_config_json(*dir + "/config.json").architectures);
+    if (*head_name == "auto") head = head_for_architectures(io::read_folder_config(*dir).architectures);
     const auto folder = io::read_model_folder(*dir, head);
     const auto& c = folder.config;
     std::cout << "model:      " << *dir << " (" << architecture_name(head) << ")\n"
               << "weights:    " << folder.weights_path << '\n'
-              << "k:          " << folder.k << " (vocab " << c.vocab_size << ")\n"
+              << (folder.bpe ? "tokens:     BPE, tokenizer.json's " + std::to_string(folder.bpe->vocab_size()) + " (vocab "
+                             : "k:          " + std::to_string(folder.k) + " (vocab ")
+              << c.vocab_size << ")\n"
+              << "blocks:     " << position_encoding_name(c.position) << " positions, " << feed_forward_name(c.feed_forward)
+              << " feed-forward" << (c.mosaic_layout() ? " (DNABERT-2's MosaicBERT)" : "") << '\n'
               << "layers:     " << c.num_hidden_layers << ", hidden " << c.hidden_size << ", heads "
               << c.num_attention_heads << ", intermediate " << c.intermediate_size << ", positions "
               << c.max_position_embeddings << '\n'

@@ -76,8 +76,7 @@ inline void add_predict_command(CLI::App& app) {
     if (ensemble) {
       std::string members;
       for (std::size_t m = 0; m < models.size(); ++m)
-        members += (m ? ", m" : "m") + std::to_string(m + 1) + " = " + o->models[m] + " (k = " +
-                   std::to_string(models[m]->model().k()) + ")";
+        members += (m ? ", m" : "m") + std::to_string(m + 1) + " = " + o->models[m] + " (" + models[m]->tokenizer().describe() + ")";
       print_notice("ensemble of " + std::to_string(models.size()) + " models, probabilities averaged: " + members);
     }
     std::optional<text_output> out;  // rank 0 writes for the job
@@ -193,9 +192,10 @@ class record_reader {
 };
 
 /// The lines of OUT.tokens.tsv for one sequence: id, token (row in the .npy), piece, k-mer, start.
-inline void append_token_lines(std::string& text, const std::string& id, const token_states& states, int k) {
+inline void append_token_lines(std::string& text, const std::string& id, const token_states& states,
+                               const sequence_tokenizer& tokenizer) {
   for (std::size_t t = 0; t < states.tokens.size(); ++t)
-    text += id + '\t' + std::to_string(t) + '\t' + std::to_string(states.pieces[t]) + '\t' + token_text(k, states.tokens[t]) +
+    text += id + '\t' + std::to_string(t) + '\t' + std::to_string(states.pieces[t]) + '\t' + tokenizer.token_text(states.tokens[t]) +
             '\t' + std::to_string(states.starts[t]) + '\n';
 }
 
@@ -291,7 +291,7 @@ inline void add_embed_command(CLI::App& app) {
         const auto states = model.embed_tokens(chunk.sequences, options, chunk.ids);
         for (std::size_t s = 0; s < states.size(); ++s) {
           records.add(std::span<const float>(states[s].states.data(), states[s].states.size()));
-          detail::append_token_lines(token_lines, chunk.ids[s], states[s], model.model().k());
+          detail::append_token_lines(token_lines, chunk.ids[s], states[s], model.tokenizer());
         }
       } else {
         const auto rows = model.embed(chunk.sequences, how, options, chunk.ids);

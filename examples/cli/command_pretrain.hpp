@@ -51,7 +51,7 @@ inline void add_pretrain_command(CLI::App& app) {
       const auto corpus = train::pretraining_corpus::read(o->input);
       if (leads_job())
         std::cerr << "pretrain: " << corpus.records() << (corpus.cut_each_epoch() ? " FASTA records, " : " lines, ")
-                  << (corpus.packed() ? "memory-mapped, " : "") << corpus.nucleotides() << " nt; k=" << model.k() << ", "
+                  << (corpus.packed() ? "memory-mapped, " : "") << corpus.nucleotides() << " nt; " << model.tokenizer().describe() << ", "
                   << model.config().num_hidden_layers << " layers, hidden " << model.config().hidden_size
                   << (job().size() > 1 ? "; " + std::to_string(job().size()) + " ranks" : std::string()) << '\n';
       std::optional<train::pretraining_corpus> held_out;

@@ -65,7 +65,7 @@ inline void add_tokenize_command(CLI::App& app) {
   cmd->add_option("-o,--output", opts->output, "output TSV (default: stdout)");
   cmd->callback([opts] {
     const auto tokenizer_json = std::filesystem::path(opts->model) / "tokenizer.json";
-    if (!opts->model.empty() && std::filesystem::exists(tokenizer_json)) {
+    if (!opts->model.empty() && io::is_bpe_tokenizer_file(tokenizer_json)) {
       const bpe_tokenizer tokenizer(io::read_tokenizer_json(tokenizer_json.string()));
       write_output(opts->output, detail::bpe_rows(tokenizer, read_input(opts->input), opts->format == "tokens"));
       return;

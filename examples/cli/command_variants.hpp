@@ -58,6 +58,12 @@ inline void print_variant_summary(const analysis::variant_report& report, std::s
 }
 
 #ifdef DNABERT_WITH_HTSLIB
+/// The k of mutations.tsv's k-mer sentences: the model's k, or 0 (plain sequences) for a BPE model.
+template <class Model>
+int sentence_k(const Model& model) {
+  return model.tokenizer().is_bpe() ? 0 : model.tokenizer().k();
+}
+
 /// The VCF mode: every ALT allele of every record scored against the FASTA by `model` (on any
 /// backend), written as VCF or TSV.
 template <class Model>
@@ -92,7 +98,7 @@ void run_vcf_variants(const variants_cli_options& o, const Model& model) {
   std::vector<std::array<float, score_count>> scores(variants.size(), {NAN, NAN, NAN, NAN});
   std::unique_ptr<analysis::mutations_tsv_writer> table;
   if (!vcf_output && leads_job()) table = std::make_unique<analysis::mutations_tsv_writer>(
-      o.output, model.model().k(), std::vector<std::string>{"chrom", "pos", "id", "ref", "alt"});
+      o.output, sentence_k(model), std::vector<std::string>{"chrom", "pos", "id", "ref", "alt"});
   const auto report = analysis::score_variants(
       model, std::span<const analysis::variant>(variants), reference, options,
       [&](std::size_t index, const analysis::variant_window& window, const analysis::variant_score& score) {
@@ -135,7 +141,7 @@ void run_mutation_file(const variants_cli_options& o, const Model& model) {
   if (job().size() > 1) throw input_error("--mut-file mode runs in one process: start it without mpirun (--vcf mode shares the work)");
   const auto mutations = io::read_mutation_file(o.mut_file);
   analysis::mutation_scorer scorer(mutations, o.mut_file);
-  analysis::mutations_tsv_writer table(o.output, model.model().k());
+  analysis::mutations_tsv_writer table(o.output, sentence_k(model));
   io::sequence_reader reader(o.input);
   std::vector<io::sequence_entry> chunk;
   std::size_t scored = 0;

@@ -53,11 +53,22 @@ Progress = Union[Callable[[dict], Any], Any, None]
 """A callable taking one step report (a dict), or a tqdm-like bar (with ``update`` and ``total``)."""
 
 
+def _is_bpe_tokenizer(path: str) -> bool:
+    """Whether tokenizer.json holds a BPE model (DNABERT-2's), not the WordPiece one transformers writes beside a DNABERT vocab.txt."""
+    with open(path, encoding="utf-8") as handle:
+        try:
+            model = json.load(handle).get("model")
+        except ValueError as error:
+            raise FormatError(f"{path}: {error}") from None
+    return isinstance(model, dict) and model.get("type") == "BPE"
+
+
 def tokenizer(folder: str | os.PathLike) -> KmerTokenizer | BpeTokenizer:
     """A model folder's tokenizer: DNABERT-2's BPE when it holds a tokenizer.json, else DNABERT's k-mers (k from vocab.txt)."""
     folder = os.fspath(folder)
-    if os.path.exists(os.path.join(folder, "tokenizer.json")):
-        return BpeTokenizer(os.path.join(folder, "tokenizer.json"))
+    path = os.path.join(folder, "tokenizer.json")
+    if os.path.exists(path) and _is_bpe_tokenizer(path):
+        return BpeTokenizer(path)
     vocab = os.path.join(folder, "vocab.txt")
     with open(vocab) as handle:
         size = sum(1 for line in handle if line.strip())
@@ -113,8 +124,9 @@ class Model:
         """DNABERT-viz attention scores [N, L_max] float32, one per nucleotide, NaN past a sequence's end.
 
         The [CLS] row of ``layer``'s attention (-1 or 'last': the last layer; 'all': every layer
-        summed), summed over heads (or ``head`` alone), each nucleotide the mean of the k-mers
-        covering it, L2-normalised per sequence, as ``dnabert attention`` computes them.
+        summed), summed over heads (or ``head`` alone), each nucleotide the mean of the tokens
+        covering it (the k overlapping k-mers; for DNABERT-2, the BPE token holding it),
+        L2-normalised per sequence, as ``dnabert attention`` computes them.
         """
         return self._core.attention_scores(sequences, layer, head, batch_size)
 
@@ -124,9 +136,9 @@ class Model:
         return json.loads(self._core.config_json)
 
     @property
-    def k(self) -> int:
-        """The k-mer size."""
-        return self._core.k
+    def k(self) -> int | None:
+        """The k-mer size (None for a BPE model, DNABERT-2)."""
+        return None if self._core.bpe else self._core.k
 
     @property
     def num_labels(self) -> int:
@@ -134,9 +146,9 @@ class Model:
         return self._core.num_labels
 
     @property
-    def tokenizer(self) -> KmerTokenizer:
-        """The model's tokenizer."""
-        return KmerTokenizer(self._core.k)
+    def tokenizer(self) -> KmerTokenizer | BpeTokenizer:
+        """The model's tokenizer: its k-mers, or its folder's BPE tokenizer.json."""
+        return tokenizer(self._core.path) if self._core.bpe else KmerTokenizer(self._core.k)
 
     def __repr__(self) -> str:
         return (f"dnabert.Model({self._core.path!r}, device={self._core.device!r}, "

@@ -239,6 +239,7 @@ class model {
 
   [[nodiscard]] std::string config_json() const { return io::config_json_text(impl_->config()); }
   [[nodiscard]] int k() const { return impl_->config().k(); }
+  [[nodiscard]] bool bpe() const { return impl_->config().tokens == token_kind::bpe; }
   [[nodiscard]] std::int64_t num_labels() const { return impl_->config().num_labels; }
   [[nodiscard]] const std::vector<std::string>& warnings() const { return impl_->warnings(); }
   [[nodiscard]] const std::string& path() const { return path_; }
@@ -272,7 +273,8 @@ void bind_model(nb::module_& m) {
            "DNABERT-viz scores [N, L_max] float32, one per nucleotide (NaN past a sequence's end): the [CLS] row of "
            "`layer`'s attention ('all' sums the layers), summed over heads (or `head` alone), L2-normalised.")
       .def_prop_ro("config_json", &model::config_json, "The model's config.json, as dnabert would write it.")
-      .def_prop_ro("k", &model::k, "The k-mer size.")
+      .def_prop_ro("k", &model::k, "The k-mer size (ValueError for a BPE model).")
+      .def_prop_ro("bpe", &model::bpe, "Whether the model reads BPE tokens (DNABERT-2) rather than k-mers.")
       .def_prop_ro("num_labels", &model::num_labels, "Classes (1 for regression).")
       .def_prop_ro("warnings", &model::warnings, "What loading the folder warned about (unused tensors, ...).")
       .def_prop_ro("path", &model::path, "The folder it was loaded from.")

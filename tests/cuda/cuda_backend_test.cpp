@@ -233,6 +233,18 @@ TEST_CASE("cuda: element-wise ops and column sums") {
   gelu_backward(host(), x.data(), dy.data(), dx.data(), count);
   gelu_backward(gpu(), d_x.data(), d_dy.data(), d_dx.data(), count);
   check_close(to_host(d_dx), dx, "gelu_backward");
+  {  // GEGLU over [rows, 2 * 35]: [gate | value] halves of each row
+    const std::int64_t width = n / 2;
+    std::vector<float> gated(static_cast<std::size_t>(rows * width)), dgated = dy;
+    dnabert::tensor<cuda> d_gated(gpu(), {rows * width});
+    auto d_dgated = to_device(dy);
+    gated_gelu_forward(host(), x.data(), gated.data(), rows, width);
+    gated_gelu_forward(gpu(), d_x.data(), d_gated.data(), rows, width);
+    check_close(to_host(d_gated), gated, "gated_gelu_forward");
+    gated_gelu_backward(host(), x.data(), dy.data(), dgated.data(), rows, width);
+    gated_gelu_backward(gpu(), d_x.data(), d_dy.data(), d_dgated.data(), rows, width);
+    check_close(to_host(d_dgated), dgated, "gated_gelu_backward");
+  }
   tanh_forward(host(), x.data(), y.data(), count);
   tanh_forward(gpu(), d_x.data(), d_y.data(), count);
   check_close(to_host(d_y), y, "tanh_forward");
@@ -361,10 +373,11 @@ TEST_CASE("cuda: embeddings, strided rows and dropout masks") {
   check_close(to_host(d_dx), dx, "dropout_backward");
 }
 
-TEST_CASE("cuda: attention forward and backward, padding and dropout") {
-  for (const double p : {0.0, 0.1}) {
+TEST_CASE("cuda: attention forward and backward, padding and dropout, with and without ALiBi") {
+  for (const auto& [p, alibi] : std::vector<std::pair<double, bool>>{{0.0, false}, {0.1, false}, {0.0, true}, {0.1, true}}) {
     // q, k and v as column blocks of one fused [B*S, 3*hidden] buffer: row_stride 3 * hidden.
-    const dnabert::ops::attention_shape s{3, 17, 4, 8, 3 * 32};
+    dnabert::ops::attention_shape s{3, 17, 4, 8, 3 * 32};
+    s.alibi = alibi;
     const auto rows = s.batch * s.seq;
     const auto qkv = random_values(static_cast<std::size_t>(rows * s.row_stride), 13, -2, 2);
     std::vector<float> key_bias(static_cast<std::size_t>(s.batch * s.seq), 0.0f);
@@ -382,7 +395,7 @@ TEST_CASE("cuda: attention forward and backward, padding and dropout") {
     dnabert::tensor<cuda, std::uint8_t> d_keep(gpu(), {square});
     attention_forward(gpu(), s, d_qkv.data(), d_qkv.data() + 32, d_qkv.data() + 64, d_bias.data(), scale, d_probs.data(),
                       d_context.data(), p, d_keep.data(), 5, 77);
-    const std::string tag = " (dropout " + std::to_string(p) + ")";
+    const std::string tag = " (dropout " + std::to_string(p) + (alibi ? ", ALiBi)" : ")");
     check_close(to_host(d_probs), probs, "attention probs" + tag);
     check_close(to_host(d_context), context, "attention context" + tag);
     if (p > 0) CHECK(to_host(d_keep) == keep);
@@ -552,6 +565,34 @@ TEST_CASE("cuda: Hugging Face fixtures give the CPU backend's logits, hidden sta
       const auto a = want.attentions[i].span();
       check_close(to_host(got.attentions[i]), {a.begin(), a.end()},
                   std::string(name) + " attentions " + std::to_string(i));
+    }
+  }
+}
+
+TEST_CASE("cuda: DNABERT-2 folders (ALiBi, GEGLU) give the CPU backend's logits and hidden states") {
+  for (const char* name : {"cls_k", "mlm"}) {
+    const std::string dir = dnabert::test::data_path(std::string("dnabert2/") + name);
+    const auto head = std::string(name) == "mlm" ? dnabert::bert_head::masked_lm : dnabert::bert_head::sequence_classification;
+    const auto on_cpu = dnabert::Bert<dnabert::dynamic_bert, cpu>::load(host(), dir, head);
+    const auto on_gpu = dnabert::Bert<dnabert::dynamic_bert, cuda>::load(gpu(), dir, head);
+    std::vector<dnabert::token_piece> pieces;
+    for (const char* sequence : {"ACGTACGGTTACNNACGTAGGCTAGCTAGGATCGATCGTAGCTAGCTAGGATTACA", "acgtTTGACCA"}) {
+      auto encoded = on_cpu.tokenizer().encode(sequence, "s", pieces.size());
+      pieces.insert(pieces.end(), encoded.begin(), encoded.end());
+    }
+    const auto batch = dnabert::make_batch(pieces);
+    dnabert::autograd::tape<cpu> cpu_tape(host());
+    dnabert::nn::forward_context<cpu> cpu_ctx{cpu_tape};
+    dnabert::autograd::tape<cuda> gpu_tape(gpu());
+    dnabert::nn::forward_context<cuda> gpu_ctx{gpu_tape};
+    const dnabert::forward_options all{true, true, true, {}};
+    const auto want = on_cpu.forward(cpu_ctx, batch, all);
+    const auto got = on_gpu.forward(gpu_ctx, batch, all);
+    const auto logits = want.logits.value().span();
+    check_close(to_host(got.logits.value()), {logits.begin(), logits.end()}, std::string(name) + " logits");
+    for (std::size_t i = 0; i < want.attentions.size(); ++i) {
+      const auto a = want.attentions[i].span();
+      check_close(to_host(got.attentions[i]), {a.begin(), a.end()}, std::string(name) + " attentions " + std::to_string(i));
     }
   }
 }
@@ -939,6 +980,14 @@ TEST_CASE("cuda: fused attention equals the CPU backend and the GEMM path (fp32)
     attention_forward(host(), c.s, c.qkv.data(), c.qkv.data() + c.width(), c.qkv.data() + 2 * c.width(),
                       static_cast<const float*>(nullptr), c.scale, static_cast<float*>(nullptr), unmasked.data(), 0.0, nullptr, 0, 0);
     check_close(to_host(no_mask), unmasked, "fused attention without mask" + tag);
+    auto alibi_shape = c.s;  // ALiBi's bias, computed inside both kernels
+    alibi_shape.alibi = true;
+    std::vector<float> alibi_want(c.qkv.size(), 0.0f);
+    attention_forward(host(), alibi_shape, c.qkv.data(), c.qkv.data() + c.width(), c.qkv.data() + 2 * c.width(),
+                      c.key_bias.data(), c.scale, static_cast<float*>(nullptr), alibi_want.data(), 0.0, nullptr, 0, 0);
+    auto alibi_fused = to_device(std::vector<float>(c.qkv.size(), 0.0f));
+    attention_forward_fused(gpu(), alibi_shape, q, q + c.width(), q + 2 * c.width(), d_bias.data(), c.scale, alibi_fused.data());
+    check_close(to_host(alibi_fused), alibi_want, "fused attention with ALiBi vs cpu" + tag);
   }
 }
 

@@ -224,8 +224,8 @@ TEST_CASE("data parallel: a run resumed from its checkpoint repeats the uninterr
 TEST_CASE("data parallel: fine-tuning on the ranks gives the weights one process gets accumulating their micro-batches, bit for bit") {
   REQUIRE(world().size() >= 2);
   B cpu(1);
-  const train::labelled_dataset train_set(dnabert::test::planted_motif_set(96, 1), 3);
-  const train::labelled_dataset dev_set(dnabert::test::planted_motif_set(32, 2), 3);
+  const train::labelled_dataset train_set(dnabert::test::planted_motif_set(96, 1), dnabert::kmer_tokenizer(3));
+  const train::labelled_dataset dev_set(dnabert::test::planted_motif_set(32, 2), dnabert::kmer_tokenizer(3));
   const auto config = dnabert::test::tiny_config(dnabert::bert_head::sequence_classification, 16, 1, 2, 32, 48);
   const auto run = [&](dnabert::cpu_bert<>& model, const fs::path& dir, parallel::communicator* ranks, std::int64_t per_rank) {
     train::finetune_options options;

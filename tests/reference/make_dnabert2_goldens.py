@@ -21,10 +21,14 @@ Writes under tests/data/dnabert2/ (from the repository root):
   * golden.safetensors: for each model, the inputs (ids, token types, mask), the logits, every
     hidden state and, for the classifier, the pooled output; batches padded on the right,
     including one longer than alibi_starting_size (the bias is rebuilt past it);
-  * README.md: what each tensor is.
+  * README.md: what each tensor is;
+  * tests/cli/expected/{predict_dnabert2_cls_k.tsv, embed_dnabert2_cls_k_mean.txt,
+    attention_dnabert2_cls_k.tsv}: what `dnabert predict`, `embed --pooling mean` and `attention
+    --format tsv` must give for tests/data/cli/three.fa with cls_k, its sequences tokenized by the
+    `tokenizers` library (attention: each nucleotide the [CLS] score of the token whose offsets hold it).
 
 Run from the repository root: python3 tests/reference/make_dnabert2_goldens.py
-(needs torch and safetensors, tests/reference/requirements.txt). CPU, float32, 1 thread,
+(needs torch, safetensors and tokenizers, tests/reference/requirements.txt). CPU, float32, 1 thread,
 deterministic.
 """
 import json
@@ -39,6 +43,7 @@ from torch import nn
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "data" / "dnabert2"
 BPE = ROOT / "tests" / "data" / "bpe" / "chr17_bpe200" / "tokenizer.json"
+CLI = ROOT / "tests" / "cli" / "expected"
 
 
 def alibi_slopes(heads: int) -> list[float]:
@@ -68,7 +73,8 @@ class Layer(nn.Module):
         d = h // self.heads
         q, k, v = self.Wqkv(x).view(b, s, 3, self.heads, d).permute(2, 0, 3, 1, 4)  # each [b, heads, s, d]
         scores = q @ k.transpose(-1, -2) / math.sqrt(d) + bias
-        context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(b, s, h)
+        self.probabilities = scores.softmax(-1)
+        context = (self.probabilities @ v).transpose(1, 2).reshape(b, s, h)
         x = self.attention_norm(self.dense(context) + x)
         gate_value = self.gated_layers(x)
         gated = nn.functional.gelu(gate_value[..., : self.intermediate]) * gate_value[..., self.intermediate :]
@@ -206,6 +212,63 @@ def gradients(model, head, ids, types, mask, generator, prefix):
     return grads
 
 
+def fasta_sequences(path):
+    records, current = [], None
+    for line in path.read_text().splitlines():
+        if line.startswith(">"):
+            current = [line[1:].split()[0], ""]
+            records.append(current)
+        elif line.strip():
+            current[1] += line.strip()
+    return records
+
+
+def number(x):
+    return f"{x:.9g}"
+
+
+def cli_expectations(model):
+    """What `dnabert predict`, `embed --pooling mean` and `attention --format tsv` give for
+    tests/data/cli/three.fa with the cls_k folder: the sequences tokenized by the `tokenizers`
+    library (its offsets map each token to its letters), padded, run through the reference."""
+    from tokenizers import Tokenizer
+    tokenizer = Tokenizer.from_file(str(BPE))
+    records = fasta_sequences(ROOT / "tests" / "data" / "cli" / "three.fa")
+    encodings = [tokenizer.encode(sequence) for _, sequence in records]
+    length = max(len(e.ids) for e in encodings)
+    ids = torch.full((len(records), length), 3)
+    mask = torch.zeros(len(records), length, dtype=torch.long)
+    for r, e in enumerate(encodings):
+        ids[r, :len(e.ids)] = torch.tensor(e.ids)
+        mask[r, :len(e.ids)] = 1
+    with torch.no_grad():
+        out = model(ids, torch.zeros_like(ids), mask)
+    logits = out["logits"].double()
+    probabilities = logits.softmax(-1)
+    rows = ["\t".join(["id", "predicted"] + [f"prob_{c}" for c in range(3)] + [f"logit_{c}" for c in range(3)])]
+    for (name, _), p, z in zip(records, probabilities, out["logits"]):
+        rows.append("\t".join([name, str(int(p.argmax()))] + [number(v) for v in p.tolist()] + [number(v) for v in z.tolist()]))
+    (CLI / "predict_dnabert2_cls_k.tsv").write_text("\n".join(rows) + "\n")
+    last = out["hidden_states"][-1].double()
+    mean = (last * mask[:, :, None]).sum(1) / mask.sum(1, keepdim=True)
+    lines = [f"npy <f4 shape ({mean.shape[0]}, {mean.shape[1]})"] + [" ".join(number(float(torch.tensor(v, dtype=torch.float32))) for v in row.tolist()) for row in mean]
+    (CLI / "embed_dnabert2_cls_k_mean.txt").write_text("\n".join(lines) + "\n")
+    # DNABERT-viz on BPE: the [CLS] row of the last layer summed over heads, each nucleotide the
+    # score of the token whose offsets hold it, L2-normalised.
+    probabilities = model.layers[-1].probabilities.double()
+    lines = ["id\tposition\tscore"]
+    for r, ((name, sequence), e) in enumerate(zip(records, encodings)):
+        scores = torch.zeros(len(sequence), dtype=torch.float64)
+        cls_row = probabilities[r, :, 0, :].sum(0)
+        for t, (begin, end) in enumerate(e.offsets):
+            if e.special_tokens_mask[t]:
+                continue
+            scores[begin:end] = cls_row[t]
+        scores /= scores.norm()
+        lines += [f"{name}\t{p}\t{number(float(torch.tensor(v, dtype=torch.float32)))}" for p, v in enumerate(scores.tolist())]
+    (CLI / "attention_dnabert2_cls_k.tsv").write_text("\n".join(lines) + "\n")
+
+
 def main():
     torch.manual_seed(0)
     torch.set_num_threads(1)
@@ -235,6 +298,8 @@ def main():
             goldens |= {f"{prefix}.{key}": value.contiguous() for key, value in out.items()}
             if case == "short":  # a training step's gradients, dropout off (model.eval())
                 goldens |= gradients(model, head, ids, types, mask, generator, prefix)
+        if name == "cls_k":
+            cli_expectations(model)
     save_file(goldens, str(OUT / "golden.safetensors"))
     (OUT / "README.md").write_text(
         "# DNABERT-2 (MosaicBERT) goldens\n\nWritten by `tests/reference/make_dnabert2_goldens.py` (its docstring "

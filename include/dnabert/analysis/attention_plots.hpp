@@ -64,18 +64,18 @@ token_attention_map token_attention(const Bert<Spec, B>& model, std::string_view
   attention_options selection;
   selection.layer = layer;
   const std::size_t chosen = detail::chosen_layers(selection, model.config().num_hidden_layers).front();
-  const kmer_tokenizer tokenizer(model.k());
+  const sequence_tokenizer tokenizer = model.tokenizer();
   const auto pieces = tokenizer.encode(sequence, id, 0, model.max_kmers());
   if (pieces.size() > 1)
-    throw input_error("sequence '" + std::string(id) + "' has " + std::to_string(tokenizer.kmer_count(sequence.size())) +
-                      " k-mers; a token-level plot takes one model piece of at most " + std::to_string(model.max_kmers()));
+    throw input_error("sequence '" + std::string(id) + "' has " + std::to_string(tokenizer.token_count(sequence)) +
+                      " tokens; a token-level plot takes one model piece of at most " + std::to_string(model.max_kmers()));
   autograd::tape<B> tape(model.backend());
   nn::forward_context<B> ctx{tape};
   const auto result = model.forward(ctx, make_batch(pieces), forward_options{false, true, false, {}});
   const auto values = detail::host_readable(model.backend(), result.attentions[chosen]);  // [1, heads, tokens, tokens]
   token_attention_map out;
   out.heads = static_cast<std::size_t>(model.config().num_attention_heads);
-  for (const token_id token : pieces.front().ids) out.tokens.push_back(token_text(model.k(), token));
+  for (const token_id token : pieces.front().ids) out.tokens.push_back(tokenizer.token_text(token));
   out.probabilities.assign(values.begin(), values.end());
   return out;
 }

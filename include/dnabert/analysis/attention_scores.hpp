@@ -21,7 +21,7 @@
 #include "dnabert/io/npy.hpp"
 #include "dnabert/model/bert.hpp"
 #include "dnabert/model/piece_batches.hpp"
-#include "dnabert/tokenizer/kmer_tokenizer.hpp"
+#include "dnabert/tokenizer/sequence_tokenizer.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
 
 namespace dnabert::analysis {
@@ -51,7 +51,8 @@ using nucleotide_scores = std::vector<std::vector<float>>;
 
 namespace detail {
 
-// Per-sequence k-mer scores while batches arrive: every piece writes its k-mers at its offset.
+// Per-sequence token scores (k-mers or BPE tokens) while batches arrive: every piece writes its
+// tokens at its offset.
 using kmer_scores = std::vector<std::vector<double>>;
 
 // Layers the options select, checked against the model.
@@ -89,11 +90,11 @@ auto host_readable(B& backend, const tensor<B>& t) {
   else return host_values(backend, t);
 }
 
-// Adds the [CLS] query row of the chosen layers and heads, at every k-mer of each piece of
-// `batch`, to its sequence's k-mer scores; `backend` is the one the model ran on.
+// Adds the [CLS] query row of the chosen layers and heads, at every token of each piece of
+// `batch` (pieces of `max_tokens`), to its sequence's token scores; `backend` is the one the model ran on.
 template <class B>
 void add_cls_rows(B& backend, const token_batch& batch, const bert_output<B>& result, std::span<const std::size_t> layers,
-                  int head, std::size_t heads, kmer_scores& scores) {
+                  int head, std::size_t heads, std::size_t max_tokens, kmer_scores& scores) {
   const std::size_t length = batch.length;
   for (const std::size_t layer : layers) {
     // [rows, heads, length, length]; on a device, one layer of one batch at a time comes over.
@@ -102,7 +103,7 @@ void add_cls_rows(B& backend, const token_batch& batch, const bert_output<B>& re
       const piece_origin& origin = batch.origins[r];
       const int* mask = batch.attention_mask.data() + r * length;
       const auto real_tokens = static_cast<std::size_t>(std::count(mask, mask + length, 1));
-      double* out = scores[origin.sequence].data() + origin.first_kmer;
+      double* out = scores[origin.sequence].data() + origin.piece * max_tokens;
       for (std::size_t h = 0; h < heads; ++h) {
         if (head != all_heads && h != static_cast<std::size_t>(head)) continue;
         // Row 0 (the [CLS] query) of head h; keys 1 .. real_tokens-2 are the k-mers ([SEP] is last).
@@ -135,6 +136,27 @@ inline std::vector<float> to_nucleotides(std::span<const double> kmer, std::size
   return out;
 }
 
+// The BPE form of to_nucleotides: each nucleotide the mean score of the tokens standing for it
+// (`spans`: one token each in DNA, whatever its length; none leaves 0), then L2-normalised.
+inline std::vector<float> spread_over_tokens(std::span<const double> token, std::span<const text_span> spans, std::size_t length) {
+  std::vector<double> sum(length, 0.0), count(length, 0.0);
+  for (std::size_t t = 0; t < token.size(); ++t)
+    for (std::size_t p = spans[t].begin; p < spans[t].end && p < length; ++p) {
+      sum[p] += token[t];
+      count[p] += 1;
+    }
+  double squares = 0;
+  for (std::size_t p = 0; p < length; ++p) {
+    if (count[p] > 0) sum[p] /= count[p];
+    squares += sum[p] * sum[p];
+  }
+  const double norm = std::sqrt(squares);
+  std::vector<float> out(length, 0.0f);
+  if (norm > 0)
+    for (std::size_t p = 0; p < length; ++p) out[p] = static_cast<float>(sum[p] / norm);
+  return out;
+}
+
 // Longest row of `scores`.
 inline std::size_t longest(const nucleotide_scores& scores) {
   std::size_t length = 0;
@@ -160,7 +182,8 @@ void append_score_lines(std::ostream& out, const nucleotide_scores& scores, std:
 
 /// DNABERT-viz nucleotide scores of every sequence (raw nucleotides, any length >= k): the
 /// [CLS] query row of the chosen layer's attention probabilities, summed over heads, at every
-/// k-mer; each nucleotide the mean of the k-mers covering it; L2-normalised. Long sequences are
+/// token; each nucleotide the mean of the tokens covering it (the k k-mers that overlap it; for
+/// DNABERT-2's BPE, the one token it belongs to, whatever that token's length); L2-normalised. Long sequences are
 /// scored piece by piece (each piece from its own [CLS]) and stitched; ids name them in errors.
 template <class Spec, class B>
 nucleotide_scores attention_scores(const Bert<Spec, B>& model, std::span<const std::string> sequences,
@@ -172,23 +195,24 @@ nucleotide_scores attention_scores(const Bert<Spec, B>& model, std::span<const s
                       std::to_string(heads) + " heads (0.." + std::to_string(heads - 1) + ")");
   const auto layers = detail::chosen_layers(options, model.config().num_hidden_layers);
 
-  const kmer_tokenizer tokenizer(model.k());
+  const sequence_tokenizer tokenizer = model.tokenizer();
   const auto pieces = sorted_pieces(tokenizer, sequences, ids, model.max_kmers());
   detail::kmer_scores kmer(sequences.size());
-  for (std::size_t s = 0; s < sequences.size(); ++s) kmer[s].assign(tokenizer.kmer_count(sequences[s].size()), 0.0);
+  for (std::size_t s = 0; s < sequences.size(); ++s) kmer[s].assign(tokenizer.token_count(sequences[s]), 0.0);
   // Padded keys get exactly zero probability, so batching pieces of different lengths changes no score.
   const auto all = static_cast<std::size_t>(model.config().num_hidden_layers);
   for_each_piece_batch(
       model, std::span<const token_piece>(pieces), forward_options{false, true, false, {}},
       [&](std::size_t start) { return detail::rows_for_batch(pieces, start, options, all, heads); },
       [&](const token_batch& batch, const bert_output<B>& result) {
-        detail::add_cls_rows(model.backend(), batch, result, layers, options.head, heads, kmer);
+        detail::add_cls_rows(model.backend(), batch, result, layers, options.head, heads, model.max_kmers(), kmer);
       },
       options.progress);
 
   nucleotide_scores out(sequences.size());
-  const auto k = static_cast<std::size_t>(model.k());
-  for (std::size_t s = 0; s < sequences.size(); ++s) out[s] = detail::to_nucleotides(kmer[s], k);
+  for (std::size_t s = 0; s < sequences.size(); ++s)
+    out[s] = tokenizer.is_bpe() ? detail::spread_over_tokens(kmer[s], tokenizer.token_spans(sequences[s]), sequences[s].size())
+                                : detail::to_nucleotides(kmer[s], static_cast<std::size_t>(tokenizer.k()));
   return out;
 }
 

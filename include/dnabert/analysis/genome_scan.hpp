@@ -307,7 +307,7 @@ scan_summary scan_genome(const classifier<Spec, B>& model, const std::string& fa
 
   const std::size_t chunk_windows = std::max<std::size_t>(256, options.batch_size * 8);
   detail::window_cutter cutter(fasta, contigs, std::move(spans), summary, options.max_n_fraction,
-                               static_cast<std::size_t>(model.model().k()), chunk_windows);
+                               model.model().min_sequence_length(), chunk_windows);
   std::size_t done = 0;
   // A chunk's values travel as bytes (positive_class_probability_bytes of its scored windows).
   const auto report = [&](const detail::window_chunk& chunk, const std::string& values) {

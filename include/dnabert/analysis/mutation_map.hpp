@@ -62,9 +62,9 @@ template <class Spec, class B>
 mutation_map saturation_mutagenesis(const classifier<Spec, B>& model, std::string_view sequence, std::string id,
                                     const mutagenesis_options& options = {}) {
   mutation_map map{std::move(id), upper_case(sequence), 0, {}};
-  if (map.sequence.size() < static_cast<std::size_t>(model.model().k()))
-    throw input_error("sequence '" + map.id + "' has " + std::to_string(map.sequence.size()) + " nt, fewer than one " +
-                      std::to_string(model.model().k()) + "-mer");
+  if (map.sequence.size() < model.model().min_sequence_length())
+    throw input_error("sequence '" + map.id + "' has " + std::to_string(map.sequence.size()) + " nt, fewer than one token of the model (" +
+                      std::to_string(model.model().min_sequence_length()) + " nt)");
   map.p_wild_type = positive_class_probabilities(model, std::span<const std::string>(&map.sequence, 1), 1).front();
   for (std::size_t p = 0; p < map.sequence.size(); ++p)
     for (const char base : mutation_bases)

@@ -22,7 +22,8 @@ namespace dnabert::analysis {
 /// buffered and committed atomically.
 class mutations_tsv_writer {
  public:
-  /// Starts `path` (written on commit) for k-mers of size `k`, with `extra_columns` after logOR.
+  /// Starts `path` (written on commit) for k-mers of size `k` (0: a BPE model's, whose sequences
+  /// are written as they are), with `extra_columns` after logOR.
   mutations_tsv_writer(const std::string& path, int k, std::vector<std::string> extra_columns = {})
       : file_(path), k_(k), extra_columns_(std::move(extra_columns)) {
     auto& text = file_.text();
@@ -39,9 +40,8 @@ class mutations_tsv_writer {
       throw error("mutations table " + file_.path() + ": row has " + std::to_string(extra.size()) + " extra values for " +
                   std::to_string(extra_columns_.size()) + " extra columns");
     auto& text = file_.text();
-    text << rows_++ << '\t' << idx << '\t' << io::sequence_to_kmer_sentence(original, k_) << '\t' << score.p_ref << '\t'
-         << io::sequence_to_kmer_sentence(mutated, k_) << '\t' << score.p_alt << '\t' << score.diff << '\t'
-         << score.log_odds_ratio;
+    text << rows_++ << '\t' << idx << '\t' << sentence(original) << '\t' << score.p_ref << '\t' << sentence(mutated) << '\t'
+         << score.p_alt << '\t' << score.diff << '\t' << score.log_odds_ratio;
     for (const auto& value : extra) text << '\t' << value;
     text << '\n';
     file_.flush_if_full();
@@ -52,6 +52,10 @@ class mutations_tsv_writer {
 
  private:
   io::streamed_text_file file_;
+  std::string sentence(std::string_view sequence) const {
+    return k_ > 0 ? io::sequence_to_kmer_sentence(sequence, k_) : std::string(sequence);
+  }
+
   int k_;
   std::vector<std::string> extra_columns_;
   std::size_t rows_ = 0;

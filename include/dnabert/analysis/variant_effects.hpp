@@ -248,9 +248,9 @@ template <class Spec, class B, class OnScored>
 variant_report score_variants(const classifier<Spec, B>& model, std::span<const variant> variants,
                               const reference_genome& reference, const variant_options& options, OnScored&& on_scored) {
   const std::size_t window = options.window == 0 ? default_window(model) : options.window;
-  if (window < static_cast<std::size_t>(model.model().k()))
-    throw input_error("the window (" + std::to_string(window) + " nt) is shorter than one " +
-                      std::to_string(model.model().k()) + "-mer");
+  if (window < model.model().min_sequence_length())
+    throw input_error("the window (" + std::to_string(window) + " nt) is shorter than one token of the model (" +
+                      std::to_string(model.model().min_sequence_length()) + " nt)");
   if (options.batch_size == 0) throw input_error("batch size must be at least 1");
   variant_report report;
   report.variants = variants.size();

@@ -83,18 +83,6 @@ inline bool is_present(const std::filesystem::path& path) {
   return std::filesystem::exists(path, ignored);
 }
 
-/// Whether `path` is a tokenizer.json of a BPE model (DNABERT-2's); transformers also writes one
-/// beside a DNABERT vocab.txt (a WordPiece model), which the folder's k-mers make redundant.
-inline bool is_bpe_tokenizer(const std::filesystem::path& path) {
-  if (!is_present(path)) return false;
-  const auto file = map_file(path.string());
-  const auto document = parse_json_object(file->bytes(), path.string(), max_tokenizer_json_bytes, "a tokenizer.json");
-  const auto model = document.find("model");
-  if (model == document.end() || !model->is_object()) return false;
-  const auto type = model->find("type");
-  return type != model->end() && type->is_string() && type->get<std::string>() == "BPE";
-}
-
 /// Integer buffers that checkpoints carry next to the weights and that the model recomputes.
 inline bool is_known_buffer(std::string_view name) {
   return name == "bert.embeddings.position_ids" || name == "bert.embeddings.token_type_ids" ||
@@ -224,6 +212,26 @@ inline bool same_values(const loaded_tensor& a, const loaded_tensor& b) {
 
 }  // namespace detail
 
+/// Whether `path` is a tokenizer.json of a BPE model (DNABERT-2's); transformers also writes one
+/// beside a DNABERT vocab.txt (a WordPiece model), which the folder's k-mers make redundant.
+inline bool is_bpe_tokenizer_file(const std::filesystem::path& path) {
+  if (!detail::is_present(path)) return false;
+  const auto file = map_file(path.string());
+  const auto document = detail::parse_json_object(file->bytes(), path.string(), max_tokenizer_json_bytes, "a tokenizer.json");
+  const auto model = document.find("model");
+  if (model == document.end() || !model->is_object()) return false;
+  const auto type = model->find("type");
+  return type != model->end() && type->is_string() && type->get<std::string>() == "BPE";
+}
+
+/// The config.json of model folder `dir`, read as a BPE model's when the folder holds a BPE
+/// tokenizer.json (DNABERT-2), else as a k-mer model's.
+inline bert_config read_folder_config(const std::string& dir) {
+  const std::filesystem::path folder(dir);
+  const bool bpe = is_bpe_tokenizer_file(folder / model_files::tokenizer);
+  return read_config_json((folder / model_files::config).string(), bpe ? token_kind::bpe : token_kind::kmer);
+}
+
 /// Reads `dir` for a model with `head`: config.json (validated), vocab.txt (must match the
 /// config's k; a warning when absent), then the weights. Throws format_error for unreadable files
 /// and missing tensors (all named at once), shape_error for a tensor of the wrong shape.
@@ -235,9 +243,8 @@ inline model_folder read_model_folder(const std::string& dir, bert_head head) {
                      std::filesystem::exists(folder, unreadable) ? ENOTDIR : ENOENT);
   model_folder result;
   const auto tokenizer_path = folder / model_files::tokenizer;
-  const bool bpe = detail::is_bpe_tokenizer(tokenizer_path);
-  result.config = read_config_json((folder / model_files::config).string(), bpe ? token_kind::bpe : token_kind::kmer);
-  if (bpe) {
+  result.config = read_folder_config(dir);
+  if (result.config.tokens == token_kind::bpe) {
     const auto file = map_file(tokenizer_path.string());
     const auto bytes = file->bytes();
     result.bpe = std::make_shared<const bpe_tokenizer>(parse_tokenizer_json(bytes, tokenizer_path.string()));

@@ -51,7 +51,7 @@ inline std::uintmax_t file_bytes(const std::string& path) {
 /// pooler and the classifier included, in float32; config.json marked. Refuses a folder that is
 /// already quantized (input_error). Each file is written atomically.
 inline quantized_folder_report quantize_model_folder(const std::string& from, const std::string& to) {
-  const bert_config config = read_config_json((std::filesystem::path(from) / model_files::config).string());
+  const bert_config config = read_folder_config(from);
   const bert_head head = head_for_architectures(config.architectures);
   const model_folder folder = read_model_folder(from, head);
   if (!folder.quantized.empty())

@@ -23,6 +23,7 @@
 #include "dnabert/nn/encoder_layer.hpp"
 #include "dnabert/nn/heads.hpp"
 #include "dnabert/nn/self_attention.hpp"
+#include "dnabert/tokenizer/sequence_tokenizer.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
 
 namespace dnabert {
@@ -285,13 +286,22 @@ class Bert {
   }
   /// The k-mer size (config_error for a BPE model).
   [[nodiscard]] int k() const { return config_.k(); }
+  /// The tokenizer the model reads DNA with: its k-mers, or its folder's BPE tokenizer.json.
+  [[nodiscard]] sequence_tokenizer tokenizer() const {
+    return bpe_ ? sequence_tokenizer(bpe_) : sequence_tokenizer(kmer_tokenizer(k()));
+  }
   /// A BPE model's tokenizer (from the folder's tokenizer.json); null for a k-mer model.
   [[nodiscard]] const std::shared_ptr<const bpe_tokenizer>& bpe() const noexcept { return bpe_; }
-  /// K-mers one input may hold: 510, fewer when the model has fewer than 512 positions.
+  /// Tokens (k-mers, BPE pieces) one input may hold: 510, fewer when the model has fewer than 512 positions.
   [[nodiscard]] std::size_t max_kmers() const {
     return static_cast<std::size_t>(
         std::min<std::int64_t>(static_cast<std::int64_t>(max_kmers_per_piece), config_.max_position_embeddings - 2));
   }
+  /// Nucleotides of the shortest sequence with a token: k for k-mers, 1 for BPE.
+  [[nodiscard]] std::size_t min_sequence_length() const { return bpe_ ? 1 : static_cast<std::size_t>(k()); }
+  /// Nucleotides of the longest sequence that always fits one input: max_kmers() + k - 1 for
+  /// k-mers; max_kmers() for BPE, whose tokens hold at least one nucleotide (most hold four or more).
+  [[nodiscard]] std::size_t max_piece_nucleotides() const { return max_kmers() + min_sequence_length() - 1; }
   /// Every parameter by Hugging Face name, tied ones listed under both names.
   [[nodiscard]] const nn::parameter_list<B>& parameters() const noexcept { return params_; }
   /// Parameters that were initialised because the loaded folder lacked them.

@@ -21,7 +21,7 @@
 #include "dnabert/io/model_folder.hpp"
 #include "dnabert/model/bert.hpp"
 #include "dnabert/model/piece_batches.hpp"
-#include "dnabert/tokenizer/kmer_tokenizer.hpp"
+#include "dnabert/tokenizer/sequence_tokenizer.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
 
 namespace dnabert {
@@ -129,7 +129,7 @@ struct inference_options {
 struct token_states {
   xt::xtensor<float, 2> states;        ///< [tokens, hidden]
   std::vector<token_id> tokens;        ///< each token's id ([CLS], a k-mer, [UNK], [SEP])
-  std::vector<std::int64_t> starts;    ///< 0-based nucleotide where each token's k-mer starts; -1 for [CLS] and [SEP]
+  std::vector<std::int64_t> starts;    ///< 0-based nucleotide where each token (k-mer, BPE token) starts; -1 for [CLS] and [SEP]
   std::vector<std::uint32_t> pieces;   ///< 0-based piece of the sequence each token belongs to
 };
 
@@ -164,12 +164,14 @@ class classifier {
   classifier(const std::string& dir, std::unique_ptr<B> backend)
       : backend_(std::move(backend)),
         model_(Bert<Spec, B>::load(*backend_, dir, bert_head::sequence_classification)),
-        tokenizer_(model_.k()) {
+        tokenizer_(model_.tokenizer()) {
     model_.pack_weights();
   }
 
   /// The underlying model.
   [[nodiscard]] const Bert<Spec, B>& model() const noexcept { return model_; }
+  /// The model's tokenizer.
+  [[nodiscard]] const sequence_tokenizer& tokenizer() const noexcept { return tokenizer_; }
   /// Classes (1 for regression; labels for a multi-label model).
   [[nodiscard]] std::int64_t num_labels() const { return model_.config().num_labels; }
   /// What the head was trained for (config.json's problem_type, or as transformers infers it).
@@ -291,8 +293,9 @@ class classifier {
     return length;
   }
 
-  /// Every token's hidden state options.layer, one token_states per sequence: a sequence of L
-  /// nucleotides cut into P pieces has L - k + 1 + 2P tokens. Reads the encoder only (any folder).
+  /// Every token's hidden state options.layer, one token_states per sequence: a sequence of T
+  /// tokens (L - k + 1 k-mers of L nucleotides; its BPE tokens) cut into P pieces has T + 2P rows.
+  /// Reads the encoder only (any folder).
   std::vector<token_states> embed_tokens(std::span<const std::string> sequences, const inference_options& options = {},
                                          std::span<const std::string> ids = {}) const {
     const std::int64_t state = hidden_state(options.layer);
@@ -300,8 +303,10 @@ class classifier {
     const std::size_t max_kmers = piece_kmers(options);
     const std::size_t piece_tokens = max_kmers + 2;  // a whole piece's; only a sequence's last is shorter
     std::vector<token_states> out(sequences.size());
+    std::vector<std::vector<text_span>> spans(sequences.size());
     for (std::size_t s = 0; s < sequences.size(); ++s) {
-      std::size_t kmers = tokenizer_.kmer_count(sequences[s].size());
+      spans[s] = tokenizer_.token_spans(sequences[s]);
+      std::size_t kmers = spans[s].size();
       if (options.dnabert_2_5_compat) kmers = std::min(kmers, max_kmers);  // cut to the first piece
       const std::size_t tokens = kmers + 2 * ((kmers + max_kmers - 1) / max_kmers);
       out[s].states = xt::xtensor<float, 2>::from_shape({tokens, hidden});
@@ -322,7 +327,8 @@ class classifier {
                    for (std::size_t t = 0; t < length; ++t) {
                      sequence.tokens[first + t] = batch.input_ids[r * batch.length + t];
                      const bool special = t == 0 || t + 1 == length;  // the piece's [CLS] and [SEP]
-                     sequence.starts[first + t] = special ? -1 : static_cast<std::int64_t>(origin.first_kmer + t - 1);
+                     sequence.starts[first + t] =
+                         special ? -1 : static_cast<std::int64_t>(spans[origin.sequence][origin.piece * max_kmers + t - 1].begin);
                      sequence.pieces[first + t] = static_cast<std::uint32_t>(origin.piece);
                    }
                  }
@@ -432,7 +438,7 @@ class classifier {
 
   std::unique_ptr<B> backend_;
   Bert<Spec, B> model_;
-  kmer_tokenizer tokenizer_;
+  sequence_tokenizer tokenizer_;
 };
 
 }  // namespace dnabert

@@ -14,7 +14,7 @@
 
 #include "dnabert/core/bert_config.hpp"
 #include "dnabert/core/error.hpp"
-#include "dnabert/tokenizer/kmer_tokenizer.hpp"
+#include "dnabert/tokenizer/sequence_tokenizer.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
 
 namespace dnabert {
@@ -26,7 +26,7 @@ inline constexpr std::size_t empty_piece_sequence = std::numeric_limits<std::siz
 /// its first `split` pieces of at most `max_kmers` k-mers (`cut`, when given, says whether more were
 /// dropped). For `concat`, as DNABERT's tokenizer, a sequence of exactly m * max_kmers k-mers
 /// (m < split) also gets an empty [CLS] [SEP] piece.
-inline std::vector<token_piece> long_sequence_pieces(const kmer_tokenizer& tokenizer, piece_pooling pooling,
+inline std::vector<token_piece> long_sequence_pieces(const sequence_tokenizer& tokenizer, piece_pooling pooling,
                                                      std::size_t split, std::string_view sequence, std::string_view id,
                                                      std::size_t index, std::size_t max_kmers, bool* cut = nullptr) {
   auto pieces = tokenizer.encode(sequence, id, index, max_kmers);
@@ -34,7 +34,7 @@ inline std::vector<token_piece> long_sequence_pieces(const kmer_tokenizer& token
   if (pieces.size() > split) pieces.resize(split);
   const bool exact_multiple = pieces.back().ids.size() == max_kmers + 2;
   if (pooling == piece_pooling::concat && exact_multiple && pieces.size() < split) {
-    token_piece empty{pieces.back().origin, {special::cls, special::sep}, 0};
+    token_piece empty{pieces.back().origin, {tokenizer.specials().cls, tokenizer.specials().sep}, 0};
     ++empty.origin.piece;
     empty.origin.first_kmer += max_kmers;
     pieces.push_back(std::move(empty));

@@ -10,16 +10,16 @@
 #include <vector>
 
 #include "dnabert/model/bert.hpp"
-#include "dnabert/tokenizer/kmer_tokenizer.hpp"
+#include "dnabert/tokenizer/sequence_tokenizer.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
 
 namespace dnabert {
 
-/// Every sequence's pieces of at most `max_kmers` k-mers, sorted by length: each piece carries
+/// Every sequence's pieces of at most `max_kmers` tokens (k-mers or BPE tokens), sorted by length: each piece carries
 /// its origin, so sorting loses nothing and batches of neighbours carry little padding. `ids`
 /// (optional) name sequences in errors. With `pairs_with` (one per sequence), sequence s is the
 /// pair (sequences[s], pairs_with[s]): one piece of at most max_kmers + 2 k-mers in all.
-inline std::vector<token_piece> sorted_pieces(const kmer_tokenizer& tokenizer, std::span<const std::string> sequences,
+inline std::vector<token_piece> sorted_pieces(const sequence_tokenizer& tokenizer, std::span<const std::string> sequences,
                                               std::span<const std::string> ids, std::size_t max_kmers,
                                               std::span<const std::string> pairs_with = {}) {
   if (!pairs_with.empty() && pairs_with.size() != sequences.size())

@@ -14,10 +14,10 @@
 
 namespace dnabert {
 
-/// The default window: the longest sequence the model reads in one piece (max k-mers + k − 1 nt).
+/// The default window: the longest sequence the model surely reads in one piece (Bert::max_piece_nucleotides).
 template <class Spec, class B>
 std::size_t default_window(const classifier<Spec, B>& model) {
-  return model.model().max_kmers() + static_cast<std::size_t>(model.model().k()) - 1;
+  return model.model().max_piece_nucleotides();
 }
 
 /// P(class 1) of every sequence, batched; the model must be a 2-class classifier.

@@ -18,6 +18,12 @@
 
 namespace dnabert {
 
+/// The characters [begin, end) of a text that one token stands for.
+struct text_span {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+};
+
 /// A BPE model: its tokens by id, its merges in priority order, and the ids of its special
 /// tokens (as tokenizer.json's BPE model, added tokens and post-processor give them).
 struct bpe_vocabulary {
@@ -78,6 +84,13 @@ class bpe_tokenizer {
   /// not ASCII (the pre-tokenizer's word classes are Unicode's; DNA text is ASCII).
   [[nodiscard]] std::vector<token_id> token_ids(std::string_view text) const {
     std::vector<token_id> out;
+    tokenize(text, out, nullptr);
+    return out;
+  }
+
+  /// token_ids(text), and the characters of `text` each token stands for in `spans` (in order;
+  /// blanks between words belong to none; an [UNK] stands for its one character).
+  void tokenize(std::string_view text, std::vector<token_id>& ids, std::vector<text_span>* spans) const {
     std::size_t i = 0;
     while (i < text.size()) {
       const auto byte = static_cast<unsigned char>(text[i]);
@@ -92,10 +105,9 @@ class bpe_tokenizer {
       while (end < text.size() && static_cast<unsigned char>(text[end]) < 0x80 &&
              !is_blank(static_cast<unsigned char>(text[end])) && is_word(static_cast<unsigned char>(text[end])) == word)
         ++end;
-      encode_word(text.substr(i, end - i), out);
+      encode_word(text.substr(i, end - i), i, ids, spans);
       i = end;
     }
-    return out;
   }
 
   /// The model input of `text`: [CLS] tokens [SEP] (whichever of the two the vocabulary has).
@@ -118,6 +130,7 @@ class bpe_tokenizer {
     token_id id;
     std::int64_t previous, next;
     bool merged_away;
+    std::size_t begin;  // its first character in the text
   };
   // A pair that may merge: the lowest rank first, then the leftmost.
   struct candidate {
@@ -137,17 +150,18 @@ class bpe_tokenizer {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
   }
 
-  void encode_word(std::string_view word, std::vector<token_id>& out) const {
+  // Appends the tokens of `word`, which starts at character `offset` of the text (and their spans).
+  void encode_word(std::string_view word, std::size_t offset, std::vector<token_id>& out, std::vector<text_span>* spans) const {
     std::vector<symbol> symbols;
     symbols.reserve(word.size());
     bool after_unknown = false;
-    for (const char c : word) {
-      const token_id id = single_[static_cast<unsigned char>(c)];
+    for (std::size_t c = 0; c < word.size(); ++c) {
+      const token_id id = single_[static_cast<unsigned char>(word[c])];
       const bool fused = id < 0 && after_unknown && vocabulary_.fuse_unk;
       after_unknown = id < 0;
       if ((id < 0 && vocabulary_.unk < 0) || fused) continue;  // no [UNK]: the character is dropped, as the library drops it
       const auto position = static_cast<std::int64_t>(symbols.size());
-      symbols.push_back({id < 0 ? vocabulary_.unk : id, position - 1, position + 1, false});
+      symbols.push_back({id < 0 ? vocabulary_.unk : id, position - 1, position + 1, false, offset + c});
     }
     if (symbols.empty()) return;
     symbols.back().next = -1;
@@ -174,8 +188,13 @@ class bpe_tokenizer {
       if (left.previous >= 0) offer(left.previous);
       offer(top.position);
     }
-    for (const symbol& s : symbols)
-      if (!s.merged_away) out.push_back(s.id);
+    for (std::size_t at = 0; at < symbols.size(); at = static_cast<std::size_t>(symbols[at].next)) {
+      out.push_back(symbols[at].id);
+      const bool last = symbols[at].next < 0;
+      if (spans != nullptr)
+        spans->push_back({symbols[at].begin, last ? offset + word.size() : symbols[static_cast<std::size_t>(symbols[at].next)].begin});
+      if (last) break;
+    }
   }
 
   bpe_vocabulary vocabulary_;

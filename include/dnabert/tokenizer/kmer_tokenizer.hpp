@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "dnabert/core/error.hpp"
@@ -38,6 +39,21 @@ struct token_piece {
 };
 
 namespace detail {
+
+/// How many tokens of a pair's two sequences (`count_a`, `count_b`) fit in `room`, cut as the
+/// `longest_first` truncation of the tokenizers library cuts them: the shorter keeps its length
+/// while the longer can fill the rest, else each gets half, b the odd token when a is not the longer.
+inline std::pair<std::size_t, std::size_t> longest_first(std::size_t count_a, std::size_t count_b, std::size_t room) {
+  if (count_a + count_b <= room) return {count_a, count_b};
+  const bool a_longer = count_a > count_b;
+  std::size_t shorter = a_longer ? count_b : count_a;
+  std::size_t longer = shorter > room ? shorter : std::max(shorter, room - shorter);
+  if (shorter + longer > room) {
+    shorter = room / 2;
+    longer = room / 2 + room % 2;
+  }
+  return a_longer ? std::pair{longer, shorter} : std::pair{shorter, longer};
+}
 
 /// Writes the id of every k-mer of `sequence` into out[0 .. L-k]: a rolling 2-bit code, with
 /// the count of valid letters since the last non-ACGT letter deciding [UNK]. Branch-free in
@@ -152,19 +168,7 @@ class KmerTokenizer {
       if (count == 0)
         throw input_error("sequence '" + std::string(id) + "': the " + which + " sequence of the pair is " +
                           std::to_string(sequence.size()) + " nt long, shorter than k = " + std::to_string(k()));
-    const std::size_t room = max_tokens - 3;
-    std::size_t keep_a = count_a, keep_b = count_b;
-    if (count_a + count_b > room) {
-      const bool a_longer = count_a > count_b;
-      std::size_t shorter = a_longer ? count_b : count_a;
-      std::size_t longer = shorter > room ? shorter : std::max(shorter, room - shorter);
-      if (shorter + longer > room) {
-        shorter = room / 2;
-        longer = room / 2 + room % 2;
-      }
-      keep_a = a_longer ? longer : shorter;
-      keep_b = a_longer ? shorter : longer;
-    }
+    const auto [keep_a, keep_b] = detail::longest_first(count_a, count_b, max_tokens - 3);
     if (truncated != nullptr) *truncated = keep_a + keep_b < count_a + count_b;
     token_piece piece;
     piece.origin = {sequence_index, 0, 0, 1};

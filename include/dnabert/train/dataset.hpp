@@ -17,7 +17,7 @@
 #include "dnabert/core/error.hpp"
 #include "dnabert/io/sequence_input.hpp"
 #include "dnabert/model/long_sequences.hpp"
-#include "dnabert/tokenizer/kmer_tokenizer.hpp"
+#include "dnabert/tokenizer/sequence_tokenizer.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
 
 namespace dnabert::train {
@@ -46,13 +46,13 @@ struct labelled_batch {
 /// `split` pieces (model/long_sequences.hpp). How many were cut is reported by truncated().
 class labelled_dataset {
  public:
-  /// Tokenizes `entries` (every one must carry a label) with k-mer size `k`, at most
-  /// `max_kmers` k-mers per piece (the model's max_position_embeddings - 2, up to 510), for a
-  /// classifier reading long sequences by `pooling` over `split` pieces.
-  labelled_dataset(const std::vector<io::sequence_entry>& entries, int k, std::size_t max_kmers = max_kmers_per_piece,
-                   piece_pooling pooling = piece_pooling::none, std::size_t split = 1)
+  /// Tokenizes `entries` (every one must carry a label) with `tokenizer` (the model's: k-mers or
+  /// BPE), at most `max_kmers` tokens per piece (the model's max_position_embeddings - 2, up to
+  /// 510), for a classifier reading long sequences by `pooling` over `split` pieces.
+  labelled_dataset(const std::vector<io::sequence_entry>& entries, const sequence_tokenizer& tokenizer,
+                   std::size_t max_kmers = max_kmers_per_piece, piece_pooling pooling = piece_pooling::none,
+                   std::size_t split = 1)
       : pooling_(pooling), split_(split), max_kmers_(max_kmers) {
-    const kmer_tokenizer tokenizer(k);
     examples_.reserve(entries.size());
     for (std::size_t i = 0; i < entries.size(); ++i) {
       const auto& entry = entries[i];

@@ -13,6 +13,7 @@
 #include "dnabert/core/rng.hpp"
 #include "dnabert/core/error.hpp"
 #include "dnabert/core/vocabulary.hpp"
+#include "dnabert/tokenizer/sequence_tokenizer.hpp"
 #include "dnabert/tokenizer/token_batch.hpp"
 
 namespace dnabert::train {
@@ -52,6 +53,7 @@ struct masking_options {
   double centre_probability = 0.025;           ///< p, the chance that a real k-mer is a span centre
   token_id vocab_size = vocab_size_for_k(6);   ///< random replacements are drawn from [0, vocab_size)
   std::uint64_t seed = 42;                     ///< the run's seed; with the step it fixes every draw
+  special_token_ids specials = {};             ///< the tokenizer's [CLS], [SEP], [PAD], [MASK] (DNABERT's by default)
 };
 
 /// DNABERT's masking options for k: default probability and the 4^k + 5 vocabulary.
@@ -86,9 +88,10 @@ inline double mask_uniform(std::uint64_t seed, std::uint64_t step, std::size_t r
   return uniform_from_counter(stream, counter);
 }
 
-/// Real k-mer tokens may be masked; [CLS], [SEP], [PAD] and padding never ([UNK] and [MASK] may, as in DNABERT).
-inline bool is_maskable(token_id id, std::int32_t attention) {
-  return attention != 0 && id != special::cls && id != special::sep && id != special::pad;
+/// Real tokens may be masked; [CLS], [SEP], [PAD] (`specials`' ids) and padding never ([UNK] and
+/// [MASK] may, as in DNABERT).
+inline bool is_maskable(token_id id, std::int32_t attention, const special_token_ids& specials) {
+  return attention != 0 && id != specials.cls && id != specials.sep && id != specials.pad;
 }
 
 /// Throws config_error for options mask_tokens cannot honour.
@@ -97,6 +100,8 @@ inline void check_masking_options(const masking_options& options) {
   if (!(options.centre_probability >= 0.0 && options.centre_probability <= 1.0))
     throw config_error("mask centre probability must be between 0 and 1, got " +
                        std::to_string(options.centre_probability));
+  if (options.specials.mask < 0 || options.specials.mask >= options.vocab_size)
+    throw config_error("masking needs a [MASK] token in the vocabulary (the tokenizer has none)");
   if (options.vocab_size < special::count)
     throw config_error("vocabulary size for masking must be at least " + std::to_string(special::count) + ", got " +
                        std::to_string(options.vocab_size));
@@ -131,7 +136,7 @@ inline masked_batch mask_tokens(const token_batch& batch, const masking_options&
   for (std::size_t row = 0; row < batch.rows; ++row) {
     const std::size_t base = row * batch.length;
     const auto maskable = [&](std::size_t t) {
-      return detail::is_maskable(batch.input_ids[base + t], batch.attention_mask[base + t]);
+      return detail::is_maskable(batch.input_ids[base + t], batch.attention_mask[base + t], options.specials);
     };
     std::size_t first = batch.length;
     std::size_t last = 0;
@@ -155,7 +160,7 @@ inline masked_batch mask_tokens(const token_batch& batch, const masking_options&
       const std::size_t cell = base + t;
       out.labels[cell] = batch.input_ids[cell];
       if (detail::mask_uniform(options.seed, step, row, t, detail::mask_draw::replace_with_mask) < 0.8) {
-        out.input_ids[cell] = special::mask;
+        out.input_ids[cell] = options.specials.mask;
       } else if (detail::mask_uniform(options.seed, step, row, t, detail::mask_draw::replace_with_random) < 0.5) {
         const double u = detail::mask_uniform(options.seed, step, row, t, detail::mask_draw::random_id);
         out.input_ids[cell] = static_cast<token_id>(u * static_cast<double>(options.vocab_size));

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "dnabert/model/bert.hpp"
-#include "dnabert/tokenizer/kmer_tokenizer.hpp"
+#include "dnabert/tokenizer/sequence_tokenizer.hpp"
 #include "dnabert/train/dataset.hpp"
 #include "dnabert/train/masking.hpp"
 #include "dnabert/train/pretraining_corpus.hpp"
@@ -51,10 +51,10 @@ struct mlm_batch {
 
 namespace detail {
 
-/// Tokenizes `pieces` (each at most max_kmers k-mers), masks them with draw `draw`, and keeps
+/// Tokenizes `pieces` (each at most max_kmers tokens kept), masks them with draw `draw`, and keeps
 /// only the predicted positions' rows and labels.
 inline mlm_batch make_mlm_batch(const pretraining_corpus& corpus, std::span<const corpus_piece> pieces,
-                                const kmer_tokenizer& tokenizer, std::size_t max_kmers,
+                                const sequence_tokenizer& tokenizer, std::size_t max_kmers,
                                 const masking_options& masking, std::uint64_t draw) {
   std::vector<token_piece> tokens;
   tokens.reserve(pieces.size());
@@ -211,17 +211,20 @@ training_summary pretrain(Bert<Spec, B>& model, const pretraining_corpus& corpus
   if (model.head() != bert_head::masked_lm) throw config_error("pre-training needs a BertForMaskedLM model");
   if (options.batch_size < 1) throw config_error("batch size must be at least 1");
   options.check();
-  const int k = model.k();
+  const sequence_tokenizer tokenizer = model.tokenizer();
+  // DNABERT-2's BPE: each token masked on its own (a span of 1, 15 %, as BERT), pieces of 4 nt per
+  // token allowed (its tokens average about 4.5 nt; tokens past max_kmers are cut).
+  const int k = tokenizer.is_bpe() ? 1 : tokenizer.k();
   if (options.max_kmers > model.max_kmers())
     throw config_error("pieces of " + std::to_string(options.max_kmers) + " k-mers do not fit the model's " +
                        std::to_string(model.max_kmers()) + " (max_position_embeddings " +
                        std::to_string(model.config().max_position_embeddings) + " less [CLS] and [SEP])");
   const auto max_kmers = options.max_kmers > 0 ? options.max_kmers : model.max_kmers();
-  piece_options pieces{k, options.seed, options.n_runs, false, max_kmers};
+  piece_options pieces{k, options.seed, options.n_runs, false, tokenizer.is_bpe() ? 4 * max_kmers : max_kmers};
   masking_options masking = default_masking_options(k, options.seed);
   masking.vocab_size = static_cast<token_id>(model.config().vocab_size);
+  masking.specials = tokenizer.specials();
   if (options.mask_probability > 0) masking.centre_probability = options.mask_probability;
-  const kmer_tokenizer tokenizer(k);
 
   training_options loop;
   static_cast<run_settings&>(loop) = options;

@@ -141,7 +141,7 @@ TEST_CASE("mutation map: the diverging scale runs blue through white to red") {
 TEST_CASE("mutation map: a sequence shorter than one k-mer is refused") {
   const auto model = dnabert::load_classifier(dnabert::test::data_path("parity/cls_k6"), 1);
   CHECK_THROWS_WITH_AS((void)analysis::saturation_mutagenesis(model, "ACGTA", "tiny"),
-                       "sequence 'tiny' has 5 nt, fewer than one 6-mer", dnabert::input_error);
+                       "sequence 'tiny' has 5 nt, fewer than one token of the model (6 nt)", dnabert::input_error);
 }
 
 }  // namespace analysis_mutation_map_test

@@ -96,6 +96,20 @@ TEST_CASE("gradient check: gelu, tanh, add") {
   check_gradients({x, y}, [&](tape_type& t) { return ag::add(t, x, y); });
 }
 
+TEST_CASE("gradient check: GEGLU (DNABERT-2's gated feed-forward)") {
+  std::mt19937 rng(21);
+  const var x = parameter({4, 10}, rng, 2.0);  // [gate | value], 5 columns each
+  check_gradients({x}, [&](tape_type& t) { return ag::gated_gelu(t, x); });
+  tape_type t(test_backend(), false);
+  const auto y = ag::gated_gelu(t, x).value().span();
+  const auto in = x.value().span();
+  for (std::size_t r = 0; r < 4; ++r)
+    for (std::size_t c = 0; c < 5; ++c) {
+      const double gate = in[r * 10 + c], value = in[r * 10 + 5 + c];
+      CHECK(y[r * 5 + c] == doctest::Approx(0.5 * gate * (1 + std::erf(gate / std::sqrt(2.0))) * value).epsilon(1e-12));
+    }
+}
+
 TEST_CASE("gradient check: layer_norm") {
   std::mt19937 rng(3);
   const var x = parameter({3, 8}, rng, 3.0), g = parameter({8}, rng), b = parameter({8}, rng);
@@ -180,6 +194,39 @@ TEST_CASE("gradient check: multi-head self-attention with padding mask and dropo
   const std::size_t row = (1 * 2 + 0) * 16;
   CHECK(probs[row + 2] < 1e-300);
   CHECK(probs[row + 0] + probs[row + 1] + probs[row + 2] + probs[row + 3] == doctest::Approx(1.0));
+}
+
+TEST_CASE("gradient check: self-attention with ALiBi's position bias, and its probabilities") {
+  std::mt19937 rng(22);
+  dnabert::ops::attention_shape shape{2, 5, 3, 2, 6};  // batch 2, seq 5, 3 heads of 2: a count that is not a power of two
+  shape.alibi = true;
+  const var q = parameter({10, 6}, rng), k = parameter({10, 6}, rng), v = parameter({10, 6}, rng);
+  tensor key_bias(test_backend(), {2, 5});
+  const double bias[] = {0, 0, 0, 0, 0, 0, 0, 0, -10000, -10000};
+  std::copy(std::begin(bias), std::end(bias), key_bias.data());
+  for (const double p : {0.0, 0.2}) {
+    const ag::attention_options options{p, 42, 5, false};
+    check_gradients({q, k, v}, [&](tape_type& t) { return ag::self_attention(t, q, k, v, key_bias, shape, options).context; });
+  }
+  // The probabilities are softmax(q·k / sqrt(d) + mask - slope_h |i - j|), slopes 1/16, 1/256, 1/4 for 3 heads.
+  tape_type t(test_backend(), false);
+  const auto probs = ag::self_attention(t, q, k, v, key_bias, shape, {0.0, 0, 0, true}).probabilities.span();
+  const double slopes[] = {1.0 / 16, 1.0 / 256, 1.0 / 4};
+  const auto qs = q.value().span(), ks = k.value().span();
+  for (std::size_t b = 0; b < 2; ++b)
+    for (std::size_t h = 0; h < 3; ++h)
+      for (std::size_t i = 0; i < 5; ++i) {
+        double logits[5], top = -1e300, sum = 0;
+        for (std::size_t j = 0; j < 5; ++j) {
+          double dot = 0;
+          for (std::size_t d = 0; d < 2; ++d) dot += qs[(b * 5 + i) * 6 + h * 2 + d] * ks[(b * 5 + j) * 6 + h * 2 + d];
+          logits[j] = dot / std::sqrt(2.0) + bias[b * 5 + j] - slopes[h] * std::abs(static_cast<double>(i) - static_cast<double>(j));
+          top = std::max(top, logits[j]);
+        }
+        for (const double l : logits) sum += std::exp(l - top);
+        for (std::size_t j = 0; j < 5; ++j)
+          CHECK(probs[((b * 3 + h) * 5 + i) * 5 + j] == doctest::Approx(std::exp(logits[j] - top) / sum).epsilon(1e-12));
+      }
 }
 
 TEST_CASE("gradient check: cross-entropy with ignored labels, and mse") {

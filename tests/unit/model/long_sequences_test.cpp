@@ -50,7 +50,7 @@ void check_against_pytorch(const std::string& name, dnabert::piece_pooling pooli
   REQUIRE(model.config().split == 3);
   CHECK(model.new_parameters().empty());
   const auto entries = golden_entries(name);
-  const dnabert::train::labelled_dataset data(entries, 3, model.max_kmers(), pooling, 3);
+  const dnabert::train::labelled_dataset data(entries, dnabert::kmer_tokenizer(3), model.max_kmers(), pooling, 3);
   CHECK(data.truncated() == 1);  // the 1700-k-mer sequence: 3 of its 4 pieces
   std::vector<std::size_t> all(data.size());
   std::iota(all.begin(), all.end(), std::size_t{0});

@@ -128,7 +128,7 @@ TEST_CASE("pairs: DNABERT's pair TSV and DNABERT-2's pair CSV read as the same p
       CHECK(entries[i].second == pairs[i].b);
       CHECK(entries[i].label == static_cast<double>(i % 2));
     }
-    const dnabert::train::labelled_dataset set(entries, 6, 62);
+    const dnabert::train::labelled_dataset set(entries, dnabert::kmer_tokenizer(6), 62);
     CHECK(set.truncated() == 5);
     for (std::size_t i = 0; i < pairs.size(); ++i) CHECK(set[i].pieces.front().ids == pairs[i].input_ids);
   }

@@ -83,7 +83,7 @@ TEST_CASE("precision: a classifier fine-tuned on DNABERT's sample keeps its fp32
   options.seed = 1;
   const auto dir = dnabert::test::scratch_dir("precision-sample-data").string();
   // No dev set: the saved model is the last one, chosen without looking at the held-out rows.
-  dnabert::train::finetune(model, dnabert::train::labelled_dataset(train_entries, 6), dnabert::train::labelled_dataset({}, 6),
+  dnabert::train::finetune(model, dnabert::train::labelled_dataset(train_entries, dnabert::kmer_tokenizer(6)), dnabert::train::labelled_dataset({}, dnabert::kmer_tokenizer(6)),
                            options, dir);
 
   const auto fp32 = predict_held_out(dir, cpu_math::fp32, held_out, labels);

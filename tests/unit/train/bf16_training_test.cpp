@@ -51,7 +51,7 @@ dnabert::train::labelled_dataset gc_content_set() {
     for (char& c : sequence) c = rng() % 100 < (gc_rich ? 65U : 35U) ? "GC"[rng() % 2] : "AT"[rng() % 2];
     entries.push_back({std::to_string(i), sequence, gc_rich ? 1.0 : 0.0, {}});
   }
-  return {entries, 3};
+  return {entries, dnabert::kmer_tokenizer(3)};
 }
 
 // Fine-tunes a fresh small classifier (seed 7) for 20 steps on a backend computing in `math`, into
@@ -64,7 +64,7 @@ std::vector<double> train_20_steps(cpu_math math, const std::string& dir) {
   options.batch_size = 16;
   options.optimizer.lr = 1e-2;
   std::vector<double> losses;
-  const auto summary = dnabert::train::finetune(model, gc_content_set(), dnabert::train::labelled_dataset({}, 3), options, dir);
+  const auto summary = dnabert::train::finetune(model, gc_content_set(), dnabert::train::labelled_dataset({}, dnabert::kmer_tokenizer(3)), options, dir);
   for (const auto& [step, loss] : summary.train_loss) losses.push_back(loss);
   return losses;
 }

@@ -16,7 +16,7 @@ std::vector<dnabert::io::sequence_entry> entries() {
 }  // namespace
 
 TEST_CASE("dataset: examples keep their labels, long ones are cut to the first piece") {
-  const dnabert::train::labelled_dataset data(entries(), 3, 20);
+  const dnabert::train::labelled_dataset data(entries(), dnabert::kmer_tokenizer(3), 20);
   REQUIRE(data.size() == 4);
   CHECK(data.truncated() == 1);                   // 38 k-mers > 20
   CHECK(data[2].pieces.front().ids.size() == 22);          // [CLS] + 20 + [SEP]
@@ -34,7 +34,7 @@ TEST_CASE("dataset: examples keep their labels, long ones are cut to the first p
 
 TEST_CASE("dataset: an entry without a label is refused by name") {
   std::vector<dnabert::io::sequence_entry> unlabelled = {{"x", "ACGTAC", std::nullopt, {}}};
-  CHECK_THROWS_WITH_AS(dnabert::train::labelled_dataset(unlabelled, 3),
+  CHECK_THROWS_WITH_AS(dnabert::train::labelled_dataset(unlabelled, dnabert::kmer_tokenizer(3)),
                        doctest::Contains("sequence 'x' has no label"), dnabert::input_error);
 }
 

@@ -25,8 +25,8 @@ dnabert::bert_config tiny_classifier() {
 dnabert::train::training_summary run_once(const std::string& dir, std::unique_ptr<dnabert::cpu_bert<>>& model, B& cpu,
                                           unsigned seed = 1) {
   model = std::make_unique<dnabert::cpu_bert<>>(cpu, tiny_classifier(), dnabert::bert_head::sequence_classification, seed + 2);
-  const dnabert::train::labelled_dataset train(dnabert::test::planted_motif_set(96, 2 * seed - 1), 3);
-  const dnabert::train::labelled_dataset dev(dnabert::test::planted_motif_set(32, 2 * seed), 3);
+  const dnabert::train::labelled_dataset train(dnabert::test::planted_motif_set(96, 2 * seed - 1), dnabert::kmer_tokenizer(3));
+  const dnabert::train::labelled_dataset dev(dnabert::test::planted_motif_set(32, 2 * seed), dnabert::kmer_tokenizer(3));
   dnabert::train::finetune_options options;
   options.seed = 41 + seed;  // 42, the default, for the first run
   options.epochs = 40;
@@ -60,7 +60,7 @@ TEST_CASE("finetune: loss falls, runs are reproducible, the best model is saved 
 
   // The saved best model gives the best evaluation's dev loss.
   const auto best = dnabert::cpu_bert<>::load(cpu, dir, dnabert::bert_head::sequence_classification);
-  const dnabert::train::labelled_dataset dev(dnabert::test::planted_motif_set(32, 2), 3);
+  const dnabert::train::labelled_dataset dev(dnabert::test::planted_motif_set(32, 2), dnabert::kmer_tokenizer(3));
   const auto check = dnabert::train::detail::evaluate_model(best, dev, 16, first.best->step, "auc");
   CHECK(check.loss == doctest::Approx(first.best->loss).epsilon(1e-5));
 
@@ -86,7 +86,7 @@ TEST_CASE("finetune: the planted motif is learned from other seeds too") {
 TEST_CASE("finetune: labels outside the classes are refused before training") {
   B cpu(1);
   dnabert::cpu_bert<> model(cpu, tiny_classifier(), dnabert::bert_head::sequence_classification, 3);
-  const dnabert::train::labelled_dataset bad({{"x", "ACGTACGT", 3.0, {}}}, 3);
+  const dnabert::train::labelled_dataset bad({{"x", "ACGTACGT", 3.0, {}}}, dnabert::kmer_tokenizer(3));
   CHECK_THROWS_WITH_AS(dnabert::train::finetune(model, bad, bad, {}, dnabert::test::scratch_dir("finetune-bad").string()),
                        "sequence 'x' has label 3, not a class id in 0..1", dnabert::input_error);
 }

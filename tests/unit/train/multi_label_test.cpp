@@ -170,7 +170,7 @@ TEST_CASE("multi-label evaluation of transformers' folder gives its BCE loss, an
   const auto model = Bert<dynamic_bert, B>::load(cpu, dir, bert_head::sequence_classification);
   REQUIRE(model.config().problem() == classifier_problem::multi_label);
   const auto entries = io::read_sequences(test::data_path("multi_label/table.tsv"));
-  const train::labelled_dataset data(entries, model.k(), model.max_kmers());
+  const train::labelled_dataset data(entries, model.tokenizer(), model.max_kmers());
   const auto result = train::detail::evaluate_model(model, data, 3, 0, "auc");
   CHECK(result.loss == doctest::Approx(read_json(test::data_path("multi_label/table_loss.json")).at("loss").get<double>()).epsilon(1e-5));
   CHECK(result.metrics.at("num_labels") == 5);
@@ -197,7 +197,7 @@ TEST_CASE("multi-label fine-tuning: trains with BCE, saves problem_type, refuses
   B cpu(1);
   auto model = Bert<dynamic_bert, B>::load(cpu, dir, bert_head::sequence_classification);
   const auto entries = io::read_sequences(test::data_path("multi_label/table.tsv"));
-  const train::labelled_dataset data(entries, model.k(), model.max_kmers());
+  const train::labelled_dataset data(entries, model.tokenizer(), model.max_kmers());
   train::finetune_options options;
   options.max_steps = 6;
   options.batch_size = 4;
@@ -210,7 +210,7 @@ TEST_CASE("multi-label fine-tuning: trains with BCE, saves problem_type, refuses
   CHECK(io::read_config_json((scratch / "config.json").string()).problem() == classifier_problem::multi_label);
 
   const auto single = io::read_sequences(test::data_path("cli/three_labelled.csv"));
-  const train::labelled_dataset single_data(single, model.k(), model.max_kmers());
+  const train::labelled_dataset single_data(single, model.tokenizer(), model.max_kmers());
   CHECK_THROWS_WITH_AS(train::finetune(model, single_data, data, options, scratch.string()),
                        "sequence '0' has a single label (1), but the multi-label model needs a vector of 5 0/1 labels "
                        "(space-separated in the label column, e.g. '0 1 1 0')",

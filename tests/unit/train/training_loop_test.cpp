@@ -34,12 +34,12 @@ dnabert::bert_config classifier_config(double dropout = 0.1) {
 }
 
 const train::labelled_dataset& train_set() {
-  static const train::labelled_dataset set(dnabert::test::planted_motif_set(40, 1, 30), 3);
+  static const train::labelled_dataset set(dnabert::test::planted_motif_set(40, 1, 30), dnabert::kmer_tokenizer(3));
   return set;
 }
 
 const train::labelled_dataset& dev_set() {
-  static const train::labelled_dataset set(dnabert::test::planted_motif_set(16, 2, 30), 3);
+  static const train::labelled_dataset set(dnabert::test::planted_motif_set(16, 2, 30), dnabert::kmer_tokenizer(3));
   return set;
 }
 
@@ -79,7 +79,7 @@ struct simulated_crash : std::runtime_error {
   simulated_crash() : std::runtime_error("crash") {}
 };
 
-const train::labelled_dataset no_dev({}, 3);
+const train::labelled_dataset no_dev({}, dnabert::kmer_tokenizer(3));
 
 // The uninterrupted run of resumable_options() (evaluated on `dev`), into a folder of its own.
 std::string straight_run(const train::labelled_dataset& dev, const std::string& name) {
@@ -275,7 +275,7 @@ TEST_CASE("training loop: a non-finite loss stops the run naming the step, or is
                         dnabert::bert_head::sequence_classification, 7);
   std::vector<dnabert::io::sequence_entry> entries = dnabert::test::planted_motif_set(16, 3, 30);
   entries[5].label = std::numeric_limits<double>::quiet_NaN();  // a NaN regression target poisons one batch
-  const train::labelled_dataset data(entries, 3);
+  const train::labelled_dataset data(entries, dnabert::kmer_tokenizer(3));
   train::finetune_options options;
   options.max_steps = 6;
   options.batch_size = 4;
