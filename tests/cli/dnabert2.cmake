@@ -14,7 +14,7 @@ add_cli_test(NAME cli.dnabert2_attention_matches_reference
   COMPARE ${expected}/attention_dnabert2_cls_k.tsv @DIR@/scores.tsv TOLERANCE ${golden_tolerance}
   COMMAND ${cli} attention --model ${dnabert2}/cls_k --input ${three_fa} --output @DIR@/scores.tsv --format tsv --batch-size 2)
 add_cli_test(NAME cli.dnabert2_inspect_names_the_architecture
-  OUTPUT "tokens:     BPE, tokenizer.json's 200 \\(vocab 200\\)\nlayers:     2, [^\n]*\nblocks:     alibi positions, geglu feed-forward \\(DNABERT-2's MosaicBERT\\)\n"
+  OUTPUT "tokens:     BPE, tokenizer.json's 200 \\(vocab 200\\)\nblocks:     alibi positions, geglu feed-forward \\(DNABERT-2's MosaicBERT\\)\nlayers:     2, "
   COMMAND ${cli} inspect --model ${dnabert2}/cls_k)
 add_cli_test(NAME cli.dnabert2_per_token_embeddings_name_bpe_tokens
   OUTPUT "^id\ttoken\tpiece\tkmer\tstart\nseq0\t0\t0\t\\[CLS\\]\t-1\nseq0\t1\t0\tT\t0\nseq0\t2\t0\tC\t1\nseq0\t3\t0\tGGTT\t2\nseq0\t4\t0\t\\[UNK\\]\t6\n"
@@ -42,9 +42,10 @@ add_cli_test(NAME cli.dnabert2_variants_mut_file FIXTURES_REQUIRED cli.dnabert2_
           --output @DIR@/mutations.tsv --threads 1)
 add_cli_test(NAME cli.dnabert2_mutate FIXTURES_REQUIRED cli.dnabert2_finetune_from_mlm
   OUTPUT "mutate: 202 mutants of seq1 \\(67 nt, wild type P\\(class 1\\) [0-9.]+\\)"
-  COMMAND ${cli} mutate --model ${dnabert2_tuned} --input ${three_fa} --id seq1 --output @DIR@/mutations.tsv --attention --threads 1)
+  COMMAND ${cli} mutate --model ${dnabert2_tuned} --input ${three_fa} --id seq1 --output @DIR@/mutations.tsv --svg @DIR@/map.svg
+          --attention --threads 1)
 add_cli_test(NAME cli.dnabert2_motifs FIXTURES_REQUIRED cli.dnabert2_finetune_from_mlm
-  OUTPUT "motifs: " NOT_OUTPUT "error"
+  OUTPUT "motifs from 2 positives and 1 negatives; written to" NOT_OUTPUT "error"
   COMMAND ${cli} motifs --model ${dnabert2_tuned} --input ${three_csv} --output @DIR@/motifs --min-len 3 --threads 1)
 add_cli_test(NAME cli.dnabert2_plot_attention FIXTURES_REQUIRED cli.dnabert2_finetune_from_mlm
   OUTPUT "<svg" COMMAND sh -c "${cli} plot attention --model ${dnabert2_tuned} --input ${three_fa} --id seq1 --output @DIR@/strip.svg --threads 1 && head -c 200 @DIR@/strip.svg")
@@ -53,8 +54,10 @@ add_cli_test(NAME cli.dnabert2_pretrain_continues_the_mlm
   COMMAND ${cli} pretrain --model ${dnabert2}/mlm --input ${genome} --output @DIR@/model --max-steps 2 --batch-size 4 --threads 1)
 add_cli_test(NAME cli.dnabert2_tokenize_follows_the_folder OUTPUT "^id\tids\nseq0\t1 "
   COMMAND ${cli} tokenize --model ${dnabert2}/cls_k --input ${three_fa})
+# int8 (the exact int8 layout of a quantized DNABERT-2 folder: dnabert2_parity_test.cpp): a tiny random model's
+# logits move by up to 0.15 when weights and activations are rounded to int8; a misplaced scale moves them by far more.
 if(DNABERT_BLAS_USED STREQUAL "onednn")
   add_cli_test(NAME cli.dnabert2_quantized_predicts_close_to_float
-    COMPARE ${expected}/predict_dnabert2_cls_k.tsv @DIR@/predictions.tsv TOLERANCE --rel 0.05 --abs 0.05
+    COMPARE ${expected}/predict_dnabert2_cls_k.tsv @DIR@/predictions.tsv TOLERANCE --rel 0 --abs 0.25
     COMMAND sh -c "${cli} quantize --model ${dnabert2}/cls_k --output @DIR@/int8 > /dev/null && ${cli} predict --model @DIR@/int8 --input ${three_fa} --output @DIR@/predictions.tsv --precision int8")
 endif()

@@ -18,6 +18,8 @@ Writes under tests/data/dnabert2/ (from the repository root):
   * cls_k/ and mlm/: config.json (DNABERT-2-117M's fields, tiny sizes), model.safetensors (the
     tensor names of bert_layers.py), and tokenizer.json (the 200-token BPE vocabulary of
     tests/data/bpe/chr17_bpe200, so the vocabulary size is 200);
+  * mlm_pytorch_model.bin: the mlm folder's weights as torch.save writes a state dict (the tied
+    decoder weight included, sharing the word embeddings' storage);
   * golden.safetensors: for each model, the inputs (ids, token types, mask), the logits, every
     hidden state and, for the classifier, the pooled output; batches padded on the right,
     including one longer than alibi_starting_size (the bias is rebuilt past it);
@@ -286,6 +288,10 @@ def main():
         folder.mkdir(exist_ok=True)
         (folder / "config.json").write_text(json.dumps(c, indent=2, sort_keys=True) + "\n")
         save_file(model.state(), str(folder / "model.safetensors"), metadata={"format": "pt"})
+        if name == "mlm":  # the same weights as torch.save writes them, the tied decoder sharing the embeddings' storage
+            state = {key: value.detach() for key, value in model.state_with_parameters().items()}
+            state["cls.predictions.decoder.weight"] = state["bert.embeddings.word_embeddings.weight"]
+            torch.save(state, OUT / "mlm_pytorch_model.bin")
         shutil.copy(BPE, folder / "tokenizer.json")
         for case, (batch, length) in {"short": (3, 12), "past_alibi_start": (2, 40)}.items():
             ids, types, mask = inputs(generator, batch, length, c["vocab_size"])

@@ -68,7 +68,8 @@ token_attention_map token_attention(const Bert<Spec, B>& model, std::string_view
   const auto pieces = tokenizer.encode(sequence, id, 0, model.max_kmers());
   if (pieces.size() > 1)
     throw input_error("sequence '" + std::string(id) + "' has " + std::to_string(tokenizer.token_count(sequence)) +
-                      " tokens; a token-level plot takes one model piece of at most " + std::to_string(model.max_kmers()));
+                      (tokenizer.is_bpe() ? " tokens" : " k-mers") + "; a token-level plot takes one model piece of at most " +
+                      std::to_string(model.max_kmers()));
   autograd::tape<B> tape(model.backend());
   nn::forward_context<B> ctx{tape};
   const auto result = model.forward(ctx, make_batch(pieces), forward_options{false, true, false, {}});

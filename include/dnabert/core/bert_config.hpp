@@ -8,7 +8,6 @@
 #include <sstream>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "dnabert/core/error.hpp"
@@ -139,9 +138,10 @@ struct bert_config {
   /// MosaicBERT's alibi_starting_size: the length its ALiBi bias is first built for (it is
   /// rebuilt for longer inputs, so it limits nothing); kept to write config.json back.
   std::int64_t alibi_starting_size = 512;
-  /// config.json's auto_map (DNABERT-2: its bert_layers.py classes for trust_remote_code), kept as
-  /// it was read so that a saved folder loads in transformers the same way.
-  std::vector<std::pair<std::string, std::string>> auto_map;
+  /// config.json's auto_map as JSON text (DNABERT-2: its bert_layers.py classes for
+  /// trust_remote_code), kept as it was read so that a saved folder loads in transformers the same
+  /// way; empty when there is none.
+  std::string auto_map;
 
   /// The k-mer size whose vocabulary has vocab_size tokens; throws config_error if none (a BPE model has none).
   [[nodiscard]] int k() const {

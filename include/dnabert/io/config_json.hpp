@@ -212,10 +212,7 @@ inline void read_architecture(const config_object& fields, bert_config& config) 
   }
   if (const json* map = fields.find("auto_map")) {
     if (!map->is_object()) fields.fail("auto_map must be an object, found " + std::string(map->type_name()));
-    for (const auto& [key, value] : map->items()) {
-      if (!value.is_string()) fields.fail("auto_map[" + key + "] must be a string");
-      config.auto_map.emplace_back(key, value.get<std::string>());
-    }
+    config.auto_map = map->dump();
   }
 }
 
@@ -308,11 +305,7 @@ inline std::string config_json_text(const bert_config& config) {
   detail::json document = detail::json::object();
   document["architectures"] = config.architectures;
   if (config.position == position_encoding::alibi) document["alibi_starting_size"] = config.alibi_starting_size;
-  if (!config.auto_map.empty()) {
-    detail::json map = detail::json::object();
-    for (const auto& [key, value] : config.auto_map) map[key] = value;
-    document["auto_map"] = std::move(map);
-  }
+  if (!config.auto_map.empty()) document["auto_map"] = detail::json::parse(config.auto_map);
   if (!detail::published_composition(config)) {
     document["dnabert_feed_forward"] = feed_forward_name(config.feed_forward);
     document["dnabert_position_encoding"] = position_encoding_name(config.position);

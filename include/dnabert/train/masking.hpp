@@ -100,11 +100,11 @@ inline void check_masking_options(const masking_options& options) {
   if (!(options.centre_probability >= 0.0 && options.centre_probability <= 1.0))
     throw config_error("mask centre probability must be between 0 and 1, got " +
                        std::to_string(options.centre_probability));
-  if (options.specials.mask < 0 || options.specials.mask >= options.vocab_size)
-    throw config_error("masking needs a [MASK] token in the vocabulary (the tokenizer has none)");
   if (options.vocab_size < special::count)
     throw config_error("vocabulary size for masking must be at least " + std::to_string(special::count) + ", got " +
                        std::to_string(options.vocab_size));
+  if (options.specials.mask < 0 || options.specials.mask >= options.vocab_size)
+    throw config_error("masking needs a [MASK] token in the vocabulary (the tokenizer has none)");
 }
 
 /// Throws input_error unless the batch's arrays hold rows × length entries and rows fit the counter.

@@ -4,12 +4,14 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "dnabert/cpu.hpp"
+#include "dnabert/io/model_quantization.hpp"
 #include "dnabert/io/safetensors.hpp"
 #include "dnabert/model/bert.hpp"
 #include "golden_batch.hpp"
@@ -231,6 +233,43 @@ TEST_CASE("DNABERT-2 parity: save writes DNABERT-2's layout and loads back bit-e
     const auto again = dnabert::Bert<dnabert::dynamic_bert, B>::load(cpu, dir.string(), head_of(name));
     check_outputs(again, name);
   }
+}
+
+TEST_CASE("DNABERT-2 parity: pytorch_model.bin (torch.save, the tied decoder sharing storage) gives the same model") {
+  const auto dir = dnabert::test::scratch_dir("dnabert2-bin");
+  for (const char* file : {"config.json", "tokenizer.json"}) std::filesystem::copy_file(folder("mlm") + "/" + file, dir / file);
+  std::filesystem::copy_file(dnabert::test::data_path("dnabert2/mlm_pytorch_model.bin"), dir / "pytorch_model.bin");
+  B cpu(1);
+  const auto model = dnabert::Bert<dnabert::dynamic_bert, B>::load(cpu, dir.string(), head_of("mlm"));
+  CHECK(model.warnings().empty());
+  check_outputs(model, "mlm");
+}
+
+TEST_CASE("DNABERT-2 parity: a quantized folder keeps the fused Wqkv, each row with its own int8 scale") {
+  const auto dir = dnabert::test::scratch_dir("dnabert2-int8") / "int8";
+  (void)dnabert::io::quantize_model_folder(folder("cls_k"), dir.string());
+  const auto written = dnabert::io::read_safetensors((dir / "model.safetensors").string());
+  const auto original = dnabert::io::read_safetensors(folder("cls_k") + "/model.safetensors").tensors;
+  const std::string fused = "bert.encoder.layer.1.attention.self.Wqkv.weight";
+  REQUIRE(written.int8_tensors.contains(fused));
+  REQUIRE(written.tensors.contains(fused + "_scale"));
+  CHECK_FALSE(written.int8_tensors.contains("bert.encoder.layer.1.attention.self.query.weight"));
+  const auto& weights = original.at(fused);
+  // Computed here from the definition: each of the 3 x 48 rows scaled by its own max |w| / 127.
+  const auto& values = written.int8_tensors.at(fused).values;
+  const auto& scales = written.tensors.at(fused + "_scale").values;
+  REQUIRE(scales.size() == 144);
+  for (std::size_t r = 0; r < 144; ++r) {
+    float largest = 0;
+    for (std::size_t c = 0; c < 48; ++c) largest = std::max(largest, std::abs(weights.values[r * 48 + c]));
+    CHECK(scales[r] == doctest::Approx(largest / 127).epsilon(1e-6));
+    for (std::size_t c = 0; c < 48; ++c)
+      CHECK(std::abs(static_cast<float>(values[r * 48 + c]) * scales[r] - weights.values[r * 48 + c]) <= scales[r] / 2 * 1.0001f);
+  }
+  CHECK(written.int8_tensors.contains("bert.encoder.layer.0.mlp.gated_layers.weight"));
+  B cpu(1);
+  const auto model = dnabert::Bert<dnabert::dynamic_bert, B>::load(cpu, dir.string(), head_of("cls_k"));
+  CHECK(model.quantized_weights().contains("bert.encoder.layer.1.attention.self.key.weight"));
 }
 
 TEST_CASE("DNABERT-2 parity: malformed DNABERT-2 folders are refused by name") {
