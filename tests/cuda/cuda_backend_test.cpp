@@ -524,8 +524,7 @@ TEST_CASE("cuda: failures are exceptions naming what failed") {
 
 namespace {
 
-dnabert::token_batch batch_for(int k, const std::vector<std::string>& sequences) {
-  const dnabert::kmer_tokenizer tokenizer(k);
+dnabert::token_batch batch_for(const dnabert::sequence_tokenizer& tokenizer, const std::vector<std::string>& sequences) {
   std::vector<dnabert::token_piece> pieces;
   for (const auto& s : sequences) {
     auto encoded = tokenizer.encode(s, s, pieces.size());
@@ -536,65 +535,52 @@ dnabert::token_batch batch_for(int k, const std::vector<std::string>& sequences)
 
 }  // namespace
 
-TEST_CASE("cuda: Hugging Face fixtures give the CPU backend's logits, hidden states and attentions") {
-  const std::vector<std::string> sequences{"ACGTACGGTTACNNACGTAGGCTAGCTAGGATCGATCGTAGCTAGCTAGG", "acgtTTGACCA",
-                                           "GGGGCCCCAAAATTTTACGTACGTAGCTAGCTACGATCGATCGA"};
-  for (const char* name : {"mlm_k3", "cls_k6", "cls3_k3", "reg_k6"}) {
-    const std::string dir = dnabert::test::data_path(std::string("parity/") + name);
-    const auto head = std::string(name).starts_with("mlm") ? dnabert::bert_head::masked_lm
-                                                           : dnabert::bert_head::sequence_classification;
-    const auto on_cpu = dnabert::Bert<dnabert::dynamic_bert, cpu>::load(host(), dir, head);
-    const auto on_gpu = dnabert::Bert<dnabert::dynamic_bert, cuda>::load(gpu(), dir, head);
-    const auto batch = batch_for(on_cpu.k(), sequences);
-    dnabert::autograd::tape<cpu> cpu_tape(host());
-    dnabert::nn::forward_context<cpu> cpu_ctx{cpu_tape};
-    dnabert::autograd::tape<cuda> gpu_tape(gpu());
-    dnabert::nn::forward_context<cuda> gpu_ctx{gpu_tape};
-    const dnabert::forward_options all{true, true, true, {}};
-    const auto want = on_cpu.forward(cpu_ctx, batch, all);
-    const auto got = on_gpu.forward(gpu_ctx, batch, all);
-    const auto logits = want.logits.value().span();
-    check_close(to_host(got.logits.value()), {logits.begin(), logits.end()}, std::string(name) + " logits");
-    REQUIRE(got.hidden_states.size() == want.hidden_states.size());
-    for (std::size_t i = 0; i < want.hidden_states.size(); ++i) {
-      const auto h = want.hidden_states[i].span();
-      check_close(to_host(got.hidden_states[i]), {h.begin(), h.end()},
-                  std::string(name) + " hidden state " + std::to_string(i));
-    }
-    for (std::size_t i = 0; i < want.attentions.size(); ++i) {
-      const auto a = want.attentions[i].span();
-      check_close(to_host(got.attentions[i]), {a.begin(), a.end()},
-                  std::string(name) + " attentions " + std::to_string(i));
-    }
+namespace {
+
+// Model folder `dir` loaded on both backends gives the same logits, hidden states and attentions
+// for `sequences`, tokenized by the folder's own tokenizer.
+void check_folder_on_gpu(const std::string& dir, dnabert::bert_head head, const std::vector<std::string>& sequences) {
+  const auto on_cpu = dnabert::Bert<dnabert::dynamic_bert, cpu>::load(host(), dir, head);
+  const auto on_gpu = dnabert::Bert<dnabert::dynamic_bert, cuda>::load(gpu(), dir, head);
+  const auto batch = batch_for(on_cpu.tokenizer(), sequences);
+  dnabert::autograd::tape<cpu> cpu_tape(host());
+  dnabert::nn::forward_context<cpu> cpu_ctx{cpu_tape};
+  dnabert::autograd::tape<cuda> gpu_tape(gpu());
+  dnabert::nn::forward_context<cuda> gpu_ctx{gpu_tape};
+  const dnabert::forward_options all{true, true, true, {}};
+  const auto want = on_cpu.forward(cpu_ctx, batch, all);
+  const auto got = on_gpu.forward(gpu_ctx, batch, all);
+  const auto logits = want.logits.value().span();
+  check_close(to_host(got.logits.value()), {logits.begin(), logits.end()}, dir + " logits");
+  REQUIRE(got.hidden_states.size() == want.hidden_states.size());
+  for (std::size_t i = 0; i < want.hidden_states.size(); ++i) {
+    const auto h = want.hidden_states[i].span();
+    check_close(to_host(got.hidden_states[i]), {h.begin(), h.end()}, dir + " hidden state " + std::to_string(i));
+  }
+  for (std::size_t i = 0; i < want.attentions.size(); ++i) {
+    const auto a = want.attentions[i].span();
+    check_close(to_host(got.attentions[i]), {a.begin(), a.end()}, dir + " attentions " + std::to_string(i));
   }
 }
 
-TEST_CASE("cuda: DNABERT-2 folders (ALiBi, GEGLU) give the CPU backend's logits and hidden states") {
-  for (const char* name : {"cls_k", "mlm"}) {
-    const std::string dir = dnabert::test::data_path(std::string("dnabert2/") + name);
-    const auto head = std::string(name) == "mlm" ? dnabert::bert_head::masked_lm : dnabert::bert_head::sequence_classification;
-    const auto on_cpu = dnabert::Bert<dnabert::dynamic_bert, cpu>::load(host(), dir, head);
-    const auto on_gpu = dnabert::Bert<dnabert::dynamic_bert, cuda>::load(gpu(), dir, head);
-    std::vector<dnabert::token_piece> pieces;
-    for (const char* sequence : {"ACGTACGGTTACNNACGTAGGCTAGCTAGGATCGATCGTAGCTAGCTAGGATTACA", "acgtTTGACCA"}) {
-      auto encoded = on_cpu.tokenizer().encode(sequence, "s", pieces.size());
-      pieces.insert(pieces.end(), encoded.begin(), encoded.end());
-    }
-    const auto batch = dnabert::make_batch(pieces);
-    dnabert::autograd::tape<cpu> cpu_tape(host());
-    dnabert::nn::forward_context<cpu> cpu_ctx{cpu_tape};
-    dnabert::autograd::tape<cuda> gpu_tape(gpu());
-    dnabert::nn::forward_context<cuda> gpu_ctx{gpu_tape};
-    const dnabert::forward_options all{true, true, true, {}};
-    const auto want = on_cpu.forward(cpu_ctx, batch, all);
-    const auto got = on_gpu.forward(gpu_ctx, batch, all);
-    const auto logits = want.logits.value().span();
-    check_close(to_host(got.logits.value()), {logits.begin(), logits.end()}, std::string(name) + " logits");
-    for (std::size_t i = 0; i < want.attentions.size(); ++i) {
-      const auto a = want.attentions[i].span();
-      check_close(to_host(got.attentions[i]), {a.begin(), a.end()}, std::string(name) + " attentions " + std::to_string(i));
-    }
-  }
+const std::vector<std::string> fixture_sequences{"ACGTACGGTTACNNACGTAGGCTAGCTAGGATCGATCGTAGCTAGCTAGG", "acgtTTGACCA",
+                                                 "GGGGCCCCAAAATTTTACGTACGTAGCTAGCTACGATCGATCGA"};
+
+}  // namespace
+
+TEST_CASE("cuda: Hugging Face fixtures give the CPU backend's logits, hidden states and attentions") {
+  for (const char* name : {"mlm_k3", "cls_k6", "cls3_k3", "reg_k6"})
+    check_folder_on_gpu(dnabert::test::data_path(std::string("parity/") + name),
+                        std::string(name).starts_with("mlm") ? dnabert::bert_head::masked_lm
+                                                             : dnabert::bert_head::sequence_classification,
+                        fixture_sequences);
+}
+
+TEST_CASE("cuda: DNABERT-2 folders (ALiBi past alibi_starting_size, GEGLU) give the CPU backend's outputs") {
+  auto sequences = fixture_sequences;
+  sequences.push_back(std::string(300, 'A') + "CGT");  // more tokens than the fixtures' alibi_starting_size of 16
+  check_folder_on_gpu(dnabert::test::data_path("dnabert2/cls_k"), dnabert::bert_head::sequence_classification, sequences);
+  check_folder_on_gpu(dnabert::test::data_path("dnabert2/mlm"), dnabert::bert_head::masked_lm, sequences);
 }
 
 TEST_CASE("cuda: the classifier predicts and embeds as on the CPU, long sequences included") {
@@ -688,7 +674,7 @@ std::vector<std::vector<float>> one_training_step(B& be, dnabert::bert_head head
                                                   bool remove_padding = false) {
   const auto config = dnabert::test::tiny_config(head, 32, 2, 4, 64, 64);
   dnabert::Bert<dnabert::dynamic_bert, B> model(be, config, head, 3);
-  const auto batch = batch_for(3, {"ACGTACGGTTACGATCGGATTACAGATTACA", "TTGACCANNGT", "GGGCGGCGCATGCATGCAACGT"});
+  const auto batch = batch_for(dnabert::kmer_tokenizer(3), {"ACGTACGGTTACGATCGGATTACAGATTACA", "TTGACCANNGT", "GGGCGGCGCATGCATGCAACGT"});
   dnabert::train::adamw<B> optimizer(be, model.parameters(), dnabert::train::adamw_options::pretraining());
   dnabert::autograd::tape<B> tape(be, true);
   dnabert::nn::forward_context<B> ctx{tape, 11, 0};
@@ -811,7 +797,7 @@ std::vector<double> training_losses(B& be, int steps, dnabert::io::tensor_map* s
   const auto head = dnabert::bert_head::sequence_classification;
   const auto config = dnabert::test::tiny_config(head, 32, 2, 4, 64, 64);
   dnabert::Bert<dnabert::dynamic_bert, B> model(be, config, head, 5);
-  const auto batch = batch_for(3, {"ACGTACGGTTACGATCGGATTACAGATTACA", "TTGACCAGCGT", "GGGCGGCGCATGCATGCAACGT",
+  const auto batch = batch_for(dnabert::kmer_tokenizer(3), {"ACGTACGGTTACGATCGGATTACAGATTACA", "TTGACCAGCGT", "GGGCGGCGCATGCATGCAACGT",
                                    "ATATATATTTAAAT"});
   const std::vector<std::int32_t> labels = {1, 0, 1, 0};
   dnabert::autograd::id_tensor<B> label_tensor(be, {4});
@@ -1033,7 +1019,7 @@ TEST_CASE("cuda bf16: fused attention stays within bf16 rounding of the CPU on t
 TEST_CASE("cuda: padding removal gives the padded pass's logits and real-token states") {
   const std::string dir = dnabert::test::data_path("parity/cls_k6");
   const auto model = dnabert::Bert<dnabert::dynamic_bert, cuda>::load(gpu(), dir, dnabert::bert_head::sequence_classification);
-  const auto batch = batch_for(6, {"ACGTACGGTTACGATCGGATTACAGATTACAGGCATTAGCA", "TTGACCAGCGT", "GGGCGGCGCATGCATGCAACGTAC"});
+  const auto batch = batch_for(dnabert::kmer_tokenizer(6), {"ACGTACGGTTACGATCGGATTACAGATTACAGGCATTAGCA", "TTGACCAGCGT", "GGGCGGCGCATGCATGCAACGTAC"});
   REQUIRE(dnabert::pack_rows(batch).has_padding);
   dnabert::autograd::tape<cuda> tape(gpu());
   dnabert::nn::forward_context<cuda> ctx{tape};
@@ -1061,7 +1047,7 @@ TEST_CASE("cuda bf16: padding removal gives the padded pass's logits to bf16 rou
   static cuda_bf16 half(0);
   const std::string dir = dnabert::test::data_path("parity/cls_k6");
   const auto model = dnabert::Bert<dnabert::dynamic_bert, cuda_bf16>::load(half, dir, dnabert::bert_head::sequence_classification);
-  const auto batch = batch_for(6, {"ACGTACGGTTACGATCGGATTACAGATTACAGGCATTAGCA", "TTGACCAGCGT", "GGGCGGCGCATGCATGCAACGTAC"});
+  const auto batch = batch_for(dnabert::kmer_tokenizer(6), {"ACGTACGGTTACGATCGGATTACAGATTACAGGCATTAGCA", "TTGACCAGCGT", "GGGCGGCGCATGCATGCAACGTAC"});
   dnabert::autograd::tape<cuda_bf16> tape(half);
   dnabert::nn::forward_context<cuda_bf16> ctx{tape};
   dnabert::forward_options packed;

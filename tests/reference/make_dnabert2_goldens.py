@@ -42,6 +42,8 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
+from make_cli_expected_outputs import fasta_sequences, number  # the CLI goldens' readers and number format
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 OUT = ROOT / "tests" / "data" / "dnabert2"
 BPE = ROOT / "tests" / "data" / "bpe" / "chr17_bpe200" / "tokenizer.json"
@@ -212,21 +214,6 @@ def gradients(model, head, ids, types, mask, generator, prefix):
     for p in model.parameters():
         grads[f"{prefix}.grad.{named[id(p)]}"] = p.grad.detach().clone().contiguous()
     return grads
-
-
-def fasta_sequences(path):
-    records, current = [], None
-    for line in path.read_text().splitlines():
-        if line.startswith(">"):
-            current = [line[1:].split()[0], ""]
-            records.append(current)
-        elif line.strip():
-            current[1] += line.strip()
-    return records
-
-
-def number(x):
-    return f"{x:.9g}"
 
 
 def cli_expectations(model):

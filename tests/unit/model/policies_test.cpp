@@ -13,7 +13,11 @@
 #include "dnabert/core/alibi.hpp"
 #include "dnabert/cpu.hpp"
 #include "dnabert/io/config_json.hpp"
+#include "dnabert/io/model_folder.hpp"
+#include "dnabert/io/tokenizer_json.hpp"
 #include "dnabert/model/bert_spec.hpp"
+#include "test_paths.hpp"
+#include "test_skip.hpp"
 
 namespace model_policies_test {
 
@@ -62,6 +66,21 @@ TEST_CASE("policies: config.json says MosaicBERT by its alibi_starting_size, and
   CHECK_THROWS_WITH_AS(dnabert::io::parse_config_json(bytes_of(text), "config.json"), doctest::Contains("tokenizer.json"),
                        dnabert::format_error);
   CHECK_THROWS_WITH_AS((void)config.k(), doctest::Contains("has no k-mer size"), dnabert::config_error);
+}
+
+TEST_CASE("policies: DNABERT-2-117M's published config.json and tokenizer.json make DNABERT2_117M's architecture") {
+  const std::string folder = dnabert::test::shared_path("data/dnabert2-117m");
+  if (!dnabert::test::input_present(folder + "/config.json")) return;
+  const auto config = dnabert::io::read_config_json(folder + "/config.json", dnabert::token_kind::bpe);
+  CHECK(config.position == dnabert::position_encoding::alibi);
+  CHECK(config.feed_forward == dnabert::feed_forward_kind::geglu);
+  CHECK(config.vocab_size == 4096);
+  CHECK(config.alibi_starting_size == 512);
+  CHECK(config.auto_map.find("bert_layers.BertForMaskedLM") != std::string::npos);
+  CHECK_NOTHROW(dnabert::DNABERT2_117M::check(config));
+  CHECK_THROWS_AS(dnabert::DNABERT6::check(config), dnabert::config_error);
+  CHECK(dnabert::io::is_bpe_tokenizer_file(folder + "/tokenizer.json"));
+  CHECK(dnabert::io::read_tokenizer_json(folder + "/tokenizer.json").tokens.size() == 4096);
 }
 
 TEST_CASE("policies: a composition no published model has is written explicitly and read back") {
