@@ -39,10 +39,11 @@ TEST_CASE("policies: ALiBi's head slopes are MosaicBERT's, for head counts that 
       {6, {0.25, 0.0625, 0.015625, 0.00390625, 0.5, 0.125}},
       {12, {0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625, 0.0078125, 0.00390625, 0.7071067811865476, 0.35355339059327384,
             0.17677669529663695, 0.08838834764831849}}};
-  for (const auto& [heads, slopes] : expected) {
+  for (const auto& entry : expected) {  // no structured binding: clang 14 cannot capture one in CAPTURE
+    const int heads = entry.first;
     CAPTURE(heads);
-    for (std::size_t h = 0; h < slopes.size(); ++h)
-      CHECK(dnabert::alibi_slope(static_cast<std::int64_t>(h), heads) == doctest::Approx(slopes[h]).epsilon(1e-7));
+    for (std::size_t h = 0; h < entry.second.size(); ++h)
+      CHECK(dnabert::alibi_slope(static_cast<std::int64_t>(h), heads) == doctest::Approx(entry.second[h]).epsilon(1e-7));
   }
   CHECK(dnabert::alibi_bias(1, 6, 2, 7) == doctest::Approx(-0.0625 * 5));
   CHECK(dnabert::alibi_bias(1, 6, 7, 2) == dnabert::alibi_bias(1, 6, 2, 7));
