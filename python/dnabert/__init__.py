@@ -57,9 +57,10 @@ def _is_bpe_tokenizer(path: str) -> bool:
     """Whether tokenizer.json holds a BPE model (DNABERT-2's), not the WordPiece one transformers writes beside a DNABERT vocab.txt."""
     with open(path, encoding="utf-8") as handle:
         try:
-            model = json.load(handle).get("model")
+            document = json.load(handle)
         except ValueError as error:
             raise FormatError(f"{path}: {error}") from None
+    model = document.get("model") if isinstance(document, dict) else None
     return isinstance(model, dict) and model.get("type") == "BPE"
 
 

@@ -72,7 +72,7 @@ token_attention_map token_attention(const Bert<Spec, B>& model, std::string_view
                       std::to_string(model.max_kmers()));
   autograd::tape<B> tape(model.backend());
   nn::forward_context<B> ctx{tape};
-  const auto result = model.forward(ctx, make_batch(pieces), forward_options{false, true, false, {}});
+  const auto result = model.forward(ctx, make_batch(pieces, 0, tokenizer.specials().pad), forward_options{false, true, false, {}});
   const auto values = detail::host_readable(model.backend(), result.attentions[chosen]);  // [1, heads, tokens, tokens]
   token_attention_map out;
   out.heads = static_cast<std::size_t>(model.config().num_attention_heads);

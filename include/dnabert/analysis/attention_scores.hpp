@@ -198,7 +198,11 @@ nucleotide_scores attention_scores(const Bert<Spec, B>& model, std::span<const s
   const sequence_tokenizer tokenizer = model.tokenizer();
   const auto pieces = sorted_pieces(tokenizer, sequences, ids, model.max_kmers());
   detail::kmer_scores kmer(sequences.size());
-  for (std::size_t s = 0; s < sequences.size(); ++s) kmer[s].assign(tokenizer.token_count(sequences[s]), 0.0);
+  std::vector<std::vector<text_span>> spans(sequences.size());  // BPE only: each token's nucleotides
+  for (std::size_t s = 0; s < sequences.size(); ++s) {
+    if (tokenizer.is_bpe()) spans[s] = tokenizer.token_spans(sequences[s]);
+    kmer[s].assign(tokenizer.is_bpe() ? spans[s].size() : tokenizer.token_count(sequences[s]), 0.0);
+  }
   // Padded keys get exactly zero probability, so batching pieces of different lengths changes no score.
   const auto all = static_cast<std::size_t>(model.config().num_hidden_layers);
   for_each_piece_batch(
@@ -211,7 +215,7 @@ nucleotide_scores attention_scores(const Bert<Spec, B>& model, std::span<const s
 
   nucleotide_scores out(sequences.size());
   for (std::size_t s = 0; s < sequences.size(); ++s)
-    out[s] = tokenizer.is_bpe() ? detail::spread_over_tokens(kmer[s], tokenizer.token_spans(sequences[s]), sequences[s].size())
+    out[s] = tokenizer.is_bpe() ? detail::spread_over_tokens(kmer[s], spans[s], sequences[s].size())
                                 : detail::to_nucleotides(kmer[s], static_cast<std::size_t>(tokenizer.k()));
   return out;
 }

@@ -139,8 +139,8 @@ struct bert_config {
   /// rebuilt for longer inputs, so it limits nothing); kept to write config.json back.
   std::int64_t alibi_starting_size = 512;
   /// config.json's auto_map as JSON text (DNABERT-2: its bert_layers.py classes for
-  /// trust_remote_code), kept as it was read so that a saved folder loads in transformers the same
-  /// way; empty when there is none.
+  /// trust_remote_code), written back as it was read (Bert::save copies the *.py files it names
+  /// from the folder the model came from); empty when there is none.
   std::string auto_map;
 
   /// The k-mer size whose vocabulary has vocab_size tokens; throws config_error if none (a BPE model has none).

@@ -249,6 +249,10 @@ inline model_folder read_model_folder(const std::string& dir, bert_head head) {
     const auto bytes = file->bytes();
     result.bpe = std::make_shared<const bpe_tokenizer>(parse_tokenizer_json(bytes, tokenizer_path.string()));
     result.tokenizer_json.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    if (detail::is_present(folder / model_files::vocab) && k_for_vocab_size(result.config.vocab_size))
+      throw config_error(dir + " holds both a k-mer vocab.txt and a BPE tokenizer.json, and its vocab_size " +
+                         std::to_string(result.config.vocab_size) +
+                         " fits either; remove the one that is not this model's (dnabert's saves keep only their own)");
     if (result.bpe->vocab_size() > result.config.vocab_size)
       throw config_error(tokenizer_path.string() + " has " + std::to_string(result.bpe->vocab_size()) +
                          " tokens, more than the model's vocab_size " + std::to_string(result.config.vocab_size));
@@ -347,6 +351,21 @@ inline bool holds_head(const model_folder& folder, bert_head head) {
   return true;
 }
 
+/// Copies the Python modules (*.py) of model folder `from` into `to`, each atomically, unchanged:
+/// the remote code (DNABERT-2's bert_layers.py, ...) config.json's auto_map names, without which
+/// transformers cannot load the folder. dnabert reads them as bytes and never runs them.
+inline void copy_remote_code(const std::string& from, const std::string& to) {
+  std::error_code unreadable;
+  for (const auto& entry : std::filesystem::directory_iterator(from, unreadable)) {
+    if (!entry.is_regular_file(unreadable) || entry.path().extension() != ".py") continue;
+    if (std::filesystem::equivalent(entry.path(), std::filesystem::path(to) / entry.path().filename(), unreadable)) continue;
+    const auto file = map_file(entry.path().string());
+    const auto bytes = file->bytes();
+    write_file_atomically((std::filesystem::path(to) / entry.path().filename()).string(),
+                          std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  }
+}
+
 /// What config.json says of a quantized folder (docs/precision.md), under "dnabert_quantization".
 inline nlohmann::json quantization_entry() {
   return {{"weights", "int8, symmetric, per output channel: NAME (I8 [out, in]) times NAME_scale (F32 [out])"},
@@ -410,8 +429,20 @@ inline void write_model_folder(const std::string& dir, const bert_config& config
   if (config.mosaic_layout()) to_mosaic_layout(written, written_int8);
   // Weights first, config.json last: a folder with a config.json is never missing its weights.
   write_safetensors((folder / model_files::safetensors).string(), written, {{"format", "pt"}}, written_int8);
-  if (config.tokens == token_kind::bpe) write_file_atomically((folder / model_files::tokenizer).string(), tokenizer_json);
-  else write_vocab_file((folder / model_files::vocab).string(), config.k());
+  // The other kind's tokenizer file, left by a model saved here before, would decide how this one loads.
+  std::error_code stale;
+  if (config.tokens == token_kind::bpe) {
+    write_file_atomically((folder / model_files::tokenizer).string(), tokenizer_json);
+    std::filesystem::remove(folder / model_files::vocab, stale);
+  } else {
+    write_vocab_file((folder / model_files::vocab).string(), config.k());
+    bool stale_bpe = false;
+    try {
+      stale_bpe = is_bpe_tokenizer_file(folder / model_files::tokenizer);
+    } catch (const format_error&) {  // not a tokenizer.json loading would read as BPE: left alone
+    }
+    if (stale_bpe) std::filesystem::remove(folder / model_files::tokenizer, stale);
+  }
   const std::string config_path = (folder / model_files::config).string();
   if (quantized.empty()) {
     write_config_json(config_path, config);

@@ -288,6 +288,9 @@ class Bert {
   [[nodiscard]] int k() const { return config_.k(); }
   /// The tokenizer the model reads DNA with: its k-mers, or its folder's BPE tokenizer.json.
   [[nodiscard]] sequence_tokenizer tokenizer() const {
+    if (config_.tokens == token_kind::bpe && !bpe_)
+      throw config_error("this BPE model was made from a config.json alone and has no tokenizer.json; load it from its "
+                         "model folder (with the tokenizer.json) instead");
     return bpe_ ? sequence_tokenizer(bpe_) : sequence_tokenizer(kmer_tokenizer(k()));
   }
   /// A BPE model's tokenizer (from the folder's tokenizer.json); null for a k-mer model.
@@ -298,7 +301,9 @@ class Bert {
         std::min<std::int64_t>(static_cast<std::int64_t>(max_kmers_per_piece), config_.max_position_embeddings - 2));
   }
   /// Nucleotides of the shortest sequence with a token: k for k-mers, 1 for BPE.
-  [[nodiscard]] std::size_t min_sequence_length() const { return bpe_ ? 1 : static_cast<std::size_t>(k()); }
+  [[nodiscard]] std::size_t min_sequence_length() const {
+    return config_.tokens == token_kind::bpe ? 1 : static_cast<std::size_t>(k());
+  }
   /// Nucleotides of the longest sequence that always fits one input: max_kmers() + k - 1 for
   /// k-mers; max_kmers() for BPE, whose tokens hold at least one nucleotide (most hold four or more).
   [[nodiscard]] std::size_t max_piece_nucleotides() const { return max_kmers() + min_sequence_length() - 1; }
@@ -333,12 +338,15 @@ class Bert {
     return out;
   }
 
-  /// Writes config.json, vocab.txt and model.safetensors into `dir`, each atomically, in float32
-  /// (a model loaded from a quantized folder too: io::quantize_model_folder makes int8 again).
+  /// Writes config.json, vocab.txt (a BPE model: tokenizer.json) and model.safetensors into `dir`,
+  /// each atomically, in float32 (a model loaded from a quantized folder too:
+  /// io::quantize_model_folder makes int8 again); a model whose config.json names remote code
+  /// (DNABERT-2's auto_map) gets the folder it was loaded from's *.py files beside it.
   void save(const std::string& dir) const {
     bert_config config = config_;
     config.architectures = {std::string(architecture_of(config, head_))};
     io::write_model_folder(dir, config, state_dict(), {}, tokenizer_json_);
+    if (!config.auto_map.empty() && !source_.empty()) io::copy_remote_code(source_, dir);
   }
 
   /// Sets parameters from host tensors by name (shapes must match); tied aliases follow. On a

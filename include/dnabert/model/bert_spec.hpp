@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <type_traits>
 
 #include "dnabert/core/bert_config.hpp"
 #include "dnabert/core/error.hpp"
@@ -17,10 +18,14 @@ namespace dnabert {
 /// The shape of a BERT: k-mer size, layers, hidden width, heads, FFN width, positions, labels; and
 /// its architecture: Position (policy::absolute_positions | alibi | dynamic_positions),
 /// FeedForward (policy::gelu_mlp | geglu | dynamic_feed_forward), Tokens (policy::kmer_tokens |
-/// bpe_tokens | dynamic_tokens). A fixed K means k-mer tokens.
+/// bpe_tokens | dynamic_tokens). Left out, the policies are DNABERT's when K is fixed (k-mers,
+/// absolute positions, GELU MLP: the specs written before the policies existed keep their meaning),
+/// and read from the model folder when K is dynamic.
 template <int K = dynamic, int Layers = dynamic, int Hidden = dynamic, int Heads = dynamic, int Intermediate = dynamic,
-          int MaxPositions = dynamic, int Labels = dynamic, class Position = policy::dynamic_positions,
-          class FeedForward = policy::dynamic_feed_forward, class Tokens = policy::dynamic_tokens>
+          int MaxPositions = dynamic, int Labels = dynamic,
+          class Position = std::conditional_t<K == dynamic, policy::dynamic_positions, policy::absolute_positions>,
+          class FeedForward = std::conditional_t<K == dynamic, policy::dynamic_feed_forward, policy::gelu_mlp>,
+          class Tokens = std::conditional_t<K == dynamic, policy::dynamic_tokens, policy::kmer_tokens>>
 struct bert_spec {
   static_assert(K == dynamic || (K >= 1 && K <= max_k), "k-mer size must be between 1 and 15");
   static_assert(Layers == dynamic || Layers > 0, "layer count must be positive");

@@ -370,7 +370,8 @@ class classifier {
         const auto& own = pieces[order[end++]];
         batch_pieces.insert(batch_pieces.end(), own.begin(), own.end());
       }
-      const token_batch batch = make_sequence_batch(batch_pieces, config.long_pooling, split, model_.max_kmers() + 2);
+      const token_batch batch =
+          make_sequence_batch(batch_pieces, config.long_pooling, split, model_.max_kmers() + 2, tokenizer_.specials().pad);
       nn::forward_context<B> ctx{tape};
       const auto logits = host_floats(*backend_, model_.forward(ctx, batch, inference_outputs(true)).logits.value());
       for (std::size_t row = 0; first + row < end; ++row) {

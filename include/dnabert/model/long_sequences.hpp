@@ -49,14 +49,14 @@ inline std::vector<token_piece> long_sequence_pieces(const sequence_tokenizer& t
 /// `piece_tokens` [PAD]s, every one attended: the chunk of padding DNABERT-XL encodes for a missing
 /// piece (its mask is all 0 there, which softmax under transformers 2.5's -10000 treats as all 1).
 inline token_batch make_sequence_batch(std::span<const token_piece> pieces, piece_pooling pooling, std::size_t split,
-                                       std::size_t piece_tokens) {
+                                       std::size_t piece_tokens, token_id pad = special::pad) {
   const bool missing = pooling == piece_pooling::concat &&
                        std::any_of(pieces.begin(), pieces.end(),
                                    [&](const token_piece& piece) { return piece.origin.piece_count < split; });
-  if (!missing) return make_batch(pieces);
+  if (!missing) return make_batch(pieces, 0, pad);
   std::vector<token_piece> rows(pieces.begin(), pieces.end());
-  rows.push_back({{empty_piece_sequence, 0, 0, 1}, std::vector<token_id>(piece_tokens, special::pad), 0});
-  return make_batch(rows);
+  rows.push_back({{empty_piece_sequence, 0, 0, 1}, std::vector<token_id>(piece_tokens, pad), 0});
+  return make_batch(rows, 0, pad);
 }
 
 /// Where the classification head finds each sequence of a batch of whole sequences.

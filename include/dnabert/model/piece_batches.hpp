@@ -49,9 +49,10 @@ void for_each_piece_batch(const Bert<Spec, B>& model, std::span<const token_piec
                           RowsFor&& rows_for, Consume&& consume,
                           const std::function<void(std::size_t, std::size_t)>& progress = {}, std::size_t pad_to = 0) {
   autograd::tape<B> tape(model.backend());
+  const token_id pad = model.tokenizer().specials().pad;
   for (std::size_t start = 0; start < pieces.size();) {
     const std::size_t rows = std::max<std::size_t>(1, std::min(rows_for(start), pieces.size() - start));
-    const token_batch batch = make_batch(pieces.subspan(start, rows), pad_to);
+    const token_batch batch = make_batch(pieces.subspan(start, rows), pad_to, pad);
     nn::forward_context<B> ctx{tape};
     consume(batch, model.forward(ctx, batch, outputs));
     start += rows;

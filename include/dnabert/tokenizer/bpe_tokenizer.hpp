@@ -89,7 +89,9 @@ class bpe_tokenizer {
   }
 
   /// token_ids(text), and the characters of `text` each token stands for in `spans` (in order;
-  /// blanks between words belong to none; an [UNK] stands for its one character).
+  /// blanks between words belong to none; a token runs to the next one's start, so an [UNK] stands
+  /// for its character, or for the run fused into it, and a character dropped for want of an
+  /// [UNK] goes to the token before it).
   void tokenize(std::string_view text, std::vector<token_id>& ids, std::vector<text_span>* spans) const {
     std::size_t i = 0;
     while (i < text.size()) {
@@ -125,17 +127,18 @@ class bpe_tokenizer {
     std::uint32_t rank;
     token_id merged;
   };
-  // A symbol of the word being merged, in a doubly linked list over the word's characters.
+  // A symbol of the word being merged, in a doubly linked list over the word's characters; 32-bit
+  // fields, since a chromosome is one word (16 bytes a nucleotide, with its queue entry 28).
   struct symbol {
     token_id id;
-    std::int64_t previous, next;
+    std::int32_t previous, next;
+    std::uint32_t begin;  // its first character in the word
     bool merged_away;
-    std::size_t begin;  // its first character in the text
   };
   // A pair that may merge: the lowest rank first, then the leftmost.
   struct candidate {
     std::uint32_t rank;
-    std::int64_t position;
+    std::int32_t position;
     token_id merged;
     bool operator>(const candidate& other) const {
       return rank != other.rank ? rank > other.rank : position > other.position;
@@ -152,6 +155,8 @@ class bpe_tokenizer {
 
   // Appends the tokens of `word`, which starts at character `offset` of the text (and their spans).
   void encode_word(std::string_view word, std::size_t offset, std::vector<token_id>& out, std::vector<text_span>* spans) const {
+    if (word.size() >= std::size_t{1} << 31)
+      throw input_error("a run of " + std::to_string(word.size()) + " letters without a break is longer than BPE's 2^31 - 1");
     std::vector<symbol> symbols;
     symbols.reserve(word.size());
     bool after_unknown = false;
@@ -160,19 +165,19 @@ class bpe_tokenizer {
       const bool fused = id < 0 && after_unknown && vocabulary_.fuse_unk;
       after_unknown = id < 0;
       if ((id < 0 && vocabulary_.unk < 0) || fused) continue;  // no [UNK]: the character is dropped, as the library drops it
-      const auto position = static_cast<std::int64_t>(symbols.size());
-      symbols.push_back({id < 0 ? vocabulary_.unk : id, position - 1, position + 1, false, offset + c});
+      const auto position = static_cast<std::int32_t>(symbols.size());
+      symbols.push_back({id < 0 ? vocabulary_.unk : id, position - 1, position + 1, static_cast<std::uint32_t>(c), false});
     }
     if (symbols.empty()) return;
     symbols.back().next = -1;
     std::priority_queue<candidate, std::vector<candidate>, std::greater<>> queue;
-    const auto offer = [&](std::int64_t position) {
-      const std::int64_t next = symbols[static_cast<std::size_t>(position)].next;
+    const auto offer = [&](std::int32_t position) {
+      const std::int32_t next = symbols[static_cast<std::size_t>(position)].next;
       if (next < 0) return;
       const auto rule = merges_.find(pair_key(symbols[static_cast<std::size_t>(position)].id, symbols[static_cast<std::size_t>(next)].id));
       if (rule != merges_.end()) queue.push({rule->second.rank, position, rule->second.merged});
     };
-    for (std::int64_t p = 0; p + 1 < static_cast<std::int64_t>(symbols.size()); ++p) offer(p);
+    for (std::int32_t p = 0; p + 1 < static_cast<std::int32_t>(symbols.size()); ++p) offer(p);
     while (!queue.empty()) {
       const candidate top = queue.top();
       queue.pop();
@@ -192,7 +197,8 @@ class bpe_tokenizer {
       out.push_back(symbols[at].id);
       const bool last = symbols[at].next < 0;
       if (spans != nullptr)
-        spans->push_back({symbols[at].begin, last ? offset + word.size() : symbols[static_cast<std::size_t>(symbols[at].next)].begin});
+        spans->push_back({offset + symbols[at].begin,
+                          offset + (last ? word.size() : symbols[static_cast<std::size_t>(symbols[at].next)].begin)});
       if (last) break;
     }
   }

@@ -22,7 +22,6 @@ namespace dnabert {
 /// The ids of the special tokens a tokenizer gives the model.
 struct special_token_ids {
   token_id pad = special::pad;
-  token_id unk = special::unk;
   token_id cls = special::cls;
   token_id sep = special::sep;
   token_id mask = special::mask;
@@ -42,7 +41,7 @@ class sequence_tokenizer {
     for (const auto& [id, name] : {std::pair{v.cls, "[CLS]"}, std::pair{v.sep, "[SEP]"}, std::pair{v.pad, "[PAD]"}})
       if (id < 0)
         throw config_error(std::string("the BPE tokenizer has no ") + name + " token, which every model input needs");
-    specials_ = {v.pad, v.unk, v.cls, v.sep, v.mask};
+    specials_ = {v.pad, v.cls, v.sep, v.mask};
   }
 
   /// Whether tokens are BPE pieces (else k-mers).
@@ -52,21 +51,10 @@ class sequence_tokenizer {
     if (bpe_) throw config_error("a BPE tokenizer (DNABERT-2) has no k-mer size");
     return kmers_.k();
   }
-  /// The k-mer tokenizer (config_error for BPE).
-  [[nodiscard]] const kmer_tokenizer& kmers() const {
-    (void)k();
-    return kmers_;
-  }
   /// The BPE tokenizer, null for k-mers.
   [[nodiscard]] const std::shared_ptr<const bpe_tokenizer>& bpe() const noexcept { return bpe_; }
-  /// Number of token ids.
-  [[nodiscard]] token_id vocab_size() const { return bpe_ ? bpe_->vocab_size() : kmers_.vocab_size(); }
   /// The special tokens' ids.
   [[nodiscard]] const special_token_ids& specials() const noexcept { return specials_; }
-  /// Whether `id` is a special token ([PAD], [UNK], [CLS], [SEP], [MASK]).
-  [[nodiscard]] bool is_special(token_id id) const noexcept {
-    return id == specials_.pad || id == specials_.unk || id == specials_.cls || id == specials_.sep || id == specials_.mask;
-  }
 
   /// Tokens between [CLS] and [SEP] of the whole of `sequence`: its k-mers, or its BPE pieces.
   [[nodiscard]] std::size_t token_count(std::string_view sequence) const {
@@ -150,16 +138,6 @@ class sequence_tokenizer {
   /// The text of token `id` ("AATG", "[CLS]", ...).
   [[nodiscard]] std::string token_text(token_id id) const {
     return bpe_ ? bpe_->token_text(id) : dnabert::token_text(kmers_.k(), id);
-  }
-
-  /// The tokens spelled out, space-separated.
-  [[nodiscard]] std::string decode(const std::vector<token_id>& ids) const {
-    std::string text;
-    for (std::size_t i = 0; i < ids.size(); ++i) {
-      if (i) text += ' ';
-      text += token_text(ids[i]);
-    }
-    return text;
   }
 
  private:

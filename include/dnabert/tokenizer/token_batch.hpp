@@ -38,10 +38,11 @@ struct token_batch {
   }
 };
 
-/// Pads `pieces` with [PAD] to the longest piece, or to `pad_to` tokens when it is not 0 (as
-/// DNABERT's fine-tuning pads every input to max_seq_length), and builds the attention mask (and
-/// the token types, when a piece is a pair). A piece longer than `pad_to` is an input_error.
-inline token_batch make_batch(std::span<const token_piece> pieces, std::size_t pad_to = 0) {
+/// Pads `pieces` with `pad` (DNABERT's [PAD]; a BPE tokenizer's own, sequence_tokenizer::specials)
+/// to the longest piece, or to `pad_to` tokens when it is not 0 (as DNABERT's fine-tuning pads every
+/// input to max_seq_length), and builds the attention mask (and the token types, when a piece is a
+/// pair). A piece longer than `pad_to` is an input_error.
+inline token_batch make_batch(std::span<const token_piece> pieces, std::size_t pad_to = 0, token_id pad = special::pad) {
   token_batch batch;
   batch.rows = pieces.size();
   for (const auto& piece : pieces) batch.length = std::max(batch.length, piece.ids.size());
@@ -51,7 +52,7 @@ inline token_batch make_batch(std::span<const token_piece> pieces, std::size_t p
                         std::to_string(pad_to) + " tokens");
     batch.length = pad_to;
   }
-  batch.input_ids.assign(batch.rows * batch.length, special::pad);
+  batch.input_ids.assign(batch.rows * batch.length, pad);
   batch.attention_mask.assign(batch.rows * batch.length, 0);
   batch.origins.reserve(batch.rows);
   for (std::size_t r = 0; r < batch.rows; ++r) {

@@ -52,7 +52,7 @@ class labelled_dataset {
   labelled_dataset(const std::vector<io::sequence_entry>& entries, const sequence_tokenizer& tokenizer,
                    std::size_t max_kmers = max_kmers_per_piece, piece_pooling pooling = piece_pooling::none,
                    std::size_t split = 1)
-      : pooling_(pooling), split_(split), max_kmers_(max_kmers) {
+      : pooling_(pooling), split_(split), max_kmers_(max_kmers), pad_(tokenizer.specials().pad) {
     examples_.reserve(entries.size());
     for (std::size_t i = 0; i < entries.size(); ++i) {
       const auto& entry = entries[i];
@@ -133,11 +133,11 @@ class labelled_dataset {
       out.multi_labels.insert(out.multi_labels.end(), example.multi_labels.begin(), example.multi_labels.end());
     }
     if (pooling_ == piece_pooling::none) {
-      out.tokens = make_batch(pieces, pad_to);
+      out.tokens = make_batch(pieces, pad_to, pad_);
       return out;
     }
     if (pad_to > 0) throw input_error("a long-sequence classifier's batches are not padded to a fixed length");
-    out.tokens = make_sequence_batch(pieces, pooling_, split_, max_kmers_ + 2);
+    out.tokens = make_sequence_batch(pieces, pooling_, split_, max_kmers_ + 2, pad_);
     return out;
   }
 
@@ -153,6 +153,7 @@ class labelled_dataset {
   piece_pooling pooling_;
   std::size_t split_;
   std::size_t max_kmers_;
+  token_id pad_;  // the tokenizer's [PAD]
 };
 
 /// A permutation of 0..n-1 that depends only on (seed, epoch): Fisher-Yates driven by the

@@ -65,7 +65,7 @@ inline mlm_batch make_mlm_batch(const pretraining_corpus& corpus, std::span<cons
     out.tokens += static_cast<std::int64_t>(encoded.front().ids.size());
     tokens.push_back(std::move(encoded.front()));
   }
-  const token_batch plain = make_batch(tokens);
+  const token_batch plain = make_batch(tokens, 0, tokenizer.specials().pad);
   masked_batch masked = mask_tokens(plain, masking, draw);
   out.inputs = plain;
   out.inputs.input_ids = std::move(masked.input_ids);

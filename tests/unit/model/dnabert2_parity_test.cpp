@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -233,6 +235,37 @@ TEST_CASE("DNABERT-2 parity: save writes DNABERT-2's layout and loads back bit-e
     const auto again = dnabert::Bert<dnabert::dynamic_bert, B>::load(cpu, dir.string(), head_of(name));
     check_outputs(again, name);
   }
+}
+
+TEST_CASE("DNABERT-2 parity: saving copies the remote code auto_map needs, and drops the other kind's tokenizer file") {
+  const auto source = dnabert::test::scratch_dir("dnabert2-remote-code");
+  for (const char* file : {"config.json", "tokenizer.json", "model.safetensors"})
+    std::filesystem::copy_file(folder("cls_k") + "/" + file, source / file);
+  const std::string code = "class BertModel:  # stands in for DNABERT-2's bert_layers.py\n    pass\n";
+  std::ofstream(source / "bert_layers.py") << code;
+  B cpu(1);
+  const auto model = dnabert::Bert<dnabert::dynamic_bert, B>::load(cpu, source.string(), head_of("cls_k"));
+  const auto target = dnabert::test::scratch_dir("dnabert2-remote-code-saved");
+  std::ofstream(target / "vocab.txt") << "[PAD]\n";  // left by a k-mer model saved here before
+  model.save(target.string());
+  std::ifstream copied(target / "bert_layers.py");
+  CHECK(std::string(std::istreambuf_iterator<char>(copied), {}) == code);
+  CHECK_FALSE(std::filesystem::exists(target / "vocab.txt"));
+  // And the other way: a DNABERT model saved over that folder loads as a k-mer model.
+  const auto kmer = dnabert::Bert<dnabert::dynamic_bert, B>::load(cpu, dnabert::test::data_path("parity/cls_k6"),
+                                                                  dnabert::bert_head::sequence_classification);
+  kmer.save(target.string());
+  CHECK_FALSE(std::filesystem::exists(target / "tokenizer.json"));
+  CHECK(dnabert::Bert<dnabert::dynamic_bert, B>::load(cpu, target.string(), dnabert::bert_head::sequence_classification).k() == 6);
+}
+
+TEST_CASE("DNABERT-2 parity: a folder with both a k-mer vocab.txt and a BPE tokenizer.json is refused") {
+  const auto dir = dnabert::test::scratch_dir("dnabert2-both-tokenizers");
+  for (const char* file : {"config.json", "vocab.txt", "model.safetensors"})
+    std::filesystem::copy_file(dnabert::test::data_path(std::string("parity/cls_k6/") + file), dir / file);
+  std::filesystem::copy_file(folder("cls_k") + "/tokenizer.json", dir / "tokenizer.json");
+  CHECK_THROWS_WITH_AS(load_as<dnabert::dynamic_bert>(dir.string(), dnabert::bert_head::sequence_classification),
+                       doctest::Contains("holds both a k-mer vocab.txt and a BPE tokenizer.json"), dnabert::config_error);
 }
 
 TEST_CASE("DNABERT-2 parity: pytorch_model.bin (torch.save, the tied decoder sharing storage) gives the same model") {
