@@ -61,3 +61,10 @@ if(DNABERT_BLAS_USED STREQUAL "onednn")
     COMPARE ${expected}/predict_dnabert2_cls_k.tsv @DIR@/predictions.tsv TOLERANCE --rel 0 --abs 0.25
     COMMAND sh -c "${cli} quantize --model ${dnabert2}/cls_k --output @DIR@/int8 > /dev/null && ${cli} predict --model @DIR@/int8 --input ${three_fa} --output @DIR@/predictions.tsv --precision int8")
 endif()
+if(TARGET dnabert_hts)  # VCF mode: windows of 510 nt (a BPE model's default) around each allele
+  add_cli_test(NAME cli.dnabert2_variants_vcf FIXTURES_REQUIRED "cli.variants_setup;cli.dnabert2_finetune_from_mlm"
+    RESOURCE_LOCK variants_fai
+    OUTPUT "variants: 10 alleles in 9 records: 6 scored, 4 skipped \\(1 symbolic, breakend or non-ACGTN allele, 1 contig named with/without 'chr', 1 position outside the contig, 1 REF mismatch\\)"
+    COMMAND ${cli} variants --model ${dnabert2_tuned} --fasta ${variants_fasta}/ce.fa --vcf ${variants_fasta}/ce_cli.vcf
+            --output @DIR@/out.vcf --threads 1)
+endif()
