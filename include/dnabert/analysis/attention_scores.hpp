@@ -114,6 +114,18 @@ void add_cls_rows(B& backend, const token_batch& batch, const bert_output<B>& re
   }
 }
 
+// `values` divided by their L2 norm, as floats; a zero vector (a head that never looks at the
+// tokens) stays zero instead of becoming NaN.
+inline std::vector<float> l2_normalised(std::span<const double> values) {
+  double squares = 0;
+  for (const double v : values) squares += v * v;
+  const double norm = std::sqrt(squares);
+  std::vector<float> out(values.size(), 0.0f);
+  if (norm > 0)
+    for (std::size_t p = 0; p < values.size(); ++p) out[p] = static_cast<float>(values[p] / norm);
+  return out;
+}
+
 // DNABERT-viz's k-mer → nucleotide step: each nucleotide the mean of the k-mers covering it
 // (k-mer j covers nucleotides j .. j+k-1), then the vector L2-normalised.
 inline std::vector<float> to_nucleotides(std::span<const double> kmer, std::size_t k) {
@@ -121,19 +133,12 @@ inline std::vector<float> to_nucleotides(std::span<const double> kmer, std::size
   std::vector<double> sum(length + 1, 0.0);  // prefix sums: a window mean in O(1)
   for (std::size_t j = 0; j < kmer.size(); ++j) sum[j + 1] = sum[j] + kmer[j];
   std::vector<double> mean(length);
-  double squares = 0;
   for (std::size_t p = 0; p < length; ++p) {
     const std::size_t first = p + 1 >= k ? p + 1 - k : 0;  // first k-mer covering p
     const std::size_t last = std::min(p, kmer.size() - 1);  // last k-mer covering p
     mean[p] = (sum[last + 1] - sum[first]) / static_cast<double>(last - first + 1);
-    squares += mean[p] * mean[p];
   }
-  const double norm = std::sqrt(squares);
-  std::vector<float> out(length, 0.0f);
-  // A zero vector (a head that never looks at k-mers) stays zero instead of becoming NaN.
-  if (norm > 0)
-    for (std::size_t p = 0; p < length; ++p) out[p] = static_cast<float>(mean[p] / norm);
-  return out;
+  return l2_normalised(mean);
 }
 
 // The BPE form of to_nucleotides: each nucleotide the mean score of the tokens standing for it
@@ -145,16 +150,9 @@ inline std::vector<float> spread_over_tokens(std::span<const double> token, std:
       sum[p] += token[t];
       count[p] += 1;
     }
-  double squares = 0;
-  for (std::size_t p = 0; p < length; ++p) {
+  for (std::size_t p = 0; p < length; ++p)
     if (count[p] > 0) sum[p] /= count[p];
-    squares += sum[p] * sum[p];
-  }
-  const double norm = std::sqrt(squares);
-  std::vector<float> out(length, 0.0f);
-  if (norm > 0)
-    for (std::size_t p = 0; p < length; ++p) out[p] = static_cast<float>(sum[p] / norm);
-  return out;
+  return l2_normalised(sum);
 }
 
 // Longest row of `scores`.
