@@ -303,10 +303,10 @@ class classifier {
     const std::size_t max_kmers = piece_kmers(options);
     const std::size_t piece_tokens = max_kmers + 2;  // a whole piece's; only a sequence's last is shorter
     std::vector<token_states> out(sequences.size());
-    std::vector<std::vector<text_span>> spans(sequences.size());
+    std::vector<std::vector<text_span>> spans(sequences.size());  // BPE only: each token's nucleotides
     for (std::size_t s = 0; s < sequences.size(); ++s) {
-      spans[s] = tokenizer_.token_spans(sequences[s]);
-      std::size_t kmers = spans[s].size();
+      if (tokenizer_.is_bpe()) spans[s] = tokenizer_.token_spans(sequences[s]);
+      std::size_t kmers = tokenizer_.is_bpe() ? spans[s].size() : tokenizer_.token_count(sequences[s]);
       if (options.dnabert_2_5_compat) kmers = std::min(kmers, max_kmers);  // cut to the first piece
       const std::size_t tokens = kmers + 2 * ((kmers + max_kmers - 1) / max_kmers);
       out[s].states = xt::xtensor<float, 2>::from_shape({tokens, hidden});
@@ -327,8 +327,10 @@ class classifier {
                    for (std::size_t t = 0; t < length; ++t) {
                      sequence.tokens[first + t] = batch.input_ids[r * batch.length + t];
                      const bool special = t == 0 || t + 1 == length;  // the piece's [CLS] and [SEP]
+                     const std::size_t token = origin.piece * max_kmers + t - 1;  // in the whole sequence
                      sequence.starts[first + t] =
-                         special ? -1 : static_cast<std::int64_t>(spans[origin.sequence][origin.piece * max_kmers + t - 1].begin);
+                         special ? -1
+                                 : static_cast<std::int64_t>(tokenizer_.is_bpe() ? spans[origin.sequence][token].begin : token);
                      sequence.pieces[first + t] = static_cast<std::uint32_t>(origin.piece);
                    }
                  }

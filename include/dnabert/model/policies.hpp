@@ -16,50 +16,46 @@
 
 namespace dnabert::policy {
 
-/// Learned absolute position embeddings (BERT, DNABERT).
-struct absolute_positions {
-  static constexpr std::optional<position_encoding> fixed = position_encoding::absolute;
+/// A choice fixed at compile time: `fixed` holds it.
+template <auto Value>
+struct chosen {
+  static constexpr std::optional<decltype(Value)> fixed = Value;
 };
-/// ALiBi: no position embeddings, a distance bias in attention (DNABERT-2).
-struct alibi {
-  static constexpr std::optional<position_encoding> fixed = position_encoding::alibi;
-};
-/// Whichever config.json describes.
-struct dynamic_positions {
-  static constexpr std::optional<position_encoding> fixed = std::nullopt;
+/// A choice of type E read from the model folder at run time: `fixed` is empty.
+template <class E>
+struct from_folder {
+  static constexpr std::optional<E> fixed = std::nullopt;
 };
 
+/// Learned absolute position embeddings (BERT, DNABERT).
+struct absolute_positions : chosen<position_encoding::absolute> {};
+/// ALiBi: no position embeddings, a distance bias in attention (DNABERT-2).
+struct alibi : chosen<position_encoding::alibi> {};
+/// Whichever config.json describes.
+struct dynamic_positions : from_folder<position_encoding> {};
+
 /// BERT's feed-forward: dense, GELU, dense.
-struct gelu_mlp {
-  static constexpr std::optional<feed_forward_kind> fixed = feed_forward_kind::gelu_mlp;
+struct gelu_mlp : chosen<feed_forward_kind::gelu_mlp> {
   template <class B>
   using block = nn::feed_forward<B>;
 };
 /// DNABERT-2's GEGLU feed-forward.
-struct geglu {
-  static constexpr std::optional<feed_forward_kind> fixed = feed_forward_kind::geglu;
+struct geglu : chosen<feed_forward_kind::geglu> {
   template <class B>
   using block = nn::gated_feed_forward<B>;
 };
 /// Whichever config.json describes (one branch per layer call).
-struct dynamic_feed_forward {
-  static constexpr std::optional<feed_forward_kind> fixed = std::nullopt;
+struct dynamic_feed_forward : from_folder<feed_forward_kind> {
   template <class B>
   using block = nn::feed_forward_choice<B>;
 };
 
 /// DNABERT's overlapping k-mers.
-struct kmer_tokens {
-  static constexpr std::optional<token_kind> fixed = token_kind::kmer;
-};
+struct kmer_tokens : chosen<token_kind::kmer> {};
 /// Byte-pair encoding from the folder's tokenizer.json (DNABERT-2).
-struct bpe_tokens {
-  static constexpr std::optional<token_kind> fixed = token_kind::bpe;
-};
+struct bpe_tokens : chosen<token_kind::bpe> {};
 /// Whichever the folder holds: tokenizer.json means BPE, otherwise k-mers.
-struct dynamic_tokens {
-  static constexpr std::optional<token_kind> fixed = std::nullopt;
-};
+struct dynamic_tokens : from_folder<token_kind> {};
 
 /// Throws config_error when `compiled` is fixed and differs from `found`; `what` names the choice.
 template <class Choice>

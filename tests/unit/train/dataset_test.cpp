@@ -3,7 +3,11 @@
 
 #include <doctest/doctest.h>
 
+#include <memory>
 #include <set>
+
+#include "dnabert/io/tokenizer_json.hpp"
+#include "test_paths.hpp"
 
 namespace train_dataset_test {
 
@@ -86,6 +90,26 @@ TEST_CASE("dataset: an index permutation is a bijection fixed by (seed, epoch), 
   for (int a = 0; a < 10; ++a)
     for (int b = 0; b < 10; ++b) CHECK(pairs[a * 10 + b] <= (a == b ? 0 : 100));
   CHECK_THROWS_AS((void)index_permutation(0, 1, 1)(0), dnabert::config_error);
+}
+
+TEST_CASE("dataset: a BPE tokenizer's batches are padded with its own [PAD], not DNABERT's id 0 ([UNK] there)") {
+  const auto bpe = std::make_shared<const dnabert::bpe_tokenizer>(
+      dnabert::io::read_tokenizer_json(dnabert::test::data_path("bpe/chr17_bpe200/tokenizer.json")));
+  const dnabert::token_id pad = bpe->vocabulary().pad;
+  REQUIRE(pad != dnabert::special::pad);
+  const dnabert::train::labelled_dataset data({{"long", "ACGTACGTTTGACCAGGATTACAGATTACA", 1.0, {}}, {"short", "ACG", 0.0, {}}},
+                                              dnabert::sequence_tokenizer(bpe));
+  const std::size_t order[] = {0, 1};
+  const auto batch = data.batch(order).tokens;
+  REQUIRE(batch.rows == 2);
+  std::size_t padded = 0;
+  for (std::size_t t = 0; t < batch.length; ++t)
+    if (batch.attention_mask[batch.length + t] == 0) {
+      CHECK(batch.input_ids[batch.length + t] == pad);
+      ++padded;
+    }
+  CHECK(padded > 0);
+  CHECK(batch.input_ids[0] == bpe->vocabulary().cls);
 }
 
 }  // namespace train_dataset_test

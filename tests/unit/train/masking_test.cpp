@@ -172,6 +172,25 @@ TEST_CASE("masking: p=1 masks every real k-mer and nothing else, p=0 masks nothi
   CHECK(none.labels == std::vector<std::int32_t>(batch.input_ids.size(), dnabert::train::ignored_label));
 }
 
+TEST_CASE("masking: a BPE tokenizer's special ids are the ones never masked, and its [MASK] is written") {
+  // DNABERT-2's ids: [UNK] 0, [CLS] 1, [SEP] 2, [PAD] 3, [MASK] 4; DNABERT's [PAD] 0 and [CLS] 2 are real tokens there.
+  token_batch batch;
+  batch.rows = 1;
+  batch.length = 8;
+  batch.input_ids = {1, 0, 7, 2, 9, 11, 2, 3};
+  batch.attention_mask = {1, 1, 1, 1, 1, 1, 1, 0};
+  batch.origins.resize(1);
+  auto options = dnabert::train::default_masking_options(1, 5);
+  options.centre_probability = 1.0;
+  options.specials = {3, 1, 2, 4};
+  const masked_batch all = dnabert::train::mask_tokens(batch, options, 0);
+  const std::vector<std::int32_t> expected = {-100, 0, 7, -100, 9, 11, -100, -100};
+  CHECK(all.labels == expected);
+  bool wrote_mask = false;
+  for (const dnabert::token_id id : all.input_ids) wrote_mask = wrote_mask || id == 4;
+  CHECK(wrote_mask);
+}
+
 TEST_CASE("masking: random replacements cover the whole vocabulary, special ids included") {
   const token_batch batch = make_kmer_batch(200, 100, 3, 11);
   auto options = dnabert::train::default_masking_options(3, 9);
